@@ -1,0 +1,111 @@
+// NTSTATUS values used on the wire by SMB2 (MS-ERREF 2.3.1). Owned by base/; pure data, any thread.
+#pragma once
+#include <cstdint>
+
+namespace sd {
+
+enum class NtStatus : uint32_t {
+  kSuccess = 0x00000000,
+  kPending = 0x00000103,
+  kNotifyEnumDir = 0x0000010C,
+  kBufferOverflow = 0x80000005,
+  kNoMoreFiles = 0x80000006,
+  kStoppedOnSymlink = 0x8000002D,
+  kUnsuccessful = 0xC0000001,
+  kNotImplemented = 0xC0000002,
+  kInvalidInfoClass = 0xC0000003,
+  kInfoLengthMismatch = 0xC0000004,
+  kInvalidHandle = 0xC0000008,
+  kInvalidParameter = 0xC000000D,
+  kNoSuchFile = 0xC000000F,
+  kInvalidDeviceRequest = 0xC0000010,
+  kEndOfFile = 0xC0000011,
+  kMoreProcessingRequired = 0xC0000016,
+  kNoMemory = 0xC0000017,
+  kAccessDenied = 0xC0000022,
+  kBufferTooSmall = 0xC0000023,
+  kObjectNameInvalid = 0xC0000033,
+  kObjectNameNotFound = 0xC0000034,
+  kObjectNameCollision = 0xC0000035,
+  kObjectPathInvalid = 0xC0000039,
+  kObjectPathNotFound = 0xC000003A,
+  kObjectPathSyntaxBad = 0xC000003B,
+  kDataError = 0xC000003E,
+  kSharingViolation = 0xC0000043,
+  kEaTooLarge = 0xC0000050,
+  kNonexistentEaEntry = 0xC0000051,
+  kNoEasOnFile = 0xC0000052,
+  kDeletePending = 0xC0000056,
+  kFileLockConflict = 0xC0000054,
+  kLockNotGranted = 0xC0000055,
+  kPrivilegeNotHeld = 0xC0000061,
+  kWrongPassword = 0xC000006A,
+  kLogonFailure = 0xC000006D,
+  kAccountRestriction = 0xC000006E,
+  kPasswordExpired = 0xC0000071,
+  kAccountDisabled = 0xC0000072,
+  kDiskFull = 0xC000007F,
+  kInsufficientResources = 0xC000009A,
+  kFileIsADirectory = 0xC00000BA,
+  kNotSupported = 0xC00000BB,
+  kNetworkNameDeleted = 0xC00000C9,
+  kBadNetworkName = 0xC00000CC,
+  kRequestNotAccepted = 0xC00000D0,
+  kInternalError = 0xC00000E5,
+  kIoTimeout = 0xC00000B5,
+  kFileInvalid = 0xC0000098,
+  kDirectoryNotEmpty = 0xC0000101,
+  kNotADirectory = 0xC0000103,
+  kCancelled = 0xC0000120,
+  kFileClosed = 0xC0000128,
+  kCannotDelete = 0xC0000121,
+  kFileDeleted = 0xC0000123,
+  kInvalidLevel = 0xC0000148,
+  kPipeBroken = 0xC000014B,
+  kNotAReparsePoint = 0xC0000275,
+  kRangeNotLocked = 0xC000007E,
+  kIoDeviceError = 0xC0000185,
+  kConnectionDisconnected = 0xC000020C,
+  kConnectionReset = 0xC000020D,
+  kConnectionRefused = 0xC0000236,
+  kNetworkSessionExpired = 0xC000035C,
+  kUserSessionDeleted = 0xC0000203,
+  kInvalidDeviceState = 0xC0000184,
+  kNotFound = 0xC0000225,
+  kDuplicateObjectid = 0xC000022A,
+  kObjectidNotFound = 0xC00002F0,
+  kFsDriverRequired = 0xC000019C,
+  kSmbBadClusterDialect = 0xC0000200,
+  kNetworkAccessDenied = 0xC00000CA,
+  kBadNetworkPath = 0xC00000BE,
+  kHostUnreachable = 0xC000023D,
+  kIoReparseTagNotHandled = 0xC0000279,
+  kFileTooLarge = 0xC0000904,
+  kInvalidNetworkResponse = 0xC00000C3,
+  kUnexpectedNetworkError = 0xC00000C4,
+  kSmbNoPreauthIntegrityHashOverlap = 0xC05D0000,
+  kSmbNoSigningAlgorithmOverlap = 0xC05D0001,
+  kBadImpersonationLevel = 0xC00000A5,
+  kNoSuchUser = 0xC0000064,
+  kTooManyOpenedFiles = 0xC000011F,
+  kMediaWriteProtected = 0xC00000A2,
+  kNameTooLong = 0xC0000106,
+  kInvalidSecurityDescr = 0xC0000079,
+  kNoneMapped = 0xC0000073,
+  kInvalidViewSize = 0xC000001F,
+  kFileSystemLimitation = 0xC0000427,
+  kNotSameDevice = 0xC00000D4,
+};
+
+constexpr uint32_t toWire(NtStatus s) { return static_cast<uint32_t>(s); }
+constexpr bool isError(NtStatus s) { return (toWire(s) >> 30) == 3; }
+constexpr bool isWarning(NtStatus s) { return (toWire(s) >> 30) == 2; }
+
+// Human-readable name ("STATUS_ACCESS_DENIED"), or "0xC0001234" for unknown values (static buffer
+// per thread).
+const char* ntStatusName(NtStatus s);
+
+// The one errno -> NTSTATUS table of the project.
+NtStatus ntStatusFromErrno(int err);
+
+}  // namespace sd
