@@ -1,0 +1,306 @@
+#include "server/connection.h"
+
+#include "base/log.h"
+#include "smb2/compound.h"
+#include "smb2/constants.h"
+#include "smb2/error.h"
+#include "smb2/frame.h"
+#include "smb2/security.h"
+
+namespace sd::server {
+
+namespace {
+
+struct CommandEntry {
+  CommandHandler fn;
+  bool needs_session;
+  bool needs_tree;
+};
+
+// MS-SMB2 3.3.5.2: which commands need a valid session / tree connect.
+const CommandEntry kCommands[] = {
+    {handleNegotiate, false, false},     {handleSessionSetup, false, false},
+    {handleLogoff, true, false},         {handleTreeConnect, true, false},
+    {handleTreeDisconnect, true, true},  {handleCreate, true, true},
+    {handleClose, true, true},           {handleFlush, true, true},
+    {handleRead, true, true},            {handleWrite, true, true},
+    {handleLock, true, true},            {handleIoctl, true, true},
+    {handleCancel, false, false},        {handleEcho, false, false},
+    {handleQueryDirectory, true, true},  {handleChangeNotify, true, true},
+    {handleQueryInfo, true, true},       {handleSetInfo, true, true},
+    {handleOplockBreak, true, true},
+};
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport)
+    : state_(std::move(state)), transport_(std::move(transport)) {}
+
+Connection::~Connection() { onDisconnect(); }
+
+void Connection::fail(const char* why) {
+  LOG_WARN("%s: %s; closing connection", transport_->info().peer.c_str(), why);
+  closed_ = true;
+  transport_->close();
+}
+
+void Connection::onDisconnect() {
+  std::map<uint64_t, std::shared_ptr<Open>> opens;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    opens.swap(opens_);
+    sessions.swap(sessions_);
+  }
+  for (auto& [id, o] : opens) closeOpen(o);
+  // A session lives on while another channel still has it bound; with one channel (until
+  // multichannel binding lands) the session goes with its connection.
+  for (auto& [id, s] : sessions) state_->removeSession(id);
+  closed_ = true;
+}
+
+std::shared_ptr<Session> Connection::findSession(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+void Connection::addSession(const std::shared_ptr<Session>& s) {
+  std::lock_guard<std::mutex> lk(mu_);
+  sessions_[s->session_id] = s;
+}
+void Connection::removeSession(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  sessions_.erase(id);
+}
+void Connection::trackOpen(const std::shared_ptr<Open>& o) {
+  std::lock_guard<std::mutex> lk(mu_);
+  opens_[o->volatile_id] = o;
+}
+void Connection::untrackOpen(uint64_t volatile_id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  opens_.erase(volatile_id);
+}
+
+std::shared_ptr<Open> Connection::findOpen(Request& req, uint64_t persistent_id,
+                                           uint64_t volatile_id) {
+  // A related request in a compound may use the FileId of the preceding CREATE (MS-SMB2
+  // 3.3.5.2.7.2): all-ones means "the file just opened".
+  if (persistent_id == ~0ull && volatile_id == ~0ull && req.created_file_id) {
+    persistent_id = (*req.created_file_id)[0];
+    volatile_id = (*req.created_file_id)[1];
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = opens_.find(volatile_id);
+  if (it == opens_.end()) return nullptr;
+  auto& o = it->second;
+  if (o->persistent_id != persistent_id || o->session_id != req.hdr.session_id ||
+      (req.tree && o->tree_id != req.tree->tree_id))
+    return nullptr;
+  return o;
+}
+
+void Connection::onMessage(Bytes message) {
+  if (closed_) return;
+  ByteView m(message);
+  if (smb2::isSmb1Negotiate(m)) {
+    handleSmb1Negotiate(m);
+    return;
+  }
+  if (smb2::isTransformHeader(m)) {
+    if (!neg_.done || neg_.cipher == 0) return fail("encrypted message before encryption was negotiated");
+    auto sid = smb2::transformSessionId(m);
+    if (!sid) return fail("bad transform header");
+    auto session = findSession(*sid);
+    if (!session) session = state_->findSession(*sid);
+    if (!session || session->keys.c2s_key.empty()) return fail("transform for unknown session");
+    auto plain = smb2::decryptMessage(session->cipher, session->keys.c2s_key, m);
+    if (!plain) return fail("decryption failed");
+    processChain(*plain, true, *sid);
+    return;
+  }
+  processChain(m, false, 0);
+}
+
+Status Connection::checkSession(Request& req) {
+  auto session = findSession(req.hdr.session_id);
+  if (!session) return err(NtStatus::kUserSessionDeleted, "no such session");
+  if (session->state == Session::State::kExpired)
+    return err(NtStatus::kNetworkSessionExpired, "session expired");
+  if (session->state != Session::State::kValid) return err(NtStatus::kUserSessionDeleted, "in progress");
+  req.session = session;
+  return ok();
+}
+
+void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform_session) {
+  auto parts = smb2::splitCompound(frame);
+  if (!parts) return fail("malformed compound chain");
+  Bytes chain;
+  chain.reserve(512);
+  size_t prev_start = 0;
+  bool have_prev = false;
+  std::shared_ptr<Session> encrypt_for;
+  std::shared_ptr<Session> last_session;
+  std::shared_ptr<TreeConnect> last_tree;
+  std::optional<std::array<uint64_t, 2>> last_file;
+  NtStatus last_status = NtStatus::kSuccess;
+  bool last_sign = false;
+  uint16_t prev_sign_alg = 0;
+  Bytes prev_sign_key;
+
+  for (size_t i = 0; i < parts->size(); i++) {
+    Request req;
+    req.msg = (*parts)[i];
+    req.encrypted = encrypted;
+    auto hdr = smb2::decodeHeader(req.msg);
+    if (!hdr) return fail("malformed SMB2 header");
+    req.hdr = *hdr;
+    if (req.hdr.flags & smb2::kFlagServerToRedir) return fail("response sent to server");
+    uint16_t cmd = uint16_t(req.hdr.command);
+    bool related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i > 0;
+    if (related) {
+      if (req.hdr.session_id == ~0ull && last_session) req.hdr.session_id = last_session->session_id;
+      if (req.hdr.tree_id == ~0u && last_tree) req.hdr.tree_id = last_tree->tree_id;
+      req.created_file_id = last_file;
+    }
+
+    // Credits and message ids (MS-SMB2 3.3.5.2.3); CANCEL consumes none.
+    if (cmd != uint16_t(smb2::Command::kCancel)) {
+      if (!credits_.consume(req.hdr.message_id, req.hdr.credit_charge))
+        return fail("message id outside the credit window");
+    }
+    if (cmd > uint16_t(smb2::Command::kOplockBreak)) {
+      req.status = NtStatus::kInvalidParameter;
+    } else if (!neg_.done && cmd != uint16_t(smb2::Command::kNegotiate)) {
+      return fail("request before NEGOTIATE");
+    } else {
+      command_count[cmd]++;
+      const CommandEntry& ce = kCommands[cmd];
+      Status st = ok();
+      if (related && last_status != NtStatus::kSuccess && i > 0 &&
+          cmd != uint16_t(smb2::Command::kCreate)) {
+        // A related request after a failed one fails the same way (MS-SMB2 3.3.5.2.7.2).
+        st = err(last_status);
+      }
+      if (st && ce.needs_session) st = checkSession(req);
+      if (st && req.session) {
+        // Signature check (MS-SMB2 3.3.5.2.4); encrypted requests are authenticated already.
+        bool is_signed = req.hdr.flags & smb2::kFlagSigned;
+        if (!encrypted && (is_signed || req.session->signing_required) &&
+            !req.session->keys.signing_key.empty()) {
+          if (!is_signed ||
+              !smb2::verifySignature(req.session->signing_algorithm, req.session->keys.signing_key,
+                                     req.msg))
+            st = err(NtStatus::kAccessDenied, "bad signature");
+        }
+        if (st && req.session->encrypt_data && !encrypted)
+          st = err(NtStatus::kAccessDenied, "session requires encryption");
+        if (encrypted && transform_session != req.session->session_id && !related)
+          st = err(NtStatus::kAccessDenied, "transform session mismatch");
+      }
+      if (st && ce.needs_tree) {
+        req.tree = req.session->findTree(req.hdr.tree_id);
+        if (!req.tree) st = err(NtStatus::kNetworkNameDeleted, "no such tree");
+        else if (req.tree->encrypt && !encrypted)
+          st = err(NtStatus::kAccessDenied, "share requires encryption");
+      }
+      req.out.buf().reserve(256);
+      req.out.zeros(64);
+      if (st) st = ce.fn(*this, req);
+      if (!st) {
+        req.status = st.error().status;
+        if (st.error().severity == Severity::kConnection) return fail(st.error().what);
+        LOG_DEBUG("%s: command %u failed: %s (%s)", transport_->info().peer.c_str(), cmd,
+                  ntStatusName(req.status), st.error().what);
+      }
+    }
+    if (req.drop) continue;
+    if (req.session) last_session = req.session;
+    else if (!related) last_session = findSession(req.hdr.session_id);
+    if (req.tree) last_tree = req.tree;
+    if (req.created_file_id) last_file = req.created_file_id;
+    last_status = req.status;
+    if (req.session && (req.session->encrypt_data || encrypted)) encrypt_for = req.session;
+
+    // Error responses carry the MS-SMB2 2.2.2 body unless the handler wrote its own
+    // (e.g. STATUS_BUFFER_OVERFLOW or MORE_PROCESSING_REQUIRED with data).
+    if (req.out.size() <= 64) {
+      if (req.out.size() < 64) {
+        req.out.buf().clear();
+        req.out.zeros(64);
+      }
+      smb2::encodeErrorResponse(smb2::ErrorResponse{}, req.out);
+    }
+    smb2::Header rh;
+    rh.credit_charge = req.hdr.credit_charge;
+    rh.status = toWire(req.status);
+    rh.command = req.hdr.command;
+    rh.credit = credits_.grant(req.hdr.credit, req.hdr.credit_charge);
+    rh.flags = smb2::kFlagServerToRedir | (req.hdr.flags & smb2::kFlagRelatedOperations);
+    rh.message_id = req.hdr.message_id;
+    rh.process_id = req.hdr.process_id;
+    rh.tree_id = req.hdr.tree_id;
+    rh.session_id = req.hdr.session_id;
+    std::shared_ptr<Session> sign_with = req.session ? req.session : findSession(req.hdr.session_id);
+    bool sign = !encrypted && sign_with && !sign_with->keys.signing_key.empty() &&
+                ((req.hdr.flags & smb2::kFlagSigned) || sign_with->signing_required ||
+                 req.sign_response);
+    if (sign) rh.flags |= smb2::kFlagSigned;
+    Bytes& body = req.out.buf();
+    {
+      ByteWriter hw;
+      smb2::encodeHeader(rh, hw);
+      std::copy(hw.buf().begin(), hw.buf().end(), body.begin());
+    }
+    // Link into the chain: pad the previous response to 8 bytes, set its NextCommand, sign it.
+    if (have_prev) {
+      size_t pad = (8 - (chain.size() - prev_start) % 8) % 8;
+      chain.insert(chain.end(), pad, 0);
+      store32(&chain[prev_start + 20], uint32_t(chain.size() - prev_start));
+      if (last_sign)
+        smb2::signMessage(prev_sign_alg, prev_sign_key,
+                          std::span<uint8_t>(chain.data() + prev_start, chain.size() - prev_start));
+    }
+    prev_start = chain.size();
+    chain.insert(chain.end(), body.begin(), body.end());
+    have_prev = true;
+    last_sign = sign;
+    if (sign) {
+      prev_sign_alg = sign_with->signing_algorithm;
+      prev_sign_key = sign_with->keys.signing_key;
+    }
+  }
+  if (!have_prev) return;
+  if (last_sign)
+    smb2::signMessage(prev_sign_alg, prev_sign_key,
+                      std::span<uint8_t>(chain.data() + prev_start, chain.size() - prev_start));
+  sendChain(std::move(chain), encrypt_for);
+}
+
+void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for) {
+  if (encrypt_for && !encrypt_for->keys.s2c_key.empty()) {
+    Bytes enc = smb2::encryptMessage(encrypt_for->cipher, encrypt_for->keys.s2c_key,
+                                     encrypt_for->session_id, chain);
+    (void)transport_->send(enc);
+    return;
+  }
+  (void)transport_->send(chain);
+}
+
+void Connection::closeOpen(const std::shared_ptr<Open>& o) {
+  untrackOpen(o->volatile_id);
+  state_->removeOpen(o->volatile_id);
+  std::lock_guard<std::mutex> lk(o->mu);
+  if (o->delete_on_close && o->tree && o->tree->share && o->tree->share->fs) {
+    // Delete only when this was the last open of the file (MS-FSA 2.1.5.4).
+    if (state_->opensOfFile(o->file_key).empty()) {
+      auto st = o->is_directory ? o->tree->share->fs->rmdir(o->path)
+                                : o->tree->share->fs->unlink(o->path);
+      if (!st) LOG_DEBUG("delete-on-close of %s failed: %s", o->path.c_str(), ntStatusName(st.status()));
+    }
+  }
+  o->handle.reset();
+  o->pipe.reset();
+  o->dir.reset();
+}
+
+}  // namespace sd::server

@@ -1,0 +1,126 @@
+// The server side of one SMB2 connection (MS-SMB2 3.3.1.7), sans-I/O: whole transport messages
+// in (onMessage), responses out through a Transport. Handles transform (encryption), compound
+// chains, credits and message ids, signing, and dispatches each command to its handler
+// (server/smb2_<command>.cc). Called from the connection's own thread; async completions (e.g.
+// blocking locks) may call sendResponse from other threads.
+#pragma once
+#include <array>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/bytes.h"
+#include "server/server_state.h"
+#include "server/session.h"
+#include "server/transport.h"
+#include "smb2/credits.h"
+#include "smb2/header.h"
+
+namespace sd::server {
+
+class Connection;
+
+// One request of a (possibly compound) chain while it is being handled.
+struct Request {
+  ByteView msg;             // the request message (header at 0)
+  smb2::Header hdr;         // decoded header (ids already resolved for related requests)
+  bool encrypted = false;   // came inside a transform header
+  std::shared_ptr<Session> session;
+  std::shared_ptr<TreeConnect> tree;
+  // Response under construction: the 64-byte header is written by the core; handlers append
+  // the body to `out` (offsets they compute are header-relative because out starts at it).
+  ByteWriter out;
+  NtStatus status = NtStatus::kSuccess;  // response status; an error status with an empty body
+                                         // makes the core emit an ERROR response
+  // Set by CREATE so that related requests in the same chain act on the new file id.
+  std::optional<std::array<uint64_t, 2>> created_file_id;
+  bool sign_response = false;  // forced signing (final SESSION_SETUP, VALIDATE_NEGOTIATE)
+  bool drop = false;           // send nothing (e.g. CANCEL)
+};
+
+using CommandHandler = Status (*)(Connection& conn, Request& req);
+
+class Connection : public MessageHandler {
+ public:
+  Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport);
+  ~Connection() override;
+
+  void onMessage(Bytes message) override;
+  void onDisconnect() override;
+
+  // Negotiated state (MS-SMB2 3.3.1.7), set by NEGOTIATE.
+  struct Negotiated {
+    bool done = false;
+    uint16_t dialect = 0;
+    std::array<uint8_t, 16> client_guid{};
+    uint16_t client_security_mode = 0;
+    uint32_t client_capabilities = 0;
+    uint32_t server_capabilities = 0;
+    uint16_t preauth_hash_id = 0;
+    uint16_t cipher = 0;             // 0: none negotiated
+    uint16_t signing_algorithm = 1;  // AES-CMAC default for 3.x
+    std::array<uint8_t, 64> preauth_hash{};
+    bool rdma_transform = false;
+    std::vector<uint16_t> client_dialects;
+    uint32_t max_transact = 0, max_read = 0, max_write = 0;
+    bool signing_required = false;  // server side requirement
+  };
+
+  ServerState& state() { return *state_; }
+  const std::shared_ptr<ServerState>& sharedState() { return state_; }
+  Transport& transport() { return *transport_; }
+  Negotiated& negotiated() { return neg_; }
+  // Sessions established or bound on this connection (Connection.SessionTable).
+  std::shared_ptr<Session> findSession(uint64_t id);
+  void addSession(const std::shared_ptr<Session>& s);
+  void removeSession(uint64_t id);
+  // Opens made through this connection, closed when it goes away.
+  void trackOpen(const std::shared_ptr<Open>& o);
+  void untrackOpen(uint64_t volatile_id);
+  std::shared_ptr<Open> findOpen(Request& req, uint64_t persistent_id, uint64_t volatile_id);
+  void closeOpen(const std::shared_ptr<Open>& o);
+
+  // Per-command counters for `smbdirect status`-style reporting.
+  std::array<uint64_t, 19> command_count{};
+
+ private:
+  void handleSmb1Negotiate(ByteView msg);
+  void processChain(ByteView frame, bool encrypted, uint64_t transform_session);
+  void finishResponse(Request& req, Bytes& chain, bool last);
+  void sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for);
+  Status checkSession(Request& req);
+  void fail(const char* why);
+
+  std::shared_ptr<ServerState> state_;
+  std::shared_ptr<Transport> transport_;
+  Negotiated neg_;
+  smb2::CreditWindow credits_;
+  std::mutex mu_;
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_;
+  std::map<uint64_t, std::shared_ptr<Open>> opens_;
+  bool closed_ = false;
+};
+
+// The per-command handlers, one file each (server/smb2_<command>.cc).
+Status handleNegotiate(Connection& c, Request& r);
+Status handleSessionSetup(Connection& c, Request& r);
+Status handleLogoff(Connection& c, Request& r);
+Status handleTreeConnect(Connection& c, Request& r);
+Status handleTreeDisconnect(Connection& c, Request& r);
+Status handleCreate(Connection& c, Request& r);
+Status handleClose(Connection& c, Request& r);
+Status handleFlush(Connection& c, Request& r);
+Status handleRead(Connection& c, Request& r);
+Status handleWrite(Connection& c, Request& r);
+Status handleLock(Connection& c, Request& r);
+Status handleIoctl(Connection& c, Request& r);
+Status handleCancel(Connection& c, Request& r);
+Status handleEcho(Connection& c, Request& r);
+Status handleQueryDirectory(Connection& c, Request& r);
+Status handleChangeNotify(Connection& c, Request& r);
+Status handleQueryInfo(Connection& c, Request& r);
+Status handleSetInfo(Connection& c, Request& r);
+Status handleOplockBreak(Connection& c, Request& r);
+
+}  // namespace sd::server

@@ -1,0 +1,188 @@
+#include "server/server_state.h"
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "crypto/random.h"
+#include "server/session.h"
+
+namespace sd::server {
+
+ServerState::ServerState() {
+  Bytes g = crypto::randomBytes(16);
+  std::copy(g.begin(), g.end(), server_guid_.begin());
+  Bytes salt = crypto::randomBytes(8);
+  session_salt_ = le64(salt.data());
+  start_time_ = filetimeNow();
+}
+
+Status ServerState::configure(const config::Config& cfg, UserLookup users) {
+  std::map<std::string, std::shared_ptr<ShareRuntime>> shares;
+  for (const auto& sc : cfg.shares) {
+    auto rt = std::make_shared<ShareRuntime>();
+    rt->cfg = sc;
+    std::string key = asciiLower(sc.name);
+    if (key == "ipc$") {
+      rt->ipc = true;
+    } else {
+      // Keep the already-open root when a reload leaves the share's path unchanged.
+      std::shared_ptr<ShareRuntime> old;
+      {
+        std::shared_lock<std::shared_mutex> lk(mu_);
+        auto it = shares_.find(key);
+        if (it != shares_.end()) old = it->second;
+      }
+      vfs::ShareOptions opts;
+      opts.case_insensitive = true;
+      opts.hide_dot_files = sc.hide_dot_files;
+      opts.veto_files = sc.veto_files;
+      opts.create_mask = sc.create_mask;
+      opts.directory_mask = sc.directory_mask;
+      opts.read_only = sc.read_only;
+      auto fs = vfs::Share::open(sc.path, opts);
+      if (!fs) {
+        LOG_ERROR("share [%s]: cannot open path %s: %s", sc.name.c_str(), sc.path.c_str(),
+                  ntStatusName(fs.status()));
+        continue;  // the share is unavailable; others still serve
+      }
+      rt->fs = std::move(*fs);
+    }
+    shares[key] = rt;
+  }
+  if (!shares.count("ipc$")) {
+    auto ipc = std::make_shared<ShareRuntime>();
+    ipc->ipc = true;
+    ipc->cfg.name = "IPC$";
+    ipc->cfg.comment = "IPC Service";
+    ipc->cfg.guest_ok = true;
+    ipc->cfg.browseable = false;
+    shares["ipc$"] = ipc;
+  }
+  std::unique_lock<std::shared_mutex> lk(mu_);
+  global_ = cfg.global;
+  cfg_ = std::make_shared<const config::Config>(cfg);
+  shares_ = std::move(shares);
+  users_ = std::move(users);
+  return ok();
+}
+
+std::shared_ptr<const config::Config> ServerState::config() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  return cfg_;
+}
+
+std::shared_ptr<ShareRuntime> ServerState::findShare(std::string_view name) const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  auto it = shares_.find(asciiLower(name));
+  return it == shares_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<ShareRuntime>> ServerState::shares() const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  std::vector<std::shared_ptr<ShareRuntime>> v;
+  for (auto& [k, s] : shares_) v.push_back(s);
+  return v;
+}
+
+std::optional<std::array<uint8_t, 16>> ServerState::lookupUser(std::string_view user) const {
+  std::shared_lock<std::shared_mutex> lk(mu_);
+  if (!users_) return std::nullopt;
+  return users_(user);
+}
+
+std::shared_ptr<Session> ServerState::newSession() {
+  auto s = std::make_shared<Session>();
+  std::lock_guard<std::mutex> lk(sess_mu_);
+  // Session ids: a per-boot salt mixed with a sequence, never 0 or all-ones.
+  do {
+    uint64_t seq = next_session_seq_.fetch_add(1);
+    s->session_id = (seq * 0x9E3779B97F4A7C15ull) ^ session_salt_;
+  } while (s->session_id == 0 || s->session_id == ~0ull || sessions_.count(s->session_id));
+  sessions_[s->session_id] = s;
+  return s;
+}
+
+std::shared_ptr<Session> ServerState::findSession(uint64_t id) const {
+  std::lock_guard<std::mutex> lk(sess_mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void ServerState::removeSession(uint64_t id) {
+  std::lock_guard<std::mutex> lk(sess_mu_);
+  sessions_.erase(id);
+}
+
+uint32_t ServerState::openCount() const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  return uint32_t(opens_.size());
+}
+
+void ServerState::addOpen(const std::shared_ptr<Open>& open) {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  opens_[open->volatile_id] = open;
+  if (open->file_key) opens_by_file_.emplace(open->file_key, open->volatile_id);
+}
+
+void ServerState::removeOpen(uint64_t volatile_id) {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  auto it = opens_.find(volatile_id);
+  if (it == opens_.end()) return;
+  uint64_t key = it->second->file_key;
+  opens_.erase(it);
+  auto range = opens_by_file_.equal_range(key);
+  for (auto i = range.first; i != range.second; ++i) {
+    if (i->second == volatile_id) {
+      opens_by_file_.erase(i);
+      break;
+    }
+  }
+}
+
+std::vector<std::shared_ptr<Open>> ServerState::opensOfFile(uint64_t file_key) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  std::vector<std::shared_ptr<Open>> v;
+  auto range = opens_by_file_.equal_range(file_key);
+  for (auto i = range.first; i != range.second; ++i) {
+    auto it = opens_.find(i->second);
+    if (it != opens_.end()) v.push_back(it->second);
+  }
+  return v;
+}
+
+namespace {
+// MS-FSA 2.1.5.1.2.1 share access check between an existing open and a new one.
+constexpr uint32_t kFileReadData = 0x1, kFileWriteData = 0x2, kFileAppendData = 0x4,
+                   kFileExecute = 0x20, kDelete = 0x10000;
+constexpr uint32_t kShareRead = 1, kShareWrite = 2, kShareDelete = 4;
+bool conflicts(uint32_t access_a, uint32_t share_b) {
+  if ((access_a & (kFileReadData | kFileExecute)) && !(share_b & kShareRead)) return true;
+  if ((access_a & (kFileWriteData | kFileAppendData)) && !(share_b & kShareWrite)) return true;
+  if ((access_a & kDelete) && !(share_b & kShareDelete)) return true;
+  return false;
+}
+}  // namespace
+
+Status ServerState::admitOpen(const std::shared_ptr<Open>& open) {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  constexpr uint32_t kDataAccess = kFileReadData | kFileWriteData | kFileAppendData |
+                                   kFileExecute | kDelete;
+  if (open->file_key && (open->granted_access & kDataAccess)) {
+    auto range = opens_by_file_.equal_range(open->file_key);
+    for (auto i = range.first; i != range.second; ++i) {
+      auto it = opens_.find(i->second);
+      if (it == opens_.end()) continue;
+      const Open& other = *it->second;
+      if (other.is_stream != open->is_stream) continue;
+      if (!(other.granted_access & kDataAccess)) continue;
+      if (conflicts(other.granted_access, open->share_access) ||
+          conflicts(open->granted_access, other.share_access))
+        return err(NtStatus::kSharingViolation, "share mode conflict");
+    }
+  }
+  opens_[open->volatile_id] = open;
+  if (open->file_key) opens_by_file_.emplace(open->file_key, open->volatile_id);
+  return ok();
+}
+
+}  // namespace sd::server

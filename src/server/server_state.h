@@ -1,0 +1,88 @@
+// Server-wide state shared by every connection: configuration snapshot, shares, users, the
+// session table (sessions outlive a connection and can be bound to several channels), the open
+// table and share-mode bookkeeping. Owned by server/; every method is thread-safe (connections
+// run on their own threads); tables are reached by id, never by pointers held across calls
+// without a shared_ptr.
+#pragma once
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/bytes.h"
+#include "config/config.h"
+#include "vfs/share.h"
+
+namespace sd::server {
+
+struct Session;
+struct Open;
+
+// A configured share with its opened file-system root (null for IPC$).
+struct ShareRuntime {
+  config::ShareConfig cfg;
+  std::shared_ptr<vfs::Share> fs;
+  bool ipc = false;
+};
+
+// Looks up a user's NT hash (from the user database); nullopt when unknown.
+using UserLookup = std::function<std::optional<std::array<uint8_t, 16>>(std::string_view user)>;
+
+class ServerState {
+ public:
+  ServerState();
+
+  // Installs (or, on SIGHUP, replaces) the configuration and user database. Existing tree
+  // connects keep the share runtime they were made with; new ones see the new table.
+  Status configure(const config::Config& cfg, UserLookup users);
+
+  const config::Global& global() const { return global_; }
+  std::shared_ptr<const config::Config> config() const;
+  std::shared_ptr<ShareRuntime> findShare(std::string_view name) const;
+  std::vector<std::shared_ptr<ShareRuntime>> shares() const;
+  std::optional<std::array<uint8_t, 16>> lookupUser(std::string_view user) const;
+
+  const std::array<uint8_t, 16>& serverGuid() const { return server_guid_; }
+  uint64_t startTime() const { return start_time_; }
+
+  // Sessions: ids are random-looking and never reused while the server runs.
+  std::shared_ptr<Session> newSession();
+  std::shared_ptr<Session> findSession(uint64_t id) const;
+  void removeSession(uint64_t id);
+
+  // Opens: volatile ids unique server-wide.
+  uint64_t newOpenId() { return next_open_id_.fetch_add(1); }
+  uint32_t openCount() const;
+  void addOpen(const std::shared_ptr<Open>& open);
+  void removeOpen(uint64_t volatile_id);
+  std::vector<std::shared_ptr<Open>> opensOfFile(uint64_t file_key) const;
+
+  // Share-mode arbitration (MS-FSA 2.1.5.1.2): under one lock, checks the new open against every
+  // existing open of the same file and registers it on success.
+  Status admitOpen(const std::shared_ptr<Open>& open);
+
+ private:
+  mutable std::shared_mutex mu_;
+  config::Global global_;
+  std::shared_ptr<const config::Config> cfg_;
+  std::map<std::string, std::shared_ptr<ShareRuntime>> shares_;  // key: lower-case name
+  UserLookup users_;
+  std::array<uint8_t, 16> server_guid_{};
+  uint64_t start_time_ = 0;
+  mutable std::mutex sess_mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<Session>> sessions_;
+  uint64_t session_salt_ = 0;
+  std::atomic<uint64_t> next_session_seq_{1};
+  mutable std::mutex open_mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<Open>> opens_;
+  std::unordered_multimap<uint64_t, uint64_t> opens_by_file_;  // file_key -> volatile id
+  std::atomic<uint64_t> next_open_id_{1};
+};
+
+}  // namespace sd::server

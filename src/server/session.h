@@ -1,0 +1,85 @@
+// Sessions, tree connects and opens: the per-user state of MS-SMB2 3.3.1.8 (Session),
+// 3.3.1.9 (TreeConnect) and 3.3.1.10 (Open). Owned by server/; a Session is shared by the
+// connections (channels) bound to it, so its mutable parts are guarded by its mutex.
+#pragma once
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "auth/spnego.h"
+#include "base/bytes.h"
+#include "rpc/pipe.h"
+#include "server/server_state.h"
+#include "smb2/security.h"
+#include "vfs/share.h"
+
+namespace sd::server {
+
+// MS-SMB2 3.3.1.9
+struct TreeConnect {
+  uint32_t tree_id = 0;
+  std::shared_ptr<ShareRuntime> share;
+  bool read_only = false;
+  uint32_t maximal_access = 0;
+  bool encrypt = false;  // share-level encryption (smb3 encryption on the share)
+};
+
+// MS-SMB2 3.3.1.8
+struct Session {
+  enum class State { kInProgress, kValid, kExpired };
+
+  std::mutex mu;
+  uint64_t session_id = 0;
+  State state = State::kInProgress;
+  std::unique_ptr<auth::SpnegoServer> auth;  // while in progress
+  std::string user, domain;
+  bool guest = false;
+  bool anonymous = false;
+  uint16_t dialect = 0;
+  std::array<uint8_t, 64> preauth_hash{};  // 3.1.1: Session.PreauthIntegrityHashValue
+  Bytes session_key;
+  smb2::SessionKeys keys;
+  bool signing_required = false;
+  bool encrypt_data = false;
+  uint16_t signing_algorithm = 0;
+  uint16_t cipher = 0;
+  std::map<uint32_t, std::shared_ptr<TreeConnect>> trees;
+  uint32_t next_tree_id = 1;
+
+  std::shared_ptr<TreeConnect> findTree(uint32_t id) {
+    std::lock_guard<std::mutex> lk(mu);
+    auto it = trees.find(id);
+    return it == trees.end() ? nullptr : it->second;
+  }
+};
+
+// MS-SMB2 3.3.1.10
+struct Open {
+  std::mutex mu;
+  uint64_t persistent_id = 0;
+  uint64_t volatile_id = 0;
+  uint64_t session_id = 0;
+  uint32_t tree_id = 0;
+  std::shared_ptr<TreeConnect> tree;
+  std::unique_ptr<vfs::Handle> handle;  // null for pipes
+  std::unique_ptr<rpc::PipeEndpoint> pipe;
+  std::string path;  // share-relative, '/'-separated, as opened (updated by rename)
+  uint64_t file_key = 0;  // identifies the file for share modes (device ^ inode)
+  uint32_t granted_access = 0;
+  uint32_t share_access = 0;
+  uint32_t create_options = 0;
+  bool is_directory = false;
+  bool delete_on_close = false;
+  bool is_stream = false;
+  uint8_t oplock_level = 0;
+  uint64_t position = 0;  // FilePositionInformation
+  uint32_t mode = 0;      // FileModeInformation
+  // QUERY_DIRECTORY state (MS-SMB2 3.3.1.10: EnumerationLocation / SearchPattern)
+  std::unique_ptr<vfs::DirReader> dir;
+  std::string search_pattern;
+  bool enum_done = false;
+};
+
+}  // namespace sd::server

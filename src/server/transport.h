@@ -1,0 +1,41 @@
+// The connection core's view of its transport (TCP today, SMB Direct later): a sink for whole SMB2
+// transport messages (what follows the Direct-TCP length prefix, or one reassembled MS-SMBD
+// message). Implemented by runtime/ shells; send() may be called from any thread.
+#pragma once
+#include <memory>
+#include <span>
+#include <string>
+
+#include "base/bytes.h"
+
+namespace sd::server {
+
+struct TransportInfo {
+  std::string kind;        // "tcp" or "rdma"
+  std::string peer;        // "127.0.0.1:51234"
+  std::string local;       // "127.0.0.1:445"
+  bool rdma = false;
+  // Largest message the transport carries (Direct TCP: 24-bit length).
+  uint32_t max_message = 0xFFFFFF;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Sends one transport message made of `parts` (concatenated, no copy required). Thread-safe.
+  virtual Status send(std::span<const ByteView> parts) = 0;
+  Status send(ByteView whole) { return send(std::span<const ByteView>(&whole, 1)); }
+  // Closes the connection; pending and later sends fail. Thread-safe, idempotent.
+  virtual void close() = 0;
+  virtual const TransportInfo& info() const = 0;
+};
+
+// What a transport delivers into: one per connection, called from that connection's thread.
+class MessageHandler {
+ public:
+  virtual ~MessageHandler() = default;
+  virtual void onMessage(Bytes message) = 0;
+  virtual void onDisconnect() = 0;
+};
+
+}  // namespace sd::server

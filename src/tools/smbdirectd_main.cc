@@ -1,0 +1,203 @@
+// smbdirectd: the SMB3 server daemon (the ksmbd + ksmbd.mountd role). Flags follow ksmbd.mountd:
+// -c/--config FILE, -u/--users FILE, -p/--port N, -n/--nodetach, -v. `smbdirectd user ...`
+// manages the ksmbd-compatible user database.
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "base/log.h"
+#include "config/config.h"
+#include "config/user_db.h"
+#include "config/user_command.h"
+#include "runtime/tcp_server.h"
+#include "server/connection.h"
+#include "server/server_state.h"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/ksmbd/ksmbd.conf";
+constexpr const char* kDefaultUsers = "/etc/ksmbd/ksmbdpwd.db";
+constexpr const char* kDefaultPidFile = "/run/smbdirectd.pid";
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: smbdirectd [OPTIONS]\n"
+               "       smbdirectd user {add|update|delete|list} [NAME] [OPTIONS]\n"
+               "\n"
+               "SMB3 file server over TCP (and SMB Direct), configured like ksmbd.\n"
+               "\n"
+               "Options:\n"
+               "  -c, --config FILE   ksmbd.conf-format configuration (default %s)\n"
+               "  -u, --users FILE    user database, ksmbdpwd.db format (default %s)\n"
+               "  -p, --port N        TCP port, overrides 'tcp port' (default 445)\n"
+               "  -n, --nodetach      stay in the foreground, log to stderr\n"
+               "  -P, --pid-file FILE pid file (default %s; 'none' to skip)\n"
+               "  -v, --verbose       more logging (repeat for trace)\n"
+               "  -h, --help          this help\n"
+               "\n"
+               "Signals: SIGHUP reloads the configuration and users; SIGTERM/SIGINT stop.\n",
+               kDefaultConfig, kDefaultUsers, kDefaultPidFile);
+}
+
+volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_reload = 0;
+void onSignal(int sig) {
+  if (sig == SIGHUP) g_reload = 1;
+  else g_stop = 1;
+}
+
+struct Loaded {
+  sd::config::Config cfg;
+  std::shared_ptr<sd::config::UserDb> users;
+};
+
+// Loads configuration and users, printing diagnostics; nullopt on a fatal error.
+std::optional<Loaded> load(const std::string& conf_path, const std::string& users_path) {
+  std::vector<sd::config::Diagnostic> diags;
+  auto cfg = sd::config::loadConfigFile(conf_path, &diags);
+  for (const auto& d : diags) {
+    if (d.error) LOG_ERROR("%s", d.message.c_str());
+    else LOG_WARN("%s", d.message.c_str());
+  }
+  if (!cfg) {
+    LOG_ERROR("cannot load configuration %s", conf_path.c_str());
+    return std::nullopt;
+  }
+  auto users = std::make_shared<sd::config::UserDb>();
+  auto st = users->load(users_path);
+  if (!st) {
+    if (st.status() == sd::NtStatus::kObjectNameNotFound) {
+      LOG_WARN("user database %s does not exist: only guest access is possible", users_path.c_str());
+    } else {
+      LOG_ERROR("cannot load user database %s: %s", users_path.c_str(), st.error().what);
+      return std::nullopt;
+    }
+  }
+  return Loaded{std::move(*cfg), users};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "user") == 0) return sd::config::userCommandMain(argc - 1, argv + 1);
+
+  std::string conf_path = kDefaultConfig, users_path = kDefaultUsers, pid_path = kDefaultPidFile;
+  int port = -1;
+  bool nodetach = false;
+  int verbose = 0;
+  static const option kLong[] = {{"config", required_argument, nullptr, 'c'},
+                                 {"users", required_argument, nullptr, 'u'},
+                                 {"port", required_argument, nullptr, 'p'},
+                                 {"nodetach", no_argument, nullptr, 'n'},
+                                 {"pid-file", required_argument, nullptr, 'P'},
+                                 {"verbose", no_argument, nullptr, 'v'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "c:u:p:nP:vh", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'c': conf_path = optarg; break;
+      case 'u': users_path = optarg; break;
+      case 'p': {
+        char* end = nullptr;
+        long v = std::strtol(optarg, &end, 10);
+        if (!end || *end || v < 0 || v > 65535) {
+          std::fprintf(stderr, "smbdirectd: invalid port '%s'\n", optarg);
+          return 2;
+        }
+        port = int(v);
+        break;
+      }
+      case 'n': nodetach = true; break;
+      case 'P': pid_path = optarg; break;
+      case 'v': verbose++; break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "smbdirectd: unexpected argument '%s'\n", argv[optind]);
+    usage(stderr);
+    return 2;
+  }
+  sd::logSetPrefix("smbdirectd");
+  sd::logSetLevel(verbose >= 2 ? sd::LogLevel::kTrace
+                               : verbose == 1 ? sd::LogLevel::kDebug : sd::LogLevel::kInfo);
+
+  auto loaded = load(conf_path, users_path);
+  if (!loaded) return 1;
+  if (port >= 0) loaded->cfg.global.tcp_port = uint16_t(port);
+
+  auto state = std::make_shared<sd::server::ServerState>();
+  auto users = loaded->users;
+  auto st = state->configure(loaded->cfg, [users](std::string_view u) { return users->find(u); });
+  if (!st) {
+    LOG_ERROR("invalid configuration: %s", st.error().what);
+    return 1;
+  }
+
+  sd::runtime::ListenSpec spec;
+  spec.port = loaded->cfg.global.tcp_port;
+  if (loaded->cfg.global.bind_interfaces_only) spec.addresses = loaded->cfg.global.interfaces;
+  spec.max_connections = loaded->cfg.global.max_connections;
+  sd::runtime::TcpServer tcp([state](std::shared_ptr<sd::server::Transport> t) {
+    return std::make_unique<sd::server::Connection>(state, std::move(t));
+  });
+  if (!tcp.listen(spec)) return 1;
+
+  if (!nodetach) {
+    if (daemon(0, 0) != 0) {
+      std::fprintf(stderr, "smbdirectd: daemon(): %s\n", std::strerror(errno));
+      return 1;
+    }
+    sd::logToSyslog("smbdirectd");
+  }
+  if (pid_path != "none") {
+    FILE* f = std::fopen(pid_path.c_str(), "w");
+    if (!f) {
+      LOG_ERROR("cannot write pid file %s: %s", pid_path.c_str(), std::strerror(errno));
+      return 1;
+    }
+    std::fprintf(f, "%d\n", int(getpid()));
+    std::fclose(f);
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  tcp.start();
+  LOG_INFO("smbdirectd started: %zu shares, config %s, users %s", state->shares().size(),
+           conf_path.c_str(), users_path.c_str());
+  while (!g_stop) {
+    pause();
+    if (g_reload) {
+      g_reload = 0;
+      LOG_INFO("SIGHUP: reloading %s and %s", conf_path.c_str(), users_path.c_str());
+      auto again = load(conf_path, users_path);
+      if (!again) {
+        LOG_ERROR("reload failed; keeping the previous configuration");
+        continue;
+      }
+      auto u2 = again->users;
+      auto rs = state->configure(again->cfg, [u2](std::string_view u) { return u2->find(u); });
+      if (!rs) LOG_ERROR("reload failed: %s; keeping the previous configuration", rs.error().what);
+      else LOG_INFO("reloaded: %zu shares", state->shares().size());
+    }
+  }
+  LOG_INFO("stopping");
+  tcp.stop();
+  if (pid_path != "none") unlink(pid_path.c_str());
+  return 0;
+}
