@@ -71,6 +71,12 @@ const char* ntStatusName(NtStatus s) {
     X(kNotSameDevice, "STATUS_NOT_SAME_DEVICE")
     X(kFileTooLarge, "STATUS_FILE_TOO_LARGE")
     X(kIoDeviceError, "STATUS_IO_DEVICE_ERROR")
+    X(kEasNotSupported, "STATUS_EAS_NOT_SUPPORTED")
+    X(kInvalidLockRange, "STATUS_INVALID_LOCK_RANGE")
+    X(kInvalidOplockProtocol, "STATUS_INVALID_OPLOCK_PROTOCOL")
+    X(kBadImpersonationLevel, "STATUS_BAD_IMPERSONATION_LEVEL")
+    X(kFsDriverRequired, "STATUS_FS_DRIVER_REQUIRED")
+    X(kObjectPathInvalid, "STATUS_OBJECT_PATH_INVALID")
 #undef X
     default: break;
   }

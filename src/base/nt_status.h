@@ -95,6 +95,9 @@ enum class NtStatus : uint32_t {
   kInvalidViewSize = 0xC000001F,
   kFileSystemLimitation = 0xC0000427,
   kNotSameDevice = 0xC00000D4,
+  kEasNotSupported = 0xC000004F,
+  kInvalidLockRange = 0xC00001A1,
+  kInvalidOplockProtocol = 0xC00000E3,
 };
 
 constexpr uint32_t toWire(NtStatus s) { return static_cast<uint32_t>(s); }
