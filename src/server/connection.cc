@@ -251,6 +251,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
       smb2::encodeHeader(rh, hw);
       std::copy(hw.buf().begin(), hw.buf().end(), body.begin());
     }
+    if (req.preauth_response) smb2::PreauthHash::extend(*req.preauth_response, body);
     // Link into the chain: pad the previous response to 8 bytes, set its NextCommand, sign it.
     if (have_prev) {
       size_t pad = (8 - (chain.size() - prev_start) % 8) % 8;
@@ -286,21 +287,39 @@ void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_
   (void)transport_->send(chain);
 }
 
+void Connection::closeSessionOpens(uint64_t session_id) { closeTreeOpens(session_id, 0); }
+
+void Connection::closeTreeOpens(uint64_t session_id, uint32_t tree_id) {
+  std::vector<std::shared_ptr<Open>> victims;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& [id, o] : opens_)
+      if (o->session_id == session_id && (tree_id == 0 || o->tree_id == tree_id)) victims.push_back(o);
+  }
+  for (auto& o : victims) closeOpen(o);
+}
+
 void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
-  state_->removeOpen(o->volatile_id);
   std::lock_guard<std::mutex> lk(o->mu);
-  if (o->delete_on_close && o->tree && o->tree->share && o->tree->share->fs) {
-    // Delete only when this was the last open of the file (MS-FSA 2.1.5.4).
-    if (state_->opensOfFile(o->file_key).empty()) {
-      auto st = o->is_directory ? o->tree->share->fs->rmdir(o->path)
-                                : o->tree->share->fs->unlink(o->path);
-      if (!st) LOG_DEBUG("delete-on-close of %s failed: %s", o->path.c_str(), ntStatusName(st.status()));
-    }
+  if (o->delete_on_close) state_->setDeletePending(o->file_key, true);
+  state_->locks().releaseOpen(o->file_key, o->volatile_id);
+  state_->removeOpen(o->volatile_id);
+  // The last close of a delete-pending file deletes it (MS-FSA 2.1.5.4).
+  if (o->file_key && state_->isDeletePending(o->file_key) &&
+      state_->opensOfFile(o->file_key).empty() && o->tree && o->tree->share && o->tree->share->fs) {
+    state_->setDeletePending(o->file_key, false);
+    o->handle.reset();
+    auto st = o->is_directory ? o->tree->share->fs->rmdir(o->path) : o->tree->share->fs->unlink(o->path);
+    if (!st) LOG_DEBUG("delete on close of %s failed: %s", o->path.c_str(), ntStatusName(st.status()));
   }
   o->handle.reset();
   o->pipe.reset();
   o->dir.reset();
+}
+
+void Connection::cancelPending(const smb2::Header&) {
+  // Nothing is ever left pending yet: blocking locks and change notify land with their issues.
 }
 
 }  // namespace sd::server

@@ -37,6 +37,9 @@ struct Request {
   std::optional<std::array<uint64_t, 2>> created_file_id;
   bool sign_response = false;  // forced signing (final SESSION_SETUP, VALIDATE_NEGOTIATE)
   bool drop = false;           // send nothing (e.g. CANCEL)
+  // When set, the finished response message is folded into this SHA-512 preauth hash
+  // (NEGOTIATE and non-final SESSION_SETUP responses on 3.1.1).
+  std::array<uint8_t, 64>* preauth_response = nullptr;
 };
 
 using CommandHandler = Status (*)(Connection& conn, Request& req);
@@ -80,6 +83,9 @@ class Connection : public MessageHandler {
   void untrackOpen(uint64_t volatile_id);
   std::shared_ptr<Open> findOpen(Request& req, uint64_t persistent_id, uint64_t volatile_id);
   void closeOpen(const std::shared_ptr<Open>& o);
+  void closeSessionOpens(uint64_t session_id);
+  void cancelPending(const smb2::Header& cancel);
+  void closeTreeOpens(uint64_t session_id, uint32_t tree_id);
 
   // Per-command counters for `smbdirect status`-style reporting.
   std::array<uint64_t, 19> command_count{};

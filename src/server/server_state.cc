@@ -185,4 +185,47 @@ Status ServerState::admitOpen(const std::shared_ptr<Open>& open) {
   return ok();
 }
 
+void ServerState::setDeletePending(uint64_t file_key, bool pending) {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  if (pending) delete_pending_[file_key] = true;
+  else delete_pending_.erase(file_key);
+}
+
+bool ServerState::isDeletePending(uint64_t file_key) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  return delete_pending_.count(file_key) != 0;
+}
+
+void ServerState::renameOpens(uint64_t file_key, const std::string& new_path) {
+  std::vector<std::shared_ptr<Open>> v = opensOfFile(file_key);
+  for (auto& o : v) o->path = new_path;
+}
+
+bool ServerState::hasOpenBelow(const ShareRuntime* share, const std::string& dir) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  std::string prefix = dir.empty() ? "" : dir + "/";
+  for (const auto& [id, o] : opens_) {
+    if (!o->tree || o->tree->share.get() != share) continue;
+    if (o->path.size() > prefix.size() && o->path.compare(0, prefix.size(), prefix) == 0)
+      return true;
+  }
+  return false;
+}
+
+std::array<uint8_t, 24> ServerState::resumeKeyFor(const Open& open) const {
+  std::array<uint8_t, 24> k{};
+  store64(k.data(), open.persistent_id);
+  store64(k.data() + 8, open.volatile_id);
+  store64(k.data() + 16, session_salt_);
+  return k;
+}
+
+std::shared_ptr<Open> ServerState::findOpenByResumeKey(const std::array<uint8_t, 24>& key) const {
+  if (le64(key.data() + 16) != session_salt_) return nullptr;
+  std::lock_guard<std::mutex> lk(open_mu_);
+  auto it = opens_.find(le64(key.data() + 8));
+  if (it == opens_.end() || it->second->persistent_id != le64(key.data())) return nullptr;
+  return it->second;
+}
+
 }  // namespace sd::server

@@ -17,6 +17,7 @@
 
 #include "base/bytes.h"
 #include "config/config.h"
+#include "server/lock_table.h"
 #include "vfs/share.h"
 
 namespace sd::server {
@@ -66,6 +67,17 @@ class ServerState {
   // Share-mode arbitration (MS-FSA 2.1.5.1.2): under one lock, checks the new open against every
   // existing open of the same file and registers it on success.
   Status admitOpen(const std::shared_ptr<Open>& open);
+  // Delete-pending state is per file, shared by all its opens (MS-FSA 2.1.5.4).
+  void setDeletePending(uint64_t file_key, bool pending);
+  bool isDeletePending(uint64_t file_key) const;
+  // After a rename, every open of the file sees the new share-relative path.
+  void renameOpens(uint64_t file_key, const std::string& new_path);
+  // Is any open of `share` at a path strictly below `dir`?
+  bool hasOpenBelow(const ShareRuntime* share, const std::string& dir) const;
+  // SRV_REQUEST_RESUME_KEY / COPYCHUNK source lookup (MS-SMB2 2.2.32.3).
+  std::array<uint8_t, 24> resumeKeyFor(const Open& open) const;
+  std::shared_ptr<Open> findOpenByResumeKey(const std::array<uint8_t, 24>& key) const;
+  LockTable& locks() { return locks_; }
 
  private:
   mutable std::shared_mutex mu_;
@@ -83,6 +95,8 @@ class ServerState {
   std::unordered_map<uint64_t, std::shared_ptr<Open>> opens_;
   std::unordered_multimap<uint64_t, uint64_t> opens_by_file_;  // file_key -> volatile id
   std::atomic<uint64_t> next_open_id_{1};
+  std::unordered_map<uint64_t, bool> delete_pending_;
+  LockTable locks_;
 };
 
 }  // namespace sd::server

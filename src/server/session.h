@@ -80,6 +80,7 @@ struct Open {
   std::unique_ptr<vfs::DirReader> dir;
   std::string search_pattern;
   bool enum_done = false;
+  bool enum_any = false;  // some entry was returned since the last (re)start
 };
 
 }  // namespace sd::server

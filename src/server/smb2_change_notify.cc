@@ -1,0 +1,30 @@
+// CHANGE_NOTIFY (MS-SMB2 3.3.5.19) and OPLOCK_BREAK acknowledgements (3.3.5.22). Change
+// notification and oplocks/leases come in a later issue; until then CHANGE_NOTIFY answers
+// STATUS_NOT_SUPPORTED and, since no oplock or lease is ever granted, any break acknowledgement
+// is answered as MS-SMB2 prescribes for an open without one.
+#include "server/connection.h"
+#include "smb2/change_notify.h"
+#include "smb2/oplock_break.h"
+
+namespace sd::server {
+
+Status handleChangeNotify(Connection& c, Request& r) {
+  auto req = SD_TRY(smb2::decodeChangeNotifyRequest(r.msg));
+  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
+  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  if (!open->is_directory) return err(NtStatus::kInvalidParameter, "not a directory");
+  return err(NtStatus::kNotSupported, "change notify");
+}
+
+Status handleOplockBreak(Connection& c, Request& r) {
+  // No oplock or lease is granted, so there is no break to acknowledge (MS-SMB2 3.3.5.22.1:
+  // STATUS_INVALID_OPLOCK_PROTOCOL; for leases 3.3.5.22.2: STATUS_OBJECT_NAME_NOT_FOUND).
+  if (r.msg.size() >= 64 + 2 && r.msg[64] == 36)
+    return err(NtStatus::kObjectNameNotFound, "no lease");
+  auto ack = SD_TRY(smb2::decodeOplockBreakAcknowledgment(r.msg));
+  auto open = c.findOpen(r, ack.file_id.persistent, ack.file_id.volatile_);
+  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  return err(NtStatus::kInvalidOplockProtocol, "no oplock granted");
+}
+
+}  // namespace sd::server

@@ -1,0 +1,133 @@
+// NEGOTIATE (MS-SMB2 3.3.5.3 for the SMB1 multi-protocol form, 3.3.5.4 for SMB2).
+#include "auth/spnego.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "crypto/random.h"
+#include "server/connection.h"
+#include "smb2/constants.h"
+#include "smb2/negotiate.h"
+
+namespace sd::server {
+
+namespace {
+
+// Server preference order (Windows prefers AES-128 GCM).
+const uint16_t kCipherPreference[] = {smb2::kCipherAes128Gcm, smb2::kCipherAes128Ccm,
+                                      smb2::kCipherAes256Gcm, smb2::kCipherAes256Ccm};
+const uint16_t kSigningPreference[] = {smb2::kSigningAesGmac, smb2::kSigningAesCmac};
+
+bool encryptionEnabled(const config::Global& g) {
+  return g.smb3_encryption != config::Encryption::kDisabled;
+}
+
+}  // namespace
+
+Status handleNegotiate(Connection& c, Request& r) {
+  auto& neg = c.negotiated();
+  // A second NEGOTIATE on a connection is a protocol violation (MS-SMB2 3.3.5.4).
+  if (neg.done) return fatal(NtStatus::kInvalidParameter, "second NEGOTIATE");
+  auto req = SD_TRY(smb2::decodeNegotiateRequest(r.msg));
+  const auto& g = c.state().global();
+
+  uint16_t dialect = 0;
+  for (uint16_t want : {smb2::kDialect311, smb2::kDialect302, smb2::kDialect300}) {
+    for (uint16_t d : req.dialects)
+      if (d == want && !dialect) dialect = want;
+  }
+  if (!dialect) {
+    LOG_INFO("%s: no common dialect (client offers only SMB 2.x or unknown ones)",
+             c.transport().info().peer.c_str());
+    return err(NtStatus::kNotSupported, "no common dialect");
+  }
+
+  smb2::NegotiateResponse resp;
+  neg.client_dialects = req.dialects;
+  neg.client_guid = req.client_guid;
+  neg.client_security_mode = req.security_mode;
+  neg.client_capabilities = req.capabilities;
+  neg.dialect = dialect;
+  neg.signing_required = g.server_signing == config::Signing::kMandatory;
+  neg.max_transact = g.smb2_max_trans;
+  neg.max_read = g.smb2_max_read;
+  neg.max_write = g.smb2_max_write;
+
+  uint32_t caps = smb2::kCapLargeMtu;
+  if (g.server_multi_channel_support) caps |= smb2::kCapMultiChannel;
+  if (dialect < smb2::kDialect311 && encryptionEnabled(g) &&
+      (req.capabilities & smb2::kCapEncryption))
+    caps |= smb2::kCapEncryption;
+
+  if (dialect == smb2::kDialect311) {
+    bool have_preauth = false;
+    for (const auto& ctx : req.negotiate_contexts) {
+      switch (ctx.context_type) {
+        case smb2::kPreauthIntegrityCapabilities: {
+          auto p = SD_TRY(smb2::decodePreauthIntegrityCapabilities(ctx.data));
+          for (uint16_t h : p.hash_algorithms)
+            if (h == smb2::kHashSha512) have_preauth = true;
+          break;
+        }
+        case smb2::kEncryptionCapabilities: {
+          auto e = SD_TRY(smb2::decodeEncryptionCapabilities(ctx.data));
+          if (!encryptionEnabled(g)) break;
+          for (uint16_t pref : kCipherPreference) {
+            for (uint16_t ci : e.ciphers)
+              if (ci == pref && !neg.cipher) neg.cipher = pref;
+          }
+          break;
+        }
+        case smb2::kSigningCapabilities: {
+          auto s = SD_TRY(smb2::decodeSigningCapabilities(ctx.data));
+          uint16_t chosen = 0xFFFF;
+          for (uint16_t pref : kSigningPreference)
+            for (uint16_t a : s.signing_algorithms)
+              if (a == pref && chosen == 0xFFFF) chosen = pref;
+          if (chosen != 0xFFFF) neg.signing_algorithm = chosen;
+          resp.signing_algorithm = neg.signing_algorithm;
+          break;
+        }
+        case smb2::kRdmaTransformCapabilities:
+          neg.rdma_transform = true;  // kept for the SMB Direct transforms issue
+          break;
+        default:
+          break;  // compression, netname, transport: accepted, not answered
+      }
+    }
+    if (!have_preauth) return err(NtStatus::kInvalidParameter, "3.1.1 without SHA-512 preauth");
+    neg.preauth_hash_id = smb2::kHashSha512;
+    resp.preauth_salt = crypto::randomBytes(32);
+    resp.cipher = neg.cipher;  // 0 answers "no common cipher" when the client asked
+    resp.answer_encryption = true;
+  } else {
+    neg.signing_algorithm = smb2::kSigningAesCmac;
+    if (caps & smb2::kCapEncryption) neg.cipher = smb2::kCipherAes128Ccm;
+  }
+  neg.server_capabilities = caps;
+
+  resp.security_mode = smb2::kNegotiateSigningEnabled |
+                       (neg.signing_required ? smb2::kNegotiateSigningRequired : 0);
+  resp.dialect_revision = dialect;
+  resp.server_guid = c.state().serverGuid();
+  resp.capabilities = caps;
+  resp.max_transact_size = neg.max_transact;
+  resp.max_read_size = neg.max_read;
+  resp.max_write_size = neg.max_write;
+  resp.system_time = filetimeNow();
+  resp.server_start_time = 0;
+  Bytes hint = auth::negTokenInitHint();
+  resp.security_buffer = hint;
+  smb2::encodeNegotiateResponse(resp, r.out);
+
+  if (dialect == smb2::kDialect311) {
+    // Connection.PreauthIntegrityHashValue covers this request and, once the core has built it,
+    // the response (MS-SMB2 3.3.5.4).
+    smb2::PreauthHash::extend(neg.preauth_hash, r.msg);
+    r.preauth_response = &neg.preauth_hash;
+  }
+  neg.done = true;
+  LOG_DEBUG("%s: negotiated dialect 0x%04x cipher %u signing %u", c.transport().info().peer.c_str(),
+            dialect, neg.cipher, neg.signing_algorithm);
+  return ok();
+}
+
+}  // namespace sd::server

@@ -1,0 +1,49 @@
+// READ (MS-SMB2 3.3.5.12): file data straight from the backend into the response buffer (one
+// copy), named-pipe reads for IPC$. RDMA channels arrive with the SMB Direct issue.
+#include "server/connection.h"
+#include "smb2/constants.h"
+#include "smb2/read.h"
+
+namespace sd::server {
+
+Status handleRead(Connection& c, Request& r) {
+  auto req = SD_TRY(smb2::decodeReadRequest(r.msg));
+  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
+  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  if (req.length > c.negotiated().max_read) return err(NtStatus::kInvalidParameter, "read too large");
+  if (req.channel != smb2::kChannelNone) return err(NtStatus::kInvalidParameter, "RDMA channel on TCP");
+
+  if (open->pipe) {
+    auto data = SD_TRY(open->pipe->read(req.length));
+    smb2::ReadResponse resp;
+    resp.data = data.bytes;
+    smb2::encodeReadResponse(resp, r.out);
+    if (data.more) r.status = NtStatus::kBufferOverflow;
+    return ok();
+  }
+  if (open->is_directory) return err(NtStatus::kInvalidDeviceRequest, "read on a directory");
+  if (!(open->granted_access & (smb2::kFileReadData | smb2::kFileExecute)))
+    return err(NtStatus::kAccessDenied, "no read access");
+  // Encode the fixed part, then read the data directly behind it.
+  size_t data_at = smb2::encodeReadResponseHeader(r.out);
+  Bytes& out = r.out.buf();
+  out.resize(data_at + req.length);
+  auto n = open->handle->pread(req.offset, std::span<uint8_t>(out.data() + data_at, req.length));
+  if (!n) {
+    out.resize(64);
+    return n.error();
+  }
+  out.resize(data_at + *n);
+  if (*n == 0 && req.length > 0) {
+    out.resize(64);
+    return err(NtStatus::kEndOfFile);
+  }
+  if (*n < req.minimum_count) {
+    out.resize(64);
+    return err(NtStatus::kEndOfFile, "short read below MinimumCount");
+  }
+  smb2::finishReadResponseHeader(r.out, uint32_t(*n));
+  return ok();
+}
+
+}  // namespace sd::server

@@ -1,0 +1,119 @@
+// SET_INFO (MS-SMB2 3.3.5.21): basic (times, attributes), end-of-file, allocation, rename,
+// disposition, position, mode. Security descriptors and EAs are refused (STATUS_NOT_SUPPORTED)
+// until ACL storage lands, rather than accepted and dropped.
+#include "base/log.h"
+#include "fscc/file_info.h"
+#include "server/connection.h"
+#include "server/file_info_util.h"
+#include "smb2/constants.h"
+#include "smb2/set_info.h"
+
+namespace sd::server {
+
+namespace {
+
+Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
+  auto ri = SD_TRY(fscc::decodeFileRenameInformation(buf));
+  if (!(open.granted_access & smb2::kDelete)) return err(NtStatus::kAccessDenied, "rename needs DELETE");
+  if (r.tree->read_only) return err(NtStatus::kAccessDenied, "read-only share");
+  std::string target = ri.file_name;
+  if (!target.empty() && target[0] == '\\') target.erase(0, 1);
+  if (open.is_stream || (!target.empty() && target[0] == ':'))
+    return err(NtStatus::kNotSupported, "stream rename");
+  auto& fs = *open.tree->share->fs;
+  // Renaming a directory while files beneath it are open is refused as Windows does.
+  if (open.is_directory && c.state().hasOpenBelow(open.tree->share.get(), open.path))
+    return err(NtStatus::kAccessDenied, "open files below directory");
+  std::string new_path = SD_TRY(fs.rename(open.path, target, ri.replace_if_exists != 0));
+  c.state().renameOpens(open.file_key, new_path);
+  return ok();
+}
+
+Status setDisposition(Connection& c, Open& open, bool del) {
+  if (del) {
+    if (!(open.granted_access & smb2::kDelete)) return err(NtStatus::kAccessDenied, "no DELETE");
+    if (open.tree->read_only) return err(NtStatus::kAccessDenied, "read-only share");
+    auto st = SD_TRY(open.handle->stat());
+    if (!st.directory && (st.file_attributes & smb2::kFileAttributeReadonly))
+      return err(NtStatus::kCannotDelete, "read-only file");
+    if (st.directory) {
+      bool empty = SD_TRY(open.tree->share->fs->isEmptyDir(*open.handle));
+      if (!empty) return err(NtStatus::kDirectoryNotEmpty);
+    }
+  }
+  c.state().setDeletePending(open.file_key, del);
+  open.delete_on_close = del;
+  return ok();
+}
+
+}  // namespace
+
+Status handleSetInfo(Connection& c, Request& r) {
+  auto req = SD_TRY(smb2::decodeSetInfoRequest(r.msg));
+  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
+  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  if (open->pipe) return err(NtStatus::kNotSupported, "pipe");
+  std::lock_guard<std::mutex> lk(open->mu);
+  if (req.info_type == smb2::kInfoSecurity) return err(NtStatus::kNotSupported, "set security");
+  if (req.info_type != smb2::kInfoFile) return err(NtStatus::kNotSupported, "info type");
+  auto& h = *open->handle;
+  auto needWrite = [&]() -> Status {
+    if (r.tree->read_only) return err(NtStatus::kAccessDenied, "read-only share");
+    return ok();
+  };
+  switch (req.file_info_class) {
+    case fscc::kFileBasicInformation: {
+      auto b = SD_TRY(fscc::decodeFileBasicInformation(req.buffer));
+      if (!(open->granted_access & smb2::kFileWriteAttributes))
+        return err(NtStatus::kAccessDenied, "no FILE_WRITE_ATTRIBUTES");
+      SD_CHECK(needWrite());
+      SD_CHECK(open->tree->share->fs->setBasicInfo(h, b.creation_time, b.last_access_time,
+                                                   b.last_write_time, b.change_time,
+                                                   b.file_attributes));
+      break;
+    }
+    case fscc::kFileEndOfFileInformation: {
+      auto e = SD_TRY(fscc::decodeFileEndOfFileInformation(req.buffer));
+      if (!(open->granted_access & smb2::kFileWriteData)) return err(NtStatus::kAccessDenied);
+      SD_CHECK(needWrite());
+      SD_CHECK(h.truncate(e));
+      break;
+    }
+    case fscc::kFileAllocationInformation: {
+      auto a = SD_TRY(fscc::decodeFileAllocationInformation(req.buffer));
+      if (!(open->granted_access & smb2::kFileWriteData)) return err(NtStatus::kAccessDenied);
+      SD_CHECK(needWrite());
+      SD_CHECK(h.setAllocationSize(a));
+      break;
+    }
+    case fscc::kFileRenameInformation:
+      SD_CHECK(setRename(c, r, *open, req.buffer));
+      break;
+    case fscc::kFileDispositionInformation: {
+      bool del = SD_TRY(fscc::decodeFileDispositionInformation(req.buffer));
+      SD_CHECK(setDisposition(c, *open, del));
+      break;
+    }
+    case fscc::kFileDispositionInformationEx: {
+      uint32_t flags = SD_TRY(fscc::decodeFileDispositionInformationEx(req.buffer));
+      SD_CHECK(setDisposition(c, *open, flags & fscc::kFileDispositionDelete));
+      break;
+    }
+    case fscc::kFilePositionInformation:
+      open->position = SD_TRY(fscc::decodeFilePositionInformation(req.buffer));
+      break;
+    case fscc::kFileModeInformation:
+      open->mode = SD_TRY(fscc::decodeFileModeInformation(req.buffer));
+      break;
+    case fscc::kFileFullEaInformation:
+      return err(NtStatus::kEasNotSupported, "extended attributes");
+    case fscc::kFileLinkInformation:
+      return err(NtStatus::kNotSupported, "hard links");
+    default:
+      return err(NtStatus::kInvalidInfoClass, "set info class");
+  }
+  smb2::encodeSetInfoResponse(smb2::SetInfoResponse{}, r.out);
+  return ok();
+}
+
+}  // namespace sd::server

@@ -1,0 +1,39 @@
+// WRITE (MS-SMB2 3.3.5.13): data from the request buffer to the backend (no copy), pipe writes.
+#include "server/connection.h"
+#include "smb2/constants.h"
+#include "smb2/write.h"
+
+namespace sd::server {
+
+Status handleWrite(Connection& c, Request& r) {
+  auto req = SD_TRY(smb2::decodeWriteRequest(r.msg));
+  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
+  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  if (req.data.size() > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
+  if (req.channel != smb2::kChannelNone) return err(NtStatus::kInvalidParameter, "RDMA channel on TCP");
+  smb2::WriteResponse resp;
+  if (open->pipe) {
+    SD_TRY(open->pipe->write(req.data));
+    resp.count = uint32_t(req.data.size());
+    smb2::encodeWriteResponse(resp, r.out);
+    return ok();
+  }
+  if (open->is_directory) return err(NtStatus::kInvalidDeviceRequest, "write on a directory");
+  if (!(open->granted_access & (smb2::kFileWriteData | smb2::kFileAppendData)))
+    return err(NtStatus::kAccessDenied, "no write access");
+  if (r.tree->read_only) return err(NtStatus::kAccessDenied, "read-only share");
+  uint64_t offset = req.offset;
+  // Offset 0xFFFFFFFFFFFFFFFF with FILE_APPEND_DATA only means "at end of file".
+  if (offset == ~0ull) {
+    auto st = SD_TRY(open->handle->stat());
+    offset = st.end_of_file;
+  }
+  auto n = SD_TRY(open->handle->pwrite(offset, req.data));
+  if (req.flags & (smb2::kWriteFlagWriteThrough | smb2::kWriteFlagWriteUnbuffered))
+    SD_CHECK(open->handle->fsync());
+  resp.count = uint32_t(n);
+  smb2::encodeWriteResponse(resp, r.out);
+  return ok();
+}
+
+}  // namespace sd::server
