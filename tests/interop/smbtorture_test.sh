@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# smbtorture (samba-testsuite) against smbdirectd: the tests of ../shared/smbtorture-ksmbd-ci.txt
+# from the suites this issue covers, one smbtorture process per test. A test that fails must be on
+# tests/interop/smbtorture-expected-failures.txt (with its reason); a listed test that passes is
+# reported so the list can shrink. Prints the pass count and "N passed, N failed".
+. "$(dirname "$0")/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+LIST=${SMBTORTURE_LIST:-$HERE/smbtorture-tests.txt}
+XFAIL=$HERE/smbtorture-expected-failures.txt
+PER_TEST_TIMEOUT=${SMBTORTURE_TIMEOUT:-120}
+start_server "" "" || { not_ok "server start"; finish; exit 1; }
+passed=0; xfailed=0; unexpected=0; xpassed=0
+while read -r t; do
+  case "$t" in ''|\#*) continue ;; esac
+  out=$(timeout "$PER_TEST_TIMEOUT" smbtorture "//127.0.0.1/share" -p "$PORT" -U smbtest%Pass-1234 \
+        --option=torture:sharedelay=0 --format=subunit "$t" 2>&1)
+  if echo "$out" | grep -q '^failure:\|^error:' || ! echo "$out" | grep -q '^success:\|^skip:'; then
+    result=fail
+  else
+    result=pass
+  fi
+  if grep -q "^$t[[:space:]]" "$XFAIL" 2>/dev/null || grep -qx "$t" "$XFAIL" 2>/dev/null; then
+    if [ $result = pass ]; then xpassed=$((xpassed + 1)); echo "XPASS $t (remove it from the expected failures)"; ok "$t (xpass)";
+    else xfailed=$((xfailed + 1)); ok "$t (expected failure)"; fi
+  else
+    if [ $result = pass ]; then passed=$((passed + 1)); ok "$t";
+    else unexpected=$((unexpected + 1)); not_ok "$t"; echo "$out" | grep -E '^(failure|error):|Expected|expected|\.c:[0-9]+' | head -8 | sed 's/^/    /'; fi
+  fi
+done < "$LIST"
+echo "smbtorture: $passed passed, $xfailed expected failures, $xpassed unexpectedly passed, $unexpected unexpected failures"
+finish
