@@ -96,3 +96,22 @@ TEST(MountOptions, Errors) {
 
 }  // namespace
 }  // namespace sd::client
+
+#include "client/progress.h"
+
+namespace sd::client {
+namespace {
+TEST(Progress, Formats) {
+  EXPECT_EQ(Progress::humanBytes(512), "512 B");
+  EXPECT_EQ(Progress::humanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(Progress::humanBytes(3.0 * 1024 * 1024 * 1024), "3.0 GiB");
+  EXPECT_EQ(Progress::humanDuration(75), "01:15");
+  EXPECT_EQ(Progress::humanDuration(3725), "1:02:05");
+  Progress p("get f", 1000, false);
+  p.advance(500);
+  std::string l = p.line(1.0);
+  EXPECT_NE(l.find(" 50%"), std::string::npos) << l;
+  EXPECT_NE(l.find("ETA 00:01"), std::string::npos) << l;
+}
+}  // namespace
+}  // namespace sd::client
