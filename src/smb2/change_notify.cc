@@ -1,0 +1,26 @@
+#include "smb2/change_notify.h"
+
+namespace sd::smb2 {
+
+Result<ChangeNotifyRequest> decodeChangeNotifyRequest(ByteView msg) {
+  ByteReader r(msg, kHeaderSize);
+  SD_CHECK(r.expectU16(32));
+  ChangeNotifyRequest q;
+  q.flags = SD_TRY(r.u16());
+  q.output_buffer_length = SD_TRY(r.u32());
+  q.file_id = SD_TRY(readFileId(r));
+  q.completion_filter = SD_TRY(r.u32());
+  SD_CHECK(r.skip(4));
+  return q;
+}
+
+void encodeChangeNotifyRequest(const ChangeNotifyRequest& q, ByteWriter& w) {
+  w.u16(32);
+  w.u16(q.flags);
+  w.u32(q.output_buffer_length);
+  writeFileId(w, q.file_id);
+  w.u32(q.completion_filter);
+  w.u32(0);
+}
+
+}  // namespace sd::smb2

@@ -1,0 +1,46 @@
+// READ (MS-SMB2 2.2.19, 2.2.20) with RDMA channel descriptors (MS-SMBD 2.2.3.1). Sans-I/O.
+#pragma once
+#include <vector>
+
+#include "smb2/header.h"
+
+namespace sd::smb2 {
+
+// MS-SMBD 2.2.3.1 SMB_DIRECT_BUFFER_DESCRIPTOR_V1
+struct BufferDescriptorV1 {
+  uint64_t offset = 0;
+  uint32_t token = 0;
+  uint32_t length = 0;
+};
+Result<std::vector<BufferDescriptorV1>> decodeBufferDescriptors(ByteView b);
+void encodeBufferDescriptors(const std::vector<BufferDescriptorV1>& v, ByteWriter& w);
+
+// MS-SMB2 2.2.19
+struct ReadRequest {
+  uint8_t padding = 0;
+  uint8_t flags = 0;
+  uint32_t length = 0;
+  uint64_t offset = 0;
+  FileId file_id;
+  uint32_t minimum_count = 0;
+  uint32_t channel = 0;
+  uint32_t remaining_bytes = 0;
+  ByteView read_channel_info;
+};
+Result<ReadRequest> decodeReadRequest(ByteView msg);
+void encodeReadRequest(const ReadRequest& q, ByteWriter& w);
+
+// MS-SMB2 2.2.20
+struct ReadResponse {
+  ByteView data;
+  uint32_t data_remaining = 0;
+  uint32_t flags = 0;
+};
+void encodeReadResponse(const ReadResponse& p, ByteWriter& w);
+Result<ReadResponse> decodeReadResponse(ByteView msg);
+// Zero-copy form: writes the fixed part with DataOffset 80 and returns where the data starts
+// (the caller appends or reads into the buffer there), then patches DataLength.
+size_t encodeReadResponseHeader(ByteWriter& w);
+void finishReadResponseHeader(ByteWriter& w, uint32_t data_length, uint32_t data_remaining = 0);
+
+}  // namespace sd::smb2
