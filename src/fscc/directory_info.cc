@@ -2,6 +2,8 @@
 // about where a field sits. Offsets are from the start of the entry; -1 means "not present".
 #include "fscc/directory_info.h"
 
+#include <algorithm>
+
 #include "base/text.h"
 
 namespace sd::fscc {
