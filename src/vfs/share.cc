@@ -1,0 +1,680 @@
+#include "vfs/share.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/text.h"
+
+namespace sd::vfs {
+
+namespace {
+
+// FILE_ATTRIBUTE_* (MS-FSCC 2.6)
+constexpr uint32_t kAttrReadonly = 0x1, kAttrHidden = 0x2, kAttrSystem = 0x4,
+                   kAttrDirectory = 0x10, kAttrArchive = 0x20, kAttrNormal = 0x80;
+// Our persisted DOS state: attributes (u32 LE) + creation time (u64 LE). Not ksmbd's NDR
+// "user.DOSATTRIB", which we leave untouched (docs/ARCHITECTURE.md).
+constexpr const char* kAttrXattr = "user.smbdirect.dosattrib";
+
+Error fromErrno(int e, const char* what) {
+  // An escape attempt through "..", an absolute symlink or a magic link: refuse as access denied.
+  if (e == EXDEV) return err(NtStatus::kAccessDenied, "path leaves the share");
+  if (e == ELOOP) return err(NtStatus::kAccessDenied, "symlink loop or refused link");
+  return err(ntStatusFromErrno(e), what);
+}
+
+std::string join(const std::string& a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  return a + "/" + std::string(b);
+}
+
+std::pair<std::string, std::string> splitLeaf(const std::string& p) {
+  auto s = p.rfind('/');
+  if (s == std::string::npos) return {"", p};
+  return {p.substr(0, s), p.substr(s + 1)};
+}
+
+uint64_t tsToFt(const struct statx_timestamp& t) {
+  timespec ts{t.tv_sec, long(t.tv_nsec)};
+  return filetimeFromTimespec(ts);
+}
+
+bool validCreateName(std::string_view leaf) {
+  if (leaf.empty() || leaf.size() > 255) return false;
+  for (unsigned char c : leaf) {
+    if (c < 0x20 || c == '*' || c == '?' || c == '<' || c == '>' || c == '|' || c == '"' ||
+        c == ':' || c == '\\')
+      return false;
+  }
+  return true;
+}
+
+struct DosState {
+  uint32_t attributes = 0;
+  uint64_t creation = 0;
+  bool present = false;
+};
+
+DosState readDos(int fd) {
+  uint8_t buf[12];
+  DosState d;
+  ssize_t n = fgetxattr(fd, kAttrXattr, buf, sizeof buf);
+  if (n == 12) {
+    d.attributes = le32(buf);
+    d.creation = le64(buf + 4);
+    d.present = true;
+  }
+  return d;
+}
+
+Status writeDos(int fd, const DosState& d) {
+  uint8_t buf[12];
+  store32(buf, d.attributes);
+  store64(buf + 4, d.creation);
+  if (fsetxattr(fd, kAttrXattr, buf, sizeof buf, 0) != 0 && errno != ENOTSUP && errno != EPERM)
+    return fromErrno(errno, "fsetxattr");
+  return ok();
+}
+
+FileStat statOf(const struct statx& sx, const DosState& dos, bool hidden_name) {
+  FileStat st;
+  st.directory = S_ISDIR(sx.stx_mode);
+  st.last_access_time = tsToFt(sx.stx_atime);
+  st.last_write_time = tsToFt(sx.stx_mtime);
+  st.change_time = tsToFt(sx.stx_ctime);
+  if (dos.present && dos.creation) st.creation_time = dos.creation;
+  else if (sx.stx_mask & STATX_BTIME) st.creation_time = tsToFt(sx.stx_btime);
+  else st.creation_time = std::min(st.last_write_time, st.change_time);
+  st.end_of_file = st.directory ? 0 : sx.stx_size;
+  st.allocation_size = st.directory ? 0 : sx.stx_blocks * 512;
+  st.file_id = sx.stx_ino;
+  st.device = (uint64_t(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
+  st.number_of_links = sx.stx_nlink;
+  st.uid = sx.stx_uid;
+  st.gid = sx.stx_gid;
+  st.mode = sx.stx_mode;
+  uint32_t a = dos.present ? (dos.attributes & (kAttrHidden | kAttrSystem | kAttrArchive)) : 0;
+  if (st.directory) a |= kAttrDirectory;
+  else if (!dos.present) a |= kAttrArchive;
+  if (!st.directory && !(sx.stx_mode & S_IWUSR)) a |= kAttrReadonly;
+  if (hidden_name) a |= kAttrHidden;
+  if (a == 0) a = kAttrNormal;
+  st.file_attributes = a;
+  return st;
+}
+
+Result<FileStat> statxFd(int fd, bool hidden_name) {
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+    return fromErrno(errno, "statx");
+  DosState dos = S_ISREG(sx.stx_mode) || S_ISDIR(sx.stx_mode) ? readDos(fd) : DosState{};
+  return statOf(sx, dos, hidden_name);
+}
+
+class PosixHandle : public Handle {
+ public:
+  PosixHandle(int fd, bool hidden) : fd_(fd), hidden_(hidden) {}
+  ~PosixHandle() override { ::close(fd_); }
+  int fd() const override { return fd_; }
+
+  Result<size_t> pread(uint64_t offset, std::span<uint8_t> out) override {
+    size_t done = 0;
+    for (int guard = 0; done < out.size() && guard < 1 << 20; guard++) {
+      ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, off_t(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fromErrno(errno, "pread");
+      }
+      if (n == 0) break;
+      done += size_t(n);
+    }
+    return done;
+  }
+  Result<size_t> pwrite(uint64_t offset, ByteView data) override {
+    size_t done = 0;
+    for (int guard = 0; done < data.size() && guard < 1 << 20; guard++) {
+      ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, off_t(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fromErrno(errno, "pwrite");
+      }
+      done += size_t(n);
+    }
+    return done;
+  }
+  Status fsync() override {
+    if (::fsync(fd_) != 0) return fromErrno(errno, "fsync");
+    return ok();
+  }
+  Result<FileStat> stat() override { return statxFd(fd_, hidden_); }
+  Status truncate(uint64_t size) override {
+    if (::ftruncate(fd_, off_t(size)) != 0) return fromErrno(errno, "ftruncate");
+    return ok();
+  }
+  Status setAllocationSize(uint64_t size) override {
+    struct stat st;
+    if (fstat(fd_, &st) != 0) return fromErrno(errno, "fstat");
+    if (size < uint64_t(st.st_size)) return truncate(size);  // MS-FSA: shrinking truncates
+    if (size > 0 && fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(size)) != 0 && errno != EOPNOTSUPP)
+      return fromErrno(errno, "fallocate");
+    return ok();
+  }
+  Status zeroRange(uint64_t offset, uint64_t length) override {
+    if (length == 0) return ok();
+    if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(offset), off_t(length)) == 0)
+      return ok();
+    if (errno != EOPNOTSUPP) return fromErrno(errno, "fallocate");
+    struct stat st;
+    if (fstat(fd_, &st) != 0) return fromErrno(errno, "fstat");
+    uint64_t end = std::min<uint64_t>(offset + length, uint64_t(st.st_size));
+    Bytes zeros(std::min<uint64_t>(1 << 20, end > offset ? end - offset : 0));
+    for (uint64_t o = offset; o < end; o += zeros.size())
+      SD_TRY(pwrite(o, ByteView(zeros).first(std::min<uint64_t>(zeros.size(), end - o))));
+    return ok();
+  }
+  Result<std::vector<std::pair<uint64_t, uint64_t>>> allocatedRanges(uint64_t offset,
+                                                                      uint64_t length) override {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    struct stat st;
+    if (fstat(fd_, &st) != 0) return fromErrno(errno, "fstat");
+    uint64_t end = std::min<uint64_t>(offset + length, uint64_t(st.st_size));
+    uint64_t pos = offset;
+    for (int guard = 0; pos < end && guard < 100000; guard++) {
+      off_t d = lseek(fd_, off_t(pos), SEEK_DATA);
+      if (d < 0 || uint64_t(d) >= end) break;
+      off_t h = lseek(fd_, d, SEEK_HOLE);
+      if (h < 0) h = off_t(end);
+      uint64_t he = std::min<uint64_t>(uint64_t(h), end);
+      out.emplace_back(uint64_t(d), he - uint64_t(d));
+      pos = he;
+    }
+    return out;
+  }
+  Result<size_t> copyFrom(Handle& src, uint64_t so, uint64_t dsto, uint64_t length) override {
+    size_t done = 0;
+    for (int guard = 0; done < length && guard < 1 << 20; guard++) {
+      loff_t in = loff_t(so + done), outo = loff_t(dsto + done);
+      ssize_t n = copy_file_range(src.fd(), &in, fd_, &outo, length - done, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP) break;  // fall back below
+        return fromErrno(errno, "copy_file_range");
+      }
+      if (n == 0) return done;
+      done += size_t(n);
+    }
+    Bytes buf(std::min<uint64_t>(length - done, 1 << 20));
+    while (done < length) {
+      size_t want = std::min<size_t>(buf.size(), length - done);
+      size_t n = SD_TRY(src.pread(so + done, std::span<uint8_t>(buf.data(), want)));
+      if (n == 0) break;
+      SD_TRY(pwrite(dsto + done, ByteView(buf).first(n)));
+      done += n;
+    }
+    return done;
+  }
+
+ private:
+  int fd_;
+  bool hidden_;
+};
+
+class PosixDirReader : public DirReader {
+ public:
+  PosixDirReader(Share* share, std::string rel, int dirfd, std::string pattern)
+      : share_(share), rel_(std::move(rel)), dirfd_(dirfd), pattern_(std::move(pattern)) {
+    dir_ = fdopendir(dirfd_);
+  }
+  ~PosixDirReader() override {
+    if (dir_) closedir(dir_);
+    else ::close(dirfd_);
+  }
+  Result<std::optional<DirEntry>> peek() override {
+    if (pending_) return pending_;
+    if (!dir_) return fromErrno(EBADF, "fdopendir");
+    for (int guard = 0; guard < 10000000; guard++) {
+      std::string name;
+      if (dots_ < 2) {
+        name = dots_ == 0 ? "." : "..";
+        dots_++;
+      } else {
+        errno = 0;
+        dirent* e = readdir(dir_);
+        if (!e) {
+          if (errno) return fromErrno(errno, "readdir");
+          return std::optional<DirEntry>();
+        }
+        name = e->d_name;
+        if (name == "." || name == "..") continue;
+      }
+      if (!wildcardMatch(pattern_, name)) continue;
+      if (name != "." && name != ".." && share_->isVetoed(name)) continue;
+      struct statx sx;
+      int flags = AT_SYMLINK_NOFOLLOW;
+      if (statx(dirfd_, name.c_str(), flags, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) continue;
+      DosState dos;
+      if (S_ISLNK(sx.stx_mode)) {
+        // Show a symlink only if it resolves inside the share, as what it points to.
+        auto st = share_->open(OpenRequest{join(rel_, name), 1, false, false, false, false, 0});
+        if (!st) continue;
+        DirEntry de{name, st->stat};
+        pending_ = de;
+        return pending_;
+      }
+      if (!S_ISREG(sx.stx_mode) && !S_ISDIR(sx.stx_mode)) continue;  // devices, fifos, sockets
+      int fd = openat(dirfd_, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) {
+        // fgetxattr needs a real fd; O_PATH is refused, so read by path via /proc-free getxattr.
+        uint8_t buf[12];
+        std::string p = "/proc/self/fd/" + std::to_string(fd);
+        ssize_t n = getxattr(p.c_str(), "user.smbdirect.dosattrib", buf, sizeof buf);
+        if (n == 12) {
+          dos.attributes = le32(buf);
+          dos.creation = le64(buf + 4);
+          dos.present = true;
+        }
+        ::close(fd);
+      }
+      bool hidden = share_->options().hide_dot_files && name[0] == '.' && name != "." && name != "..";
+      DirEntry de{name, statOf(sx, dos, hidden)};
+      pending_ = de;
+      return pending_;
+    }
+    return std::optional<DirEntry>();
+  }
+  void consume() override { pending_.reset(); }
+  Status rewind() override {
+    if (!dir_) return fromErrno(EBADF, "rewind");
+    rewinddir(dir_);
+    dots_ = 0;
+    pending_.reset();
+    return ok();
+  }
+
+ private:
+  Share* share_;
+  std::string rel_;
+  int dirfd_;
+  std::string pattern_;
+  DIR* dir_ = nullptr;
+  int dots_ = 0;
+  std::optional<DirEntry> pending_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Share>> Share::open(const std::string& root, const ShareOptions& opts) {
+  int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fromErrno(errno, "open share root");
+  std::shared_ptr<Share> s(new Share());
+  s->root_fd_ = fd;
+  s->root_path_ = root;
+  s->opts_ = opts;
+  struct stat st;
+  if (fstat(fd, &st) == 0) s->serial_ = uint32_t(st.st_dev * 2654435761u) ^ uint32_t(st.st_ino);
+  // Fail early when the kernel lacks openat2 (Linux < 5.6): we never resolve without it.
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  long t = syscall(SYS_openat2, fd, ".", &how, sizeof how);
+  if (t < 0) return err(NtStatus::kNotSupported, "openat2 unavailable (Linux >= 5.6 needed)");
+  ::close(int(t));
+  return s;
+}
+
+Share::~Share() {
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+Result<std::string> Share::normalize(std::string_view name) {
+  std::string out;
+  size_t i = 0;
+  while (i <= name.size()) {
+    size_t j = name.find_first_of("\\/", i);
+    if (j == std::string_view::npos) j = name.size();
+    std::string_view c = name.substr(i, j - i);
+    i = j + 1;
+    if (c.empty()) continue;
+    if (c == "..") return err(NtStatus::kObjectPathSyntaxBad, "'..' in path");
+    if (c == ".") return err(NtStatus::kObjectNameInvalid, "'.' in path");
+    if (!out.empty()) out.push_back('/');
+    out.append(c);
+  }
+  return out;
+}
+
+bool Share::isVetoed(std::string_view name) const {
+  for (const auto& p : opts_.veto_files)
+    if (wildcardMatch(p, name)) return true;
+  return false;
+}
+
+Result<int> Share::openBeneath(const std::string& rel, int flags, mode_t mode) {
+  open_how how{};
+  how.flags = uint64_t(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  for (int guard = 0; guard < 100; guard++) {
+    long fd = syscall(SYS_openat2, root_fd_, rel.empty() ? "." : rel.c_str(), &how, sizeof how);
+    if (fd >= 0) return int(fd);
+    if (errno == EAGAIN || errno == EINTR) continue;  // RESOLVE_BENEATH raced a rename
+    return fromErrno(errno, "openat2");
+  }
+  return fromErrno(EAGAIN, "openat2");
+}
+
+Result<std::string> Share::resolveCase(const std::string& rel) {
+  if (rel.empty()) return rel;
+  auto exact = openBeneath(rel, O_PATH, 0);
+  if (exact) {
+    ::close(*exact);
+    return rel;
+  }
+  if (exact.status() != NtStatus::kObjectNameNotFound || !opts_.case_insensitive) return rel;
+  std::string cur;
+  size_t i = 0;
+  while (i <= rel.size()) {
+    size_t j = rel.find('/', i);
+    if (j == std::string::npos) j = rel.size();
+    std::string comp = rel.substr(i, j - i);
+    i = j + 1;
+    std::string cand = join(cur, comp);
+    auto fd = openBeneath(cand, O_PATH, 0);
+    if (fd) {
+      ::close(*fd);
+      cur = cand;
+      continue;
+    }
+    // Scan the parent for a case-insensitive match.
+    auto dfd = openBeneath(cur, O_RDONLY | O_DIRECTORY, 0);
+    std::string found;
+    if (dfd) {
+      DIR* d = fdopendir(*dfd);
+      if (d) {
+        for (dirent* e; (e = readdir(d));)
+          if (iequals(e->d_name, comp)) {
+            found = e->d_name;
+            break;
+          }
+        closedir(d);
+      } else {
+        ::close(*dfd);
+      }
+    }
+    if (found.empty()) {
+      // Not there in any case: keep the caller's spelling for the rest.
+      std::string rest = i <= rel.size() ? rel.substr(i) : "";
+      return rest.empty() ? cand : cand + "/" + rest;
+    }
+    cur = join(cur, found);
+  }
+  return cur;
+}
+
+Result<OpenResult> Share::open(const OpenRequest& req) {
+  std::string path = SD_TRY(normalize(req.path));
+  std::string stream;
+  auto colon = path.find(':');
+  if (colon != std::string::npos) {
+    stream = path.substr(colon + 1);
+    path.resize(colon);
+    // "file::$DATA" and "file:" name the file itself.
+    if (stream.empty() || iequals(stream, ":$DATA")) stream.clear();
+    else return err(NtStatus::kObjectNameNotFound, "alternate data streams are not supported yet");
+  }
+  for (size_t i = 0; i <= path.size();) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i && isVetoed(std::string_view(path).substr(i, j - i)))
+      return err(NtStatus::kObjectNameNotFound, "vetoed name");
+    i = j + 1;
+  }
+  path = SD_TRY(resolveCase(path));
+  auto [parent, leaf] = splitLeaf(path);
+  bool hidden = opts_.hide_dot_files && !leaf.empty() && leaf[0] == '.';
+
+  OpenResult res;
+  res.path = path;
+  auto probe = openBeneath(path, O_PATH, 0);
+  bool exists = probe.has_value();
+  bool is_dir = false;
+  if (exists) {
+    struct stat st;
+    fstat(*probe, &st);
+    is_dir = S_ISDIR(st.st_mode);
+    bool special = !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode);
+    ::close(*probe);
+    if (special) return err(NtStatus::kAccessDenied, "not a regular file or directory");
+  } else if (probe.status() != NtStatus::kObjectNameNotFound) {
+    return probe.error();
+  } else if (!parent.empty()) {
+    auto pfd = openBeneath(parent, O_PATH | O_DIRECTORY, 0);
+    if (!pfd) {
+      NtStatus s = pfd.status();
+      if (s == NtStatus::kObjectNameNotFound || s == NtStatus::kObjectPathNotFound)
+        return err(NtStatus::kObjectPathNotFound, "parent missing");
+      return pfd.error();
+    }
+    ::close(*pfd);
+  }
+
+  uint32_t d = req.disposition;
+  if (exists) {
+    if (d == 2) return err(NtStatus::kObjectNameCollision, "exists");
+    if (is_dir && req.non_directory) return err(NtStatus::kFileIsADirectory, "is a directory");
+    if (!is_dir && req.directory) return err(NtStatus::kNotADirectory, "not a directory");
+    bool overwrite = d == 0 || d == 4 || d == 5;
+    if (is_dir && overwrite) return err(NtStatus::kInvalidParameter, "cannot overwrite a directory");
+    int flags = is_dir ? (O_RDONLY | O_DIRECTORY) : (req.want_write || overwrite ? O_RDWR : O_RDONLY);
+    if (overwrite) flags |= O_TRUNC;
+    int fd = SD_TRY(openBeneath(path, flags, 0));
+    res.create_action = d == 0 ? 0 : overwrite ? 3 : 1;
+    if (overwrite) {
+      DosState dos = readDos(fd);
+      dos.present = true;
+      dos.attributes = (req.file_attributes & (kAttrHidden | kAttrSystem)) | kAttrArchive;
+      (void)writeDos(fd, dos);
+    }
+    res.handle = std::make_unique<PosixHandle>(fd, hidden);
+  } else {
+    if (d == 1 || d == 4) return err(NtStatus::kObjectNameNotFound, "no such file");
+    if (opts_.read_only) return err(NtStatus::kAccessDenied, "read-only share");
+    if (!validCreateName(leaf)) return err(NtStatus::kObjectNameInvalid, "invalid name");
+    int pfd = SD_TRY(openBeneath(parent, O_RDONLY | O_DIRECTORY, 0));
+    int fd;
+    if (req.directory) {
+      if (mkdirat(pfd, leaf.c_str(), 0777 & opts_.directory_mask) != 0) {
+        int e = errno;
+        ::close(pfd);
+        return fromErrno(e, "mkdir");
+      }
+      fd = openat(pfd, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    } else {
+      fd = openat(pfd, leaf.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0666 & opts_.create_mask);
+    }
+    int e = errno;
+    ::close(pfd);
+    if (fd < 0) return fromErrno(e, "create");
+    uint32_t attrs = req.file_attributes & (kAttrHidden | kAttrSystem | kAttrArchive | kAttrReadonly);
+    if (!req.directory) attrs |= kAttrArchive;
+    DosState dos{attrs & ~kAttrReadonly, filetimeNow(), true};
+    (void)writeDos(fd, dos);
+    if ((attrs & kAttrReadonly) && !req.directory) fchmod(fd, 0444 & opts_.create_mask);
+    res.create_action = 2;
+    res.handle = std::make_unique<PosixHandle>(fd, hidden);
+  }
+  res.stat = SD_TRY(res.handle->stat());
+  return res;
+}
+
+Result<std::unique_ptr<DirReader>> Share::openDir(Handle& dir, const std::string& pattern) {
+  int fd = openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fromErrno(errno, "opendir");
+  // Relative path of the directory, for symlink checks: find it from /proc is racy; the
+  // reader resolves symlinks relative to the share root using the name we keep.
+  std::string rel;
+  char link[64];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", dir.fd());
+  char buf[4096];
+  ssize_t n = readlink(link, buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string abs(buf, size_t(n));
+    if (abs.compare(0, root_path_.size(), root_path_) == 0) {
+      rel = abs.substr(root_path_.size());
+      while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+    }
+  }
+  return std::unique_ptr<DirReader>(new PosixDirReader(this, rel, fd, pattern.empty() ? "*" : pattern));
+}
+
+Status Share::unlink(const std::string& path_in) {
+  std::string path = SD_TRY(normalize(path_in));
+  auto [parent, leaf] = splitLeaf(path);
+  if (leaf.empty()) return err(NtStatus::kAccessDenied, "cannot delete the share root");
+  int pfd = SD_TRY(openBeneath(parent, O_PATH | O_DIRECTORY, 0));
+  int rc = unlinkat(pfd, leaf.c_str(), 0);
+  int e = errno;
+  ::close(pfd);
+  if (rc != 0) return fromErrno(e, "unlink");
+  return ok();
+}
+
+Status Share::rmdir(const std::string& path_in) {
+  std::string path = SD_TRY(normalize(path_in));
+  auto [parent, leaf] = splitLeaf(path);
+  if (leaf.empty()) return err(NtStatus::kAccessDenied, "cannot delete the share root");
+  int pfd = SD_TRY(openBeneath(parent, O_PATH | O_DIRECTORY, 0));
+  int rc = unlinkat(pfd, leaf.c_str(), AT_REMOVEDIR);
+  int e = errno;
+  ::close(pfd);
+  if (rc != 0) return fromErrno(e, "rmdir");
+  return ok();
+}
+
+Result<std::string> Share::rename(const std::string& from_in, const std::string& to_in, bool replace) {
+  std::string from = SD_TRY(normalize(from_in));
+  std::string to = SD_TRY(normalize(to_in));
+  if (from.empty() || to.empty()) return err(NtStatus::kAccessDenied, "rename of the root");
+  auto [tparent, tleaf] = splitLeaf(to);
+  if (!validCreateName(tleaf)) return err(NtStatus::kObjectNameInvalid, "invalid target name");
+  if (isVetoed(tleaf)) return err(NtStatus::kAccessDenied, "vetoed target");
+  tparent = SD_TRY(resolveCase(tparent));
+  std::string target = join(tparent, tleaf);
+  auto [fparent, fleaf] = splitLeaf(from);
+  int fpfd = SD_TRY(openBeneath(fparent, O_PATH | O_DIRECTORY, 0));
+  auto tp = openBeneath(tparent, O_PATH | O_DIRECTORY, 0);
+  if (!tp) {
+    ::close(fpfd);
+    if (tp.status() == NtStatus::kObjectNameNotFound) return err(NtStatus::kObjectPathNotFound, "target parent");
+    return tp.error();
+  }
+  int tpfd = *tp;
+  // An existing target that differs only in case from the source is the same file.
+  std::string existing = SD_TRY(resolveCase(target));
+  bool same = iequals(existing, from);
+  struct stat tst;
+  bool texists = !same && fstatat(tpfd, splitLeaf(existing).second.c_str(), &tst, AT_SYMLINK_NOFOLLOW) == 0;
+  Status result = ok();
+  if (texists) {
+    if (!replace) result = err(NtStatus::kObjectNameCollision, "target exists");
+    else if (S_ISDIR(tst.st_mode)) result = err(NtStatus::kAccessDenied, "target is a directory");
+  }
+  if (result) {
+    std::string tl = texists ? splitLeaf(existing).second : tleaf;
+    unsigned flags = (replace || same) ? 0 : RENAME_NOREPLACE;
+    if (renameat2(fpfd, fleaf.c_str(), tpfd, tl.c_str(), flags) != 0)
+      result = fromErrno(errno, "rename");
+    target = join(tparent, tl);
+  }
+  ::close(fpfd);
+  ::close(tpfd);
+  if (!result) return result.error();
+  return target;
+}
+
+Result<bool> Share::isEmptyDir(Handle& dir) {
+  int fd = openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fromErrno(errno, "opendir");
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return fromErrno(errno, "fdopendir");
+  }
+  bool empty = true;
+  for (dirent* e; (e = readdir(d));) {
+    if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) {
+      empty = false;
+      break;
+    }
+  }
+  closedir(d);
+  return empty;
+}
+
+Status Share::setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64_t write,
+                           uint64_t change, uint32_t attributes) {
+  auto set = [](uint64_t ft) { return ft != 0 && ft != ~0ull; };
+  timespec ts[2];
+  ts[0].tv_nsec = UTIME_OMIT;
+  ts[1].tv_nsec = UTIME_OMIT;
+  if (set(access)) ts[0] = timespecFromFiletime(access);
+  if (set(write)) ts[1] = timespecFromFiletime(write);
+  (void)change;  // ctime cannot be set on POSIX; the kernel updates it
+  if (set(access) || set(write)) {
+    if (futimens(h.fd(), ts) != 0) return fromErrno(errno, "futimens");
+  }
+  if (set(creation) || attributes) {
+    DosState dos = readDos(h.fd());
+    if (!dos.present) {
+      auto st = SD_TRY(h.stat());
+      dos.creation = st.creation_time;
+      dos.attributes = st.file_attributes & (kAttrHidden | kAttrSystem | kAttrArchive);
+      dos.present = true;
+    }
+    if (set(creation)) dos.creation = creation;
+    if (attributes) {
+      dos.attributes = attributes & (kAttrHidden | kAttrSystem | kAttrArchive);
+      struct stat st;
+      if (fstat(h.fd(), &st) == 0 && S_ISREG(st.st_mode)) {
+        mode_t m = st.st_mode & 07777;
+        mode_t nm = (attributes & kAttrReadonly) ? (m & ~0222) : (m | (0200 & opts_.create_mask ? 0200 : 0));
+        if (nm != m && fchmod(h.fd(), nm) != 0) return fromErrno(errno, "fchmod");
+      }
+    }
+    SD_CHECK(writeDos(h.fd(), dos));
+  }
+  return ok();
+}
+
+Result<std::vector<StreamInfo>> Share::listStreams(Handle& h) {
+  auto st = SD_TRY(h.stat());
+  std::vector<StreamInfo> v;
+  if (!st.directory) v.push_back({"::$DATA", st.end_of_file, st.allocation_size});
+  return v;
+}
+
+Result<FsStat> Share::statfs() {
+  struct statvfs s;
+  if (fstatvfs(root_fd_, &s) != 0) return fromErrno(errno, "statvfs");
+  FsStat f;
+  f.block_size = uint32_t(s.f_frsize ? s.f_frsize : s.f_bsize);
+  f.total_blocks = s.f_blocks;
+  f.free_blocks = s.f_bfree;
+  f.available_blocks = s.f_bavail;
+  return f;
+}
+
+}  // namespace sd::vfs

@@ -1,0 +1,140 @@
+// The file-system interface of the server and its POSIX backend. A Share is one exported
+// directory; every name is resolved beneath its root with openat2(RESOLVE_BENEATH) so nothing
+// (.., absolute names, symlinks pointing out) escapes it. SMB semantics live here: dispositions,
+// case-insensitive lookup, DOS attributes, wildcard enumeration, alternate data streams in
+// xattrs (as ksmbd stores them). Thread-safe: a Share and distinct Handles may be used from any
+// threads at once; one Handle or DirReader from one thread at a time.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+
+namespace sd::vfs {
+
+struct ShareOptions {
+  bool case_insensitive = true;
+  bool hide_dot_files = true;
+  std::vector<std::string> veto_files;  // wildcard patterns ("/a/b*/" already split)
+  uint32_t create_mask = 0744;
+  uint32_t directory_mask = 0755;
+  bool read_only = false;
+};
+
+// What SMB needs to know of a file (times as FILETIME).
+struct FileStat {
+  uint64_t creation_time = 0, last_access_time = 0, last_write_time = 0, change_time = 0;
+  uint64_t allocation_size = 0, end_of_file = 0;
+  uint32_t file_attributes = 0;
+  uint64_t file_id = 0;  // inode
+  uint64_t device = 0;
+  uint32_t number_of_links = 0;
+  bool directory = false;
+  uint32_t uid = 0, gid = 0, mode = 0;
+};
+
+struct StreamInfo {
+  std::string name;  // "::$DATA" for the main stream, ":name:$DATA" otherwise
+  uint64_t size = 0;
+  uint64_t allocation_size = 0;
+};
+
+struct FsStat {
+  uint64_t total_blocks = 0, free_blocks = 0, available_blocks = 0;
+  uint32_t block_size = 4096;
+};
+
+class Handle {
+ public:
+  virtual ~Handle() = default;
+  virtual Result<size_t> pread(uint64_t offset, std::span<uint8_t> out) = 0;
+  virtual Result<size_t> pwrite(uint64_t offset, ByteView data) = 0;
+  virtual Status fsync() = 0;
+  virtual Result<FileStat> stat() = 0;
+  virtual Status truncate(uint64_t size) = 0;
+  virtual Status setAllocationSize(uint64_t size) = 0;
+  virtual Status zeroRange(uint64_t offset, uint64_t length) = 0;
+  virtual Result<std::vector<std::pair<uint64_t, uint64_t>>> allocatedRanges(uint64_t offset,
+                                                                              uint64_t length) = 0;
+  // Server-side copy (copy_file_range where possible); returns bytes copied.
+  virtual Result<size_t> copyFrom(Handle& src, uint64_t src_offset, uint64_t dst_offset,
+                                  uint64_t length) = 0;
+  virtual int fd() const = 0;
+};
+
+struct DirEntry {
+  std::string name;
+  FileStat stat;
+};
+
+class DirReader {
+ public:
+  virtual ~DirReader() = default;
+  // The next matching entry without consuming it; nullopt at the end.
+  virtual Result<std::optional<DirEntry>> peek() = 0;
+  virtual void consume() = 0;
+  virtual Status rewind() = 0;
+};
+
+struct OpenRequest {
+  std::string path;  // share-relative, '\' or '/' separated; may end in ":stream[:$DATA]"
+  uint32_t disposition = 1;  // FILE_OPEN
+  bool directory = false;      // FILE_DIRECTORY_FILE
+  bool non_directory = false;  // FILE_NON_DIRECTORY_FILE
+  bool want_read = false, want_write = false;
+  uint32_t file_attributes = 0;
+};
+
+struct OpenResult {
+  std::unique_ptr<Handle> handle;
+  uint32_t create_action = 1;  // FILE_OPENED
+  FileStat stat;
+  std::string path;  // normalized share-relative path ('/' separated, on-disk case)
+  bool is_stream = false;
+};
+
+class Share {
+ public:
+  static Result<std::shared_ptr<Share>> open(const std::string& root, const ShareOptions& opts);
+  ~Share();
+
+  Result<OpenResult> open(const OpenRequest& req);
+  Result<std::unique_ptr<DirReader>> openDir(Handle& dir, const std::string& pattern);
+  Status unlink(const std::string& path);
+  Status rmdir(const std::string& path);
+  // Renames `from` to `to` (share-relative); returns the normalized new path.
+  Result<std::string> rename(const std::string& from, const std::string& to, bool replace);
+  Result<bool> isEmptyDir(Handle& dir);
+  // FileBasicInformation semantics: 0 = leave unchanged, -1 (all ones) = leave unchanged.
+  Status setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64_t write,
+                      uint64_t change, uint32_t attributes);
+  Result<std::vector<StreamInfo>> listStreams(Handle& h);
+  Result<FsStat> statfs();
+  uint32_t volumeSerial() const { return serial_; }
+  const ShareOptions& options() const { return opts_; }
+  const std::string& root() const { return root_path_; }
+
+  // Normalizes an SMB name: '\' -> '/', empty components dropped; rejects "..", "." handled.
+  static Result<std::string> normalize(std::string_view name);
+  bool isVetoed(std::string_view name) const;
+
+ private:
+  Share() = default;
+  Result<int> openBeneath(const std::string& rel, int flags, mode_t mode);
+  Result<std::string> resolveCase(const std::string& rel);
+  Result<FileStat> statFd(int fd);
+
+  int root_fd_ = -1;
+  std::string root_path_;
+  ShareOptions opts_;
+  uint32_t serial_ = 0;
+};
+
+// MS-FSA 2.1.4.4 wildcard matching (*, ?, and the DOS forms < > "), case-insensitive.
+bool wildcardMatch(std::string_view pattern, std::string_view name);
+
+}  // namespace sd::vfs
