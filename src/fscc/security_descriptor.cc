@@ -1,0 +1,280 @@
+// Self-relative security descriptors: every offset from the wire is resolved with
+// ByteReader::slice against the whole descriptor, and ACE walking is bounded by both AceCount
+// and AclSize.
+#include "fscc/security_descriptor.h"
+
+#include <charconv>
+
+namespace sd::fscc {
+
+Sid makeSid(uint64_t authority, std::vector<uint32_t> subs) {
+  Sid s;
+  s.identifier_authority = authority & 0xFFFFFFFFFFFFull;
+  s.sub_authority = std::move(subs);
+  return s;
+}
+
+Sid everyoneSid() { return makeSid(1, {0}); }
+Sid creatorOwnerSid() { return makeSid(3, {0}); }
+Sid unixUserSid(uint32_t uid) { return makeSid(22, {1, uid}); }
+Sid unixGroupSid(uint32_t gid) { return makeSid(22, {2, gid}); }
+
+// MS-DTYP 2.4.2.1: S-1-<authority>-<sub>...; authority in hex ("0x...") when >= 2^32.
+std::string sidToString(const Sid& sid) {
+  std::string s = "S-" + std::to_string(sid.revision) + "-";
+  if (sid.identifier_authority >= (1ull << 32)) {
+    char buf[20];
+    auto r = std::to_chars(buf, buf + sizeof buf, sid.identifier_authority, 16);
+    s += "0x";
+    for (char* p = buf; p < r.ptr; p++) s += char(*p >= 'a' ? *p - 32 : *p);
+  } else {
+    s += std::to_string(sid.identifier_authority);
+  }
+  for (uint32_t v : sid.sub_authority) s += "-" + std::to_string(v);
+  return s;
+}
+
+Result<Sid> parseSid(std::string_view s) {
+  if (s.size() < 2 || (s[0] != 'S' && s[0] != 's') || s[1] != '-') return malformed("SID prefix");
+  s.remove_prefix(2);
+  std::vector<std::string_view> parts;
+  for (size_t n = 0; n < 2 + kSidMaxSubAuthorities + 1; n++) {
+    size_t dash = s.find('-');
+    parts.push_back(s.substr(0, dash));
+    if (dash == std::string_view::npos) break;
+    s.remove_prefix(dash + 1);
+  }
+  if (parts.size() < 2 || parts.size() > 2 + kSidMaxSubAuthorities) return malformed("SID parts");
+  auto num = [](std::string_view p, uint64_t max) -> Result<uint64_t> {
+    int base = 10;
+    if (p.size() > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+      p.remove_prefix(2);
+      base = 16;
+    }
+    uint64_t v = 0;
+    if (p.empty()) return malformed("SID number");
+    auto r = std::from_chars(p.data(), p.data() + p.size(), v, base);
+    if (r.ec != std::errc() || r.ptr != p.data() + p.size() || v > max)
+      return malformed("SID number");
+    return v;
+  };
+  Sid sid;
+  uint64_t rev = SD_TRY(num(parts[0], 255));
+  if (rev != 1) return malformed("SID revision");
+  sid.revision = 1;
+  sid.identifier_authority = SD_TRY(num(parts[1], 0xFFFFFFFFFFFFull));
+  for (size_t i = 2; i < parts.size(); i++)
+    sid.sub_authority.push_back(uint32_t(SD_TRY(num(parts[i], 0xFFFFFFFFull))));
+  return sid;
+}
+
+void encodeSid(ByteWriter& w, const Sid& sid) {
+  size_t n = std::min(sid.sub_authority.size(), kSidMaxSubAuthorities);
+  w.u8(sid.revision);
+  w.u8(uint8_t(n));
+  for (int i = 5; i >= 0; i--) w.u8(uint8_t(sid.identifier_authority >> (8 * i)));
+  for (size_t i = 0; i < n; i++) w.u32(sid.sub_authority[i]);
+}
+
+Bytes encodeSid(const Sid& sid) {
+  ByteWriter w;
+  encodeSid(w, sid);
+  return w.take();
+}
+
+Result<Sid> decodeSid(ByteReader& r) {
+  Sid sid;
+  sid.revision = SD_TRY(r.u8());
+  if (sid.revision != 1) return malformed("SID revision");
+  uint8_t count = SD_TRY(r.u8());
+  if (count > kSidMaxSubAuthorities) return malformed("SubAuthorityCount > 15");
+  auto auth = SD_TRY(r.bytes(6));
+  for (uint8_t b : auth) sid.identifier_authority = (sid.identifier_authority << 8) | b;
+  for (uint8_t i = 0; i < count; i++) sid.sub_authority.push_back(SD_TRY(r.u32()));
+  return sid;
+}
+
+Result<Sid> decodeSid(ByteView in) {
+  ByteReader r(in);
+  return decodeSid(r);
+}
+
+namespace {
+
+bool hasMaskAndSid(uint8_t type) {
+  return type == kAccessAllowedAceType || type == kAccessDeniedAceType ||
+         type == kSystemAuditAceType || type == kSystemMandatoryLabelAceType;
+}
+
+// MS-DTYP 2.4.4.1 ACE_HEADER: AceType (1), AceFlags (1), AceSize (2); AceSize is a multiple of 4.
+void encodeAce(ByteWriter& w, const Ace& a) {
+  size_t at = w.size();
+  w.u8(a.type);
+  w.u8(a.flags);
+  w.u16(0);
+  if (hasMaskAndSid(a.type)) {
+    w.u32(a.mask);
+    encodeSid(w, a.sid);
+  }
+  w.bytes(a.extra);
+  while ((w.size() - at) % 4) w.u8(0);
+  w.put16(at + 2, uint16_t(w.size() - at));
+}
+
+Result<Ace> decodeAce(ByteView body_with_header) {
+  ByteReader r(body_with_header);
+  Ace a;
+  a.type = SD_TRY(r.u8());
+  a.flags = SD_TRY(r.u8());
+  SD_CHECK(r.skip(2));
+  if (hasMaskAndSid(a.type)) {
+    a.mask = SD_TRY(r.u32());
+    a.sid = SD_TRY(decodeSid(r));
+  }
+  auto rest = r.rest();
+  a.extra.assign(rest.begin(), rest.end());
+  // Our own encoder pads with zeros to 4 bytes: drop that padding so round trips are exact.
+  if (hasMaskAndSid(a.type))
+    while (!a.extra.empty() && a.extra.back() == 0 && a.extra.size() < 4) a.extra.pop_back();
+  return a;
+}
+
+}  // namespace
+
+void encodeAcl(ByteWriter& w, const Acl& acl) {
+  size_t at = w.size();
+  w.u8(acl.revision);
+  w.u8(0);
+  w.u16(0);  // AclSize, below
+  w.u16(uint16_t(acl.aces.size()));
+  w.u16(0);
+  for (const auto& a : acl.aces) encodeAce(w, a);
+  w.put16(at + 2, uint16_t(w.size() - at));
+}
+
+Bytes encodeAcl(const Acl& acl) {
+  ByteWriter w;
+  encodeAcl(w, acl);
+  return w.take();
+}
+
+Result<Acl> decodeAcl(ByteView in) {
+  ByteReader r(in);
+  Acl acl;
+  acl.revision = SD_TRY(r.u8());
+  if (acl.revision != 2 && acl.revision != 4) return malformed("AclRevision");
+  SD_CHECK(r.skip(1));
+  uint16_t acl_size = SD_TRY(r.u16());
+  uint16_t count = SD_TRY(r.u16());
+  SD_CHECK(r.skip(2));
+  if (acl_size < 8) return malformed("AclSize");
+  ByteReader whole(in);
+  auto body = SD_TRY(whole.slice(0, acl_size));
+  ByteReader aces(body);
+  size_t pos = 8;
+  for (uint16_t i = 0; i < count; i++) {
+    auto hdr = SD_TRY(aces.slice(pos, 4));
+    uint16_t ace_size = le16(hdr.data() + 2);
+    if (ace_size < 4) return malformed("AceSize");
+    auto ace = SD_TRY(aces.slice(pos, ace_size));
+    acl.aces.push_back(SD_TRY(decodeAce(ace)));
+    pos += ace_size;
+  }
+  return acl;
+}
+
+Bytes encodeSecurityDescriptor(const SecurityDescriptor& sd) {
+  ByteWriter w;
+  uint16_t control = sd.control | kSeSelfRelative;
+  control = uint16_t(control & ~(kSeDaclPresent | kSeSaclPresent));
+  if (sd.dacl) control |= kSeDaclPresent;
+  if (sd.sacl) control |= kSeSaclPresent;
+  w.u8(sd.revision);
+  w.u8(0);
+  w.u16(control);
+  size_t offsets = w.reserve(16);  // OffsetOwner, OffsetGroup, OffsetSacl, OffsetDacl
+  if (sd.owner) {
+    w.put32(offsets, uint32_t(w.size()));
+    encodeSid(w, *sd.owner);
+  }
+  if (sd.group) {
+    w.put32(offsets + 4, uint32_t(w.size()));
+    encodeSid(w, *sd.group);
+  }
+  if (sd.sacl) {
+    w.put32(offsets + 8, uint32_t(w.size()));
+    encodeAcl(w, *sd.sacl);
+  }
+  if (sd.dacl) {
+    w.put32(offsets + 12, uint32_t(w.size()));
+    encodeAcl(w, *sd.dacl);
+  }
+  return w.take();
+}
+
+Result<SecurityDescriptor> decodeSecurityDescriptor(ByteView in) {
+  ByteReader r(in);
+  SecurityDescriptor sd;
+  sd.revision = SD_TRY(r.u8());
+  if (sd.revision != 1) return malformed("SD revision");
+  SD_CHECK(r.skip(1));
+  sd.control = SD_TRY(r.u16());
+  if (!(sd.control & kSeSelfRelative)) return malformed("SD not self-relative");
+  uint32_t off_owner = SD_TRY(r.u32());
+  uint32_t off_group = SD_TRY(r.u32());
+  uint32_t off_sacl = SD_TRY(r.u32());
+  uint32_t off_dacl = SD_TRY(r.u32());
+  auto sidAt = [&](uint32_t off) -> Result<Sid> {
+    if (off < 20 || off >= in.size()) return malformed("SID offset");
+    ByteReader sr(in, off);
+    return decodeSid(sr);
+  };
+  auto aclAt = [&](uint32_t off) -> Result<Acl> {
+    if (off < 20 || off >= in.size()) return malformed("ACL offset");
+    return decodeAcl(in.subspan(off));
+  };
+  if (off_owner) sd.owner = SD_TRY(sidAt(off_owner));
+  if (off_group) sd.group = SD_TRY(sidAt(off_group));
+  if ((sd.control & kSeSaclPresent) && off_sacl) sd.sacl = SD_TRY(aclAt(off_sacl));
+  if ((sd.control & kSeDaclPresent) && off_dacl) sd.dacl = SD_TRY(aclAt(off_dacl));
+  return sd;
+}
+
+uint32_t accessMaskFromPosix(uint32_t rwx, bool directory) {
+  rwx &= 7;
+  if (rwx == 7) return kFileAllAccess;
+  uint32_t m = 0;
+  if (rwx & 4) m |= kFileGenericRead;
+  if (rwx & 2) m |= kFileGenericWrite | (directory ? kFileDeleteChild : 0);
+  if (rwx & 1) m |= kFileGenericExecute;
+  return m;
+}
+
+SecurityDescriptor posixSecurityDescriptor(uint32_t uid, uint32_t gid, uint32_t mode,
+                                           bool directory, uint32_t security_information) {
+  SecurityDescriptor sd;
+  if (security_information & kOwnerSecurityInformation) sd.owner = unixUserSid(uid);
+  if (security_information & kGroupSecurityInformation) sd.group = unixGroupSid(gid);
+  if (security_information & kDaclSecurityInformation) {
+    Acl dacl;
+    constexpr uint32_t kOwnerExtra = kDelete | kWriteDac | kWriteOwner | kReadControl |
+                                     kFileReadAttributes | kFileWriteAttributes | kSynchronize;
+    dacl.aces.push_back(
+        {kAccessAllowedAceType, 0, accessMaskFromPosix(mode >> 6, directory) | kOwnerExtra,
+         unixUserSid(uid), {}});
+    uint32_t g = accessMaskFromPosix(mode >> 3, directory);
+    if (g) dacl.aces.push_back({kAccessAllowedAceType, 0, g, unixGroupSid(gid), {}});
+    uint32_t o = accessMaskFromPosix(mode, directory);
+    if (o) dacl.aces.push_back({kAccessAllowedAceType, 0, o, everyoneSid(), {}});
+    sd.dacl = std::move(dacl);
+  }
+  return sd;
+}
+
+Bytes securityDescriptorFromPosix(uint32_t uid, uint32_t gid, uint32_t mode, bool directory,
+                                  uint32_t security_information) {
+  return encodeSecurityDescriptor(
+      posixSecurityDescriptor(uid, gid, mode, directory, security_information));
+}
+
+}  // namespace sd::fscc

@@ -1,0 +1,144 @@
+#include "fscc/security_descriptor.h"
+
+#include <gtest/gtest.h>
+
+namespace sd::fscc {
+namespace {
+
+TEST(Sid, StringAndBinaryRoundTrip) {
+  for (const char* s : {"S-1-1-0", "S-1-5-21-1004336348-1177238915-682003330-512", "S-1-22-1-1000",
+                        "S-1-5-32-544", "S-1-0x123456789ABC-7", "S-1-3"}) {
+    auto sid = parseSid(s);
+    ASSERT_TRUE(sid) << s;
+    EXPECT_EQ(sidToString(*sid), s);
+    auto back = decodeSid(encodeSid(*sid));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, *sid);
+  }
+  for (const char* bad : {"", "S-", "S-1", "S-2-5", "X-1-5", "S-1-5-", "S-1-5-x",
+                          "S-1-5-4294967296", "S-1-1-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16"})
+    EXPECT_FALSE(parseSid(bad)) << bad;
+}
+
+TEST(Sid, GoldenEveryoneAndUnixUser) {
+  EXPECT_EQ(toHex(encodeSid(everyoneSid())), "0101000000000001" "00000000");
+  // S-1-22-1-1000: authority 22 big-endian, sub-authorities little-endian.
+  EXPECT_EQ(toHex(encodeSid(unixUserSid(1000))), "0102000000000016" "01000000" "e8030000");
+  EXPECT_EQ(sidToString(unixGroupSid(100)), "S-1-22-2-100");
+  Bytes b = encodeSid(unixUserSid(1000));
+  for (size_t n = 0; n < b.size(); n++) EXPECT_FALSE(decodeSid(ByteView(b).first(n))) << n;
+  b[1] = 16;  // SubAuthorityCount > 15
+  EXPECT_FALSE(decodeSid(b));
+}
+
+// A descriptor with owner, group and a one-ACE DACL, laid out by hand from MS-DTYP 2.4.6.
+TEST(SecurityDescriptor, Golden) {
+  SecurityDescriptor sd;
+  sd.owner = unixUserSid(1000);
+  sd.group = unixGroupSid(1000);
+  Acl dacl;
+  dacl.aces.push_back({kAccessAllowedAceType, 0, kFileAllAccess, everyoneSid(), {}});
+  sd.dacl = dacl;
+  Bytes b = encodeSecurityDescriptor(sd);
+  EXPECT_EQ(toHex(b),
+            "01" "00" "0480"                         // Revision, Sbz1, Control SR|DACL_PRESENT
+            "14000000" "24000000" "00000000" "34000000"  // Owner 20, Group 36, Sacl 0, Dacl 52
+            "0102000000000016" "01000000" "e8030000"   // owner S-1-22-1-1000
+            "0102000000000016" "02000000" "e8030000"   // group S-1-22-2-1000
+            "02" "00" "1c00" "0100" "0000"           // ACL rev 2, size 28, 1 ACE
+            "00" "00" "1400" "ff011f00"              // ACE allowed, size 20, FILE_ALL_ACCESS
+            "0101000000000001" "00000000");          // S-1-1-0
+  auto d = decodeSecurityDescriptor(b);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, (SecurityDescriptor{1, kSeSelfRelative | kSeDaclPresent, sd.owner, sd.group,
+                                    std::nullopt, sd.dacl}));
+}
+
+TEST(SecurityDescriptor, RoundTripWithSaclAndOddAces) {
+  SecurityDescriptor sd;
+  sd.owner = *parseSid("S-1-5-21-1-2-3-500");
+  Acl sacl;
+  sacl.aces.push_back({kSystemAuditAceType, 0xC0, kDelete, everyoneSid(), {}});
+  sd.sacl = sacl;
+  Acl dacl;
+  dacl.aces.push_back({kAccessDeniedAceType, kObjectInheritAce | kContainerInheritAce,
+                       kFileWriteData, *parseSid("S-1-5-32-545"), {}});
+  dacl.aces.push_back({kAccessAllowedAceType, kInheritOnlyAce, kFileGenericRead,
+                       creatorOwnerSid(), {}});
+  dacl.aces.push_back({0x05 /* object ACE, kept raw */, 0, 0, {}, {1, 2, 3, 4, 5, 6, 7, 8}});
+  sd.dacl = dacl;
+  Bytes b = encodeSecurityDescriptor(sd);
+  auto d = decodeSecurityDescriptor(b);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->owner, sd.owner);
+  EXPECT_FALSE(d->group);
+  EXPECT_EQ(d->sacl, sd.sacl);
+  EXPECT_EQ(d->dacl, sd.dacl);
+  EXPECT_EQ(encodeSecurityDescriptor(*d), b);
+}
+
+TEST(SecurityDescriptor, TruncationAndCorruptionFailCleanly) {
+  Bytes b = securityDescriptorFromPosix(1000, 1000, 0754, false, 0xF);
+  for (size_t n = 0; n < b.size(); n++)
+    EXPECT_FALSE(decodeSecurityDescriptor(ByteView(b).first(n))) << n;
+  for (size_t field = 4; field < 20; field += 4) {
+    for (uint32_t bad : {1u, 19u, uint32_t(b.size()), 0xFFFFFFFFu}) {
+      Bytes c = b;
+      store32(c.data() + field, bad);
+      auto r = decodeSecurityDescriptor(c);
+      if (field == 12) continue;  // SACL offset is ignored without SE_SACL_PRESENT
+      EXPECT_FALSE(r) << field << " " << bad;
+    }
+  }
+  // AclSize / AceSize / AceCount corruption inside the DACL.
+  uint32_t dacl = le32(b.data() + 16);
+  Bytes c = b;
+  store16(c.data() + dacl + 2, 0xFFFF);
+  EXPECT_FALSE(decodeSecurityDescriptor(c));
+  c = b;
+  store16(c.data() + dacl + 4, 0xFFFF);
+  EXPECT_FALSE(decodeSecurityDescriptor(c));
+  c = b;
+  store16(c.data() + dacl + 8 + 2, 2);
+  EXPECT_FALSE(decodeSecurityDescriptor(c));
+}
+
+TEST(SecurityDescriptor, PosixMapping) {
+  auto sd = posixSecurityDescriptor(1000, 100, 0640, false, 0xF);
+  ASSERT_TRUE(sd.owner && sd.group && sd.dacl);
+  EXPECT_FALSE(sd.sacl);
+  EXPECT_EQ(sidToString(*sd.owner), "S-1-22-1-1000");
+  EXPECT_EQ(sidToString(*sd.group), "S-1-22-2-100");
+  ASSERT_EQ(sd.dacl->aces.size(), 2u);  // other has no rights: no Everyone ACE
+  const Ace& own = sd.dacl->aces[0];
+  EXPECT_EQ(own.sid, unixUserSid(1000));
+  EXPECT_EQ(own.mask & kFileGenericRead, kFileGenericRead);
+  EXPECT_EQ(own.mask & kFileGenericWrite, kFileGenericWrite);
+  EXPECT_EQ(own.mask & kFileExecute, 0u);
+  EXPECT_TRUE(own.mask & kDelete);
+  EXPECT_TRUE(own.mask & kWriteDac);
+  EXPECT_EQ(sd.dacl->aces[1].mask, kFileGenericRead);
+  EXPECT_EQ(sd.dacl->aces[1].sid, unixGroupSid(100));
+
+  auto all = posixSecurityDescriptor(0, 0, 0777, true, kDaclSecurityInformation);
+  EXPECT_FALSE(all.owner);
+  EXPECT_FALSE(all.group);
+  ASSERT_EQ(all.dacl->aces.size(), 3u);
+  EXPECT_EQ(all.dacl->aces[2].sid, everyoneSid());
+  EXPECT_EQ(all.dacl->aces[2].mask, kFileAllAccess);
+  EXPECT_EQ(accessMaskFromPosix(2, true), kFileGenericWrite | kFileDeleteChild);
+  EXPECT_EQ(accessMaskFromPosix(5, false), kFileGenericRead | kFileGenericExecute);
+
+  // Only the requested parts appear; the others have offset 0.
+  Bytes owner_only = securityDescriptorFromPosix(1, 2, 0644, false, kOwnerSecurityInformation);
+  EXPECT_NE(le32(owner_only.data() + 4), 0u);
+  EXPECT_EQ(le32(owner_only.data() + 8), 0u);
+  EXPECT_EQ(le32(owner_only.data() + 12), 0u);
+  EXPECT_EQ(le32(owner_only.data() + 16), 0u);
+  EXPECT_EQ(le16(owner_only.data() + 2), kSeSelfRelative);
+  Bytes none = securityDescriptorFromPosix(1, 2, 0644, false, kSaclSecurityInformation);
+  EXPECT_EQ(none.size(), 20u);
+}
+
+}  // namespace
+}  // namespace sd::fscc
