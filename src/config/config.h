@@ -1,0 +1,77 @@
+// smbdirectd configuration in ksmbd.conf (smb.conf) syntax: [global] and one section per share.
+// An existing ksmbd.conf loads unchanged: unknown keys are warnings naming file and line, invalid
+// values are errors that stop start-up. Pure parsing; any thread.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace sd::config {
+
+enum class Signing { kAuto, kMandatory, kDisabled };
+enum class Encryption { kAuto, kMandatory, kDisabled };
+enum class MapToGuest { kNever, kBadUser };
+enum class SmbDirect { kAuto, kYes, kNo };
+
+struct Global {
+  std::string netbios_name = "SMBDIRECT";
+  std::string server_string = "SMB Direct server";
+  std::string workgroup = "WORKGROUP";
+  std::vector<std::string> interfaces;
+  bool bind_interfaces_only = false;
+  uint16_t tcp_port = 445;
+  bool server_multi_channel_support = false;
+  Signing server_signing = Signing::kAuto;
+  Encryption smb3_encryption = Encryption::kAuto;
+  uint32_t smb2_max_read = 8 * 1024 * 1024;
+  uint32_t smb2_max_write = 8 * 1024 * 1024;
+  uint32_t smb2_max_trans = 8 * 1024 * 1024;
+  uint32_t smb2_max_credits = 8192;
+  uint32_t max_connections = 0;
+  std::string guest_account = "nobody";
+  MapToGuest map_to_guest = MapToGuest::kNever;
+  bool restrict_anonymous = false;
+  SmbDirect smb_direct = SmbDirect::kAuto;
+  uint16_t smb_direct_port = 5445;
+  std::string smb_direct_provider = "auto";
+};
+
+struct ShareConfig {
+  std::string name;
+  std::string path;
+  std::string comment;
+  bool read_only = true;
+  bool browseable = true;
+  bool guest_ok = false;
+  bool available = true;
+  std::vector<std::string> valid_users, invalid_users, read_list, write_list, admin_users;
+  uint32_t create_mask = 0744;
+  uint32_t directory_mask = 0755;
+  uint32_t force_create_mode = 0, force_directory_mode = 0;
+  bool hide_dot_files = true;
+  std::vector<std::string> veto_files;
+  uint32_t max_connections = 0;
+  bool store_dos_attributes = true;
+  bool oplocks = true;
+  bool streams = true;
+  std::string force_user, force_group;
+  std::vector<std::string> hosts_allow, hosts_deny;
+};
+
+struct Config {
+  Global global;
+  std::vector<ShareConfig> shares;
+};
+
+struct Diagnostic {
+  bool error = false;
+  std::string message;  // "file:line: ..."
+};
+
+Result<Config> loadConfigFile(const std::string& path, std::vector<Diagnostic>* diags);
+Result<Config> loadConfigString(std::string_view text, const std::string& name,
+                                std::vector<Diagnostic>* diags);
+
+}  // namespace sd::config
