@@ -73,7 +73,7 @@ int userCommandMain(int argc, char** argv) {
   std::vector<std::string> pos;
   // Allow options after positional arguments.
   while (optind < argc) {
-    if ((c = getopt_long(argc, argv, "p:i:h", kLong, nullptr)) != -1) {
+    if ((c = getopt_long(argc, argv, "+p:i:h", kLong, nullptr)) != -1) {
       switch (c) {
         case 'p': password = optarg; have_password = true; break;
         case 'i': db = optarg; break;

@@ -5,6 +5,7 @@
 #include "smb2/constants.h"
 #include "smb2/error.h"
 #include "smb2/frame.h"
+#include "smb2/negotiate.h"
 #include "smb2/security.h"
 
 namespace sd::server {

@@ -1,6 +1,7 @@
 // IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, QUERY_NETWORK_INTERFACE_INFO,
 // PIPE_TRANSCEIVE, SRV_REQUEST_RESUME_KEY, SRV_COPYCHUNK(_WRITE), SET_SPARSE, SET_ZERO_DATA,
 // QUERY_ALLOCATED_RANGES.
+#include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>

@@ -5,6 +5,7 @@
 #include "crypto/random.h"
 #include "server/connection.h"
 #include "smb2/constants.h"
+#include "smb2/frame.h"
 #include "smb2/negotiate.h"
 
 namespace sd::server {
@@ -128,6 +129,47 @@ Status handleNegotiate(Connection& c, Request& r) {
   LOG_DEBUG("%s: negotiated dialect 0x%04x cipher %u signing %u", c.transport().info().peer.c_str(),
             dialect, neg.cipher, neg.signing_algorithm);
   return ok();
+}
+
+}  // namespace sd::server
+
+namespace sd::server {
+
+// MS-SMB2 3.3.5.3.1: an SMB1 NEGOTIATE offering "SMB 2.???" is answered with an SMB2 NEGOTIATE
+// response carrying the wildcard dialect 0x02FF; the client then sends an SMB2 NEGOTIATE
+// (message id 1).
+void Connection::handleSmb1Negotiate(ByteView msg) {
+  auto dialects = smb2::smb1NegotiateDialects(msg);
+  bool wildcard = false;
+  if (dialects)
+    for (const auto& d : *dialects) wildcard |= d == "SMB 2.???";
+  if (!dialects || !wildcard || neg_.done) {
+    fail("SMB1 negotiate without SMB 2.??? (SMB1 is not supported)");
+    return;
+  }
+  if (!credits_.consume(0, 1)) {
+    fail("SMB1 negotiate after SMB2 traffic");
+    return;
+  }
+  smb2::Header h;
+  h.command = smb2::Command::kNegotiate;
+  h.flags = smb2::kFlagServerToRedir;
+  h.credit = credits_.grant(1, 1);
+  ByteWriter w;
+  smb2::encodeHeader(h, w);
+  smb2::NegotiateResponse resp;
+  resp.security_mode = smb2::kNegotiateSigningEnabled;
+  resp.dialect_revision = smb2::kDialectWildcard;
+  resp.server_guid = state_->serverGuid();
+  const auto& g = state_->global();
+  resp.max_transact_size = g.smb2_max_trans;
+  resp.max_read_size = g.smb2_max_read;
+  resp.max_write_size = g.smb2_max_write;
+  resp.system_time = filetimeNow();
+  Bytes hint = auth::negTokenInitHint();
+  resp.security_buffer = hint;
+  smb2::encodeNegotiateResponse(resp, w);
+  (void)transport_->send(w.buf());
 }
 
 }  // namespace sd::server

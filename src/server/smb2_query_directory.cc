@@ -2,6 +2,7 @@
 // index, and the information classes Windows, macOS and Linux clients use.
 #include "fscc/directory_info.h"
 #include "server/connection.h"
+#include "server/file_info_util.h"
 #include "smb2/constants.h"
 #include "smb2/query_directory.h"
 
@@ -45,7 +46,7 @@ Status handleQueryDirectory(Connection& c, Request& r) {
       open->enum_done = true;
       break;
     }
-    if (!w.add(*e)) {
+    if (!w.add(toFileInfo(e->stat, e->name))) {
       if (w.count() == 0) return err(NtStatus::kBufferTooSmall, "entry does not fit");
       break;  // stays peeked for the next call
     }

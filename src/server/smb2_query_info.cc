@@ -6,6 +6,7 @@
 #include "server/connection.h"
 #include "server/file_info_util.h"
 #include "smb2/constants.h"
+#include "smb2/error.h"
 #include "smb2/query_info.h"
 
 namespace sd::server {
@@ -14,26 +15,16 @@ namespace {
 
 Result<Bytes> queryFile(Connection& c, Open& open, uint8_t cls) {
   auto st = SD_TRY(open.handle->stat());
-  fscc::FileInfo fi = toFileInfo(st, open);
+  fscc::FileInfo fi = toFileInfo(st, "\\" + windowsPath(open.path));
+  fi.delete_pending = c.state().isDeletePending(open.file_key);
+  fscc::OpenInfo oi{open.granted_access, open.position, open.mode, 0};
   switch (cls) {
     case fscc::kFileStreamInformation: {
       auto streams = SD_TRY(open.tree->share->fs->listStreams(*open.handle));
-      return fscc::encodeFileStreamInformation(toStreamList(st, streams));
+      return fscc::encodeFileStreamInformation(toStreamList(streams));
     }
-    case fscc::kFileAccessInformation:
-      return fscc::encodeFileAccessInformation(open.granted_access);
-    case fscc::kFilePositionInformation:
-      return fscc::encodeFilePositionInformation(open.position);
-    case fscc::kFileModeInformation:
-      return fscc::encodeFileModeInformation(open.mode);
-    case fscc::kFileAllInformation:
-      return fscc::encodeFileAllInformation(fi, open.granted_access, open.position, open.mode,
-                                            "\\" + windowsPath(open.path));
-    case fscc::kFileNameInformation:
-    case fscc::kFileNormalizedNameInformation:
-      return fscc::encodeFileNameInformation("\\" + windowsPath(open.path));
     default:
-      return fscc::encodeFileInformation(cls, fi);
+      return fscc::encodeFileInformation(cls, fi, oi);
   }
 }
 
@@ -60,7 +51,7 @@ Result<Bytes> queryFs(Connection& c, Open& open, uint8_t cls) {
                                                  : fscc::encodeFsFullSizeInformation(z);
     }
     case fscc::kFileFsDeviceInformation:
-      return fscc::encodeFsDeviceInformation(fscc::kFileDeviceDisk, 0x20 /*FILE_DEVICE_IS_MOUNTED*/);
+      return fscc::encodeFsDeviceInformation(fscc::kFileDeviceDisk, fscc::kFileDeviceIsMounted);
     case fscc::kFileFsAttributeInformation: {
       fscc::FsAttributeInfo a;
       a.file_system_attributes = fscc::kFileCaseSensitiveSearch | fscc::kFileCasePreservedNames |
@@ -98,8 +89,8 @@ Status handleQueryInfo(Connection& c, Request& r) {
       fi.delete_pending = true;
       auto full = fscc::encodeFileInformation(fscc::kFileStandardInformation, fi);
       if (!full) return full.error();
-      auto fit = SD_TRY(fscc::fitOutput(fscc::kFileStandardInformation, std::move(*full),
-                                        req.output_buffer_length));
+      auto fit = SD_TRY(fscc::fitOutput(smb2::kInfoFile, fscc::kFileStandardInformation,
+                                        std::move(*full), req.output_buffer_length));
       smb2::QueryInfoResponse resp;
       resp.buffer = fit.first;
       smb2::encodeQueryInfoResponse(resp, r.out);
@@ -141,7 +132,7 @@ Status handleQueryInfo(Connection& c, Request& r) {
     default:
       return err(NtStatus::kInvalidParameter, "info type");
   }
-  auto fit = SD_TRY(fscc::fitOutput(cls, std::move(full), req.output_buffer_length));
+  auto fit = SD_TRY(fscc::fitOutput(req.info_type, cls, std::move(full), req.output_buffer_length));
   smb2::QueryInfoResponse resp;
   resp.buffer = fit.first;
   smb2::encodeQueryInfoResponse(resp, r.out);

@@ -2,6 +2,8 @@
 // session's preauth integrity hash), signing and encryption requirements, guest mapping.
 #include "auth/spnego.h"
 #include "base/log.h"
+#include "base/text.h"
+#include "smb2/negotiate.h"
 #include "server/connection.h"
 #include "smb2/constants.h"
 #include "smb2/security.h"
