@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)c.shareEnumRequest();
     size_t half = size / 2;
     auto r = c.onShareEnumResponse(in.first(half));
-    if (!r && r.status() == NtStatus::kMoreProcessingRequired) (void)c.onShareEnumResponse(in.subspan(half));
+    if (!r && r.status() == NtStatus::kMoreProcessingRequired)
+      (void)c.onShareEnumResponse(in.subspan(half));
   }
   return 0;
 }

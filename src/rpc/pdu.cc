@@ -188,7 +188,8 @@ Result<BindPdu> decodeBind(ByteView pdu) {
     uint8_t n_transfer_syn = SD_TRY(r.u8());
     SD_CHECK(r.skip(1));
     c.abstract_syntax = SD_TRY(readSyntax(r));
-    for (unsigned j = 0; j < n_transfer_syn; j++) c.transfer_syntaxes.push_back(SD_TRY(readSyntax(r)));
+    for (unsigned j = 0; j < n_transfer_syn; j++)
+      c.transfer_syntaxes.push_back(SD_TRY(readSyntax(r)));
     b.contexts.push_back(std::move(c));
   }
   return b;

@@ -50,7 +50,7 @@ constexpr uint8_t kPfcMaybe = 0x40;
 constexpr uint8_t kPfcObjectUuid = 0x80;
 
 constexpr size_t kCommonHeaderSize = 16;
-constexpr size_t kRequestHeaderSize = 24;   // without the optional object UUID
+constexpr size_t kRequestHeaderSize = 24;  // without the optional object UUID
 constexpr size_t kResponseHeaderSize = 24;
 constexpr size_t kFaultPduSize = 32;
 // C706 12.6.3.3 MustRecvFragSize: every implementation accepts fragments of this size.
@@ -206,7 +206,7 @@ struct FaultPdu {
 // Each decoder takes one whole PDU (the view may extend past frag_length; the rest is ignored),
 // checks ptype and the data representation, and excludes any auth verifier from the body.
 // Views in the results point into `pdu`.
-Result<BindPdu> decodeBind(ByteView pdu);  // bind or alter_context
+Result<BindPdu> decodeBind(ByteView pdu);        // bind or alter_context
 Result<BindAckPdu> decodeBindAck(ByteView pdu);  // bind_ack or alter_context_resp
 Result<BindNakPdu> decodeBindNak(ByteView pdu);
 Result<RequestPdu> decodeRequest(ByteView pdu);

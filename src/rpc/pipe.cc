@@ -192,7 +192,8 @@ void RpcPipe::onRequest(const PduHeader& h, ByteView pdu) {
   }
   if (h.pfc_flags & kPfcFirstFrag) {
     // A new call replaces any call left unfinished (the client gave up on it).
-    pending_ = PendingCall{h.call_id, q->context_id, q->opnum, Bytes(q->stub.begin(), q->stub.end())};
+    pending_ =
+        PendingCall{h.call_id, q->context_id, q->opnum, Bytes(q->stub.begin(), q->stub.end())};
   } else {
     if (!pending_ || pending_->call_id != h.call_id) {
       pending_.reset();
@@ -207,7 +208,8 @@ void RpcPipe::onRequest(const PduHeader& h, ByteView pdu) {
   if (!(h.pfc_flags & kPfcLastFrag)) return;
   PendingCall c = std::move(*pending_);
   pending_.reset();
-  if (!contexts_.count(c.context_id)) return queueFault(c.call_id, c.context_id, kNcaUnknownIf, true);
+  if (!contexts_.count(c.context_id))
+    return queueFault(c.call_id, c.context_id, kNcaUnknownIf, true);
   CallResult r = call(c.opnum, c.stub);
   if (r.fault) return queueFault(c.call_id, c.context_id, r.fault, true);
   queueResponse(c.call_id, c.context_id, r.stub);
@@ -229,8 +231,8 @@ void RpcPipe::queueResponse(uint32_t call_id, uint16_t context_id, const Bytes& 
   size_t offset = 0;
   do {
     size_t n = std::min(chunk, stub.size() - offset);
-    uint8_t flags = uint8_t((offset == 0 ? kPfcFirstFrag : 0) |
-                            (offset + n == stub.size() ? kPfcLastFrag : 0));
+    uint8_t flags =
+        uint8_t((offset == 0 ? kPfcFirstFrag : 0) | (offset + n == stub.size() ? kPfcLastFrag : 0));
     ResponsePdu p;
     p.alloc_hint = uint32_t(stub.size() - offset);
     p.context_id = context_id;
@@ -252,10 +254,14 @@ SrvsvcPipe::SrvsvcPipe(ShareProvider provider)
 
 CallResult SrvsvcPipe::call(uint16_t opnum, ByteView stub) {
   switch (opnum) {
-    case kOpNetrShareEnum: return shareEnum(stub);
-    case kOpNetrShareGetInfo: return shareGetInfo(stub);
-    case kOpNetrServerGetInfo: return serverGetInfo(stub);
-    default: return CallResult::faultWith(kNcaOpRngError);
+    case kOpNetrShareEnum:
+      return shareEnum(stub);
+    case kOpNetrShareGetInfo:
+      return shareGetInfo(stub);
+    case kOpNetrServerGetInfo:
+      return serverGetInfo(stub);
+    default:
+      return CallResult::faultWith(kNcaOpRngError);
   }
 }
 

@@ -106,8 +106,8 @@ class RpcPipe : public PipeEndpoint {
   uint32_t assoc_group_id_ = 0;
   std::set<uint16_t> contexts_;  // accepted presentation context ids
   std::optional<PendingCall> pending_;
-  Bytes in_;                 // bytes of an incomplete PDU
-  std::deque<Bytes> out_;    // reply messages, front partially read up to out_pos_
+  Bytes in_;               // bytes of an incomplete PDU
+  std::deque<Bytes> out_;  // reply messages, front partially read up to out_pos_
   size_t out_pos_ = 0;
   size_t out_bytes_ = 0;
 };

@@ -35,11 +35,16 @@ bool serverInfoArmIsPointer(uint32_t level) {
 // Smallest encoding of a SHARE_INFO_x fixed part, for bounding array counts.
 size_t shareFixedSize(uint32_t level) {
   switch (level) {
-    case 0: return 4;
-    case 1: return 12;
-    case 2: return 32;
-    case 501: return 16;
-    default: return 4;  // 1005
+    case 0:
+      return 4;
+    case 1:
+      return 12;
+    case 2:
+      return 32;
+    case 501:
+      return 16;
+    default:
+      return 4;  // 1005
   }
 }
 
@@ -305,7 +310,8 @@ Result<NetrServerGetInfoResponse> decodeNetrServerGetInfoResponse(ByteView stub)
   NetrServerGetInfoResponse p;
   p.level = SD_TRY(r.u32());
   if (serverInfoArmIsPointer(p.level) && SD_TRY(r.pointer()) != 0) {
-    if (!isSupportedServerGetInfoLevel(p.level)) return malformed("server info level not decodable");
+    if (!isSupportedServerGetInfoLevel(p.level))
+      return malformed("server info level not decodable");
     ServerInfo s;
     s.platform_id = SD_TRY(r.u32());
     uint32_t name = SD_TRY(r.pointer());

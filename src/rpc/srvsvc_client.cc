@@ -58,8 +58,8 @@ Bytes SrvsvcClient::shareEnumRequest() {
   size_t offset = 0;
   do {
     size_t n = std::min(chunk, stub.size() - offset);
-    uint8_t flags = uint8_t((offset == 0 ? kPfcFirstFrag : 0) |
-                            (offset + n == stub.size() ? kPfcLastFrag : 0));
+    uint8_t flags =
+        uint8_t((offset == 0 ? kPfcFirstFrag : 0) | (offset + n == stub.size() ? kPfcLastFrag : 0));
     RequestPdu r;
     r.alloc_hint = uint32_t(stub.size() - offset);
     r.context_id = context_id_;

@@ -43,10 +43,10 @@ class SrvsvcClient {
   uint16_t max_xmit_frag_ = kOurMaxFrag;
   uint16_t context_id_ = 0;
   uint32_t next_call_id_ = 1;
-  uint32_t call_id_ = 0;   // call awaiting its reply
+  uint32_t call_id_ = 0;  // call awaiting its reply
   bool first_seen_ = false;
-  Bytes in_;               // bytes of an incomplete fragment
-  Bytes stub_;             // reassembled response stub
+  Bytes in_;    // bytes of an incomplete fragment
+  Bytes stub_;  // reassembled response stub
   uint32_t last_status_ = 0;
 };
 

@@ -1,9 +1,8 @@
 // SrvsvcClient against our own SrvsvcPipe, with replies fed in arbitrary splits.
-#include "rpc/srvsvc_client.h"
-
 #include <gtest/gtest.h>
 
 #include "rpc/pipe.h"
+#include "rpc/srvsvc_client.h"
 
 namespace sd::rpc {
 namespace {
@@ -12,7 +11,8 @@ std::unique_ptr<PipeEndpoint> makePipe(size_t extra) {
   return openPipe("srvsvc", [extra] {
     std::vector<ShareInfo> v = {{"IPC$", kStypeIpcHidden, "IPC Service", "", 0, 0xFFFFFFFF, 0, 0},
                                 {"public", 0, "Public files", "C:\\p", 0, 0xFFFFFFFF, 0, 0}};
-    for (size_t i = 0; i < extra; i++) v.push_back({"share" + std::to_string(i), 0, "c", "", 0, 0, 0, 0});
+    for (size_t i = 0; i < extra; i++)
+      v.push_back({"share" + std::to_string(i), 0, "c", "", 0, 0, 0, 0});
     return std::make_pair(ServerInfo{"SRV", ""}, v);
   });
 }

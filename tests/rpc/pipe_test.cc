@@ -18,7 +18,9 @@ std::vector<ShareInfo> shares(size_t extra) {
 }
 
 std::unique_ptr<PipeEndpoint> makePipe(size_t extra = 0) {
-  return openPipe("srvsvc", [extra] { return std::make_pair(ServerInfo{"SRV", "c"}, shares(extra)); });
+  return openPipe("srvsvc", [extra] {
+    return std::make_pair(ServerInfo{"SRV", "c"}, shares(extra));
+  });
 }
 
 Bytes bindPdu(uint16_t max_frag = 4280, std::vector<PresentationContext> ctx = {}) {
@@ -95,13 +97,13 @@ TEST(RpcPipe, OpenPipeNames) {
 
 TEST(RpcPipe, BindNegotiatesContexts) {
   auto p = makePipe();
-  auto out = p->transceive(bindPdu(9000, {{0, srvsvcSyntax(), {ndr64Syntax(), ndr20Syntax()}},
-                                         {1, srvsvcSyntax(), {ndr64Syntax()}},
-                                         {2, srvsvcSyntax(), {bindTimeFeatureSyntax(3)}},
-                                         {3, {Uuid::of("12345778-1234-abcd-ef00-0123456789ab"), 1, 0},
-                                          {ndr20Syntax()}},
-                                         {4, {srvsvcSyntax().uuid, 3, 1}, {ndr20Syntax()}}}),
-                           4280);
+  auto out = p->transceive(
+      bindPdu(9000, {{0, srvsvcSyntax(), {ndr64Syntax(), ndr20Syntax()}},
+                     {1, srvsvcSyntax(), {ndr64Syntax()}},
+                     {2, srvsvcSyntax(), {bindTimeFeatureSyntax(3)}},
+                     {3, {Uuid::of("12345778-1234-abcd-ef00-0123456789ab"), 1, 0}, {ndr20Syntax()}},
+                     {4, {srvsvcSyntax().uuid, 3, 1}, {ndr20Syntax()}}}),
+      4280);
   ASSERT_TRUE(out);
   EXPECT_FALSE(out->more);
   auto ack = decodeBindAck(out->bytes);
@@ -178,8 +180,8 @@ TEST(RpcPipe, FaultsAndErrors) {
   r = readReply(*p, 4280);
   ASSERT_TRUE(r);
   EXPECT_EQ(decodeNetrShareGetInfoResponse(*r)->status, kNerrNetNameNotFound);
-  ASSERT_TRUE(p->write(requestPdu(7, kOpNetrServerGetInfo,
-                                  encodeNetrServerGetInfoRequest({std::nullopt, 101}))));
+  ASSERT_TRUE(p->write(
+      requestPdu(7, kOpNetrServerGetInfo, encodeNetrServerGetInfoRequest({std::nullopt, 101}))));
   r = readReply(*p, 4280);
   ASSERT_TRUE(r);
   auto si = decodeNetrServerGetInfoResponse(*r);
@@ -270,8 +272,10 @@ TEST(RpcPipe, MessageModeReadsAndTransceive) {
   first->bytes.insert(first->bytes.end(), rest.begin(), rest.end());
   EXPECT_TRUE(decodeBindAck(first->bytes));
   // Two queued replies are never returned by one read.
-  Bytes two = requestPdu(2, kOpNetrServerGetInfo, encodeNetrServerGetInfoRequest({std::nullopt, 101}));
-  Bytes second = requestPdu(3, kOpNetrServerGetInfo, encodeNetrServerGetInfoRequest({std::nullopt, 100}));
+  Bytes two =
+      requestPdu(2, kOpNetrServerGetInfo, encodeNetrServerGetInfoRequest({std::nullopt, 101}));
+  Bytes second =
+      requestPdu(3, kOpNetrServerGetInfo, encodeNetrServerGetInfoRequest({std::nullopt, 100}));
   two.insert(two.end(), second.begin(), second.end());
   ASSERT_TRUE(p->write(two));
   auto a = p->read(65536);

@@ -1,5 +1,6 @@
-// Test driver: exposes one SrvsvcPipe on stdin/stdout so impacket (tests/rpc/impacket_crosscheck.py)
-// can act as the RPC client. Framing, all integers little-endian:
+// Test driver: exposes one SrvsvcPipe on stdin/stdout so impacket
+// (tests/rpc/impacket_crosscheck.py) can act as the RPC client. Framing, all integers
+// little-endian:
 //   'W' len data           -> status
 //   'R' max                -> status more len data
 //   'T' max len data       -> status more len data
@@ -41,7 +42,10 @@ int main(int argc, char** argv) {
     shares.push_back({"IPC$", sd::rpc::kStypeIpcHidden, "IPC Service", "", 0, 0xFFFFFFFF, 0, 0});
     shares.push_back({"public", sd::rpc::kStypeDiskTree, "Public files", "C:\\srv\\public", 0,
                       0xFFFFFFFF, 1, 0});
-    shares.push_back({"donn\xc3\xa9" "es", sd::rpc::kStypeDiskTree, "", "C:\\srv\\data", 0, 10, 0, 0});
+    shares.push_back(
+        {"donn\xc3\xa9"
+         "es",
+         sd::rpc::kStypeDiskTree, "", "C:\\srv\\data", 0, 10, 0, 0});
     for (long i = 0; i < extra; i++)
       shares.push_back({"share" + std::to_string(i), sd::rpc::kStypeDiskTree,
                         "generated share number " + std::to_string(i), "C:\\srv\\gen", 0,

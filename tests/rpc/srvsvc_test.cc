@@ -15,14 +15,17 @@ const char* kImpacketShareEnum =
     "0b0500000600000000000000060000005c005c00730072007600000001000000010000001c7300000000000000"
     "000000ffffffffdd0f000000000000";
 // impacket NetrShareGetInfo(NULL, "public", 2)
-const char* kImpacketShareGetInfo = "000000000700000000000000070000007000750062006c00690063000000bfbf02000000";
+const char* kImpacketShareGetInfo =
+    "000000000700000000000000070000007000750062006c00690063000000bfbf02000000";
 // impacket NetrServerGetInfo(NULL, 101)
 const char* kImpacketServerGetInfo = "0000000065000000";
 
 std::vector<ShareInfo> sampleShares() {
   return {{"IPC$", kStypeIpcHidden, "IPC Service", "", 0, 0xFFFFFFFF, 0, 0},
           {"public", kStypeDiskTree, "Public files", "C:\\srv\\public", 0, 25, 3, 0},
-          {"donn\xc3\xa9" "es", kStypeDiskTree, "", "C:\\x", 0, 0xFFFFFFFF, 0, 0}};
+          {"donn\xc3\xa9"
+           "es",
+           kStypeDiskTree, "", "C:\\x", 0, 0xFFFFFFFF, 0, 0}};
 }
 
 template <class F>
@@ -136,11 +139,16 @@ TEST(Srvsvc, ShareGetInfoAndServerGetInfoLevels) {
   missing.level = 1;
   missing.status = kNerrNetNameNotFound;
   Bytes ms = encodeNetrShareGetInfoResponse(missing);
-  EXPECT_EQ(toHex(ms), "01000000" "00000000" "06090000");
+  EXPECT_EQ(toHex(ms),
+            "01000000"
+            "00000000"
+            "06090000");
   NetrShareGetInfoResponse unknown;
   unknown.level = 7;  // [default] arm: nothing between discriminant and status
   unknown.status = kWerrInvalidLevel;
-  EXPECT_EQ(toHex(encodeNetrShareGetInfoResponse(unknown)), "07000000" "7c000000");
+  EXPECT_EQ(toHex(encodeNetrShareGetInfoResponse(unknown)),
+            "07000000"
+            "7c000000");
 
   for (uint32_t level : {100u, 101u}) {
     NetrServerGetInfoResponse p;
@@ -164,9 +172,23 @@ TEST(Srvsvc, ServerInfo101GoldenLayout) {
   p.info = ServerInfo{"A", "B", 500, 10, 0, 0x9003};
   // discriminant, referent, platform 500, name ref, 10, 0, type, comment ref, "A\0", "B\0", status
   EXPECT_EQ(toHex(encodeNetrServerGetInfoResponse(p)),
-            "65000000" "00000200" "f4010000" "04000200" "0a000000" "00000000" "03900000" "08000200"
-            "02000000" "00000000" "02000000" "41000000"
-            "02000000" "00000000" "02000000" "42000000" "00000000");
+            "65000000"
+            "00000200"
+            "f4010000"
+            "04000200"
+            "0a000000"
+            "00000000"
+            "03900000"
+            "08000200"
+            "02000000"
+            "00000000"
+            "02000000"
+            "41000000"
+            "02000000"
+            "00000000"
+            "02000000"
+            "42000000"
+            "00000000");
 }
 
 TEST(Ndr, HostileCountsAndStrings) {
@@ -184,7 +206,9 @@ TEST(Ndr, HostileCountsAndStrings) {
   NdrReader r2(b2);
   EXPECT_FALSE(r2.conformantVaryingString());
   // unpaired surrogate
-  Bytes b3 = fromHex("020000000000000002000000" "00d80000");
+  Bytes b3 = fromHex(
+      "020000000000000002000000"
+      "00d80000");
   NdrReader r3(b3);
   EXPECT_FALSE(r3.conformantVaryingString());
   // too long for the caller's bound
@@ -228,7 +252,12 @@ TEST(Ndr, AlignmentAndReferents) {
   EXPECT_FALSE(w.pointer(false));
   EXPECT_TRUE(w.pointer(true));
   Bytes b = w.take();
-  EXPECT_EQ(toHex(b), "01000000" "02000000" "00000200" "00000000" "04000200");
+  EXPECT_EQ(toHex(b),
+            "01000000"
+            "02000000"
+            "00000200"
+            "00000000"
+            "04000200");
   NdrReader r(b);
   EXPECT_EQ(*r.u8(), 1);
   EXPECT_EQ(*r.u32(), 2u);
