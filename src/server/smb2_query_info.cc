@@ -103,8 +103,10 @@ Status handleQueryInfo(Connection& c, Request& r) {
   uint8_t cls = req.file_info_class;
   switch (req.info_type) {
     case smb2::kInfoFile:
-      if (cls != fscc::kFileAccessInformation && cls != fscc::kFilePositionInformation &&
-          cls != fscc::kFileModeInformation && !(open->granted_access & smb2::kFileReadAttributes))
+      // MS-FSA 2.1.5.12: only these classes require FILE_READ_ATTRIBUTES.
+      if ((cls == fscc::kFileBasicInformation || cls == fscc::kFileAllInformation ||
+           cls == fscc::kFileNetworkOpenInformation || cls == fscc::kFileAttributeTagInformation) &&
+          !(open->granted_access & smb2::kFileReadAttributes))
         return err(NtStatus::kAccessDenied, "no FILE_READ_ATTRIBUTES");
       full = SD_TRY(queryFile(c, *open, cls));
       break;
