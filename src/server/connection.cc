@@ -158,6 +158,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
     if (req.hdr.flags & smb2::kFlagServerToRedir) return fail("response sent to server");
     uint16_t cmd = uint16_t(req.hdr.command);
     bool related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i > 0;
+    bool bad_first_related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i == 0;
     if (related) {
       if (req.hdr.session_id == ~0ull && last_session) req.hdr.session_id = last_session->session_id;
       if (req.hdr.tree_id == ~0u && last_tree) req.hdr.tree_id = last_tree->tree_id;
@@ -182,6 +183,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
         // A related request after a failed one fails the same way (MS-SMB2 3.3.5.2.7.2).
         st = err(last_status);
       }
+      if (bad_first_related) st = err(NtStatus::kInvalidParameter, "first request is related");
       if (st && ce.needs_session) st = checkSession(req);
       if (st && req.session) {
         // Signature check (MS-SMB2 3.3.5.2.4); encrypted requests are authenticated already.

@@ -14,7 +14,7 @@ Status LockTable::lock(const ByteRange& r) {
   auto& v = by_file_[r.file_key];
   for (const auto& l : v) {
     if (!overlaps(l, r.offset, r.length)) continue;
-    if (!l.exclusive && !r.exclusive) continue;  // shared locks coexist
+    if (!r.exclusive && (!l.exclusive || l.open_id == r.open_id)) continue;  // stacking
     return err(NtStatus::kLockNotGranted, "conflicting lock");
   }
   v.push_back(r);

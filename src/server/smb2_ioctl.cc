@@ -155,6 +155,21 @@ Status handleIoctl(Connection& c, Request& r) {
       if (!open->handle || open->is_directory) return err(NtStatus::kInvalidDeviceRequest);
       out = SD_TRY(copyChunk(c, r, *open, req.input, req.ctl_code == smb2::kFsctlSrvCopychunkWrite));
       break;
+    case smb2::kFsctlCreateOrGetObjectId: {
+      // MS-FSCC 2.3.7 FILE_OBJECTID_BUFFER: a stable id derived from the file's identity.
+      if (!open->handle) return err(NtStatus::kInvalidDeviceRequest);
+      auto st = SD_TRY(open->handle->stat());
+      ByteWriter w;
+      w.u64(st.file_id);
+      w.u64(st.device);
+      const auto& g = c.state().serverGuid();
+      w.bytes(ByteView(g.data(), 16));  // BirthVolumeId
+      w.u64(st.file_id);                // BirthObjectId
+      w.u64(st.device);
+      w.zeros(16);                      // DomainId
+      out = w.take();
+      break;
+    }
     case smb2::kFsctlSetSparse:
       if (!open->handle) return err(NtStatus::kInvalidDeviceRequest);
       break;  // every POSIX file can be sparse; nothing to record
@@ -180,6 +195,7 @@ Status handleIoctl(Connection& c, Request& r) {
       break;
     }
     default:
+      LOG_DEBUG("FSCTL 0x%08x not supported", req.ctl_code);
       return err(NtStatus::kNotSupported, "FSCTL not supported");
   }
   if (out.size() > req.max_output_response) return err(NtStatus::kBufferTooSmall, "output");

@@ -24,6 +24,8 @@ Status handleRead(Connection& c, Request& r) {
   if (open->is_directory) return err(NtStatus::kInvalidDeviceRequest, "read on a directory");
   if (!(open->granted_access & (smb2::kFileReadData | smb2::kFileExecute)))
     return err(NtStatus::kAccessDenied, "no read access");
+  if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, req.offset, req.length, false))
+    return err(NtStatus::kFileLockConflict, "range locked");
   // Encode the fixed part, then read the data directly behind it.
   size_t data_at = smb2::encodeReadResponseHeader(r.out);
   Bytes& out = r.out.buf();
@@ -43,6 +45,7 @@ Status handleRead(Connection& c, Request& r) {
     return err(NtStatus::kEndOfFile, "short read below MinimumCount");
   }
   smb2::finishReadResponseHeader(r.out, uint32_t(*n));
+  open->position = req.offset + *n;  // FilePositionInformation follows synchronous I/O
   return ok();
 }
 

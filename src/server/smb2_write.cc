@@ -28,7 +28,10 @@ Status handleWrite(Connection& c, Request& r) {
     auto st = SD_TRY(open->handle->stat());
     offset = st.end_of_file;
   }
+  if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, offset, req.data.size(), true))
+    return err(NtStatus::kFileLockConflict, "range locked");
   auto n = SD_TRY(open->handle->pwrite(offset, req.data));
+  open->position = offset + n;
   if (req.flags & (smb2::kWriteFlagWriteThrough | smb2::kWriteFlagWriteUnbuffered))
     SD_CHECK(open->handle->fsync());
   resp.count = uint32_t(n);
