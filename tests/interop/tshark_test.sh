@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# tshark decodes a captured smbclient session with smbdirectd (negotiate to logoff, signed, then
+# sealed) without any "Malformed Packet" or expert error from the smb2 dissector.
+. "$(dirname "$0")/lib.sh"
+start_server "" "" || { not_ok "server start"; finish; exit 1; }
+echo payload > "$WORK/local/f.txt"
+tshark -i lo -f "tcp port $PORT" -w "$WORK/cap.pcap" -q >"$WORK/tshark.log" 2>&1 &
+TPID=$!
+for _ in $(seq 1 50); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
+sleep 0.3
+for mode in "SMB3_11 sign" "SMB3_02 sign" "SMB3_00 sign" "SMB3_11 encrypt"; do
+  set -- $mode
+  smbclient //127.0.0.1/share -p "$PORT" -U smbtest%Pass-1234 -m "$1" --client-protection="$2" \
+    -c "mkdir cap_$1; put $WORK/local/f.txt cap_$1/f.txt; ls cap_$1/*; get cap_$1/f.txt $WORK/local/g.txt; rm cap_$1/f.txt; rmdir cap_$1" >/dev/null 2>&1
+done
+smbclient -L 127.0.0.1 -p "$PORT" -U smbtest%Pass-1234 -m SMB3 >/dev/null 2>&1
+sleep 0.5
+kill -INT $TPID; wait $TPID 2>/dev/null
+tshark -r "$WORK/cap.pcap" -d "tcp.port==$PORT,nbss" -V > "$WORK/decoded.txt" 2>&1
+n=$(grep -c "SMB2 (Server Message Block Protocol version 2)" "$WORK/decoded.txt")
+check "tshark decoded the SMB2 traffic ($n SMB2 PDUs)" test "$n" -gt 50
+check "no Malformed Packet" bash -c "! grep -n 'Malformed Packet' $WORK/decoded.txt"
+check "no dissector errors" bash -c "! grep -n 'Expert Info (Error' $WORK/decoded.txt"
+grep -n -B3 'Malformed Packet\|Expert Info (Error' "$WORK/decoded.txt" | head -20
+finish
