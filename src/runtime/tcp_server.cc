@@ -213,6 +213,8 @@ void TcpServer::acceptLoop(int lfd) {
 void TcpServer::serve(std::shared_ptr<Conn> conn) {
   LOG_DEBUG("connection from %s", conn->ti.peer.c_str());
   auto handler = factory_(conn);
+  // One receive buffer per connection, grown on demand: no allocation or zero-fill per message.
+  Bytes buf;
   while (!stopping_ && !conn->closed) {
     uint8_t hdr[4];
     if (!readFully(conn->fd, hdr, 4)) break;
@@ -221,9 +223,9 @@ void TcpServer::serve(std::shared_ptr<Conn> conn) {
       LOG_WARN("%s: bad frame header (len %u), closing", conn->ti.peer.c_str(), len);
       break;
     }
-    Bytes msg(len);
-    if (!readFully(conn->fd, msg.data(), len)) break;
-    handler->onMessage(std::move(msg));
+    if (buf.size() < len) buf.resize(len);
+    if (!readFully(conn->fd, buf.data(), len)) break;
+    handler->onMessage(ByteView(buf.data(), len));
   }
   conn->close();
   handler->onDisconnect();

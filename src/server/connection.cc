@@ -100,9 +100,8 @@ std::shared_ptr<Open> Connection::findOpen(Request& req, uint64_t persistent_id,
   return o;
 }
 
-void Connection::onMessage(Bytes message) {
+void Connection::onMessage(ByteView m) {
   if (closed_) return;
-  ByteView m(message);
   if (smb2::isSmb1Negotiate(m)) {
     handleSmb1Negotiate(m);
     return;
@@ -265,7 +264,8 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
                           std::span<uint8_t>(chain.data() + prev_start, chain.size() - prev_start));
     }
     prev_start = chain.size();
-    chain.insert(chain.end(), body.begin(), body.end());
+    if (chain.empty()) chain = std::move(body);  // the usual single response: no copy
+    else chain.insert(chain.end(), body.begin(), body.end());
     have_prev = true;
     last_sign = sign;
     if (sign) {

@@ -49,7 +49,7 @@ class Connection : public MessageHandler {
   Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport);
   ~Connection() override;
 
-  void onMessage(Bytes message) override;
+  void onMessage(ByteView message) override;
   void onDisconnect() override;
 
   // Negotiated state (MS-SMB2 3.3.1.7), set by NEGOTIATE.

@@ -34,7 +34,8 @@ class Transport {
 class MessageHandler {
  public:
   virtual ~MessageHandler() = default;
-  virtual void onMessage(Bytes message) = 0;
+  // `message` is valid only during the call (the shell reuses its receive buffer).
+  virtual void onMessage(ByteView message) = 0;
   virtual void onDisconnect() = 0;
 };
 
