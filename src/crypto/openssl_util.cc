@@ -14,11 +14,15 @@ namespace {
 std::once_flag g_once;
 std::mutex g_mu;
 
+OSSL_PROVIDER* g_default = nullptr;  // kept for the process lifetime (reachable, not leaked)
+OSSL_PROVIDER* g_legacy = nullptr;
+
 void loadProviders() {
   // MD4 and RC4 (NTLM) live in OpenSSL 3's legacy provider; loading any provider explicitly
   // disables the implicit default one, so load both.
-  OSSL_PROVIDER_load(nullptr, "default");
-  if (!OSSL_PROVIDER_load(nullptr, "legacy"))
+  g_default = OSSL_PROVIDER_load(nullptr, "default");
+  g_legacy = OSSL_PROVIDER_load(nullptr, "legacy");
+  if (!g_legacy)
     std::fprintf(stderr, "smbdirect: OpenSSL legacy provider unavailable: NTLM (MD4/RC4) will fail\n");
 }
 
