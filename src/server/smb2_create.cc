@@ -2,6 +2,7 @@
 // dispositions, share modes, delete-on-close, named pipes on IPC$, and the create contexts
 // real clients send (MxAc, QFid answered; durable handles and leases are not granted yet).
 #include "base/log.h"
+#include "base/text.h"
 #include "rpc/pipe.h"
 #include "server/connection.h"
 #include "smb2/constants.h"
@@ -116,6 +117,8 @@ Status handleCreate(Connection& c, Request& r) {
   open->is_directory = opened.stat.directory;
   open->is_stream = opened.is_stream;
   open->file_key = opened.stat.device ^ (opened.stat.file_id * 0x9E3779B97F4A7C15ull);
+  // Each stream is its own file for share modes, locks and delete-on-close.
+  if (opened.is_stream) open->file_key ^= std::hash<std::string>{}(asciiLower(opened.path)) | 1;
   open->granted_access = access;
   open->share_access = req.share_access;
   open->create_options = req.create_options;

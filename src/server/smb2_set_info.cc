@@ -18,9 +18,15 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
   if (r.tree->read_only) return err(NtStatus::kAccessDenied, "read-only share");
   std::string target = ri.file_name;
   if (!target.empty() && target[0] == '\\') target.erase(0, 1);
-  if (open.is_stream || (!target.empty() && target[0] == ':'))
-    return err(NtStatus::kNotSupported, "stream rename");
   auto& fs = *open.tree->share->fs;
+  if (open.is_stream || (!target.empty() && target[0] == ':')) {
+    // Streams rename only to another stream of the same file (MS-FSA 2.1.5.14.11).
+    if (!open.is_stream || target.empty() || target[0] != ':')
+      return err(NtStatus::kInvalidParameter, "stream/file rename mix");
+    std::string np = SD_TRY(fs.renameStream(open.path, target.substr(1), ri.replace_if_exists != 0));
+    c.state().renameOpens(open.file_key, np);
+    return ok();
+  }
   // Renaming a directory while files beneath it are open is refused as Windows does.
   if (open.is_directory && c.state().hasOpenBelow(open.tree->share.get(), open.path))
     return err(NtStatus::kAccessDenied, "open files below directory");

@@ -108,6 +108,9 @@ class Share {
   Status rmdir(const std::string& path);
   // Renames `from` to `to` (share-relative); returns the normalized new path.
   Result<std::string> rename(const std::string& from, const std::string& to, bool replace);
+  // Renames the stream of "file:stream" to `to_stream` ("name" or "name:$DATA").
+  Result<std::string> renameStream(const std::string& from, const std::string& to_stream,
+                                   bool replace);
   Result<bool> isEmptyDir(Handle& dir);
   // FileBasicInformation semantics: 0 = leave unchanged, -1 (all ones) = leave unchanged.
   Status setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64_t write,
@@ -125,6 +128,9 @@ class Share {
  private:
   Share() = default;
   Result<int> openBeneath(const std::string& rel, int flags, mode_t mode);
+  Result<OpenResult> openStream(const OpenRequest& req, const std::string& path,
+                                const std::string& stream, bool base_exists, bool base_is_dir,
+                                bool hidden);
   Result<std::string> resolveCase(const std::string& rel);
   Result<FileStat> statFd(int fd);
 
