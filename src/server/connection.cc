@@ -233,17 +233,25 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
       smb2::encodeErrorResponse(smb2::ErrorResponse{}, req.out);
     }
     smb2::Header rh;
+    if (req.async_id) {
+      // Interim response (MS-SMB2 3.3.4.2): STATUS_PENDING with the AsyncId; not signed.
+      req.status = NtStatus::kPending;
+      req.out.buf().resize(64);
+      smb2::encodeErrorResponse(smb2::ErrorResponse{}, req.out);
+      rh.flags |= smb2::kFlagAsyncCommand;
+      rh.async_id = req.async_id;
+    }
     rh.credit_charge = req.hdr.credit_charge;
     rh.status = toWire(req.status);
     rh.command = req.hdr.command;
     rh.credit = credits_.grant(req.hdr.credit, req.hdr.credit_charge);
-    rh.flags = smb2::kFlagServerToRedir | (req.hdr.flags & smb2::kFlagRelatedOperations);
+    rh.flags |= smb2::kFlagServerToRedir | (req.hdr.flags & smb2::kFlagRelatedOperations);
     rh.message_id = req.hdr.message_id;
     rh.process_id = req.hdr.process_id;
     rh.tree_id = req.hdr.tree_id;
     rh.session_id = req.hdr.session_id;
     std::shared_ptr<Session> sign_with = req.session ? req.session : findSession(req.hdr.session_id);
-    bool sign = !encrypted && sign_with && !sign_with->keys.signing_key.empty() &&
+    bool sign = !encrypted && !req.async_id && sign_with && !sign_with->keys.signing_key.empty() &&
                 ((req.hdr.flags & smb2::kFlagSigned) || sign_with->signing_required ||
                  req.sign_response);
     if (sign) rh.flags |= smb2::kFlagSigned;
@@ -321,8 +329,55 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   o->dir.reset();
 }
 
-void Connection::cancelPending(const smb2::Header&) {
-  // Nothing is ever left pending yet: blocking locks and change notify land with their issues.
+void Connection::cancelPending(const smb2::Header& h) {
+  uint64_t waiter = 0;
+  {
+    std::lock_guard<std::mutex> lk(pending_->mu);
+    for (const auto& [aid, e] : pending_->by_async_id) {
+      bool match = (h.flags & smb2::kFlagAsyncCommand) ? aid == h.async_id : e.message_id == h.message_id;
+      if (match) {
+        waiter = e.waiter_id;
+        break;
+      }
+    }
+  }
+  if (waiter) state_->locks().cancel(waiter, NtStatus::kCancelled);
+}
+
+std::shared_ptr<AsyncReply> Connection::asyncReply(const Request& req, uint64_t async_id) {
+  auto a = std::make_shared<AsyncReply>();
+  a->transport = transport_;
+  a->session = req.session;
+  a->command = req.hdr.command;
+  a->message_id = req.hdr.message_id;
+  a->async_id = async_id;
+  a->session_id = req.hdr.session_id;
+  a->sign = req.session && !req.session->keys.signing_key.empty() &&
+            ((req.hdr.flags & smb2::kFlagSigned) || req.session->signing_required);
+  a->encrypt = req.session && (req.encrypted || req.session->encrypt_data) &&
+               !req.session->keys.s2c_key.empty();
+  return a;
+}
+
+void AsyncReply::send(NtStatus status, ByteView body) const {
+  smb2::Header h;
+  h.command = command;
+  h.status = toWire(status);
+  h.flags = smb2::kFlagServerToRedir | smb2::kFlagAsyncCommand;
+  h.message_id = message_id;
+  h.async_id = async_id;
+  h.session_id = session_id;
+  ByteWriter w;
+  smb2::encodeHeader(h, w);
+  if (body.empty()) smb2::encodeErrorResponse(smb2::ErrorResponse{}, w);
+  else w.bytes(body);
+  if (sign && !encrypt) smb2::signMessage(session->signing_algorithm, session->keys.signing_key, w.buf());
+  if (encrypt) {
+    Bytes enc = smb2::encryptMessage(session->cipher, session->keys.s2c_key, session_id, w.buf());
+    (void)transport->send(enc);
+  } else {
+    (void)transport->send(w.buf());
+  }
 }
 
 }  // namespace sd::server

@@ -5,6 +5,7 @@
 // blocking locks) may call sendResponse from other threads.
 #pragma once
 #include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,27 @@
 namespace sd::server {
 
 class Connection;
+
+// Everything needed to send the final response of an async request later, from any thread
+// (MS-SMB2 3.3.4.2): no pointer to the Connection, so it may outlive it.
+struct AsyncReply {
+  std::shared_ptr<Transport> transport;
+  std::shared_ptr<Session> session;
+  smb2::Command command = smb2::Command::kLock;
+  uint64_t message_id = 0, async_id = 0, session_id = 0;
+  bool sign = false, encrypt = false;
+  void send(NtStatus status, ByteView body) const;
+};
+
+// Async requests of one connection, for CANCEL (by AsyncId or MessageId).
+struct PendingTable {
+  struct Entry {
+    uint64_t message_id;
+    uint64_t waiter_id;  // LockTable waiter
+  };
+  std::mutex mu;
+  std::map<uint64_t, Entry> by_async_id;
+};
 
 // One request of a (possibly compound) chain while it is being handled.
 struct Request {
@@ -37,6 +59,7 @@ struct Request {
   std::optional<std::array<uint64_t, 2>> created_file_id;
   bool sign_response = false;  // forced signing (final SESSION_SETUP, VALIDATE_NEGOTIATE)
   bool drop = false;           // send nothing (e.g. CANCEL)
+  uint64_t async_id = 0;       // set by a handler that went async: the core sends STATUS_PENDING
   // When set, the finished response message is folded into this SHA-512 preauth hash
   // (NEGOTIATE and non-final SESSION_SETUP responses on 3.1.1).
   std::array<uint8_t, 64>* preauth_response = nullptr;
@@ -87,6 +110,11 @@ class Connection : public MessageHandler {
   void cancelPending(const smb2::Header& cancel);
   void closeTreeOpens(uint64_t session_id, uint32_t tree_id);
 
+  // Async requests (blocking locks today).
+  uint64_t nextAsyncId() { return next_async_id_.fetch_add(1); }
+  const std::shared_ptr<PendingTable>& pending() { return pending_; }
+  std::shared_ptr<AsyncReply> asyncReply(const Request& req, uint64_t async_id);
+
   // Per-command counters for `smbdirect status`-style reporting.
   std::array<uint64_t, 19> command_count{};
 
@@ -106,6 +134,8 @@ class Connection : public MessageHandler {
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   std::map<uint64_t, std::shared_ptr<Open>> opens_;
   bool closed_ = false;
+  std::atomic<uint64_t> next_async_id_{1};
+  std::shared_ptr<PendingTable> pending_ = std::make_shared<PendingTable>();
 };
 
 // The per-command handlers, one file each (server/smb2_<command>.cc).

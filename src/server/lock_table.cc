@@ -9,42 +9,120 @@ bool LockTable::overlaps(const ByteRange& a, uint64_t off, uint64_t len) {
   return a.offset <= b_end && off <= a_end;
 }
 
-Status LockTable::lock(const ByteRange& r) {
-  std::lock_guard<std::mutex> lk(mu_);
-  auto& v = by_file_[r.file_key];
-  for (const auto& l : v) {
+bool LockTable::conflictsLocked(const ByteRange& r) const {
+  auto it = by_file_.find(r.file_key);
+  if (it == by_file_.end()) return false;
+  for (const auto& l : it->second) {
     if (!overlaps(l, r.offset, r.length)) continue;
     if (!r.exclusive && (!l.exclusive || l.open_id == r.open_id)) continue;  // stacking
-    return err(NtStatus::kLockNotGranted, "conflicting lock");
+    return true;
   }
-  v.push_back(r);
+  return false;
+}
+
+Status LockTable::lock(const ByteRange& r) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (conflictsLocked(r)) return err(NtStatus::kLockNotGranted, "conflicting lock");
+  by_file_[r.file_key].push_back(r);
   return ok();
 }
 
-Status LockTable::unlock(const ByteRange& r) {
+Result<uint64_t> LockTable::lockOrWait(const ByteRange& r, Done done) {
   std::lock_guard<std::mutex> lk(mu_);
-  auto it = by_file_.find(r.file_key);
-  if (it != by_file_.end()) {
-    auto& v = it->second;
-    for (size_t i = 0; i < v.size(); i++) {
-      if (v[i].open_id == r.open_id && v[i].offset == r.offset && v[i].length == r.length) {
-        v.erase(v.begin() + long(i));
-        if (v.empty()) by_file_.erase(it);
-        return ok();
+  if (!conflictsLocked(r)) {
+    by_file_[r.file_key].push_back(r);
+    return uint64_t(0);
+  }
+  uint64_t id = next_waiter_++;
+  waiters_.push_back({id, r, std::move(done)});
+  return id;
+}
+
+std::vector<LockTable::Done> LockTable::grantWaitersLocked(uint64_t file_key) {
+  std::vector<Done> out;
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (it->range.file_key == file_key && !conflictsLocked(it->range)) {
+      by_file_[file_key].push_back(it->range);
+      out.push_back(std::move(it->done));
+      it = waiters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+bool LockTable::cancel(uint64_t waiter_id, NtStatus status) {
+  Done d;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+      if (it->id == waiter_id) {
+        d = std::move(it->done);
+        waiters_.erase(it);
+        break;
       }
     }
   }
-  return err(NtStatus::kRangeNotLocked, "no such lock");
+  if (!d) return false;
+  d(status);
+  return true;
+}
+
+void LockTable::cancelOpen(uint64_t open_id, NtStatus status) {
+  std::vector<Done> ds;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->range.open_id == open_id) {
+        ds.push_back(std::move(it->done));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& d : ds) d(status);
+}
+
+Status LockTable::unlock(const ByteRange& r) {
+  std::vector<Done> granted;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = by_file_.find(r.file_key);
+    bool found = false;
+    if (it != by_file_.end()) {
+      auto& v = it->second;
+      for (size_t i = 0; i < v.size(); i++) {
+        if (v[i].open_id == r.open_id && v[i].offset == r.offset && v[i].length == r.length) {
+          v.erase(v.begin() + long(i));
+          if (v.empty()) by_file_.erase(it);
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) return err(NtStatus::kRangeNotLocked, "no such lock");
+    granted = grantWaitersLocked(r.file_key);
+  }
+  for (auto& d : granted) d(NtStatus::kSuccess);
+  return ok();
 }
 
 void LockTable::releaseOpen(uint64_t file_key, uint64_t open_id) {
-  std::lock_guard<std::mutex> lk(mu_);
-  auto it = by_file_.find(file_key);
-  if (it == by_file_.end()) return;
-  auto& v = it->second;
-  for (size_t i = v.size(); i-- > 0;)
-    if (v[i].open_id == open_id) v.erase(v.begin() + long(i));
-  if (v.empty()) by_file_.erase(it);
+  cancelOpen(open_id, NtStatus::kRangeNotLocked);
+  std::vector<Done> granted;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = by_file_.find(file_key);
+    if (it == by_file_.end()) return;
+    auto& v = it->second;
+    for (size_t i = v.size(); i-- > 0;)
+      if (v[i].open_id == open_id) v.erase(v.begin() + long(i));
+    if (v.empty()) by_file_.erase(it);
+    granted = grantWaitersLocked(file_key);
+  }
+  for (auto& d : granted) d(NtStatus::kSuccess);
 }
 
 bool LockTable::ioAllowed(uint64_t file_key, uint64_t open_id, uint64_t offset, uint64_t length,

@@ -2,6 +2,8 @@
 // Thread-safe.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -20,15 +22,35 @@ struct ByteRange {
 
 class LockTable {
  public:
+  using Done = std::function<void(NtStatus)>;
+
   Status lock(const ByteRange& r);
   Status unlock(const ByteRange& r);
   void releaseOpen(uint64_t file_key, uint64_t open_id);
+  // A blocking lock (MS-SMB2 3.3.5.14.2): granted now, or queued until the ranges in its way are
+  // released; `done` runs once, from whichever thread granted, cancelled or dropped it, with no
+  // table lock held. Returns a waiter id (0 when granted at once, `done` then not called).
+  Result<uint64_t> lockOrWait(const ByteRange& r, Done done);
+  // Ends a waiter with `status` (STATUS_CANCELLED for CANCEL); false when it already finished.
+  bool cancel(uint64_t waiter_id, NtStatus status);
+  // Ends every waiter of an open (the open is closing).
+  void cancelOpen(uint64_t open_id, NtStatus status);
   // I/O check (MS-FSA 2.1.4.10): may `open_id` read (write) [offset, offset+length)?
   bool ioAllowed(uint64_t file_key, uint64_t open_id, uint64_t offset, uint64_t length,
                  bool write) const;
 
  private:
   static bool overlaps(const ByteRange& a, uint64_t off, uint64_t len);
+  bool conflictsLocked(const ByteRange& r) const;
+  // Grants queued waiters of `file_key` that no longer conflict; returns their callbacks.
+  std::vector<Done> grantWaitersLocked(uint64_t file_key);
+  struct Waiter {
+    uint64_t id;
+    ByteRange range;
+    Done done;
+  };
+  std::list<Waiter> waiters_;
+  uint64_t next_waiter_ = 1;
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::vector<ByteRange>> by_file_;
 };

@@ -25,6 +25,27 @@ Status handleLock(Connection& c, Request& r) {
       return err(NtStatus::kInvalidLockRange, "range wraps");
     ByteRange br{open->file_key, open->volatile_id, l.offset, l.length,
                  kind == smb2::kLockFlagExclusive};
+    bool blocking = !is_unlock && req.locks.size() == 1 && !(l.flags & smb2::kLockFlagFailImmediately);
+    if (blocking) {
+      // MS-SMB2 3.3.5.14.2: wait for the range, answering STATUS_PENDING now.
+      uint64_t async_id = c.nextAsyncId();
+      auto reply = c.asyncReply(r, async_id);
+      auto pending = c.pending();
+      auto waiter = SD_TRY(c.state().locks().lockOrWait(br, [reply, pending, async_id](NtStatus st) {
+        {
+          std::lock_guard<std::mutex> lk(pending->mu);
+          pending->by_async_id.erase(async_id);
+        }
+        ByteWriter w;
+        if (st == NtStatus::kSuccess) smb2::encodeLockResponse(smb2::LockResponse{}, w);
+        reply->send(st, w.buf());
+      }));
+      if (waiter == 0) break;  // granted at once
+      std::lock_guard<std::mutex> lk(pending->mu);
+      pending->by_async_id[async_id] = {r.hdr.message_id, waiter};
+      r.async_id = async_id;
+      return ok();
+    }
     Status st = is_unlock ? c.state().locks().unlock(br) : c.state().locks().lock(br);
     if (!st) {
       // Roll back what this request already locked.
