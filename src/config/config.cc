@@ -245,7 +245,7 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
     std::string t = trim(raw);
     if (!t.empty() && t.back() == '\\') {  // continuation
       t.pop_back();
-      pending += t + " ";
+      pending += trim(t) + " ";
       continue;
     }
     t = pending + t;
