@@ -96,6 +96,7 @@ enum class NtStatus : uint32_t {
   kFileSystemLimitation = 0xC0000427,
   kNotSameDevice = 0xC00000D4,
   kEasNotSupported = 0xC000004F,
+  kInvalidEaName = 0x80000013,
   kInvalidLockRange = 0xC00001A1,
   kInvalidOplockProtocol = 0xC00000E3,
 };

@@ -3,6 +3,7 @@
 // real clients send (MxAc, QFid answered; durable handles and leases are not granted yet).
 #include "base/log.h"
 #include "base/text.h"
+#include "fscc/file_info.h"
 #include "rpc/pipe.h"
 #include "server/connection.h"
 #include "smb2/constants.h"
@@ -129,6 +130,22 @@ Status handleCreate(Connection& c, Request& r) {
     open->delete_on_close = true;
   }
   SD_CHECK(c.state().admitOpen(open));
+  // ExtA (MS-SMB2 2.2.13.2.1): extended attributes to set on a newly created or overwritten file.
+  for (const auto& ctx : req.create_contexts) {
+    if (ctx.name != smb2::kCreateEaBuffer || !open->handle || opened.create_action == smb2::kFileOpened)
+      continue;
+    auto eas = fscc::decodeFileFullEaInformation(ctx.data);
+    Status st = eas ? ok() : Status(eas.error());
+    if (eas)
+      for (const auto& ea : *eas) {
+        if (!st) break;
+        st = share.fs->setEa(*open->handle, ea.ea_name, ea.ea_value);
+      }
+    if (!st) {
+      c.state().removeOpen(open->volatile_id);
+      return st;
+    }
+  }
   c.trackOpen(open);
   r.created_file_id = std::array<uint64_t, 2>{open->persistent_id, open->volatile_id};
 

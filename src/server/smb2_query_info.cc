@@ -16,6 +16,20 @@ namespace {
 Result<Bytes> queryFile(Connection& c, Open& open, uint8_t cls) {
   auto st = SD_TRY(open.handle->stat());
   fscc::FileInfo fi = toFileInfo(st, "\\" + windowsPath(open.path));
+  if (cls == fscc::kFileFullEaInformation || cls == fscc::kFileEaInformation ||
+      cls == fscc::kFileAllInformation) {
+    auto eas = SD_TRY(open.tree->share->fs->listEas(*open.handle));
+    std::vector<fscc::FullEaInformation> list;
+    for (auto& e : eas) list.push_back({e.flags, e.name, e.value});
+    // FileEaInformation.EaSize: the size of the FILE_FULL_EA_INFORMATION list (MS-FSCC 2.4.13).
+    Bytes full = list.empty() ? Bytes() : fscc::encodeFileFullEaInformation(list);
+    fi.ea_size = uint32_t(full.size());
+    if (cls == fscc::kFileFullEaInformation) {
+      if (!(open.granted_access & smb2::kFileReadEa)) return err(NtStatus::kAccessDenied, "no FILE_READ_EA");
+      if (list.empty()) return err(NtStatus::kNoEasOnFile);
+      return full;
+    }
+  }
   fi.delete_pending = c.state().isDeletePending(open.file_key);
   fscc::OpenInfo oi{open.granted_access, open.position, open.mode, 0};
   switch (cls) {

@@ -111,8 +111,13 @@ Status handleSetInfo(Connection& c, Request& r) {
     case fscc::kFileModeInformation:
       open->mode = SD_TRY(fscc::decodeFileModeInformation(req.buffer));
       break;
-    case fscc::kFileFullEaInformation:
-      return err(NtStatus::kEasNotSupported, "extended attributes");
+    case fscc::kFileFullEaInformation: {
+      if (!(open->granted_access & smb2::kFileWriteEa)) return err(NtStatus::kAccessDenied, "no FILE_WRITE_EA");
+      SD_CHECK(needWrite());
+      auto eas = SD_TRY(fscc::decodeFileFullEaInformation(req.buffer));
+      for (const auto& ea : eas) SD_CHECK(open->tree->share->fs->setEa(h, ea.ea_name, ea.ea_value));
+      break;
+    }
     case fscc::kFileLinkInformation:
       return err(NtStatus::kNotSupported, "hard links");
     default:

@@ -61,28 +61,42 @@ bool validCreateName(std::string_view leaf) {
   return true;
 }
 
+// Layout: attributes u32, creation FILETIME u64, then (optional) a client-set change time and
+// the mtime (FILETIME) it was set at: the set value is reported until the file is modified.
 struct DosState {
   uint32_t attributes = 0;
   uint64_t creation = 0;
+  uint64_t change = 0;
+  uint64_t change_mtime = 0;
   bool present = false;
 };
 
-DosState readDos(int fd) {
-  uint8_t buf[12];
+DosState decodeDos(const uint8_t* buf, ssize_t n) {
   DosState d;
-  ssize_t n = fgetxattr(fd, kAttrXattr, buf, sizeof buf);
-  if (n == 12) {
+  if (n == 12 || n == 28) {
     d.attributes = le32(buf);
     d.creation = le64(buf + 4);
     d.present = true;
   }
+  if (n == 28) {
+    d.change = le64(buf + 12);
+    d.change_mtime = le64(buf + 20);
+  }
   return d;
 }
 
+DosState readDos(int fd) {
+  uint8_t buf[28];
+  ssize_t n = fgetxattr(fd, kAttrXattr, buf, sizeof buf);
+  return decodeDos(buf, n);
+}
+
 Status writeDos(int fd, const DosState& d) {
-  uint8_t buf[12];
+  uint8_t buf[28];
   store32(buf, d.attributes);
   store64(buf + 4, d.creation);
+  store64(buf + 12, d.change);
+  store64(buf + 20, d.change_mtime);
   if (fsetxattr(fd, kAttrXattr, buf, sizeof buf, 0) != 0 && errno != ENOTSUP && errno != EPERM)
     return fromErrno(errno, "fsetxattr");
   return ok();
@@ -94,6 +108,7 @@ FileStat statOf(const struct statx& sx, const DosState& dos, bool hidden_name) {
   st.last_access_time = tsToFt(sx.stx_atime);
   st.last_write_time = tsToFt(sx.stx_mtime);
   st.change_time = tsToFt(sx.stx_ctime);
+  if (dos.present && dos.change && dos.change_mtime == st.last_write_time) st.change_time = dos.change;
   if (dos.present && dos.creation) st.creation_time = dos.creation;
   else if (sx.stx_mask & STATX_BTIME) st.creation_time = tsToFt(sx.stx_btime);
   else st.creation_time = std::min(st.last_write_time, st.change_time);
@@ -378,14 +393,9 @@ class PosixDirReader : public DirReader {
       int fd = openat(dirfd_, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (fd >= 0) {
         // fgetxattr needs a real fd; O_PATH is refused, so read by path via /proc-free getxattr.
-        uint8_t buf[12];
+        uint8_t buf[28];
         std::string p = "/proc/self/fd/" + std::to_string(fd);
-        ssize_t n = getxattr(p.c_str(), "user.smbdirect.dosattrib", buf, sizeof buf);
-        if (n == 12) {
-          dos.attributes = le32(buf);
-          dos.creation = le64(buf + 4);
-          dos.present = true;
-        }
+        dos = decodeDos(buf, getxattr(p.c_str(), kAttrXattr, buf, sizeof buf));
         ::close(fd);
       }
       bool hidden = share_->options().hide_dot_files && name[0] == '.' && name != "." && name != "..";
@@ -821,11 +831,12 @@ Status Share::setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64
   ts[1].tv_nsec = UTIME_OMIT;
   if (set(access)) ts[0] = timespecFromFiletime(access);
   if (set(write)) ts[1] = timespecFromFiletime(write);
-  (void)change;  // ctime cannot be set on POSIX; the kernel updates it
+  // ctime cannot be set on POSIX: a client-set change time is kept beside the DOS attributes
+  // and reported until the file is next modified.
   if (set(access) || set(write)) {
     if (futimens(h.fd(), ts) != 0) return fromErrno(errno, "futimens");
   }
-  if (set(creation) || attributes) {
+  if (set(creation) || attributes || set(change)) {
     DosState dos = readDos(h.fd());
     if (!dos.present) {
       auto st = SD_TRY(h.stat());
@@ -834,6 +845,13 @@ Status Share::setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64
       dos.present = true;
     }
     if (set(creation)) dos.creation = creation;
+    if (set(change)) {
+      struct stat st;
+      if (fstat(h.fd(), &st) == 0) {
+        dos.change = change;
+        dos.change_mtime = filetimeFromTimespec(st.st_mtim);
+      }
+    }
     if (attributes) {
       dos.attributes = attributes & (kAttrHidden | kAttrSystem | kAttrArchive);
       struct stat st;
@@ -864,6 +882,54 @@ Result<std::vector<StreamInfo>> Share::listStreams(Handle& h) {
     v.push_back({":" + x.substr(kPrefix.size()), uint64_t(len), (uint64_t(len) + 4095) / 4096 * 4096});
   }
   return v;
+}
+
+namespace {
+bool isOwnXattr(const std::string& x) {
+  return x.rfind("user.DosStream.", 0) == 0 || x.rfind("user.smbdirect.", 0) == 0 ||
+         x == "user.DOSATTRIB";
+}
+}  // namespace
+
+Result<std::vector<Ea>> Share::listEas(Handle& h) {
+  std::vector<Ea> out;
+  char names[65536];
+  ssize_t n = flistxattr(h.fd(), names, sizeof names);
+  if (n < 0) {
+    if (errno == ENOTSUP) return out;
+    return fromErrno(errno, "flistxattr");
+  }
+  for (ssize_t i = 0; i < n;) {
+    std::string x(names + i);
+    i += ssize_t(x.size()) + 1;
+    if (x.rfind("user.", 0) != 0 || isOwnXattr(x)) continue;
+    Bytes v(65536);
+    ssize_t len = fgetxattr(h.fd(), x.c_str(), v.data(), v.size());
+    if (len < 0) continue;
+    v.resize(size_t(len));
+    out.push_back({x.substr(5), std::move(v), 0});
+  }
+  return out;
+}
+
+Status Share::setEa(Handle& h, const std::string& name, ByteView value) {
+  if (name.empty() || name.size() > 255) return err(NtStatus::kInvalidParameter, "EA name");
+  for (unsigned char c : name)
+    if (c < 0x20 || c == '"' || c == '*' || c == '+' || c == ',' || c == '/' || c == ':' ||
+        c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '[' || c == '\\' ||
+        c == ']' || c == '|')
+      return err(NtStatus::kInvalidEaName, "EA name");
+  std::string x = "user." + name;
+  if (isOwnXattr(x)) return err(NtStatus::kAccessDenied, "reserved EA name");
+  if (value.empty()) {
+    if (fremovexattr(h.fd(), x.c_str()) != 0 && errno != ENODATA) return fromErrno(errno, "fremovexattr");
+    return ok();
+  }
+  if (fsetxattr(h.fd(), x.c_str(), value.data(), value.size(), 0) != 0) {
+    if (errno == ENOTSUP) return err(NtStatus::kEasNotSupported, "no xattrs here");
+    return fromErrno(errno, "fsetxattr");
+  }
+  return ok();
 }
 
 Result<FsStat> Share::statfs() {

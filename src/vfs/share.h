@@ -43,6 +43,13 @@ struct StreamInfo {
   uint64_t allocation_size = 0;
 };
 
+// An extended attribute as SMB sees it (MS-FSCC 2.4.15), stored as the xattr "user.<name>".
+struct Ea {
+  std::string name;
+  Bytes value;
+  uint8_t flags = 0;
+};
+
 struct FsStat {
   uint64_t total_blocks = 0, free_blocks = 0, available_blocks = 0;
   uint32_t block_size = 4096;
@@ -116,6 +123,9 @@ class Share {
   Status setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64_t write,
                       uint64_t change, uint32_t attributes);
   Result<std::vector<StreamInfo>> listStreams(Handle& h);
+  // Extended attributes (our own xattrs and streams are not EAs). An empty value removes one.
+  Result<std::vector<Ea>> listEas(Handle& h);
+  Status setEa(Handle& h, const std::string& name, ByteView value);
   Result<FsStat> statfs();
   uint32_t volumeSerial() const { return serial_; }
   const ShareOptions& options() const { return opts_; }
