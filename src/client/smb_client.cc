@@ -1,0 +1,681 @@
+#include "client/smb_client.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+#include "auth/spnego.h"
+#include "base/log.h"
+#include "base/text.h"
+#include "crypto/random.h"
+#include "rpc/srvsvc_client.h"
+#include "smb2/close.h"
+#include "smb2/constants.h"
+#include "smb2/create.h"
+#include "smb2/frame.h"
+#include "smb2/ioctl.h"
+#include "smb2/negotiate.h"
+#include "smb2/query_directory.h"
+#include "smb2/query_info.h"
+#include "smb2/read.h"
+#include "smb2/security.h"
+#include "smb2/session_setup.h"
+#include "smb2/set_info.h"
+#include "smb2/tree_connect.h"
+#include "smb2/write.h"
+
+namespace sd::client {
+
+namespace {
+constexpr uint16_t kCreditRequest = 512;
+std::string wire(const std::string& p) {
+  std::string r = p;
+  for (auto& c : r)
+    if (c == '/') c = '\\';
+  while (!r.empty() && r[0] == '\\') r.erase(0, 1);
+  return r;
+}
+bool isOkStatus(uint32_t s) {
+  return s == 0 || s == toWire(NtStatus::kBufferOverflow) ||
+         s == toWire(NtStatus::kMoreProcessingRequired);
+}
+}  // namespace
+
+SmbClient::SmbClient() = default;
+SmbClient::~SmbClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status SmbClient::writeMessage(ByteView a, ByteView b) {
+  uint8_t hdr[4];
+  smb2::encodeFrameHeader(hdr, uint32_t(a.size() + b.size()));
+  ByteView parts[3] = {ByteView(hdr, 4), a, b};
+  struct iovec iov[3];
+  int n = 0;
+  for (auto& p : parts)
+    if (!p.empty()) iov[n++] = {const_cast<uint8_t*>(p.data()), p.size()};
+  struct iovec* cur = iov;
+  while (n > 0) {
+    ssize_t w = ::writev(fd_, cur, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "send");
+    }
+    size_t left = size_t(w);
+    while (n > 0 && left >= cur->iov_len) {
+      left -= cur->iov_len;
+      cur++;
+      n--;
+    }
+    if (n > 0) {
+      cur->iov_base = static_cast<uint8_t*>(cur->iov_base) + left;
+      cur->iov_len -= left;
+    }
+  }
+  return ok();
+}
+
+Result<Bytes> SmbClient::readMessage() {
+  auto readAll = [&](uint8_t* p, size_t len) -> Status {
+    while (len) {
+      ssize_t r = ::recv(fd_, p, len, 0);
+      if (r == 0) return err(NtStatus::kConnectionDisconnected, "server closed the connection");
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "recv");
+      }
+      p += r;
+      len -= size_t(r);
+    }
+    return ok();
+  };
+  uint8_t h[4];
+  SD_CHECK(readAll(h, 4));
+  uint32_t len = (uint32_t(h[1]) << 16) | (uint32_t(h[2]) << 8) | h[3];
+  if (h[0] != 0 || len > (16u << 20) + 4096) return fatal(NtStatus::kInvalidNetworkResponse, "bad frame");
+  Bytes m(len);
+  SD_CHECK(readAll(m.data(), len));
+  if (smb2::isTransformHeader(m)) {
+    if (s2c_key_.empty()) return fatal(NtStatus::kInvalidNetworkResponse, "unexpected encryption");
+    return smb2::decryptMessage(info_.cipher, s2c_key_, m);
+  }
+  return m;
+}
+
+Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
+                              uint32_t charge_bytes, uint64_t* message_id, ByteView extra) {
+  uint16_t charge = uint16_t(charge_bytes ? (charge_bytes - 1) / 65536 + 1 : 1);
+  if (!(capabilities_ & smb2::kCapLargeMtu)) charge = 1;
+  smb2::Header h;
+  h.command = cmd;
+  h.credit_charge = info_.dialect ? charge : 0;
+  h.credit = kCreditRequest;
+  h.message_id = next_message_id_;
+  h.session_id = session_id_;
+  h.tree_id = tree_id_;
+  h.process_id = 0xFEFF;
+  ByteWriter w;
+  smb2::encodeHeader(h, w);
+  body(w);
+  next_message_id_ += charge;
+  credits_ = credits_ > charge ? credits_ - charge : 0;
+  *message_id = h.message_id;
+  bool can_sign = !signing_key_.empty() && session_id_ != 0;
+  if (encrypt_all_ && !c2s_key_.empty()) {
+    Bytes plain = w.take();
+    plain.insert(plain.end(), extra.begin(), extra.end());
+    Bytes enc = smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, plain);
+    return writeMessage(enc);
+  }
+  if (can_sign && sign_all_) {
+    if (!extra.empty()) {
+      Bytes plain = w.take();
+      plain.insert(plain.end(), extra.begin(), extra.end());
+      smb2::signMessage(info_.signing_algorithm, signing_key_, plain);
+      return writeMessage(plain);
+    }
+    smb2::signMessage(info_.signing_algorithm, signing_key_, w.buf());
+  }
+  return writeMessage(w.buf(), extra);
+}
+
+Result<Bytes> SmbClient::receiveResponse(uint64_t message_id) {
+  auto it = early_.find(message_id);
+  if (it != early_.end()) {
+    Bytes m = std::move(it->second);
+    early_.erase(it);
+    return m;
+  }
+  for (int guard = 0; guard < 100000; guard++) {
+    Bytes m = SD_TRY(readMessage());
+    auto h = SD_TRY(smb2::decodeHeader(m));
+    if (h.next_command) return fatal(NtStatus::kInvalidNetworkResponse, "unexpected compound");
+    credits_ += h.credit;
+    if ((h.flags & smb2::kFlagAsyncCommand) && h.status == toWire(NtStatus::kPending)) continue;
+    if ((h.flags & smb2::kFlagSigned) && !signing_key_.empty() &&
+        !smb2::verifySignature(info_.signing_algorithm, signing_key_, m))
+      return fatal(NtStatus::kAccessDenied, "bad signature from server");
+    if (sign_all_ && !encrypt_all_ && !(h.flags & smb2::kFlagSigned) && session_id_ &&
+        !signing_key_.empty() && h.status == 0)
+      return fatal(NtStatus::kAccessDenied, "server response not signed");
+    if (h.message_id == message_id) return m;
+    early_[h.message_id] = std::move(m);
+  }
+  return fatal(NtStatus::kInvalidNetworkResponse, "response never came");
+}
+
+Result<Bytes> SmbClient::transact(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
+                                  uint32_t charge_bytes) {
+  uint64_t id;
+  SD_CHECK(sendRequest(cmd, body, charge_bytes, &id));
+  Bytes m = SD_TRY(receiveResponse(id));
+  uint32_t status = le32(m.data() + smb2::kOffStatus);
+  if (!isOkStatus(status)) return err(NtStatus(status), smb2::commandName(uint16_t(cmd)));
+  return m;
+}
+
+Status SmbClient::connect(const ConnectOptions& o) {
+  opts_ = o;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(o.port);
+  if (getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res) != 0 || !res)
+    return err(NtStatus::kBadNetworkPath, "cannot resolve host");
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int rc = fd < 0 ? -1 : ::connect(fd, res->ai_addr, res->ai_addrlen);
+  int e = errno;
+  freeaddrinfo(res);
+  if (fd < 0) return err(ntStatusFromErrno(e), "socket");
+  if (rc != 0 && e == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, o.timeout_ms) <= 0) {
+      ::close(fd);
+      return err(NtStatus::kIoTimeout, "connect timed out");
+    }
+    socklen_t l = sizeof e;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+    rc = e ? -1 : 0;
+  }
+  if (rc != 0) {
+    ::close(fd);
+    return err(e == ECONNREFUSED ? NtStatus::kConnectionRefused : ntStatusFromErrno(e), "connect");
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  timeval tv{o.timeout_ms / 1000, (o.timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int one = 1, buf = 4 << 20;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  fd_ = fd;
+
+  // NEGOTIATE (MS-SMB2 3.2.4.2.2.2)
+  crypto::randomFill(client_guid_);
+  security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
+  capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption;
+  smb2::NegotiateRequest nq;
+  nq.security_mode = security_mode_;
+  nq.capabilities = capabilities_;
+  nq.client_guid = client_guid_;
+  nq.dialects = o.dialects;
+  std::vector<std::pair<uint16_t, Bytes>> ctx;
+  bool offer311 = std::find(o.dialects.begin(), o.dialects.end(), smb2::kDialect311) != o.dialects.end();
+  if (offer311) {
+    ByteWriter p;
+    p.u16(1);
+    p.u16(32);
+    p.u16(smb2::kHashSha512);
+    p.bytes(crypto::randomBytes(32));
+    ctx.emplace_back(smb2::kPreauthIntegrityCapabilities, p.take());
+    ByteWriter e2;
+    e2.u16(4);
+    for (uint16_t c : {smb2::kCipherAes128Gcm, smb2::kCipherAes128Ccm, smb2::kCipherAes256Gcm,
+                       smb2::kCipherAes256Ccm})
+      e2.u16(c);
+    ctx.emplace_back(smb2::kEncryptionCapabilities, e2.take());
+    ByteWriter s;
+    s.u16(2);
+    s.u16(smb2::kSigningAesGmac);
+    s.u16(smb2::kSigningAesCmac);
+    ctx.emplace_back(smb2::kSigningCapabilities, s.take());
+  }
+  uint64_t id;
+  Bytes req_bytes;
+  {
+    smb2::Header h;
+    h.command = smb2::Command::kNegotiate;
+    h.credit = kCreditRequest;
+    ByteWriter w;
+    smb2::encodeHeader(h, w);
+    smb2::encodeNegotiateRequest(nq, ctx, w);
+    req_bytes = w.take();
+    SD_CHECK(writeMessage(req_bytes));
+    next_message_id_ = 1;
+    id = 0;
+  }
+  Bytes m = SD_TRY(receiveResponse(id));
+  uint32_t st = le32(m.data() + smb2::kOffStatus);
+  if (st) return err(NtStatus(st), "negotiate refused (no common dialect?)");
+  auto nr = SD_TRY(smb2::decodeNegotiateResponse(m));
+  info_.dialect = nr.dialect_revision;
+  if (std::find(o.dialects.begin(), o.dialects.end(), info_.dialect) == o.dialects.end())
+    return fatal(NtStatus::kInvalidNetworkResponse, "server chose a dialect we did not offer");
+  info_.max_read = std::min<uint32_t>(nr.max_read_size, 8u << 20);
+  info_.max_write = std::min<uint32_t>(nr.max_write_size, 8u << 20);
+  info_.max_transact = nr.max_transact_size;
+  capabilities_ &= nr.capabilities | smb2::kCapLargeMtu;
+  if (!(nr.capabilities & smb2::kCapLargeMtu)) {
+    capabilities_ &= ~smb2::kCapLargeMtu;
+    info_.max_read = std::min<uint32_t>(info_.max_read, 65536);
+    info_.max_write = std::min<uint32_t>(info_.max_write, 65536);
+  }
+  info_.signing_algorithm = smb2::kSigningAesCmac;
+  if (info_.dialect == smb2::kDialect311) {
+    smb2::PreauthHash::extend(preauth_, req_bytes);
+    smb2::PreauthHash::extend(preauth_, m);
+    for (const auto& c : nr.negotiate_contexts) {
+      if (c.context_type == smb2::kEncryptionCapabilities) {
+        auto e3 = SD_TRY(smb2::decodeEncryptionCapabilities(c.data));
+        info_.cipher = e3.ciphers.empty() ? 0 : e3.ciphers[0];
+      } else if (c.context_type == smb2::kSigningCapabilities) {
+        auto s3 = SD_TRY(smb2::decodeSigningCapabilities(c.data));
+        if (!s3.signing_algorithms.empty()) info_.signing_algorithm = s3.signing_algorithms[0];
+      }
+    }
+  } else if (nr.capabilities & smb2::kCapEncryption) {
+    info_.cipher = smb2::kCipherAes128Ccm;
+  }
+  sign_all_ = o.sign || (nr.security_mode & smb2::kNegotiateSigningRequired);
+
+  // SESSION_SETUP with SPNEGO/NTLMSSP (MS-SMB2 3.2.4.2.3)
+  auth::SpnegoClient spnego(o.user, o.domain, o.password);
+  Bytes token = spnego.initial();
+  std::array<uint8_t, 64> session_hash = preauth_;
+  for (int round = 0; round < 8; round++) {
+    smb2::SessionSetupRequest sq;
+    sq.security_mode = uint8_t(security_mode_);
+    sq.security_buffer = token;
+    smb2::Header h;
+    h.command = smb2::Command::kSessionSetup;
+    h.credit = kCreditRequest;
+    h.credit_charge = 1;
+    h.message_id = next_message_id_++;
+    h.session_id = session_id_;
+    ByteWriter w;
+    smb2::encodeHeader(h, w);
+    smb2::encodeSessionSetupRequest(sq, w);
+    if (info_.dialect == smb2::kDialect311) smb2::PreauthHash::extend(session_hash, w.buf());
+    SD_CHECK(writeMessage(w.buf()));
+    Bytes r = SD_TRY(receiveResponse(h.message_id));
+    auto rh = SD_TRY(smb2::decodeHeader(r));
+    auto rs = SD_TRY(smb2::decodeSessionSetupResponse(r));
+    session_id_ = rh.session_id;
+    if (rh.status == toWire(NtStatus::kMoreProcessingRequired)) {
+      if (info_.dialect == smb2::kDialect311) smb2::PreauthHash::extend(session_hash, r);
+      auto step = spnego.step(rs.security_buffer);
+      if (!step) return err(NtStatus::kLogonFailure, "authentication failed");
+      token = step->out;
+      continue;
+    }
+    if (rh.status != 0) return err(NtStatus(rh.status), "session setup failed");
+    if (!(rs.session_flags & (smb2::kSessionFlagIsGuest | smb2::kSessionFlagIsNull))) {
+      auto keys = smb2::deriveKeys(info_.dialect, spnego.sessionKey(), session_hash, info_.cipher);
+      signing_key_ = keys.signing_key;
+      c2s_key_ = keys.c2s_key;
+      s2c_key_ = keys.s2c_key;
+      // The final response proves the server derived the same key (3.1.1 always signs it).
+      if ((rh.flags & smb2::kFlagSigned) &&
+          !smb2::verifySignature(info_.signing_algorithm, signing_key_, r))
+        return err(NtStatus::kAccessDenied, "server failed to prove the session key");
+      if (info_.dialect == smb2::kDialect311 && !(rh.flags & smb2::kFlagSigned))
+        return err(NtStatus::kAccessDenied, "final session setup response not signed");
+      if (!rs.security_buffer.empty()) {
+        auto fin = spnego.step(rs.security_buffer);
+        if (!fin) return err(fin.error().status, "server mechListMIC");
+      }
+    }
+    if (rs.session_flags & smb2::kSessionFlagEncryptData) encrypt_all_ = true;
+    if (o.seal) {
+      if (!info_.cipher) return err(NtStatus::kAccessDenied, "server offers no encryption");
+      encrypt_all_ = true;
+    }
+    info_.signing = sign_all_ && !encrypt_all_;
+    info_.encryption = encrypt_all_;
+    if (encrypt_all_) sign_all_ = false;
+    return ok();
+  }
+  return err(NtStatus::kLogonFailure, "too many session setup rounds");
+}
+
+Status SmbClient::treeConnect(const std::string& share) {
+  std::string path = "\\\\" + opts_.host + "\\" + share;
+  auto m = SD_TRY(transact(smb2::Command::kTreeConnect, [&](ByteWriter& w) {
+    smb2::encodeTreeConnectRequest({0, path}, w);
+  }));
+  tree_id_ = SD_TRY(smb2::decodeHeader(m)).tree_id;
+  auto tr = SD_TRY(smb2::decodeTreeConnectResponse(m));
+  if (tr.share_flags & smb2::kShareFlagEncryptData) {
+    if (!info_.cipher) return err(NtStatus::kAccessDenied, "share requires encryption");
+    encrypt_all_ = true;
+    info_.encryption = true;
+  }
+  return ok();
+}
+
+Status SmbClient::logoff() {
+  if (fd_ < 0 || !session_id_) return ok();
+  auto m = transact(smb2::Command::kLogoff, [](ByteWriter& w) {
+    w.u16(4);
+    w.u16(0);
+  });
+  session_id_ = 0;
+  return m ? ok() : Status(m.error());
+}
+
+Result<smb2::FileId> SmbClient::open(const std::string& path, uint32_t access, uint32_t disposition,
+                                     uint32_t options, uint32_t share) {
+  smb2::CreateRequest q;
+  q.impersonation_level = smb2::kImpersonationImpersonation;
+  q.desired_access = access;
+  q.share_access = share;
+  q.create_disposition = disposition;
+  q.create_options = options;
+  q.name = wire(path);
+  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, {}, w); }));
+  auto r = SD_TRY(smb2::decodeCreateResponse(m));
+  return r.file_id;
+}
+
+Status SmbClient::close(const smb2::FileId& f) {
+  auto m = transact(smb2::Command::kClose, [&](ByteWriter& w) { smb2::encodeCloseRequest({0, f}, w); });
+  return m ? ok() : Status(m.error());
+}
+
+Result<std::vector<fscc::FileInfo>> SmbClient::list(const std::string& dir, const std::string& pattern) {
+  auto f = SD_TRY(open(dir, smb2::kFileListDirectory | smb2::kFileReadAttributes | smb2::kSynchronize,
+                       smb2::kFileOpen, smb2::kFileDirectoryFile));
+  std::vector<fscc::FileInfo> out;
+  Status result = ok();
+  for (int guard = 0; guard < 100000; guard++) {
+    smb2::QueryDirectoryRequest q;
+    q.file_information_class = fscc::kFileIdBothDirectoryInformation;
+    q.file_id = f;
+    q.file_name = pattern;
+    q.output_buffer_length = std::min<uint32_t>(info_.max_transact, 1 << 20);
+    auto m = transact(smb2::Command::kQueryDirectory, [&](ByteWriter& w) { smb2::encodeQueryDirectoryRequest(q, w); });
+    if (!m) {
+      if (m.status() != NtStatus::kNoMoreFiles && m.status() != NtStatus::kNoSuchFile) result = m.error();
+      break;
+    }
+    auto r = smb2::decodeQueryDirectoryResponse(*m);
+    if (!r) { result = r.error(); break; }
+    auto entries = fscc::decodeDirectoryEntries(q.file_information_class, r->buffer);
+    if (!entries) { result = entries.error(); break; }
+    for (auto& e : *entries) out.push_back(std::move(e));
+  }
+  (void)close(f);
+  if (!result) return result.error();
+  return out;
+}
+
+Result<fscc::FileInfo> SmbClient::stat(const std::string& path) {
+  auto f = SD_TRY(open(path, smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileOpen, 0));
+  smb2::QueryInfoRequest q;
+  q.info_type = smb2::kInfoFile;
+  q.file_info_class = fscc::kFileNetworkOpenInformation;
+  q.output_buffer_length = 4096;
+  q.file_id = f;
+  auto m = transact(smb2::Command::kQueryInfo, [&](ByteWriter& w) { smb2::encodeQueryInfoRequest(q, w); });
+  (void)close(f);
+  if (!m) return m.error();
+  auto r = SD_TRY(smb2::decodeQueryInfoResponse(*m));
+  auto n = SD_TRY(fscc::decodeFileNetworkOpenInformation(r.buffer));
+  fscc::FileInfo fi;
+  auto slash = path.find_last_of("/\\");
+  fi.name = slash == std::string::npos ? path : path.substr(slash + 1);
+  fi.creation_time = n.creation_time;
+  fi.last_access_time = n.last_access_time;
+  fi.last_write_time = n.last_write_time;
+  fi.change_time = n.change_time;
+  fi.allocation_size = n.allocation_size;
+  fi.end_of_file = n.end_of_file;
+  fi.file_attributes = n.file_attributes;
+  fi.directory = n.file_attributes & smb2::kFileAttributeDirectory;
+  return fi;
+}
+
+Status SmbClient::download(const std::string& path, const std::function<Status(ByteView)>& sink,
+                           const std::function<void(uint64_t)>& progress) {
+  auto st = SD_TRY(stat(path));
+  if (st.directory) return err(NtStatus::kFileIsADirectory, "is a directory");
+  auto f = SD_TRY(open(path, smb2::kFileReadData | smb2::kFileReadAttributes | smb2::kSynchronize,
+                       smb2::kFileOpen, smb2::kFileNonDirectoryFile, smb2::kFileShareRead | smb2::kFileShareWrite));
+  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, info_.max_read) : std::min<uint32_t>(info_.max_read, 4u << 20);
+  uint64_t size = st.end_of_file, next = 0, done = 0;
+  std::deque<std::pair<uint64_t, uint64_t>> inflight;  // message id, offset
+  Status result = ok();
+  // Keep up to 8 reads (or what the credits allow) in flight; responses arrive in order here,
+  // and receiveResponse parks any that overtake.
+  while (result && (next < size || !inflight.empty())) {
+    uint32_t charge = (chunk - 1) / 65536 + 1;
+    while (next < size && inflight.size() < 8 && (inflight.empty() || credits_ >= charge)) {
+      smb2::ReadRequest q;
+      q.length = uint32_t(std::min<uint64_t>(chunk, size - next));
+      q.offset = next;
+      q.file_id = f;
+      uint64_t id;
+      result = sendRequest(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length, &id);
+      if (!result) break;
+      inflight.emplace_back(id, next);
+      next += q.length;
+    }
+    if (!result || inflight.empty()) break;
+    auto [id, off] = inflight.front();
+    inflight.pop_front();
+    auto m = receiveResponse(id);
+    if (!m) { result = m.error(); break; }
+    uint32_t s = le32(m->data() + smb2::kOffStatus);
+    if (s == toWire(NtStatus::kEndOfFile)) { size = off; break; }
+    if (s) { result = err(NtStatus(s), "read"); break; }
+    auto r = smb2::decodeReadResponse(*m);
+    if (!r) { result = r.error(); break; }
+    result = sink(r->data);
+    done += r->data.size();
+    if (progress) progress(r->data.size());
+    if (r->data.empty()) break;
+  }
+  // Drain what is still in flight before closing.
+  for (auto& [id, off] : inflight) (void)receiveResponse(id);
+  Status c = close(f);
+  if (!result) return result;
+  return c;
+}
+
+Status SmbClient::upload(const std::string& path, uint64_t size,
+                         const std::function<Result<size_t>(uint64_t, std::span<uint8_t>)>& source,
+                         const std::function<void(uint64_t)>& progress) {
+  auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
+                       smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
+  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, info_.max_write) : std::min<uint32_t>(info_.max_write, 4u << 20);
+  std::deque<std::pair<uint64_t, uint32_t>> inflight;
+  std::deque<Bytes> bufs;
+  uint64_t next = 0;
+  Status result = ok();
+  while (result && (next < size || !inflight.empty())) {
+    uint32_t charge = (chunk - 1) / 65536 + 1;
+    while (next < size && inflight.size() < 8 && (inflight.empty() || credits_ >= charge)) {
+      uint32_t len = uint32_t(std::min<uint64_t>(chunk, size - next));
+      Bytes b(len);
+      auto n = source(next, b);
+      if (!n) { result = n.error(); break; }
+      if (*n == 0) { size = next; break; }
+      b.resize(*n);
+      smb2::WriteRequest q;
+      q.offset = next;
+      q.file_id = f;
+      uint64_t id;
+      result = sendRequest(smb2::Command::kWrite,
+                           [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(b.size()), w); },
+                           uint32_t(b.size()), &id, b);
+      if (!result) break;
+      inflight.emplace_back(id, uint32_t(b.size()));
+      next += b.size();
+    }
+    if (inflight.empty()) break;
+    auto [id, len] = inflight.front();
+    inflight.pop_front();
+    auto m = receiveResponse(id);
+    if (!m) { result = m.error(); break; }
+    uint32_t s = le32(m->data() + smb2::kOffStatus);
+    if (s) { result = err(NtStatus(s), "write"); break; }
+    auto r = smb2::decodeWriteResponse(*m);
+    if (!r || r->count != len) { result = err(NtStatus::kDiskFull, "short write"); break; }
+    if (progress) progress(len);
+  }
+  for (auto& [id, len] : inflight) (void)receiveResponse(id);
+  Status c = close(f);
+  if (!result) return result;
+  return c;
+}
+
+Status SmbClient::mkdir(const std::string& path) {
+  auto f = SD_TRY(open(path, smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileCreate, smb2::kFileDirectoryFile));
+  return close(f);
+}
+
+Status SmbClient::rmdir(const std::string& path) {
+  auto f = SD_TRY(open(path, smb2::kDelete | smb2::kFileReadAttributes, smb2::kFileOpen,
+                       smb2::kFileDirectoryFile | smb2::kFileDeleteOnClose));
+  return close(f);
+}
+
+Status SmbClient::unlink(const std::string& path) {
+  auto f = SD_TRY(open(path, smb2::kDelete | smb2::kFileReadAttributes, smb2::kFileOpen,
+                       smb2::kFileNonDirectoryFile | smb2::kFileDeleteOnClose));
+  return close(f);
+}
+
+Status SmbClient::setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf) {
+  smb2::SetInfoRequest q;
+  q.info_type = smb2::kInfoFile;
+  q.file_info_class = cls;
+  q.buffer = buf;
+  q.file_id = f;
+  auto m = transact(smb2::Command::kSetInfo, [&](ByteWriter& w) { smb2::encodeSetInfoRequest(q, w); });
+  return m ? ok() : Status(m.error());
+}
+
+Status SmbClient::rename(const std::string& from, const std::string& to, bool replace) {
+  auto f = SD_TRY(open(from, smb2::kDelete | smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileOpen, 0));
+  fscc::FileRenameInformation ri;
+  ri.replace_if_exists = replace;
+  ri.file_name = wire(to);
+  Status st = setInfo(f, fscc::kFileRenameInformation, fscc::encodeFileRenameInformation(ri));
+  Status c = close(f);
+  if (!st) return st;
+  return c;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SmbClient::shares() {
+  uint32_t saved_tree = tree_id_;
+  SD_CHECK(treeConnect("IPC$"));
+  std::vector<std::pair<std::string, std::string>> out;
+  auto run = [&]() -> Status {
+    auto f = SD_TRY(open("srvsvc", smb2::kFileReadData | smb2::kFileWriteData | smb2::kSynchronize, smb2::kFileOpen, 0, 3));
+    rpc::SrvsvcClient rc(opts_.host);
+    auto call = [&](const Bytes& pdu) -> Result<Bytes> {
+      smb2::IoctlRequest q;
+      q.ctl_code = smb2::kFsctlPipeTransceive;
+      q.file_id = f;
+      q.input = pdu;
+      q.max_output_response = 65536;
+      q.flags = smb2::kIoctlIsFsctl;
+      auto m = SD_TRY(transact(smb2::Command::kIoctl, [&](ByteWriter& w) { smb2::encodeIoctlRequest(q, w); }));
+      auto r = SD_TRY(smb2::decodeIoctlResponse(m));
+      Bytes data(r.output.begin(), r.output.end());
+      // More of the reply is read with SMB2 READ while the server says BUFFER_OVERFLOW.
+      uint32_t st = le32(m.data() + smb2::kOffStatus);
+      for (int guard = 0; st == toWire(NtStatus::kBufferOverflow) && guard < 1000; guard++) {
+        smb2::ReadRequest rq;
+        rq.length = 65536;
+        rq.file_id = f;
+        auto mm = SD_TRY(transact(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(rq, w); }));
+        auto rr = SD_TRY(smb2::decodeReadResponse(mm));
+        data.insert(data.end(), rr.data.begin(), rr.data.end());
+        st = le32(mm.data() + smb2::kOffStatus);
+      }
+      return data;
+    };
+    Bytes ack = SD_TRY(call(rc.bindRequest()));
+    SD_CHECK(rc.onBindAck(ack));
+    Bytes resp = SD_TRY(call(rc.shareEnumRequest()));
+    auto list = rc.onShareEnumResponse(resp);
+    (void)close(f);
+    if (!list) return list.error();
+    for (const auto& s : *list) out.emplace_back(s.name, s.comment);
+    return ok();
+  };
+  Status st = run();
+  (void)transact(smb2::Command::kTreeDisconnect, [](ByteWriter& w) {
+    w.u16(4);
+    w.u16(0);
+  });
+  tree_id_ = saved_tree;
+  if (!st) return st.error();
+  return out;
+}
+
+std::string describe(NtStatus s) {
+  switch (s) {
+    case NtStatus::kLogonFailure: return "logon failure (wrong user name or password)";
+    case NtStatus::kBadNetworkName: return "no such share";
+    case NtStatus::kAccessDenied: return "access denied";
+    case NtStatus::kConnectionRefused: return "connection refused";
+    case NtStatus::kIoTimeout: return "timed out";
+    case NtStatus::kObjectNameNotFound: return "no such file or directory";
+    case NtStatus::kObjectPathNotFound: return "no such directory in the path";
+    case NtStatus::kObjectNameCollision: return "already exists";
+    case NtStatus::kDirectoryNotEmpty: return "directory not empty";
+    case NtStatus::kFileIsADirectory: return "is a directory";
+    case NtStatus::kNotADirectory: return "not a directory";
+    case NtStatus::kSharingViolation: return "in use (sharing violation)";
+    case NtStatus::kDiskFull: return "no space left on the server";
+    case NtStatus::kBadNetworkPath: return "cannot resolve the server address";
+    case NtStatus::kNotSupported: return "not supported by the server";
+    default: return ntStatusName(s);
+  }
+}
+
+int exitCodeFor(NtStatus s) {
+  switch (s) {
+    case NtStatus::kSuccess: return 0;
+    case NtStatus::kLogonFailure: return 3;
+    case NtStatus::kAccessDenied: return 4;
+    case NtStatus::kBadNetworkName: return 5;
+    case NtStatus::kObjectNameNotFound:
+    case NtStatus::kObjectPathNotFound:
+    case NtStatus::kNoSuchFile: return 6;
+    case NtStatus::kConnectionRefused:
+    case NtStatus::kBadNetworkPath:
+    case NtStatus::kHostUnreachable:
+    case NtStatus::kConnectionReset:
+    case NtStatus::kConnectionDisconnected: return 7;
+    case NtStatus::kIoTimeout: return 8;
+    default: return 1;
+  }
+}
+
+}  // namespace sd::client

@@ -1,0 +1,101 @@
+// The SMB3 client (the cifs.ko role): one connection, one session, one tree, over a byte-stream
+// transport. Requests are built and responses checked with the shared smb2/ codecs; signing and
+// sealing use smb2/security. Large reads and writes are pipelined up to the granted credits.
+// Blocking API; one thread per SmbClient.
+#pragma once
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "fscc/directory_info.h"
+#include "fscc/file_info.h"
+#include "smb2/header.h"
+
+namespace sd::client {
+
+struct ConnectOptions {
+  std::string host;
+  uint16_t port = 445;
+  std::vector<uint16_t> dialects = {0x0311, 0x0302, 0x0300};
+  std::string user, domain, password;
+  bool sign = false;  // require signing
+  bool seal = false;  // encrypt everything after session setup
+  int timeout_ms = 15000;
+  uint32_t max_io = 0;  // 0: the negotiated maximum (capped at 8 MiB)
+};
+
+struct ConnectionInfo {
+  uint16_t dialect = 0;
+  uint16_t cipher = 0;
+  uint16_t signing_algorithm = 0;
+  bool signing = false, encryption = false;
+  uint32_t max_read = 0, max_write = 0, max_transact = 0;
+  std::string transport = "tcp";
+};
+
+class SmbClient {
+ public:
+  SmbClient();
+  ~SmbClient();
+  // Connects, negotiates and authenticates. Errors carry the NTSTATUS (kConnectionRefused,
+  // kLogonFailure, kIoTimeout, ...).
+  Status connect(const ConnectOptions& o);
+  Status treeConnect(const std::string& share);
+  Status logoff();
+  const ConnectionInfo& info() const { return info_; }
+
+  Result<smb2::FileId> open(const std::string& path, uint32_t access, uint32_t disposition,
+                            uint32_t options, uint32_t share = 7);
+  Status close(const smb2::FileId& f);
+  Result<std::vector<fscc::FileInfo>> list(const std::string& dir, const std::string& pattern = "*");
+  Result<fscc::FileInfo> stat(const std::string& path);
+  // Streams a whole file to `sink` / from `source`, pipelined; `progress` gets byte counts.
+  Status download(const std::string& path, const std::function<Status(ByteView)>& sink,
+                  const std::function<void(uint64_t)>& progress = nullptr);
+  Status upload(const std::string& path, uint64_t size,
+                const std::function<Result<size_t>(uint64_t, std::span<uint8_t>)>& source,
+                const std::function<void(uint64_t)>& progress = nullptr);
+  Status mkdir(const std::string& path);
+  Status rmdir(const std::string& path);
+  Status unlink(const std::string& path);
+  Status rename(const std::string& from, const std::string& to, bool replace);
+  // srvsvc NetrShareEnum over IPC$ (uses its own tree connect).
+  Result<std::vector<std::pair<std::string, std::string>>> shares();
+
+ private:
+  struct Pending;
+  Result<Bytes> transact(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
+                         uint32_t charge_bytes = 0);
+  Status sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
+                     uint32_t charge_bytes, uint64_t* message_id, ByteView extra = {});
+  Result<Bytes> receiveResponse(uint64_t message_id);
+  Result<Bytes> readMessage();
+  Status writeMessage(ByteView a, ByteView b = {});
+  Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
+
+  int fd_ = -1;
+  ConnectOptions opts_;
+  ConnectionInfo info_;
+  uint64_t next_message_id_ = 0;
+  uint32_t credits_ = 1;
+  uint64_t session_id_ = 0;
+  uint32_t tree_id_ = 0;
+  Bytes signing_key_, c2s_key_, s2c_key_;
+  bool sign_all_ = false, encrypt_all_ = false;
+  std::array<uint8_t, 64> preauth_{};
+  std::array<uint8_t, 16> client_guid_{};
+  uint16_t security_mode_ = 0;
+  uint32_t capabilities_ = 0;
+  std::map<uint64_t, Bytes> early_;  // responses received while waiting for another id
+};
+
+// Process exit codes of the CLI, by failure kind.
+int exitCodeFor(NtStatus s);
+std::string describe(NtStatus s);
+
+}  // namespace sd::client

@@ -1,0 +1,286 @@
+// smbdirect: the SMB3 command-line client (the smbclient / mount.cifs user's tool).
+//   smbdirect ls|get|put|cat|stat|mkdir|rm|rmdir|mv|shares //host[:port]/share/path ...
+#include <fcntl.h>
+#include <getopt.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "client/options.h"
+#include "client/progress.h"
+#include "client/smb_client.h"
+
+using namespace sd;
+using namespace sd::client;
+
+namespace {
+
+void usage(FILE* out) {
+  std::fprintf(out,
+      "Usage: smbdirect COMMAND [OPTIONS] ARGS\n"
+      "\n"
+      "Commands (ADDR is //host[:port]/share[/path] or smb://[user@]host[:port]/share[/path]):\n"
+      "  ls ADDR                 list a directory (or one file)\n"
+      "  get ADDR [LOCAL]        download a file (LOCAL '-' = stdout)\n"
+      "  put LOCAL ADDR          upload a file\n"
+      "  cat ADDR                print a file\n"
+      "  stat ADDR               show size, times and attributes\n"
+      "  mkdir ADDR | rmdir ADDR | rm ADDR\n"
+      "  mv ADDR NEWPATH         rename within the share (NEWPATH share-relative or an ADDR)\n"
+      "  shares //host[:port]    list the server's shares\n"
+      "\n"
+      "Options:\n"
+      "  -U, --user [DOMAIN\\]USER[%%PASSWORD]   user (default $USER); password also from $PASSWD\n"
+      "  -A, --credentials FILE   username=/password=/domain= lines (cifs-utils format)\n"
+      "  -p, --port N             TCP port (default 445)\n"
+      "      --vers 3.0|3.0.2|3.1.1   dialect (default: negotiate the best)\n"
+      "      --sign               require signing\n"
+      "      --seal               encrypt everything\n"
+      "  -q, --quiet              no progress bar\n"
+      "  -v, --verbose            log protocol details to stderr\n"
+      "  -h, --help               this help\n"
+      "\n"
+      "Exit codes: 0 ok, 1 other error, 2 usage, 3 logon failure, 4 access denied,\n"
+      "5 no such share, 6 no such file, 7 connection failed, 8 timeout.\n");
+}
+
+std::string promptPassword(const std::string& user) {
+  if (!isatty(STDIN_FILENO)) return "";
+  std::fprintf(stderr, "Password for %s: ", user.c_str());
+  termios old{};
+  tcgetattr(STDIN_FILENO, &old);
+  termios q = old;
+  q.c_lflag &= ~tcflag_t(ECHO);
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &q);
+  std::string p;
+  std::getline(std::cin, p);
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  std::fprintf(stderr, "\n");
+  return p;
+}
+
+int fail(const std::string& what, NtStatus s) {
+  std::fprintf(stderr, "smbdirect: %s: %s\n", what.c_str(), describe(s).c_str());
+  return exitCodeFor(s);
+}
+
+std::string fmtTime(uint64_t ft) {
+  timespec ts = timespecFromFiletime(ft);
+  char buf[64];
+  struct tm tm;
+  localtime_r(&ts.tv_sec, &tm);
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string baseName(const std::string& p) {
+  auto s = p.find_last_of("/\\");
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  Credentials creds;
+  bool have_user = false;
+  std::string cred_file;
+  int port = 0;
+  std::vector<uint16_t> dialects = {0x0311, 0x0302, 0x0300};
+  bool sign = false, seal = false, quiet = false;
+  static const option kLong[] = {{"user", required_argument, nullptr, 'U'},
+                                 {"credentials", required_argument, nullptr, 'A'},
+                                 {"port", required_argument, nullptr, 'p'},
+                                 {"vers", required_argument, nullptr, 'V'},
+                                 {"sign", no_argument, nullptr, 'S'},
+                                 {"seal", no_argument, nullptr, 'E'},
+                                 {"quiet", no_argument, nullptr, 'q'},
+                                 {"verbose", no_argument, nullptr, 'v'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
+  optind = 2;
+  int c;
+  while ((c = getopt_long(argc, argv, "U:A:p:qvh", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'U': creds = parseUserSpec(optarg); have_user = true; break;
+      case 'A': cred_file = optarg; break;
+      case 'p': port = std::atoi(optarg); if (port <= 0 || port > 65535) { std::fprintf(stderr, "smbdirect: invalid port '%s'\n", optarg); return 2; } break;
+      case 'V': {
+        auto d = parseVers(optarg);
+        if (!d) { std::fprintf(stderr, "smbdirect: unsupported --vers '%s' (3.0, 3.0.2 or 3.1.1)\n", optarg); return 2; }
+        dialects = *d;
+        break;
+      }
+      case 'S': sign = true; break;
+      case 'E': seal = true; break;
+      case 'q': quiet = true; break;
+      case 'v': logSetLevel(LogLevel::kDebug); break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  std::vector<std::string> args(argv + optind, argv + argc);
+  static const std::set<std::string> kCmds = {"ls", "get", "put", "cat", "stat", "mkdir", "rm", "rmdir", "mv", "shares"};
+  if (!kCmds.count(cmd)) {
+    std::fprintf(stderr, "smbdirect: unknown command '%s'\n", cmd.c_str());
+    usage(stderr);
+    return 2;
+  }
+  size_t need = (cmd == "put" || cmd == "mv") ? 2 : 1;
+  if (args.size() < need || args.size() > need + (cmd == "get" ? 1 : 0)) {
+    usage(stderr);
+    return 2;
+  }
+  std::string addr_text = cmd == "put" ? args[1] : args[0];
+  if (cmd == "shares" && addr_text.find('/', 2) == std::string::npos) addr_text += "/IPC$";
+  auto addr = parseSmbAddress(addr_text);
+  if (!addr) {
+    std::fprintf(stderr, "smbdirect: bad address '%s' (use //host[:port]/share/path)\n", addr_text.c_str());
+    return 2;
+  }
+  if (addr->share.empty() && cmd != "shares") {
+    std::fprintf(stderr, "smbdirect: no share in '%s'\n", addr_text.c_str());
+    return 2;
+  }
+  if (!cred_file.empty()) {
+    std::string e;
+    auto f = loadCredentialsFile(cred_file, &e);
+    if (!f) { std::fprintf(stderr, "smbdirect: %s\n", e.c_str()); return 2; }
+    if (!have_user) creds = *f;
+    else if (!creds.has_password && f->has_password) { creds.password = f->password; creds.has_password = true; }
+  }
+  if (!addr->user.empty() && !have_user) {
+    creds = parseUserSpec(addr->user);
+    if (addr->has_password) { creds.password = addr->password; creds.has_password = true; }
+  }
+  if (creds.user.empty() && getenv("USER")) creds.user = getenv("USER");
+  if (!creds.has_password && getenv("PASSWD")) { creds.password = getenv("PASSWD"); creds.has_password = true; }
+  if (!creds.has_password) creds.password = promptPassword(creds.user);
+
+  ConnectOptions o;
+  o.host = addr->host;
+  o.port = uint16_t(port ? port : addr->port ? addr->port : 445);
+  o.dialects = dialects;
+  o.user = creds.user;
+  o.domain = creds.domain;
+  o.password = creds.password;
+  o.sign = sign;
+  o.seal = seal;
+  SmbClient cl;
+  auto st = cl.connect(o);
+  if (!st) return fail("connecting to " + o.host + ":" + std::to_string(o.port), st.status());
+  LOG_DEBUG("dialect 0x%04x, signing %s, encryption %s", cl.info().dialect, cl.info().signing ? "on" : "off",
+            cl.info().encryption ? "on" : "off");
+  if (cmd == "shares") {
+    auto s = cl.shares();
+    if (!s) return fail("listing shares", s.status());
+    for (const auto& [name, comment] : *s) std::printf("%-20s %s\n", name.c_str(), comment.c_str());
+    (void)cl.logoff();
+    return 0;
+  }
+  st = cl.treeConnect(addr->share);
+  if (!st) return fail("connecting to share " + addr->share, st.status());
+  bool bars = !quiet && isatty(STDOUT_FILENO);
+  int rc = 0;
+  const std::string& path = addr->path;
+  if (cmd == "ls") {
+    auto info = path.empty() ? Result<fscc::FileInfo>(err(NtStatus::kSuccess)) : cl.stat(path);
+    if (!path.empty() && !info) return fail("ls " + path, info.status());
+    std::vector<fscc::FileInfo> entries;
+    if (path.empty() || info->directory) {
+      auto l = cl.list(path);
+      if (!l) return fail("ls " + path, l.status());
+      entries = *l;
+    } else {
+      entries.push_back(*info);
+    }
+    for (const auto& e : entries) {
+      if (e.name == "." || e.name == "..") continue;
+      bool dir = e.file_attributes & 0x10;
+      std::printf("%c %12llu  %s  %s%s\n", dir ? 'd' : '-', (unsigned long long)e.end_of_file,
+                  fmtTime(e.last_write_time).c_str(), e.name.c_str(), dir ? "/" : "");
+    }
+  } else if (cmd == "stat") {
+    auto i = cl.stat(path);
+    if (!i) return fail("stat " + path, i.status());
+    std::printf("name: %s\ntype: %s\nsize: %llu\nallocation: %llu\nattributes: 0x%x\ncreated: %s\nmodified: %s\naccessed: %s\nchanged: %s\n",
+                path.c_str(), i->directory ? "directory" : "file", (unsigned long long)i->end_of_file,
+                (unsigned long long)i->allocation_size, i->file_attributes, fmtTime(i->creation_time).c_str(),
+                fmtTime(i->last_write_time).c_str(), fmtTime(i->last_access_time).c_str(), fmtTime(i->change_time).c_str());
+  } else if (cmd == "get" || cmd == "cat") {
+    std::string local = cmd == "cat" ? "-" : args.size() > 1 ? args[1] : baseName(path);
+    int fd = local == "-" ? STDOUT_FILENO : ::open((local + ".part").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) { std::fprintf(stderr, "smbdirect: cannot write %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
+    auto info = cl.stat(path);
+    if (!info) return fail("get " + path, info.status());
+    Progress bar("get " + baseName(path), info->end_of_file, bars && local != "-");
+    st = cl.download(path, [&](ByteView d) -> Status {
+      size_t off = 0;
+      while (off < d.size()) {
+        ssize_t w = ::write(fd, d.data() + off, d.size() - off);
+        if (w < 0) { if (errno == EINTR) continue; return err(ntStatusFromErrno(errno), "local write"); }
+        off += size_t(w);
+      }
+      return ok();
+    }, [&](uint64_t n) { bar.advance(n); });
+    bar.finish();
+    if (local != "-") {
+      bool good = st && ::fsync(fd) == 0;
+      ::close(fd);
+      // Nothing half-written under the final name: the download lands only when complete.
+      if (good) ::rename((local + ".part").c_str(), local.c_str());
+      else ::unlink((local + ".part").c_str());
+    }
+    if (!st) return fail("get " + path, st.status());
+  } else if (cmd == "put") {
+    const std::string& local = args[0];
+    int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) { std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
+    std::string remote = path.empty() || path.back() == '/' ? joinPath(path, baseName(local)) : path;
+    Progress bar("put " + baseName(local), uint64_t(sb.st_size), bars);
+    st = cl.upload(remote, uint64_t(sb.st_size), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
+      ssize_t n = ::pread(fd, b.data(), b.size(), off_t(off));
+      if (n < 0) return err(ntStatusFromErrno(errno), "local read");
+      return size_t(n);
+    }, [&](uint64_t n) { bar.advance(n); });
+    bar.finish();
+    ::close(fd);
+    if (!st) return fail("put " + remote, st.status());
+  } else if (cmd == "mkdir") {
+    st = cl.mkdir(path);
+    if (!st) return fail("mkdir " + path, st.status());
+  } else if (cmd == "rmdir") {
+    st = cl.rmdir(path);
+    if (!st) return fail("rmdir " + path, st.status());
+  } else if (cmd == "rm") {
+    st = cl.unlink(path);
+    if (!st) return fail("rm " + path, st.status());
+  } else if (cmd == "mv") {
+    std::string to = args[1];
+    if (to.rfind("//", 0) == 0 || to.rfind("smb://", 0) == 0) {
+      auto a2 = parseSmbAddress(to);
+      if (!a2 || a2->host != addr->host || a2->share != addr->share) { std::fprintf(stderr, "smbdirect: mv stays within one share\n"); return 2; }
+      to = a2->path;
+    }
+    st = cl.rename(path, to, false);
+    if (!st) return fail("mv " + path, st.status());
+  }
+  (void)cl.logoff();
+  return rc;
+}
