@@ -137,7 +137,9 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
     Bytes enc = smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, plain);
     return writeMessage(enc);
   }
-  if (can_sign && sign_all_) {
+  // 3.1.1 requires TREE_CONNECT to be signed whatever the signing policy (MS-SMB2 3.2.4.2.4).
+  bool sign_this = sign_all_ || (cmd == smb2::Command::kTreeConnect && info_.dialect == smb2::kDialect311);
+  if (can_sign && sign_this) {
     if (!extra.empty()) {
       Bytes plain = w.take();
       plain.insert(plain.end(), extra.begin(), extra.end());
@@ -415,7 +417,9 @@ Result<std::vector<fscc::FileInfo>> SmbClient::list(const std::string& dir, cons
     q.file_id = f;
     q.file_name = pattern;
     q.output_buffer_length = std::min<uint32_t>(info_.max_transact, 1 << 20);
-    auto m = transact(smb2::Command::kQueryDirectory, [&](ByteWriter& w) { smb2::encodeQueryDirectoryRequest(q, w); });
+    auto m = transact(smb2::Command::kQueryDirectory,
+                      [&](ByteWriter& w) { smb2::encodeQueryDirectoryRequest(q, w); },
+                      q.output_buffer_length);  // CreditCharge covers the response size
     if (!m) {
       if (m.status() != NtStatus::kNoMoreFiles && m.status() != NtStatus::kNoSuchFile) result = m.error();
       break;

@@ -5,6 +5,7 @@
 #include "config/access.h"
 #include "server/connection.h"
 #include "smb2/constants.h"
+#include "smb2/header.h"
 #include "smb2/tree_connect.h"
 #include "smb2/tree_disconnect.h"
 
@@ -28,6 +29,11 @@ Status handleTreeConnect(Connection& c, Request& r) {
     return err(NtStatus::kBadNetworkName, "no such share");
   }
   auto& s = *r.session;
+  // MS-SMB2 3.3.5.7: on 3.1.1 a non-anonymous, non-guest TREE_CONNECT must be signed or
+  // encrypted, which proves the preauth-protected session key to the server.
+  if (c.negotiated().dialect == smb2::kDialect311 && !s.anonymous && !s.guest && !r.encrypted &&
+      !(r.hdr.flags & smb2::kFlagSigned))
+    return err(NtStatus::kAccessDenied, "unsigned 3.1.1 TREE_CONNECT");
   auto access = config::shareAccessFor(share->cfg, s.user, s.guest || s.anonymous);
   if (!share->ipc && !access.allowed) {
     LOG_INFO("%s: user '%s' refused on share '%s'", c.transport().info().peer.c_str(),

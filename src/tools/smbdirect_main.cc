@@ -92,11 +92,10 @@ std::string baseName(const std::string& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
-    usage(argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
   }
-  std::string cmd = argv[1];
   Credentials creds;
   bool have_user = false;
   std::string cred_file;
@@ -113,7 +112,7 @@ int main(int argc, char** argv) {
                                  {"verbose", no_argument, nullptr, 'v'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
-  optind = 2;
+  optind = 1;  // options may come before or after the command (GNU getopt permutes)
   int c;
   while ((c = getopt_long(argc, argv, "U:A:p:qvh", kLong, nullptr)) != -1) {
     switch (c) {
@@ -135,6 +134,12 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<std::string> args(argv + optind, argv + argc);
+  if (args.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
   static const std::set<std::string> kCmds = {"ls", "get", "put", "cat", "stat", "mkdir", "rm", "rmdir", "mv", "shares"};
   if (!kCmds.count(cmd)) {
     std::fprintf(stderr, "smbdirect: unknown command '%s'\n", cmd.c_str());
@@ -224,10 +229,10 @@ int main(int argc, char** argv) {
                 fmtTime(i->last_write_time).c_str(), fmtTime(i->last_access_time).c_str(), fmtTime(i->change_time).c_str());
   } else if (cmd == "get" || cmd == "cat") {
     std::string local = cmd == "cat" ? "-" : args.size() > 1 ? args[1] : baseName(path);
-    int fd = local == "-" ? STDOUT_FILENO : ::open((local + ".part").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) { std::fprintf(stderr, "smbdirect: cannot write %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
     auto info = cl.stat(path);
     if (!info) return fail("get " + path, info.status());
+    int fd = local == "-" ? STDOUT_FILENO : ::open((local + ".part").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) { std::fprintf(stderr, "smbdirect: cannot write %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
     Progress bar("get " + baseName(path), info->end_of_file, bars && local != "-");
     st = cl.download(path, [&](ByteView d) -> Status {
       size_t off = 0;

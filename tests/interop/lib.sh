@@ -10,6 +10,7 @@ FAIL=0
 SERVER_PID=""
 
 cleanup() {
+  [ -n "${SAMBA_PID:-}" ] && kill -TERM "$SAMBA_PID" 2>/dev/null
   if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
   if [ "$FAIL" -ne 0 ]; then
     echo "--- server log (last 40 lines) ---"; tail -40 "$WORK/server.log" 2>/dev/null
@@ -67,3 +68,49 @@ finish() {
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ]
 }
+
+# start_samba: Samba smbd on a free loopback port with a scratch share and user smbtest
+# (peers.md). Sets SAMBA_PORT and SAMBA_SHARE. smbd signals its process group on exit, so it
+# gets its own session.
+start_samba() {
+  chmod 755 "$WORK"
+  local B=$WORK/samba
+  mkdir -p "$B"/{private,lock,state,cache,pid,ncalrpc,binddns,log,share}
+  id smbtest >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin smbtest
+  chown smbtest "$B/share"
+  SAMBA_SHARE=$B/share
+  SAMBA_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat > "$B/smb.conf" <<CONF
+[global]
+   server role = standalone server
+   smb ports = $SAMBA_PORT
+   interfaces = 127.0.0.1
+   bind interfaces only = yes
+   disable netbios = yes
+   private dir = $B/private
+   lock directory = $B/lock
+   state directory = $B/state
+   cache directory = $B/cache
+   pid directory = $B/pid
+   ncalrpc dir = $B/ncalrpc
+   binddns dir = $B/binddns
+   passdb backend = tdbsam:$B/private/passdb.tdb
+   log file = $B/log/log.%m
+   load printers = no
+   disable spoolss = yes
+   server min protocol = SMB2_02
+   map to guest = never
+[share]
+   path = $B/share
+   read only = no
+CONF
+  (echo Pass-1234; echo Pass-1234) | smbpasswd -c "$B/smb.conf" -s -a smbtest >/dev/null
+  setsid smbd --foreground --no-process-group --debug-stdout -s "$B/smb.conf" > "$B/log/smbd.out" 2>&1 &
+  SAMBA_PID=$!
+  for _ in $(seq 1 100); do
+    smbclient -L 127.0.0.1 -p "$SAMBA_PORT" -U smbtest%Pass-1234 >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "smbd did not start"; tail -5 "$B/log/smbd.out"; return 1
+}
+stop_samba() { [ -n "${SAMBA_PID:-}" ] && kill -TERM "$SAMBA_PID" 2>/dev/null; SAMBA_PID=""; }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The smbdirect CLI against smbdirectd and against Samba smbd: every dialect, signed and sealed,
+# put/get with checksums, ls, stat, mkdir, mv, rm, rmdir, shares, and the error exit codes.
+. "$(dirname "$0")/lib.sh"
+: "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
+SIZE_MB=${CLIENT_TEST_MB:-64}
+start_server "" "" || { not_ok "server start"; finish; exit 1; }
+start_samba || { not_ok "samba start"; finish; exit 1; }
+head -c $((SIZE_MB * 1024 * 1024 + 4097)) /dev/urandom > "$WORK/local/src.bin"
+SUM=$(sha256sum < "$WORK/local/src.bin" | cut -d' ' -f1)
+export PASSWD=Pass-1234
+for target in "smbdirectd $PORT" "samba $SAMBA_PORT"; do
+  set -- $target
+  name=$1 port=$2
+  for mode in "3.1.1 --sign" "3.0.2 --sign" "3.0 --sign" "3.1.1 --seal" "3.0 --seal"; do
+    set -- $mode
+    v=$1 prot=$2
+    C=("$SMBDIRECT" -q -U smbtest --vers "$v" $prot)
+    A=//127.0.0.1:$port/share
+    tag="$name $v $prot"
+    d=d_${v}_${prot#--}
+    check "$tag: mkdir" "${C[@]}" mkdir "$A/$d"
+    check "$tag: put" "${C[@]}" put "$WORK/local/src.bin" "$A/$d/f.bin"
+    check "$tag: ls shows it" bash -c "\"\$@\" | grep -q 'f.bin'" _ "${C[@]}" ls "$A/$d"
+    check "$tag: stat size" bash -c "\"\$@\" | grep -q \"size: $((SIZE_MB * 1024 * 1024 + 4097))\"" _ "${C[@]}" stat "$A/$d/f.bin"
+    rm -f "$WORK/local/back.bin"
+    check "$tag: get" "${C[@]}" get "$A/$d/f.bin" "$WORK/local/back.bin"
+    check "$tag: checksum" bash -c "[ \"\$(sha256sum < $WORK/local/back.bin | cut -d' ' -f1)\" = $SUM ]"
+    check "$tag: mv" "${C[@]}" mv "$A/$d/f.bin" "$d/g.bin"
+    check "$tag: rm" "${C[@]}" rm "$A/$d/g.bin"
+    check "$tag: rmdir" "${C[@]}" rmdir "$A/$d"
+  done
+  check "$name: shares" bash -c "\"$SMBDIRECT\" shares //127.0.0.1:$port -U smbtest | grep -q '^share'"
+  "$SMBDIRECT" -q -U smbtest get "//127.0.0.1:$port/share/missing" "$WORK/local/m" >/dev/null 2>&1; rc=$?
+  check "$name: missing file exits 6" test $rc -eq 6
+  check "$name: no partial file left" test ! -e "$WORK/local/m" -a ! -e "$WORK/local/m.part"
+  PASSWD=wrong "$SMBDIRECT" -q -U smbtest ls "//127.0.0.1:$port/share" >/dev/null 2>&1; rc=$?
+  check "$name: wrong password exits 3" test $rc -eq 3
+  "$SMBDIRECT" -q -U smbtest ls "//127.0.0.1:$port/nosuchshare" >/dev/null 2>&1; rc=$?
+  check "$name: missing share exits 5" test $rc -eq 5
+done
+"$SMBDIRECT" -q -U smbtest ls "//127.0.0.1:1/share" >/dev/null 2>&1; rc=$?
+check "connection refused exits 7" test $rc -eq 7
+check "--help lists the commands" bash -c "\"$SMBDIRECT\" --help | grep -q 'shares //host'"
+finish
