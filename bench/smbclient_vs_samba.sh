@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Throughput of Samba's smbclient get and put of a 1 GiB file against smbdirectd and against
-# Samba's smbd, on loopback, in the same run. Each case runs RUNS times (after one warm-up);
+# Throughput of get and put of a 1 GiB file against smbdirectd and against Samba's smbd, on
+# loopback, in the same run, with Samba's smbclient and with our smbdirect CLI. Each case runs RUNS times (after one warm-up);
 # the median is reported. Results go to bench/results/smbclient_vs_samba.md.
 # Usage: bench/smbclient_vs_samba.sh [build-dir]   (env: SIZE_MB=1024 RUNS=5)
 set -euo pipefail
@@ -85,6 +85,15 @@ timed() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mibps() { echo "scale=1; $SIZE_MB / $1" | bc; }
 
+# the same with our CLI (smbdirect get/put), to compare clients too
+timed_cli() {
+  local s e
+  s=$(date +%s%N)
+  PASSWD=Pass-1234 "$BUILD/src/tools/smbdirect" -q -U smbtest $2 >"$B/last.out" 2>&1 || { echo "FAILED: smbdirect $2: $(tail -2 "$B/last.out")" >&2; echo 0; return; }
+  e=$(date +%s%N)
+  echo "scale=3; ($e - $s) / 1000000000" | bc
+}
+
 declare -A RES
 for server in smbdirectd samba; do
   port=$([ $server = smbdirectd ] && echo "$SD_PORT" || echo "$SAMBA_PORT")
@@ -96,6 +105,12 @@ for server in smbdirectd samba; do
       else timed "$port" "put $B/local/big.bin put.bin" >> "$B/times"; fi
     done
     RES[$server.$op]=$(median < "$B/times")
+    : > "$B/times"
+    for _ in $(seq 1 "$RUNS"); do
+      if [ $op = get ]; then timed_cli "$port" "get //127.0.0.1:$port/share/big.bin /dev/null" >> "$B/times"
+      else timed_cli "$port" "put $B/local/big.bin //127.0.0.1:$port/share/put2.bin" >> "$B/times"; fi
+    done
+    RES[cli.$server.$op]=$(median < "$B/times")
   done
 done
 OUT=$HERE/results/smbclient_vs_samba.md
@@ -105,10 +120,14 @@ OUT=$HERE/results/smbclient_vs_samba.md
   echo "Command: \`bench/smbclient_vs_samba.sh\` (SIZE_MB=$SIZE_MB RUNS=$RUNS, median of $RUNS runs after a warm-up, SMB 3.1.1, signing as negotiated by default)"
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), smbclient $(smbclient --version | head -1)"
   echo
-  echo "| operation | smbdirectd MiB/s | Samba MiB/s | ratio |"
+  echo "| client and operation | smbdirectd MiB/s | Samba smbd MiB/s | ratio |"
   echo "|---|---|---|---|"
   for op in get put; do
     sd=$(mibps "${RES[smbdirectd.$op]}"); sa=$(mibps "${RES[samba.$op]}")
-    echo "| $op | $sd | $sa | $(echo "scale=2; $sd / $sa" | bc) |"
+    echo "| smbclient $op | $sd | $sa | $(echo "scale=2; $sd / $sa" | bc) |"
+  done
+  for op in get put; do
+    sd=$(mibps "${RES[cli.smbdirectd.$op]}"); sa=$(mibps "${RES[cli.samba.$op]}")
+    echo "| smbdirect CLI $op | $sd | $sa | $(echo "scale=2; $sd / $sa" | bc) |"
   done
 } | tee "$OUT"

@@ -231,7 +231,13 @@ int main(int argc, char** argv) {
     std::string local = cmd == "cat" ? "-" : args.size() > 1 ? args[1] : baseName(path);
     auto info = cl.stat(path);
     if (!info) return fail("get " + path, info.status());
-    int fd = local == "-" ? STDOUT_FILENO : ::open((local + ".part").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // Regular files are written to "NAME.part" and renamed when complete; devices, fifos and
+    // stdout ("-") are written directly.
+    struct stat lst;
+    bool direct = local == "-" || (::stat(local.c_str(), &lst) == 0 && !S_ISREG(lst.st_mode));
+    std::string target = direct ? local : local + ".part";
+    int fd = local == "-" ? STDOUT_FILENO
+                          : ::open(target.c_str(), O_WRONLY | O_CREAT | (direct ? 0 : O_TRUNC) | O_CLOEXEC, 0644);
     if (fd < 0) { std::fprintf(stderr, "smbdirect: cannot write %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
     Progress bar("get " + baseName(path), info->end_of_file, bars && local != "-");
     st = cl.download(path, [&](ByteView d) -> Status {
@@ -244,12 +250,17 @@ int main(int argc, char** argv) {
       return ok();
     }, [&](uint64_t n) { bar.advance(n); });
     bar.finish();
-    if (local != "-") {
+    if (!direct) {
       bool good = st && ::fsync(fd) == 0;
       ::close(fd);
       // Nothing half-written under the final name: the download lands only when complete.
-      if (good) ::rename((local + ".part").c_str(), local.c_str());
-      else ::unlink((local + ".part").c_str());
+      if (good && ::rename(target.c_str(), local.c_str()) != 0) {
+        std::fprintf(stderr, "smbdirect: cannot rename %s: %s\n", target.c_str(), std::strerror(errno));
+        return 1;
+      }
+      if (!good) ::unlink(target.c_str());
+    } else if (local != "-") {
+      ::close(fd);
     }
     if (!st) return fail("get " + path, st.status());
   } else if (cmd == "put") {
