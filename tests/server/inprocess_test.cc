@@ -1,0 +1,121 @@
+// Client and server in one process over loopback TCP: the library client (src/client) against
+// the server core (src/server) through the runtime shell, for every dialect, signed and sealed.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "auth/ntlmssp.h"
+#include "client/smb_client.h"
+#include "config/config.h"
+#include "runtime/tcp_server.h"
+#include "server/connection.h"
+#include "server/server_state.h"
+#include "smb2/constants.h"
+
+namespace sd {
+namespace {
+
+namespace fs = std::filesystem;
+
+class InProcess : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sdinproc.XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    fs::create_directories(dir_ + "/share");
+    std::vector<config::Diagnostic> d;
+    auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\n[share]\npath = " + dir_ +
+                                            "/share\nread only = no\n[ro]\npath = " + dir_ +
+                                            "/share\nread only = yes\n",
+                                        "test.conf", &d);
+    ASSERT_TRUE(cfg);
+    state_ = std::make_shared<server::ServerState>();
+    auto hash = auth::ntHash("Pass-1234");
+    ASSERT_TRUE(state_->configure(*cfg, [hash](std::string_view u) -> std::optional<std::array<uint8_t, 16>> {
+      if (u == "alice") return hash;
+      return std::nullopt;
+    }));
+    auto state = state_;
+    tcp_ = std::make_unique<runtime::TcpServer>([state](std::shared_ptr<server::Transport> t) {
+      return std::make_unique<server::Connection>(state, std::move(t));
+    });
+    runtime::ListenSpec spec;
+    spec.addresses = {"127.0.0.1"};
+    spec.port = 0;
+    ASSERT_TRUE(tcp_->listen(spec));
+    tcp_->start();
+  }
+  void TearDown() override {
+    tcp_->stop();
+    fs::remove_all(dir_);
+  }
+  client::ConnectOptions opts(uint16_t dialect, bool sign, bool seal, std::string pass = "Pass-1234") {
+    client::ConnectOptions o;
+    o.host = "127.0.0.1";
+    o.port = tcp_->boundPort();
+    o.dialects = {dialect};
+    o.user = "alice";
+    o.password = pass;
+    o.sign = sign;
+    o.seal = seal;
+    return o;
+  }
+  std::string dir_;
+  std::shared_ptr<server::ServerState> state_;
+  std::unique_ptr<runtime::TcpServer> tcp_;
+};
+
+TEST_F(InProcess, EveryDialectSignedAndSealed) {
+  Bytes data(3 * 1024 * 1024 + 17);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 7 + (i >> 12));
+  for (uint16_t d : {smb2::kDialect300, smb2::kDialect302, smb2::kDialect311}) {
+    for (int mode = 0; mode < 2; mode++) {
+      SCOPED_TRACE(testing::Message() << "dialect " << std::hex << d << " mode " << mode);
+      client::SmbClient c;
+      ASSERT_TRUE(c.connect(opts(d, mode == 0, mode == 1)));
+      EXPECT_EQ(c.info().dialect, d);
+      EXPECT_EQ(c.info().encryption, mode == 1);
+      ASSERT_TRUE(c.treeConnect("share"));
+      std::string name = "f" + std::to_string(d) + "_" + std::to_string(mode) + ".bin";
+      ASSERT_TRUE(c.upload(name, data.size(), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
+        size_t n = std::min(b.size(), data.size() - size_t(off));
+        std::copy(data.begin() + long(off), data.begin() + long(off + n), b.begin());
+        return n;
+      }));
+      Bytes back;
+      ASSERT_TRUE(c.download(name, [&](ByteView v) -> Status {
+        back.insert(back.end(), v.begin(), v.end());
+        return ok();
+      }));
+      EXPECT_EQ(back, data);
+      auto list = c.list("");
+      ASSERT_TRUE(list);
+      bool found = false;
+      for (const auto& e : *list) found |= e.name == name;
+      EXPECT_TRUE(found);
+      ASSERT_TRUE(c.rename(name, "renamed_" + name, false));
+      ASSERT_TRUE(c.unlink("renamed_" + name));
+      EXPECT_FALSE(fs::exists(dir_ + "/share/renamed_" + name));
+      ASSERT_TRUE(c.logoff());
+    }
+  }
+}
+
+TEST_F(InProcess, FailuresAreClean) {
+  client::SmbClient bad;
+  EXPECT_EQ(bad.connect(opts(smb2::kDialect311, false, false, "wrong")).status(), NtStatus::kLogonFailure);
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  EXPECT_EQ(c.treeConnect("nosuch").status(), NtStatus::kBadNetworkName);
+  ASSERT_TRUE(c.treeConnect("ro"));
+  EXPECT_EQ(c.mkdir("x").status(), NtStatus::kAccessDenied);
+  EXPECT_EQ(c.stat("missing").status(), NtStatus::kObjectNameNotFound);
+  EXPECT_FALSE(c.stat("..\\etc\\passwd"));
+  auto shares = c.shares();
+  ASSERT_TRUE(shares);
+  EXPECT_GE(shares->size(), 2u);
+}
+
+}  // namespace
+}  // namespace sd
