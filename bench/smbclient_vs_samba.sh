@@ -3,76 +3,25 @@
 # loopback, in the same run, with Samba's smbclient and with our smbdirect CLI. Each case runs RUNS times (after one warm-up);
 # the median is reported. Results go to bench/results/smbclient_vs_samba.md.
 # Usage: bench/smbclient_vs_samba.sh [build-dir]   (env: SIZE_MB=1024 RUNS=5)
-set -euo pipefail
+set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build/release}
 SMBDIRECTD=$BUILD/src/tools/smbdirectd
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-5}
 [ -x "$SMBDIRECTD" ] || { echo "build first: cmake --preset release && cmake --build --preset release"; exit 1; }
-B=$(mktemp -d /tmp/sdbench.XXXXXX)
-cleanup() {
-  [ -f "$B/smbd.pid" ] && kill -TERM "$(cat "$B/smbd.pid")" 2>/dev/null || true
-  [ -n "${SD_PID:-}" ] && kill -TERM "$SD_PID" 2>/dev/null || true
-  sleep 0.5; rm -rf "$B"
-}
-trap cleanup EXIT
-chmod 755 "$B"
-mkdir -p "$B"/{private,lock,state,cache,pid,ncalrpc,binddns,log,share,sdshare,local}
-id smbtest >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin smbtest
-chown smbtest "$B/share"
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SAMBA_PORT=$(free_port)
-cat > "$B/smb.conf" <<CONF
-[global]
-   server role = standalone server
-   smb ports = $SAMBA_PORT
-   interfaces = 127.0.0.1
-   bind interfaces only = yes
-   disable netbios = yes
-   private dir = $B/private
-   lock directory = $B/lock
-   state directory = $B/state
-   cache directory = $B/cache
-   pid directory = $B/pid
-   ncalrpc dir = $B/ncalrpc
-   binddns dir = $B/binddns
-   passdb backend = tdbsam:$B/private/passdb.tdb
-   log file = $B/log/log.%m
-   load printers = no
-   disable spoolss = yes
-   server min protocol = SMB2_02
-   map to guest = never
-[share]
-   path = $B/share
-   read only = no
-CONF
-(echo Pass-1234; echo Pass-1234) | smbpasswd -c "$B/smb.conf" -s -a smbtest >/dev/null
-# smbd signals its whole process group on exit: give it its own session.
-setsid smbd --foreground --no-process-group --debug-stdout -s "$B/smb.conf" > "$B/log/smbd.out" 2>&1 &
-echo $! > "$B/smbd.pid"
-
-cat > "$B/ksmbd.conf" <<CONF
-[global]
-	bind interfaces only = yes
-	interfaces = 127.0.0.1
-[share]
-	path = $B/sdshare
-	read only = no
-CONF
-printf 'Pass-1234\n' | "$SMBDIRECTD" user add smbtest -i "$B/users.db" 2>/dev/null
-setsid "$SMBDIRECTD" -n -c "$B/ksmbd.conf" -u "$B/users.db" -p 0 -P none > "$B/sd.log" 2>&1 &
-SD_PID=$!
-for _ in $(seq 1 100); do
-  SD_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (tcp).*/\1/p' "$B/sd.log" | head -1)
-  [ -n "$SD_PORT" ] && break; sleep 0.1
-done
-for _ in $(seq 1 100); do smbclient -L 127.0.0.1 -p "$SAMBA_PORT" -U smbtest%Pass-1234 >/dev/null 2>&1 && break; sleep 0.2; done
-
+# Both servers come from the interop tests' helpers (tests/interop/lib.sh): smbdirectd and Samba
+# smbd on free loopback ports, user smbtest.
+export SMBDIRECTD
+. "$HERE/../tests/interop/lib.sh"
+start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
+start_samba || exit 1
+SD_PORT=$PORT
+B=$WORK
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom > "$B/local/big.bin"
 # Seed both shares so that get reads a warm file.
-cp "$B/local/big.bin" "$B/share/big.bin"; chown smbtest "$B/share/big.bin"
-cp "$B/local/big.bin" "$B/sdshare/big.bin"
+cp "$B/local/big.bin" "$SAMBA_SHARE/big.bin"; chown smbtest "$SAMBA_SHARE/big.bin"
+cp "$B/local/big.bin" "$SHARE/big.bin"
 
 # seconds for one smbclient command
 timed() {
