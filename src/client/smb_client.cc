@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "crypto/random.h"
+#include "fscc/fs_info.h"
 #include "rpc/srvsvc_client.h"
 #include "smb2/close.h"
 #include "smb2/constants.h"
@@ -591,6 +592,79 @@ Status SmbClient::rename(const std::string& from, const std::string& to, bool re
   Status c = close(f);
   if (!st) return st;
   return c;
+}
+
+Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out) {
+  smb2::ReadRequest q;
+  q.length = uint32_t(std::min<size_t>(out.size(), info_.max_read));
+  q.offset = offset;
+  q.file_id = f;
+  auto m = transact(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length);
+  if (!m) {
+    if (m.status() == NtStatus::kEndOfFile) return size_t(0);
+    return m.error();
+  }
+  auto r = SD_TRY(smb2::decodeReadResponse(*m));
+  size_t n = std::min(r.data.size(), out.size());
+  std::copy(r.data.begin(), r.data.begin() + long(n), out.begin());
+  return n;
+}
+
+Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView data) {
+  smb2::WriteRequest q;
+  q.offset = offset;
+  q.file_id = f;
+  ByteView part = data.first(std::min<size_t>(data.size(), info_.max_write));
+  uint64_t id;
+  SD_CHECK(sendRequest(smb2::Command::kWrite,
+                       [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
+                       uint32_t(part.size()), &id, part));
+  Bytes m = SD_TRY(receiveResponse(id));
+  uint32_t st = le32(m.data() + smb2::kOffStatus);
+  if (st) return err(NtStatus(st), "write");
+  auto r = SD_TRY(smb2::decodeWriteResponse(m));
+  return size_t(r.count);
+}
+
+Status SmbClient::truncate(const smb2::FileId& f, uint64_t size) {
+  return setInfo(f, fscc::kFileEndOfFileInformation, fscc::encodeFileEndOfFileInformation(size));
+}
+
+Status SmbClient::setTimes(const smb2::FileId& f, uint64_t access_ft, uint64_t write_ft) {
+  fscc::FileBasicInformation b{};
+  b.last_access_time = access_ft;
+  b.last_write_time = write_ft;
+  return setInfo(f, fscc::kFileBasicInformation, fscc::encodeFileBasicInformation(b));
+}
+
+Status SmbClient::flush(const smb2::FileId& f) {
+  auto m = transact(smb2::Command::kFlush, [&](ByteWriter& w) {
+    w.u16(24);
+    w.u16(0);
+    w.u32(0);
+    smb2::writeFileId(w, f);
+  });
+  return m ? ok() : Status(m.error());
+}
+
+Result<SmbClient::FsSize> SmbClient::statfs() {
+  auto f = SD_TRY(open("", smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileOpen, smb2::kFileDirectoryFile));
+  smb2::QueryInfoRequest q;
+  q.info_type = smb2::kInfoFilesystem;
+  q.file_info_class = fscc::kFileFsFullSizeInformation;
+  q.output_buffer_length = 4096;
+  q.file_id = f;
+  auto m = transact(smb2::Command::kQueryInfo, [&](ByteWriter& w) { smb2::encodeQueryInfoRequest(q, w); });
+  (void)close(f);
+  if (!m) return m.error();
+  auto r = SD_TRY(smb2::decodeQueryInfoResponse(*m));
+  auto z = SD_TRY(fscc::decodeFsFullSizeInformation(r.buffer));
+  FsSize out;
+  out.total_units = z.total_allocation_units;
+  out.free_units = z.actual_available_allocation_units;
+  out.avail_units = z.caller_available_allocation_units;
+  out.unit_bytes = z.sectors_per_allocation_unit * z.bytes_per_sector;
+  return out;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SmbClient::shares() {

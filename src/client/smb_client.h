@@ -64,6 +64,17 @@ class SmbClient {
   Status rmdir(const std::string& path);
   Status unlink(const std::string& path);
   Status rename(const std::string& from, const std::string& to, bool replace);
+  // Single operations on an open file (the FUSE mount's path).
+  Result<size_t> read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out);
+  Result<size_t> write(const smb2::FileId& f, uint64_t offset, ByteView data);
+  Status truncate(const smb2::FileId& f, uint64_t size);
+  Status setTimes(const smb2::FileId& f, uint64_t access_ft, uint64_t write_ft);  // 0 = keep
+  Status flush(const smb2::FileId& f);
+  struct FsSize {
+    uint64_t total_units = 0, free_units = 0, avail_units = 0;
+    uint32_t unit_bytes = 4096;
+  };
+  Result<FsSize> statfs();
   // srvsvc NetrShareEnum over IPC$ (uses its own tree connect).
   Result<std::vector<std::pair<std::string, std::string>>> shares();
 

@@ -20,6 +20,9 @@
 #include "client/options.h"
 #include "client/progress.h"
 #include "client/smb_client.h"
+#ifdef SMBDIRECT_HAVE_FUSE
+#include "fuse/mount_main.h"
+#endif
 
 using namespace sd;
 using namespace sd::client;
@@ -39,6 +42,7 @@ void usage(FILE* out) {
       "  mkdir ADDR | rmdir ADDR | rm ADDR\n"
       "  mv ADDR NEWPATH         rename within the share (NEWPATH share-relative or an ADDR)\n"
       "  shares //host[:port]    list the server's shares\n"
+      "  mount //host/share DIR -o OPTIONS   FUSE mount (see smbdirect mount --help)\n"
       "\n"
       "Options:\n"
       "  -U, --user [DOMAIN\\]USER[%%PASSWORD]   user (default $USER); password also from $PASSWD\n"
@@ -96,6 +100,9 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
+#ifdef SMBDIRECT_HAVE_FUSE
+  if (!std::strcmp(argv[1], "mount")) return sd::fuse::mountMain(argc - 1, argv + 1);
+#endif
   Credentials creds;
   bool have_user = false;
   std::string cred_file;

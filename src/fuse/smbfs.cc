@@ -1,0 +1,435 @@
+#define FUSE_USE_VERSION 34
+#include "fuse/smbfs.h"
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "client/smb_client.h"
+#include "smb2/constants.h"
+
+namespace sd::fuse {
+
+namespace {
+
+int toErrno(NtStatus s) {
+  switch (s) {
+    case NtStatus::kObjectNameNotFound:
+    case NtStatus::kObjectPathNotFound:
+    case NtStatus::kNoSuchFile: return ENOENT;
+    case NtStatus::kObjectNameCollision: return EEXIST;
+    case NtStatus::kAccessDenied:
+    case NtStatus::kMediaWriteProtected: return EACCES;
+    case NtStatus::kDirectoryNotEmpty: return ENOTEMPTY;
+    case NtStatus::kFileIsADirectory: return EISDIR;
+    case NtStatus::kNotADirectory: return ENOTDIR;
+    case NtStatus::kSharingViolation: return EBUSY;
+    case NtStatus::kDiskFull: return ENOSPC;
+    case NtStatus::kObjectNameInvalid:
+    case NtStatus::kInvalidParameter: return EINVAL;
+    case NtStatus::kNotSupported: return EOPNOTSUPP;
+    case NtStatus::kNameTooLong: return ENAMETOOLONG;
+    default: return EIO;
+  }
+}
+
+struct Fs {
+  client::SmbClient smb;
+  client::MountOptions opt;
+  uid_t uid;
+  gid_t gid;
+  double ttl;
+  std::unordered_map<fuse_ino_t, std::string> paths{{FUSE_ROOT_ID, ""}};
+  std::unordered_map<std::string, fuse_ino_t> inos{{"", FUSE_ROOT_ID}};
+  fuse_ino_t next_ino = 2;
+  std::map<uint64_t, smb2::FileId> files;
+  std::map<uint64_t, std::vector<fscc::FileInfo>> dirs;
+  uint64_t next_fh = 1;
+
+  fuse_ino_t inoFor(const std::string& p) {
+    auto it = inos.find(p);
+    if (it != inos.end()) return it->second;
+    fuse_ino_t i = next_ino++;
+    inos[p] = i;
+    paths[i] = p;
+    return i;
+  }
+  std::string child(fuse_ino_t parent, const char* name) {
+    const std::string& p = paths[parent];
+    return p.empty() ? std::string(name) : p + "/" + name;
+  }
+  void toStat(const fscc::FileInfo& fi, fuse_ino_t ino, struct stat* st) {
+    std::memset(st, 0, sizeof *st);
+    st->st_ino = ino;
+    bool dir = fi.file_attributes & smb2::kFileAttributeDirectory;
+    st->st_mode = dir ? (S_IFDIR | (opt.dir_mode & 07777)) : (S_IFREG | (opt.file_mode & 07777));
+    if (!dir && (fi.file_attributes & smb2::kFileAttributeReadonly)) st->st_mode &= ~0222u;
+    st->st_nlink = dir ? 2 : 1;
+    st->st_uid = uid;
+    st->st_gid = gid;
+    st->st_size = off_t(fi.end_of_file);
+    st->st_blksize = 1 << 20;
+    st->st_blocks = blkcnt_t((fi.allocation_size + 511) / 512);
+    st->st_atim = timespecFromFiletime(fi.last_access_time);
+    st->st_mtim = timespecFromFiletime(fi.last_write_time);
+    st->st_ctim = timespecFromFiletime(fi.change_time);
+  }
+  // Re-keys every path under `from` after a rename.
+  void renamePaths(const std::string& from, const std::string& to) {
+    std::vector<std::pair<std::string, fuse_ino_t>> moved;
+    for (auto& [p, i] : inos)
+      if (p == from || p.compare(0, from.size() + 1, from + "/") == 0) moved.emplace_back(p, i);
+    for (auto& [p, i] : moved) {
+      std::string np = to + p.substr(from.size());
+      inos.erase(p);
+      auto old = inos.find(np);
+      if (old != inos.end()) paths.erase(old->second);
+      inos[np] = i;
+      paths[i] = np;
+    }
+  }
+};
+
+Fs* fsOf(fuse_req_t req) { return static_cast<Fs*>(fuse_req_userdata(req)); }
+
+void replyEntry(fuse_req_t req, Fs* fs, const std::string& path, const fscc::FileInfo& fi) {
+  fuse_entry_param e{};
+  e.ino = fs->inoFor(path);
+  e.attr_timeout = fs->ttl;
+  e.entry_timeout = fs->ttl;
+  fs->toStat(fi, e.ino, &e.attr);
+  fuse_reply_entry(req, &e);
+}
+
+void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Fs* fs = fsOf(req);
+  std::string p = fs->child(parent, name);
+  auto st = fs->smb.stat(p);
+  if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
+  replyEntry(req, fs, p, *st);
+}
+
+void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Fs* fs = fsOf(req);
+  auto it = fs->paths.find(ino);
+  if (it == fs->paths.end()) return (void)fuse_reply_err(req, ENOENT);
+  auto st = fs->smb.stat(it->second);
+  if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
+  struct stat s;
+  fs->toStat(*st, ino, &s);
+  fuse_reply_attr(req, &s, fs->ttl);
+}
+
+void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  const std::string path = fs->paths[ino];
+  smb2::FileId f;
+  bool opened = false;
+  if (fi && fs->files.count(fi->fh)) {
+    f = fs->files[fi->fh];
+  } else {
+    auto o = fs->smb.open(path, smb2::kFileWriteData | smb2::kFileWriteAttributes | smb2::kFileReadAttributes,
+                          smb2::kFileOpen, 0);
+    if (!o) return (void)fuse_reply_err(req, toErrno(o.status()));
+    f = *o;
+    opened = true;
+  }
+  Status st = ok();
+  if (to_set & FUSE_SET_ATTR_SIZE) st = fs->smb.truncate(f, uint64_t(attr->st_size));
+  if (st && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) {
+    uint64_t now = filetimeNow();
+    uint64_t a = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : (to_set & FUSE_SET_ATTR_ATIME) ? filetimeFromTimespec(attr->st_atim) : 0;
+    uint64_t m = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : (to_set & FUSE_SET_ATTR_MTIME) ? filetimeFromTimespec(attr->st_mtim) : 0;
+    st = fs->smb.setTimes(f, a, m);
+  }
+  if (opened) (void)fs->smb.close(f);
+  if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
+  opGetattr(req, ino, nullptr);
+}
+
+void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  auto l = fs->smb.list(fs->paths[ino]);
+  if (!l) return (void)fuse_reply_err(req, toErrno(l.status()));
+  uint64_t h = fs->next_fh++;
+  fs->dirs[h] = std::move(*l);
+  fi->fh = h;
+  fuse_reply_open(req, fi);
+}
+
+void opReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  auto it = fs->dirs.find(fi->fh);
+  if (it == fs->dirs.end()) return (void)fuse_reply_err(req, EBADF);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  auto& v = it->second;
+  for (size_t i = size_t(off); i < v.size(); i++) {
+    struct stat st{};
+    const auto& e = v[i];
+    std::string p = e.name == "." ? fs->paths[ino] : e.name == ".." ? "" : fs->child(ino, e.name.c_str());
+    st.st_ino = (e.name == "." || e.name == "..") ? ino : fs->inoFor(p);
+    st.st_mode = (e.file_attributes & smb2::kFileAttributeDirectory) ? S_IFDIR : S_IFREG;
+    size_t n = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, off_t(i + 1));
+    if (n > size - used) break;
+    used += n;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  fsOf(req)->dirs.erase(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+uint32_t accessFor(int flags) {
+  uint32_t a = smb2::kFileReadAttributes | smb2::kSynchronize;
+  int acc = flags & O_ACCMODE;
+  if (acc == O_RDONLY || acc == O_RDWR) a |= smb2::kFileReadData;
+  if (acc == O_WRONLY || acc == O_RDWR) a |= smb2::kFileWriteData | smb2::kFileAppendData | smb2::kFileWriteAttributes;
+  return a;
+}
+
+void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  uint32_t disp = (fi->flags & O_TRUNC) ? smb2::kFileOverwrite : smb2::kFileOpen;
+  auto f = fs->smb.open(fs->paths[ino], accessFor(fi->flags), disp, smb2::kFileNonDirectoryFile);
+  if (!f) return (void)fuse_reply_err(req, toErrno(f.status()));
+  uint64_t h = fs->next_fh++;
+  fs->files[h] = *f;
+  fi->fh = h;
+  fi->direct_io = fs->opt.cache == "none";
+  fi->keep_cache = fs->opt.cache == "loose";
+  fuse_reply_open(req, fi);
+}
+
+void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  std::string p = fs->child(parent, name);
+  uint32_t disp = (fi->flags & O_EXCL) ? smb2::kFileCreate : (fi->flags & O_TRUNC) ? smb2::kFileOverwriteIf : smb2::kFileOpenIf;
+  auto f = fs->smb.open(p, accessFor(fi->flags) | smb2::kFileWriteData, disp, smb2::kFileNonDirectoryFile);
+  if (!f) return (void)fuse_reply_err(req, toErrno(f.status()));
+  auto st = fs->smb.stat(p);
+  if (!st) {
+    (void)fs->smb.close(*f);
+    return (void)fuse_reply_err(req, toErrno(st.status()));
+  }
+  uint64_t h = fs->next_fh++;
+  fs->files[h] = *f;
+  fi->fh = h;
+  fi->direct_io = fs->opt.cache == "none";
+  fuse_entry_param e{};
+  e.ino = fs->inoFor(p);
+  e.attr_timeout = fs->ttl;
+  e.entry_timeout = fs->ttl;
+  fs->toStat(*st, e.ino, &e.attr);
+  fuse_reply_create(req, &e, fi);
+}
+
+void opRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  auto it = fs->files.find(fi->fh);
+  if (it == fs->files.end()) return (void)fuse_reply_err(req, EBADF);
+  std::vector<uint8_t> buf(size);
+  size_t done = 0;
+  while (done < size) {
+    auto n = fs->smb.read(it->second, uint64_t(off) + done, std::span<uint8_t>(buf.data() + done, size - done));
+    if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));
+    if (*n == 0) break;
+    done += *n;
+  }
+  fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), done);
+}
+
+void opWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t off, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  auto it = fs->files.find(fi->fh);
+  if (it == fs->files.end()) return (void)fuse_reply_err(req, EBADF);
+  size_t done = 0;
+  while (done < size) {
+    auto n = fs->smb.write(it->second, uint64_t(off) + done,
+                           ByteView(reinterpret_cast<const uint8_t*>(data) + done, size - done));
+    if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));
+    if (*n == 0) return (void)fuse_reply_err(req, EIO);
+    done += *n;
+  }
+  fuse_reply_write(req, done);
+}
+
+void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void opFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  auto it = fs->files.find(fi->fh);
+  if (it == fs->files.end()) return (void)fuse_reply_err(req, EBADF);
+  auto st = fs->smb.flush(it->second);
+  fuse_reply_err(req, st ? 0 : toErrno(st.status()));
+}
+
+void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Fs* fs = fsOf(req);
+  auto it = fs->files.find(fi->fh);
+  if (it != fs->files.end()) {
+    (void)fs->smb.close(it->second);
+    fs->files.erase(it);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Fs* fs = fsOf(req);
+  auto st = fs->smb.unlink(fs->child(parent, name));
+  fuse_reply_err(req, st ? 0 : toErrno(st.status()));
+}
+
+void opRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Fs* fs = fsOf(req);
+  auto st = fs->smb.rmdir(fs->child(parent, name));
+  fuse_reply_err(req, st ? 0 : toErrno(st.status()));
+}
+
+void opMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+  Fs* fs = fsOf(req);
+  std::string p = fs->child(parent, name);
+  auto st = fs->smb.mkdir(p);
+  if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
+  auto info = fs->smb.stat(p);
+  if (!info) return (void)fuse_reply_err(req, toErrno(info.status()));
+  replyEntry(req, fs, p, *info);
+}
+
+void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned int flags) {
+  Fs* fs = fsOf(req);
+  if (flags & ~unsigned(RENAME_NOREPLACE)) return (void)fuse_reply_err(req, EINVAL);
+  std::string from = fs->child(parent, name), to = fs->child(newparent, newname);
+  auto st = fs->smb.rename(from, to, !(flags & RENAME_NOREPLACE));
+  if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
+  fs->renamePaths(from, to);
+  fuse_reply_err(req, 0);
+}
+
+void opStatfs(fuse_req_t req, fuse_ino_t) {
+  Fs* fs = fsOf(req);
+  auto s = fs->smb.statfs();
+  if (!s) return (void)fuse_reply_err(req, toErrno(s.status()));
+  struct statvfs v{};
+  v.f_bsize = v.f_frsize = s->unit_bytes ? s->unit_bytes : 4096;
+  v.f_blocks = s->total_units;
+  v.f_bfree = s->free_units;
+  v.f_bavail = s->avail_units;
+  v.f_namemax = 255;
+  fuse_reply_statfs(req, &v);
+}
+
+void opForget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
+
+void opInit(void*, fuse_conn_info* conn) {
+  // Large requests: up to 1 MiB per READ/WRITE from the kernel.
+  conn->max_write = 1 << 20;
+  conn->max_read = 1 << 20;
+}
+
+}  // namespace
+
+int runMount(const MountRequest& r) {
+  auto addr = client::parseSmbAddress(r.source);
+  if (!addr || addr->share.empty()) {
+    std::fprintf(stderr, "smbdirect mount: bad source '%s' (use //server/share)\n", r.source.c_str());
+    return 2;
+  }
+  auto fs = std::make_unique<Fs>();
+  fs->opt = r.options;
+  fs->uid = r.options.uid ? *r.options.uid : getuid();
+  fs->gid = r.options.gid ? *r.options.gid : getgid();
+  fs->ttl = double(r.options.actimeo);
+  if (r.options.rdma) {
+    std::fprintf(stderr, "smbdirect mount: 'rdma' is accepted but SMB Direct is not implemented yet; "
+                         "refusing rather than silently using TCP\n");
+    return 2;
+  }
+  client::ConnectOptions o;
+  o.host = addr->host;
+  o.port = r.options.port ? r.options.port : addr->port ? addr->port : 445;
+  if (!r.options.dialects.empty()) o.dialects = r.options.dialects;
+  o.user = r.options.creds.user;
+  o.domain = r.options.creds.domain;
+  o.password = r.options.creds.password;
+  o.sign = r.options.sign;
+  o.seal = r.options.seal;
+  if (r.options.rsize) o.max_io = r.options.rsize;
+  auto st = fs->smb.connect(o);
+  if (!st) {
+    std::fprintf(stderr, "smbdirect mount: %s: %s\n", r.source.c_str(), client::describe(st.status()).c_str());
+    return client::exitCodeFor(st.status());
+  }
+  st = fs->smb.treeConnect(addr->share);
+  if (!st) {
+    std::fprintf(stderr, "smbdirect mount: %s: %s\n", r.source.c_str(), client::describe(st.status()).c_str());
+    return client::exitCodeFor(st.status());
+  }
+
+  fuse_lowlevel_ops ops{};
+  ops.init = opInit;
+  ops.lookup = opLookup;
+  ops.forget = opForget;
+  ops.getattr = opGetattr;
+  ops.setattr = opSetattr;
+  ops.opendir = opOpendir;
+  ops.readdir = opReaddir;
+  ops.releasedir = opReleasedir;
+  ops.open = opOpen;
+  ops.create = opCreate;
+  ops.read = opRead;
+  ops.write = opWrite;
+  ops.flush = opFlush;
+  ops.fsync = opFsync;
+  ops.release = opRelease;
+  ops.unlink = opUnlink;
+  ops.rmdir = opRmdir;
+  ops.mkdir = opMkdir;
+  ops.rename = opRename;
+  ops.statfs = opStatfs;
+
+  // /proc/mounts shows "//server/share /mnt fuse.smbdirect"; the given options follow in the
+  // subtype-independent fsname so that findmnt's SOURCE is the share.
+  std::string fsname = "-ofsname=" + r.source + ",subtype=smbdirect,default_permissions,max_read=1048576";
+  if (r.options.read_only) fsname += ",ro";
+  if (getuid() == 0) fsname += ",allow_other";
+  std::vector<std::string> argv_s = {"smbdirect", fsname};
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, fs.get());
+  if (!se) {
+    std::fprintf(stderr, "smbdirect mount: cannot create the FUSE session\n");
+    return 1;
+  }
+  if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, r.mountpoint.c_str()) != 0) {
+    std::fprintf(stderr, "smbdirect mount: cannot mount on %s\n", r.mountpoint.c_str());
+    fuse_session_destroy(se);
+    return 1;
+  }
+  std::fprintf(stderr, "smbdirect: mounted %s on %s (SMB dialect 0x%04x%s%s, tcp)\n", r.source.c_str(),
+               r.mountpoint.c_str(), fs->smb.info().dialect, fs->smb.info().signing ? ", signed" : "",
+               fs->smb.info().encryption ? ", sealed" : "");
+  fuse_daemonize(r.foreground ? 1 : 0);
+  int rc = fuse_session_loop(se);
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  (void)fs->smb.logoff();
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace sd::fuse
