@@ -229,7 +229,8 @@ Result<AuthResult> NtlmServer::authenticate(ByteView msg) {
   }
   if (nt.size() < 16 + 28) return err(NtStatus::kLogonFailure, "not an NTLMv2 response");
   auto hash = lookup_(res.user, res.domain);
-  if (!hash) return err(NtStatus::kLogonFailure, "unknown user");
+  // Distinct from a wrong password so that the server can apply "map to guest = bad user".
+  if (!hash) return err(NtStatus::kNoSuchUser, "unknown user");
   ByteView proof = nt.first(16), blob = nt.subspan(16);
   Bytes session_base;
   bool good = false;

@@ -54,11 +54,31 @@ Status handleSessionSetup(Connection& c, Request& r) {
     c.removeSession(session->session_id);
     c.state().removeSession(session->session_id);
   };
-  if (!step) {
+  bool map_guest = !step && step.status() == NtStatus::kNoSuchUser &&
+                   g.map_to_guest == config::MapToGuest::kBadUser;
+  if (!step && !map_guest) {
     LOG_INFO("%s: authentication failed: %s", c.transport().info().peer.c_str(),
              ntStatusName(step.status()));
     dropSession();
     return err(NtStatus::kLogonFailure, "authentication failed");
+  }
+  if (map_guest) {
+    // "map to guest = bad user": an unknown user becomes the guest account; guest sessions
+    // have no session key, so they are neither signed nor encrypted (MS-SMB2 3.3.5.5.3).
+    if (g.smb3_encryption == config::Encryption::kMandatory || neg.signing_required) {
+      dropSession();
+      return err(NtStatus::kLogonFailure, "guest not possible with mandatory signing/encryption");
+    }
+    session->guest = true;
+    session->user = g.guest_account;
+    session->auth.reset();
+    session->state = Session::State::kValid;
+    smb2::SessionSetupResponse gresp;
+    gresp.session_flags = smb2::kSessionFlagIsGuest;
+    smb2::encodeSessionSetupResponse(gresp, r.out);
+    LOG_INFO("%s: unknown user mapped to guest (%s)", c.transport().info().peer.c_str(),
+             g.guest_account.c_str());
+    return ok();
   }
   smb2::SessionSetupResponse resp;
   resp.security_buffer = step->out;

@@ -37,6 +37,18 @@ printf '[global]\n\ttcp port = 99999\n' > "$WORK/bad.conf"
 "$SMBDIRECTD" -n -c "$WORK/bad.conf" -u "$WORK/users.db" -P none > "$WORK/bad.log" 2>&1; rc=$?
 check "invalid value refuses to start" test $rc -ne 0
 check "invalid value is explained" grep -q "bad.conf:2: invalid value '99999' for 'tcp port'" "$WORK/bad.log"
+# map to guest = bad user: unknown users become guests (guest ok shares only); a known user with
+# a wrong password is still refused.
+printf '[global]\n\tmap to guest = bad user\n\tinterfaces = 127.0.0.1\n\tbind interfaces only = yes\n[pub]\n\tpath = %s\n\tguest ok = yes\n[share]\n\tpath = %s\n' "$SHARE" "$SHARE" > "$WORK/guest.conf"
+"$SMBDIRECTD" -n -c "$WORK/guest.conf" -u "$WORK/users.db" -p 0 -P none > "$WORK/guest.log" 2>&1 &
+P3=$!
+for _ in $(seq 1 50); do GPORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (tcp).*/\1/p' "$WORK/guest.log" | head -1); [ -n "$GPORT" ] && break; sleep 0.1; done
+check "unknown user mapped to guest reads a guest ok share" smbclient //127.0.0.1/pub -p "$GPORT" -U nobody%x -m SMB3 -c ls
+check_fails_with "guest refused on a share without guest ok" NT_STATUS_ACCESS_DENIED \
+  smbclient //127.0.0.1/share -p "$GPORT" -U nobody%x -m SMB3 -c ls
+check_fails_with "known user, wrong password: still a logon failure" NT_STATUS_LOGON_FAILURE \
+  smbclient //127.0.0.1/pub -p "$GPORT" -U smbtest%wrong -m SMB3 -c ls
+kill -TERM $P3; wait $P3
 check "--help documents the flags" bash -c "\"$SMBDIRECTD\" --help | grep -q -- '--nodetach'"
 check "user list" bash -c "\"$SMBDIRECTD\" user list -i $WORK/users.db | grep -qx carol"
 finish
