@@ -79,7 +79,7 @@ start_samba() {
   id smbtest >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin smbtest
   chown smbtest "$B/share"
   SAMBA_SHARE=$B/share
-  SAMBA_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  SAMBA_PORT=${SAMBA_PORT_WANT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}
   cat > "$B/smb.conf" <<CONF
 [global]
    server role = standalone server
