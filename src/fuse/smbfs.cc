@@ -338,6 +338,7 @@ void opInit(void*, fuse_conn_info* conn) {
   // Large requests: up to 1 MiB per READ/WRITE from the kernel.
   conn->max_write = 1 << 20;
   conn->max_read = 1 << 20;
+  conn->max_readahead = 1 << 20;
 }
 
 }  // namespace
