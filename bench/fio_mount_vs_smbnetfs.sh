@@ -26,7 +26,7 @@ for _ in $(seq 1 50); do [ -d "$D2" ] && break; sleep 0.2; done
 trap 'umount "$M1" 2>/dev/null; fusermount3 -u "$M2" 2>/dev/null; cleanup' EXIT
 job() {  # job NAME DIR bw|iops FIO-ARGS...
   local name=$1 dir=$2 metric=$3; shift 3
-  fio --name="$name" --directory="$dir" --ioengine=psync --output-format=json "$@" > "$WORK/$name.json" 2>"$WORK/$name.err" ||
+  fio --name="$name" --directory="$dir" --ioengine=psync --verify_state_save=0 --output-format=json "$@" > "$WORK/$name.json" 2>"$WORK/$name.err" ||
     { echo "fio $name failed: $(tail -2 "$WORK/$name.err")" >&2; echo 0; return; }
   /usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['jobs'][0]; r=j['read']; w=j['write']; print('%.1f' % ((r['bw']+w['bw'])/1024) if sys.argv[2]=='bw' else '%.0f' % (r['iops']+w['iops']))" "$WORK/$name.json" "$metric"
 }
