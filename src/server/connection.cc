@@ -282,6 +282,12 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
     }
   }
   if (!have_prev) return;
+  // The last response of a compound is padded to 8 bytes too, as Windows does (smbtorture
+  // smb2.compound.compound-padding); a lone response is sent unpadded.
+  if (prev_start > 0) {
+    size_t pad = (8 - (chain.size() - prev_start) % 8) % 8;
+    chain.insert(chain.end(), pad, 0);
+  }
   if (last_sign)
     smb2::signMessage(prev_sign_alg, prev_sign_key,
                       std::span<uint8_t>(chain.data() + prev_start, chain.size() - prev_start));

@@ -201,6 +201,15 @@ void ServerState::renameOpens(uint64_t file_key, const std::string& new_path) {
   for (auto& o : v) o->path = new_path;
 }
 
+std::vector<std::shared_ptr<Open>> ServerState::opensAtPath(const ShareRuntime* share,
+                                                            const std::string& path) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  std::vector<std::shared_ptr<Open>> v;
+  for (const auto& [id, o] : opens_)
+    if (o->tree && o->tree->share.get() == share && o->path == path) v.push_back(o);
+  return v;
+}
+
 bool ServerState::hasOpenBelow(const ShareRuntime* share, const std::string& dir) const {
   std::lock_guard<std::mutex> lk(open_mu_);
   std::string prefix = dir.empty() ? "" : dir + "/";

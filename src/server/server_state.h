@@ -73,6 +73,8 @@ class ServerState {
   bool isDeletePending(uint64_t file_key) const;
   // After a rename, every open of the file sees the new share-relative path.
   void renameOpens(uint64_t file_key, const std::string& new_path);
+  // Opens of `share` whose path is exactly `path` (directories found by name, e.g. a parent).
+  std::vector<std::shared_ptr<Open>> opensAtPath(const ShareRuntime* share, const std::string& path) const;
   // Is any open of `share` at a path strictly below `dir`?
   bool hasOpenBelow(const ShareRuntime* share, const std::string& dir) const;
   // SRV_REQUEST_RESUME_KEY / COPYCHUNK source lookup (MS-SMB2 2.2.32.3).

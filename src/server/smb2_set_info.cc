@@ -27,6 +27,20 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
     c.state().renameOpens(open.file_key, np);
     return ok();
   }
+  // A rename acts on the parent directory as an open with DELETE access that does not share
+  // delete would: other opens of the parent holding DELETE, or not sharing delete, make it a
+  // sharing violation (Windows and Samba behaviour; smbtorture smb2.rename.*).
+  {
+    auto slash = open.path.rfind('/');
+    std::string parent = slash == std::string::npos ? "" : open.path.substr(0, slash);
+    constexpr uint32_t kDataAccess = smb2::kFileReadData | smb2::kFileWriteData |
+                                     smb2::kFileAppendData | smb2::kFileExecute | smb2::kDelete;
+    for (const auto& other : c.state().opensAtPath(open.tree->share.get(), parent)) {
+      if (!other->is_directory || !(other->granted_access & kDataAccess)) continue;
+      if ((other->granted_access & smb2::kDelete) || !(other->share_access & smb2::kFileShareDelete))
+        return err(NtStatus::kSharingViolation, "parent directory open blocks the rename");
+    }
+  }
   // Renaming a directory while files beneath it are open is refused as Windows does.
   if (open.is_directory && c.state().hasOpenBelow(open.tree->share.get(), open.path))
     return err(NtStatus::kAccessDenied, "open files below directory");
