@@ -1,0 +1,228 @@
+// The sans-I/O iWARP endpoint of one TCP connection: MPA connection setup (RFC 5044 7, RFC 6581
+// enhanced setup with IRD/ORD and ready-to-receive), FPDU framing with optional CRC32c (RFC 5044
+// 4), DDP tagged/untagged placement (RFC 5041), RDMAP Send / Send with Invalidate / Send with SE,
+// RDMA Write, RDMA Read Request/Response and Terminate (RFC 5040), and the per-QP state: MSNs per
+// queue, the outbound read request queue (ORD), send-queue ordering, terminate generation.
+//
+// Bytes in (rxBytes / rxDirect), bytes out (txGather / txConsumed), completions and connection
+// events out (takeEvents). No sockets, threads or clocks: the provider shell (soft_provider.cc)
+// does the I/O. Owned by rdma/soft. Not thread-safe: the shell serialises calls with a mutex.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "rdma/rdma.h"
+#include "rdma/soft/iwarp_wire.h"
+#include "rdma/soft/mem_table.h"
+
+namespace sd::rdma::soft {
+
+struct StreamConfig {
+  bool initiator = true;
+  uint8_t mpa_revision = 2;   // 1 or 2 (2 = RFC 6581 enhanced connection setup)
+  bool crc = false;           // we ask for CRC32c (it is used if either side asks)
+  bool peer_to_peer = false;  // initiator: request an RTR (zero-length RDMA Write) exchange
+  uint32_t max_payload = 65536 - 64;  // DDP payload bytes per FPDU (keeps ULPDU_Length < 64 KiB)
+};
+
+struct QpBinding {
+  uint32_t pd = 0;
+  uint32_t qp_num = 0;
+  QpCaps caps;
+  bool sq_sig_all = false;
+};
+
+struct MpaParams {
+  Bytes private_data;
+  uint16_t ird = 16;
+  uint16_t ord = 16;
+};
+
+// One contiguous piece of outbound bytes (an iovec without the socket header).
+struct TxSlice {
+  const uint8_t* data;
+  size_t len;
+};
+
+struct StreamEvents {
+  std::vector<Wc> sq;  // send-queue completions, in order
+  std::vector<Wc> rq;  // receive completions
+  bool solicited = false;     // a Send with Solicited Event completed a receive
+  bool request_received = false;  // responder: the MPA request is in peerFrame()
+  bool established = false;
+  bool rejected = false;      // initiator: the peer rejected (reply private data in peerFrame())
+  bool connect_error = false;
+  bool closed = false;        // the stream is finished (error, terminate, EOF, local close)
+  bool empty() const {
+    return sq.empty() && rq.empty() && !request_received && !established && !rejected &&
+           !connect_error && !closed;
+  }
+};
+
+class IwarpStream {
+ public:
+  enum class State : uint8_t {
+    kAwaitRequest,   // responder: reading the MPA request
+    kRequestReceived,  // responder: waiting for accept()/reject()
+    kAwaitReply,     // initiator: request sent
+    kAwaitRtr,       // responder in peer-to-peer mode: reply sent, waiting for the RTR FPDU
+    kRts,
+    kError,          // terminated (a Terminate was sent or received); flushes
+    kClosed,
+  };
+
+  IwarpStream(MemTable* mem, StreamConfig cfg);
+
+  // ---- connection setup ----
+  void bindQp(const QpBinding& b);  // before start() (initiator) or accept() (responder)
+  void start(const MpaParams& p);   // initiator: queue the MPA request
+  Status accept(const MpaParams& p);  // responder, after request_received
+  void reject(ByteView private_data);
+  const MpaFrame& peerFrame() const { return peer_; }
+  bool crcEnabled() const { return crc_; }
+  uint16_t ird() const { return ird_; }
+  uint16_t ord() const { return ord_; }
+  State state() const { return state_; }
+  bool hasQp() const { return qp_bound_; }
+
+  // ---- verbs (QP must be bound) ----
+  Status postSend(const SendWr& wr);
+  Status postRecv(const RecvWr& wr);
+  void close();       // local disconnect: flush every outstanding WR
+  void peerClosed();  // the byte stream ended (EOF or error)
+
+  // ---- bytes in ----
+  // Where the next payload bytes may be read directly (one copy from the socket into registered
+  // memory); empty while headers or trailers are expected.
+  std::span<uint8_t> rxDirect();
+  void rxDirectDone(size_t n);
+  void rxBytes(ByteView data);
+
+  // ---- bytes out ----
+  size_t txGather(TxSlice* out, size_t max) const;
+  void txConsumed(size_t n);
+  bool txPending() const { return !tx_.empty(); }
+  // True once the stream is over and every queued byte (e.g. a Terminate) was handed out.
+  bool wantClose() const { return (state_ == State::kError || state_ == State::kClosed) && tx_.empty(); }
+
+  StreamEvents takeEvents();
+  const char* lastError() const { return last_error_; }
+
+ private:
+  struct TxItem {
+    uint8_t hdr[2 + kDdpUntaggedHeaderLen + kReadRequestLen];
+    uint8_t hdr_len = 0;
+    const uint8_t* payload = nullptr;
+    uint32_t payload_len = 0;
+    uint8_t trailer[8];
+    uint8_t trailer_len = 0;
+    uint64_t completes_seq = 0;  // SQ entry that is done once this item is on the wire
+    Bytes owned;                 // MPA frames, inline data, terminate payload
+    size_t total() const { return size_t(hdr_len) + payload_len + trailer_len; }
+  };
+  struct SqEntry {
+    uint64_t seq;
+    SendWr wr;                // sg_list/pages point into `sges`/`pages` below
+    std::vector<Sge> sges;
+    std::vector<uint64_t> pages;
+    Bytes inline_data;
+    bool signaled;
+    bool done = false;
+    bool encoded = false;
+    WcStatus status = WcStatus::kSuccess;
+    uint32_t byte_len = 0;
+    size_t read_next = 0;     // next local SGE to issue a read request for
+    size_t reads_outstanding = 0;
+    uint64_t read_remote_off = 0;
+  };
+  struct RqEntry {
+    uint64_t wr_id;
+    std::vector<Sge> sges;
+    uint64_t total = 0;
+  };
+  struct OrqEntry {
+    uint64_t seq;  // 0: internal (RTR read)
+    uint32_t sink_stag;
+    uint64_t sink_to;
+    uint32_t size;
+  };
+  enum class Rx : uint8_t { kLen, kHdr, kPayload, kTrailer, kDiscard };
+  enum class Sink : uint8_t { kNone, kTagged, kRecv, kSmall };
+
+  // tx
+  void queueOwned(Bytes bytes);
+  void queueFpdu(const DdpHeader& h, const uint8_t* extra, size_t extra_len, const uint8_t* payload,
+                 size_t payload_len, uint64_t completes_seq);
+  void pump();
+  bool encodeWr(SqEntry& e);
+  bool resolveLocal(const std::vector<Sge>& sges, uint32_t access,
+                    std::vector<std::pair<uint8_t*, size_t>>* chunks);
+  void queueTagged(RdmapOp op, uint32_t stag, uint64_t to,
+                   const std::vector<std::pair<uint8_t*, size_t>>& chunks, uint64_t seq);
+  void completeSq();
+  void flushAll();
+  void sendTerminate(Terminate t);
+  void fail(const char* why);
+  void enterRts();
+
+  // rx
+  void mpaInput(ByteView& data);
+  void onHeader();
+  void onFpduComplete();
+  void onTerminate(const Terminate& t);
+  void onReadRequest(const ReadRequest& q);
+  void placeBytes(const uint8_t* p, size_t n);
+  void termFromHeader(Terminate& t, bool with_read);
+  std::span<uint8_t> nextDest();
+
+  MemTable* mem_;
+  StreamConfig cfg_;
+  State state_;
+  QpBinding qp_{};
+  bool qp_bound_ = false;
+  MpaFrame peer_;
+  MpaParams local_;
+  bool crc_ = false;
+  uint16_t ird_ = 0, ord_ = 0;
+  bool rtr_pending_send_ = false;  // initiator in P2P: send the RTR once established
+  Bytes mpa_buf_;
+  Bytes held_;  // FPDU bytes received before we may parse them
+  const char* last_error_ = "";
+
+  // tx state
+  std::deque<TxItem> tx_;
+  size_t tx_off_ = 0;
+  uint32_t msn_send_ = 0, msn_read_ = 0, msn_term_ = 0;
+  uint64_t next_seq_ = 1;
+  std::deque<SqEntry> sq_;
+  size_t sq_unencoded_ = 0;  // index into sq_ of the first entry not yet encoded
+  std::deque<OrqEntry> orq_;
+  std::deque<RqEntry> rq_;
+
+  // rx state
+  Rx rx_ = Rx::kLen;
+  uint8_t rxh_[2 + kDdpUntaggedHeaderLen];
+  size_t rxh_have_ = 0, rxh_need_ = 2;
+  uint16_t ulpdu_len_ = 0;
+  DdpHeader hdr_;
+  size_t payload_left_ = 0, payload_len_ = 0;
+  uint8_t trailer_[8];
+  size_t trailer_have_ = 0, trailer_need_ = 0;
+  uint32_t rx_crc_ = 0;
+  Sink sink_ = Sink::kNone;
+  MrRef sink_mr_;
+  uint64_t sink_to_ = 0;
+  size_t sink_sge_ = 0;
+  uint64_t sink_sge_off_ = 0;
+  MrRef sink_sge_mr_;
+  Bytes small_;
+  uint32_t recv_msn_expected_ = 1, read_msn_expected_ = 1;
+  bool rq_msg_active_ = false;  // the head receive is being filled by a multi-segment message
+  StreamEvents ev_;
+};
+
+}  // namespace sd::rdma::soft

@@ -1,0 +1,907 @@
+// The TCP shell around IwarpStream: an epoll provider thread, non-blocking sockets, eventfd-backed
+// CQs and CM channels. Protocol decisions all live in the sans-I/O core; this file moves bytes and
+// turns core events into verbs completions and CM events.
+#include "rdma/soft/soft_provider.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "base/log.h"
+#include "rdma/soft/iwarp_stream.h"
+#include "rdma/soft/mem_table.h"
+
+namespace sd::rdma::soft {
+namespace {
+
+std::mutex g_opt_mu;
+SoftOptions g_opts = [] {
+  SoftOptions o;
+  if (const char* v = getenv("SD_SOFT_CRC")) o.crc = atoi(v) != 0;
+  if (const char* v = getenv("SD_SOFT_MPA_REV")) o.mpa_revision = uint8_t(atoi(v) == 1 ? 1 : 2);
+  if (const char* v = getenv("SD_SOFT_P2P")) o.peer_to_peer = atoi(v) != 0;
+  if (const char* v = getenv("SD_SOFT_FPDU")) o.max_payload = uint32_t(atoi(v));
+  return o;
+}();
+
+std::atomic<uint32_t> g_next_qpn{1};
+std::atomic<uint32_t> g_next_pd{1};
+
+// ---------------------------------------------------------------- the provider thread
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual void onEvent(uint32_t events) = 0;
+};
+
+class Engine {
+ public:
+  Engine() {
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, wake_, &ev);
+    th_ = std::thread([this] { run(); });
+  }
+  ~Engine() {
+    stop_ = true;
+    uint64_t one = 1;
+    (void)!write(wake_, &one, 8);
+    if (th_.joinable()) th_.join();
+    close(ep_);
+    close(wake_);
+  }
+  void add(int fd, uint32_t events, std::shared_ptr<Handler> h) {
+    {
+      std::lock_guard lk(mu_);
+      handlers_[fd] = std::move(h);
+    }
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  void mod(int fd, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &ev);
+  }
+  // Unregisters and closes fd (the handler may still receive one stale call; handlers tolerate it).
+  void remove(int fd) {
+    epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+    std::shared_ptr<Handler> keep;
+    {
+      std::lock_guard lk(mu_);
+      auto it = handlers_.find(fd);
+      if (it != handlers_.end()) {
+        keep = std::move(it->second);
+        handlers_.erase(it);
+      }
+      close(fd);
+    }
+  }
+
+ private:
+  void run() {
+    epoll_event evs[64];
+    while (!stop_) {
+      int n = epoll_wait(ep_, evs, 64, 1000);
+      for (int i = 0; i < n; i++) {
+        int fd = evs[i].data.fd;
+        if (fd == wake_) continue;
+        std::shared_ptr<Handler> h;
+        {
+          std::lock_guard lk(mu_);
+          auto it = handlers_.find(fd);
+          if (it != handlers_.end()) h = it->second;
+        }
+        if (h) h->onEvent(evs[i].events);
+      }
+    }
+  }
+  int ep_ = -1, wake_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<int, std::shared_ptr<Handler>> handlers_;
+  std::thread th_;
+};
+
+Engine& engine() {
+  static Engine* e = new Engine();  // lives for the process (its thread is detached at exit)
+  return *e;
+}
+
+// ---------------------------------------------------------------- verbs objects
+
+class SoftDevice;
+
+class SoftMr : public MemoryRegion {
+ public:
+  SoftMr(MemTable* mem, uint32_t stag, void* addr, size_t len, uint32_t access, bool fast,
+         uint32_t max_pages)
+      : mem_(mem) {
+    setKeys(stag, stag);
+    setRange(addr, len, access);
+    fast_reg_ = fast;
+    max_pages_ = max_pages;
+  }
+  ~SoftMr() override { mem_->remove(lkey()); }
+
+ private:
+  MemTable* mem_;
+};
+
+class SoftPd : public ProtectionDomain {
+ public:
+  SoftPd(MemTable* mem, uint32_t id) : mem_(mem), id_(id) {}
+  Result<std::shared_ptr<MemoryRegion>> regMr(void* addr, size_t length, uint32_t access) override {
+    if (!addr && length) return err(NtStatus::kInvalidParameter, "regMr addr");
+    if ((access & kAccessRemoteWrite) && !(access & kAccessLocalWrite))
+      return err(NtStatus::kInvalidParameter, "remote write needs local write");
+    uint32_t stag = mem_->addContiguous(id_, static_cast<uint8_t*>(addr), length, access);
+    return std::shared_ptr<MemoryRegion>(
+        std::make_shared<SoftMr>(mem_, stag, addr, length, access, false, 0));
+  }
+  Result<std::shared_ptr<MemoryRegion>> allocFastRegMr(uint32_t max_pages) override {
+    if (max_pages == 0 || max_pages > 65536) return err(NtStatus::kInvalidParameter, "max_pages");
+    uint32_t stag = mem_->addFastReg(id_);
+    return std::shared_ptr<MemoryRegion>(
+        std::make_shared<SoftMr>(mem_, stag, nullptr, 0, 0, true, max_pages));
+  }
+  uint32_t id() const { return id_; }
+
+ private:
+  MemTable* mem_;
+  uint32_t id_;
+};
+
+class SoftCq : public CompletionQueue {
+ public:
+  explicit SoftCq(uint32_t cap) : cap_(cap) { efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+  ~SoftCq() override { close(efd_); }
+  Result<int> poll(std::span<Wc> out) override {
+    std::lock_guard lk(mu_);
+    size_t n = std::min(out.size(), q_.size());
+    for (size_t i = 0; i < n; i++) {
+      out[i] = q_.front();
+      q_.pop_front();
+    }
+    return int(n);
+  }
+  Status reqNotify(bool solicited_only) override {
+    std::lock_guard lk(mu_);
+    armed_ = solicited_only ? 2 : 1;
+    return ok();
+  }
+  int fd() const override { return efd_; }
+  Status consumeEvent() override {
+    uint64_t v;
+    (void)!read(efd_, &v, 8);
+    return ok();
+  }
+  uint32_t capacity() const override { return cap_; }
+  void push(const std::vector<Wc>& wcs, bool solicited) {
+    if (wcs.empty()) return;
+    bool fire = false;
+    {
+      std::lock_guard lk(mu_);
+      bool any_err = false;
+      for (const Wc& w : wcs) {
+        q_.push_back(w);
+        any_err |= w.status != WcStatus::kSuccess;
+      }
+      if (armed_ == 1 || (armed_ == 2 && (solicited || any_err))) {
+        fire = true;
+        armed_ = 0;
+      }
+    }
+    if (fire) {
+      uint64_t one = 1;
+      (void)!write(efd_, &one, 8);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<Wc> q_;
+  int armed_ = 0;
+  int efd_;
+  uint32_t cap_;
+};
+
+DeviceAttr softAttr() {
+  DeviceAttr a;
+  a.name = "soft0";
+  a.provider = "soft";
+  a.transport = "iWARP";
+  a.node_guid = 0x534d42444952ULL;  // "SMBDIR"
+  a.max_mr_size = ~0ULL;
+  a.max_qp = 16384;
+  a.max_qp_wr = 16384;
+  a.max_send_sge = 32;
+  a.max_recv_sge = 32;
+  a.max_cq = 16384;
+  a.max_cqe = 1u << 20;
+  a.max_mr = 1u << 20;
+  a.max_pd = 1u << 16;
+  a.max_qp_rd_atom = 128;
+  a.max_qp_init_rd_atom = 128;
+  a.max_inline_data = 256;
+  a.max_fast_reg_page_list_len = 65536;
+  a.phys_port_cnt = 1;
+  return a;
+}
+
+class SoftDevice : public Device {
+ public:
+  DeviceAttr attr() const override { return softAttr(); }
+  Result<PortAttr> queryPort(uint8_t port) const override {
+    if (port != 1) return err(NtStatus::kInvalidParameter, "port");
+    PortAttr p;
+    p.port = 1;
+    p.state = "ACTIVE";
+    p.link_layer = "Ethernet";
+    p.active_mtu = 4096;
+    p.netdev = "*";
+    ifaddrs* ifs = nullptr;
+    if (getifaddrs(&ifs) == 0) {
+      for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr || !(i->ifa_flags & IFF_UP)) continue;
+        char buf[INET6_ADDRSTRLEN] = {0};
+        if (i->ifa_addr->sa_family == AF_INET)
+          inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+        else if (i->ifa_addr->sa_family == AF_INET6)
+          inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, buf,
+                    sizeof buf);
+        else
+          continue;
+        p.addresses.push_back(std::string(buf) + " (" + i->ifa_name + ")");
+      }
+      freeifaddrs(ifs);
+    }
+    return p;
+  }
+  Result<std::shared_ptr<ProtectionDomain>> allocPd() override {
+    return std::shared_ptr<ProtectionDomain>(std::make_shared<SoftPd>(&mem_, g_next_pd++));
+  }
+  Result<std::shared_ptr<CompletionQueue>> createCq(uint32_t cqe) override {
+    if (cqe == 0 || cqe > softAttr().max_cqe) return err(NtStatus::kInvalidParameter, "cqe");
+    return std::shared_ptr<CompletionQueue>(std::make_shared<SoftCq>(cqe));
+  }
+  MemTable* mem() { return &mem_; }
+
+ private:
+  MemTable mem_;
+};
+
+std::shared_ptr<SoftDevice> softDevice() {
+  static auto d = std::make_shared<SoftDevice>();
+  return d;
+}
+
+// ---------------------------------------------------------------- CM
+
+class SoftCmChannel : public CmChannel, public std::enable_shared_from_this<SoftCmChannel> {
+ public:
+  SoftCmChannel() { efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+  ~SoftCmChannel() override { close(efd_); }
+  int fd() const override { return efd_; }
+  Result<std::shared_ptr<CmId>> createId() override;
+  Result<CmEvent> getEvent() override {
+    std::lock_guard lk(mu_);
+    if (q_.empty()) return err(NtStatus::kPending, "no event");
+    CmEvent e = std::move(q_.front());
+    q_.pop_front();
+    if (q_.empty()) {
+      uint64_t v;
+      (void)!read(efd_, &v, 8);
+    }
+    return e;
+  }
+  void push(CmEvent e) {
+    std::lock_guard lk(mu_);
+    q_.push_back(std::move(e));
+    if (q_.size() == 1) {
+      uint64_t one = 1;
+      (void)!write(efd_, &one, 8);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<CmEvent> q_;
+  int efd_;
+};
+
+class SoftCmId;
+
+std::string sockName(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if ((peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+            : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len)) != 0)
+    return {};
+  char buf[INET6_ADDRSTRLEN] = {0};
+  uint16_t port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &s->sin_addr, buf, sizeof buf);
+    port = ntohs(s->sin_port);
+    return std::string(buf) + ":" + std::to_string(port);
+  }
+  auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
+  inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof buf);
+  port = ntohs(s->sin6_port);
+  return "[" + std::string(buf) + "]:" + std::to_string(port);
+}
+
+// "a.b.c.d:port", "[v6]:port", "host:port" (numeric only).
+bool parseAddr(std::string_view s, sockaddr_storage* out, socklen_t* len) {
+  std::string host;
+  std::string port;
+  if (!s.empty() && s[0] == '[') {
+    size_t e = s.find(']');
+    if (e == std::string_view::npos || e + 1 >= s.size() || s[e + 1] != ':') return false;
+    host = std::string(s.substr(1, e - 1));
+    port = std::string(s.substr(e + 2));
+  } else {
+    size_t c = s.rfind(':');
+    if (c == std::string_view::npos) return false;
+    host = std::string(s.substr(0, c));
+    port = std::string(s.substr(c + 1));
+  }
+  char* end = nullptr;
+  long p = strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end || p < 0 || p > 65535) return false;
+  std::memset(out, 0, sizeof *out);
+  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(uint16_t(p));
+    *len = sizeof(sockaddr_in);
+    return true;
+  }
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(uint16_t(p));
+    *len = sizeof(sockaddr_in6);
+    return true;
+  }
+  return false;
+}
+
+class SoftQp;
+
+// One TCP connection with its iWARP stream.
+class SoftConn : public Handler, public std::enable_shared_from_this<SoftConn> {
+ public:
+  SoftConn(bool initiator, std::shared_ptr<SoftCmChannel> ch)
+      : stream_(softDevice()->mem(), makeConfig(initiator)), ch_(std::move(ch)),
+        initiator_(initiator) {}
+  ~SoftConn() override = default;
+
+  static StreamConfig makeConfig(bool initiator) {
+    SoftOptions o = softOptions();
+    StreamConfig c;
+    c.initiator = initiator;
+    c.crc = o.crc;
+    c.mpa_revision = o.mpa_revision;
+    c.peer_to_peer = o.peer_to_peer;
+    c.max_payload = o.max_payload;
+    return c;
+  }
+
+  void onEvent(uint32_t events) override {
+    std::lock_guard lk(mu_);
+    if (fd_ < 0) return;
+    if (connecting_) {
+      if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+      int e = 0;
+      socklen_t l = sizeof e;
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &e, &l);
+      if (e == EINPROGRESS) return;
+      connecting_ = false;
+      if (e != 0) {
+        conn_errno_ = e;
+        stream_.peerClosed();
+        afterOpLocked();
+        return;
+      }
+      local_ = sockName(fd_, false);
+      peer_ = sockName(fd_, true);
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readLocked();
+    afterOpLocked();
+  }
+
+  void readLocked() {
+    if (staging_.empty()) staging_.resize(64 * 1024);
+    for (int iter = 0; iter < 64 && fd_ >= 0; iter++) {
+      std::span<uint8_t> direct = stream_.rxDirect();
+      iovec iov[2];
+      int cnt = 0;
+      if (!direct.empty()) iov[cnt++] = {direct.data(), direct.size()};
+      iov[cnt++] = {staging_.data(), direct.empty() ? staging_.size() : size_t(64)};
+      ssize_t n = readv(fd_, iov, cnt);
+      if (n == 0) {
+        eofLocked();
+        return;
+      }
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EINTR) continue;
+        eofLocked();
+        return;
+      }
+      size_t got = size_t(n);
+      size_t d = std::min(got, direct.size());
+      if (d) stream_.rxDirectDone(d);
+      if (got > d) stream_.rxBytes(ByteView(staging_.data(), got - d));
+      if (stream_.txPending()) flushLocked();
+    }
+  }
+
+  void eofLocked() {
+    stream_.peerClosed();
+    eof_ = true;
+  }
+
+  void flushLocked() {
+    if (fd_ < 0 || connecting_) return;
+    TxSlice sl[64];
+    iovec iov[64];
+    while (stream_.txPending()) {
+      size_t n = stream_.txGather(sl, 64);
+      for (size_t i = 0; i < n; i++) iov[i] = {const_cast<uint8_t*>(sl[i].data), sl[i].len};
+      msghdr m{};
+      m.msg_iov = iov;
+      m.msg_iovlen = n;
+      ssize_t w = sendmsg(fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          setOut(true);
+          return;
+        }
+        stream_.peerClosed();
+        eof_ = true;
+        return;
+      }
+      stream_.txConsumed(size_t(w));
+    }
+    setOut(false);
+  }
+
+  void setOut(bool on) {
+    if (on == out_armed_ || fd_ < 0) return;
+    out_armed_ = on;
+    engine().mod(fd_, EPOLLIN | EPOLLRDHUP | (on ? uint32_t(EPOLLOUT) : 0u));
+  }
+
+  void afterOpLocked();
+
+  void closeFdLocked() {
+    if (fd_ < 0) return;
+    int fd = fd_;
+    fd_ = -1;
+    engine().remove(fd);
+  }
+
+  // Registers the socket with the provider thread.
+  void attach(int fd, bool connecting) {
+    fd_ = fd;
+    connecting_ = connecting;
+    if (!connecting) {
+      local_ = sockName(fd_, false);
+      peer_ = sockName(fd_, true);
+    }
+    out_armed_ = connecting;
+    engine().add(fd, EPOLLIN | EPOLLRDHUP | (connecting ? uint32_t(EPOLLOUT) : 0u), shared_from_this());
+  }
+
+  std::mutex mu_;
+  IwarpStream stream_;
+  std::shared_ptr<SoftCmChannel> ch_;
+  std::weak_ptr<CmId> id_;            // the CmId this connection belongs to
+  std::shared_ptr<CmId> pending_id_;  // responder: held until the connect request is delivered
+  std::weak_ptr<CmId> listen_id_;
+  std::shared_ptr<SoftCq> scq_, rcq_;
+  bool initiator_;
+  int fd_ = -1;
+  bool connecting_ = false;
+  bool out_armed_ = false;
+  bool eof_ = false;
+  bool shut_wr_ = false;
+  bool established_ = false;
+  bool request_delivered_ = false;
+  bool closed_delivered_ = false;
+  int conn_errno_ = 0;
+  std::string local_, peer_;
+  std::vector<uint8_t> staging_;
+};
+
+class SoftQp : public QueuePair {
+ public:
+  SoftQp(std::shared_ptr<SoftConn> c, uint32_t qpn, QpCaps caps)
+      : conn_(std::move(c)), qpn_(qpn), caps_(caps) {}
+  Status postSend(std::span<const SendWr> wrs, size_t* posted) override {
+    std::lock_guard lk(conn_->mu_);
+    size_t i = 0;
+    Status st = ok();
+    for (; i < wrs.size(); i++) {
+      st = conn_->stream_.postSend(wrs[i]);
+      if (!st) break;
+    }
+    if (posted) *posted = i;
+    conn_->flushLocked();
+    conn_->afterOpLocked();
+    return st;
+  }
+  Status postRecv(std::span<const RecvWr> wrs, size_t* posted) override {
+    std::lock_guard lk(conn_->mu_);
+    size_t i = 0;
+    Status st = ok();
+    for (; i < wrs.size(); i++) {
+      st = conn_->stream_.postRecv(wrs[i]);
+      if (!st) break;
+    }
+    if (posted) *posted = i;
+    conn_->afterOpLocked();
+    return st;
+  }
+  uint32_t qpNum() const override { return qpn_; }
+  QpState state() const override {
+    std::lock_guard lk(conn_->mu_);
+    switch (conn_->stream_.state()) {
+      case IwarpStream::State::kRts: return QpState::kRts;
+      case IwarpStream::State::kAwaitRtr: return QpState::kRtr;
+      case IwarpStream::State::kError:
+      case IwarpStream::State::kClosed: return QpState::kError;
+      default: return QpState::kInit;
+    }
+  }
+  QpCaps caps() const override { return caps_; }
+
+ private:
+  std::shared_ptr<SoftConn> conn_;
+  uint32_t qpn_;
+  QpCaps caps_;
+};
+
+void SoftConn::afterOpLocked() {
+  flushLocked();
+  StreamEvents ev = stream_.takeEvents();
+  if (scq_) scq_->push(ev.sq, false);
+  if (rcq_) rcq_->push(ev.rq, ev.solicited);
+  std::shared_ptr<CmId> id = id_.lock();
+  if (ev.request_received && pending_id_) {
+    CmEvent e;
+    e.type = CmEventType::kConnectRequest;
+    e.id = pending_id_;
+    e.listen_id = listen_id_.lock();
+    e.private_data = stream_.peerFrame().private_data;
+    e.responder_resources = uint8_t(std::min<uint16_t>(stream_.peerFrame().ord, 255));
+    e.initiator_depth = uint8_t(std::min<uint16_t>(stream_.peerFrame().ird, 255));
+    request_delivered_ = true;
+    ch_->push(std::move(e));
+    pending_id_.reset();
+  }
+  if (ev.rejected && id) {
+    CmEvent e;
+    e.type = CmEventType::kRejected;
+    e.id = id;
+    e.private_data = stream_.peerFrame().private_data;
+    closed_delivered_ = true;
+    ch_->push(std::move(e));
+  }
+  if (ev.connect_error && id && !closed_delivered_) {
+    CmEvent e;
+    e.type = conn_errno_ == ECONNREFUSED ? CmEventType::kRejected
+             : conn_errno_                ? CmEventType::kUnreachable
+                                          : CmEventType::kConnectError;
+    e.id = id;
+    e.status = conn_errno_ ? -conn_errno_ : -ECONNRESET;
+    closed_delivered_ = true;
+    ch_->push(std::move(e));
+  }
+  if (ev.established && id) {
+    established_ = true;
+    CmEvent e;
+    e.type = CmEventType::kEstablished;
+    e.id = id;
+    if (initiator_) e.private_data = stream_.peerFrame().private_data;
+    ch_->push(std::move(e));
+  }
+  if (ev.closed && !closed_delivered_) {
+    closed_delivered_ = true;
+    if (id && (established_ || request_delivered_)) {
+      CmEvent e;
+      e.type = established_ ? CmEventType::kDisconnected : CmEventType::kConnectError;
+      e.id = id;
+      ch_->push(std::move(e));
+    }
+  }
+  if (fd_ >= 0 && stream_.wantClose()) {
+    if (eof_) {
+      closeFdLocked();
+    } else if (!shut_wr_ && !connecting_) {
+      // Half-close after the last FPDU (e.g. a Terminate); keep reading until the peer's FIN.
+      shutdown(fd_, SHUT_WR);
+      shut_wr_ = true;
+    } else if (connecting_) {
+      closeFdLocked();
+    }
+  }
+}
+
+class ListenHandler : public Handler {
+ public:
+  ListenHandler(int fd, std::weak_ptr<CmId> id, std::shared_ptr<SoftCmChannel> ch)
+      : fd_(fd), id_(std::move(id)), ch_(std::move(ch)) {}
+  void onEvent(uint32_t) override;
+  int fd_;
+  std::weak_ptr<CmId> id_;
+  std::shared_ptr<SoftCmChannel> ch_;
+};
+
+class SoftCmId : public CmId {
+ public:
+  explicit SoftCmId(std::shared_ptr<SoftCmChannel> ch) : ch_(std::move(ch)) {}
+  ~SoftCmId() override {
+    if (listen_fd_ >= 0) engine().remove(listen_fd_);
+    if (conn_) {
+      std::lock_guard lk(conn_->mu_);
+      conn_->stream_.close();
+      conn_->closed_delivered_ = true;
+      (void)conn_->stream_.takeEvents();
+      conn_->closeFdLocked();
+    }
+  }
+
+  Status listen(std::string_view addr, int backlog) override {
+    sockaddr_storage ss;
+    socklen_t len;
+    if (!parseAddr(addr, &ss, &len)) return err(NtStatus::kInvalidParameter, "listen address");
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return err(ntStatusFromErrno(errno), "socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, backlog) != 0) {
+      int e = errno;
+      close(fd);
+      return err(e == EADDRINUSE ? NtStatus::kObjectNameCollision : ntStatusFromErrno(e), "bind");
+    }
+    listen_fd_ = fd;
+    local_ = sockName(fd, false);
+    engine().add(fd, EPOLLIN,
+                 std::make_shared<ListenHandler>(fd, weak_from_this(), ch_));
+    return ok();
+  }
+
+  Status resolve(std::string_view addr, int) override {
+    socklen_t len;
+    if (!parseAddr(addr, &dst_, &len)) {
+      CmEvent e;
+      e.type = CmEventType::kAddrError;
+      e.id = shared_from_this();
+      e.status = -EINVAL;
+      ch_->push(std::move(e));
+      return err(NtStatus::kInvalidParameter, "address");
+    }
+    dst_len_ = len;
+    resolved_ = true;
+    CmEvent e;
+    e.type = CmEventType::kAddrResolved;
+    e.id = shared_from_this();
+    ch_->push(std::move(e));
+    return ok();
+  }
+
+  std::shared_ptr<Device> device() const override {
+    if (resolved_ || conn_) return softDevice();
+    return nullptr;
+  }
+
+  Result<std::shared_ptr<QueuePair>> createQp(const QpInitAttr& a) override {
+    if (qp_) return err(NtStatus::kInvalidDeviceState, "QP exists");
+    auto pd = std::dynamic_pointer_cast<SoftPd>(a.pd);
+    auto scq = std::dynamic_pointer_cast<SoftCq>(a.send_cq);
+    auto rcq = std::dynamic_pointer_cast<SoftCq>(a.recv_cq);
+    if (!pd || !scq || !rcq) return err(NtStatus::kInvalidParameter, "pd/cq of another provider");
+    if (!conn_) {
+      if (!resolved_) return err(NtStatus::kInvalidDeviceState, "not resolved");
+      conn_ = std::make_shared<SoftConn>(true, ch_);
+      conn_->id_ = weak_from_this();
+    }
+    DeviceAttr d = softAttr();
+    QpCaps c = a.caps;
+    c.max_send_wr = std::min(std::max(c.max_send_wr, 1u), d.max_qp_wr);
+    c.max_recv_wr = std::min(std::max(c.max_recv_wr, 1u), d.max_qp_wr);
+    c.max_send_sge = std::min(std::max(c.max_send_sge, 1u), d.max_send_sge);
+    c.max_recv_sge = std::min(std::max(c.max_recv_sge, 1u), d.max_recv_sge);
+    c.max_inline_data = std::min(c.max_inline_data, d.max_inline_data);
+    uint32_t qpn = g_next_qpn++;
+    {
+      std::lock_guard lk(conn_->mu_);
+      QpBinding b;
+      b.pd = pd->id();
+      b.qp_num = qpn;
+      b.caps = c;
+      b.sq_sig_all = a.sq_sig_all;
+      conn_->stream_.bindQp(b);
+      conn_->scq_ = scq;
+      conn_->rcq_ = rcq;
+    }
+    qp_ = std::make_shared<SoftQp>(conn_, qpn, c);
+    return std::shared_ptr<QueuePair>(qp_);
+  }
+  std::shared_ptr<QueuePair> qp() const override { return qp_; }
+
+  Status connect(const ConnParam& p) override {
+    if (!conn_ || !qp_) return err(NtStatus::kInvalidDeviceState, "connect needs a QP");
+    if (p.private_data.size() > kMpaMaxPrivateData - 4)
+      return err(NtStatus::kInvalidParameter, "private data");
+    int fd = socket(dst_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return err(ntStatusFromErrno(errno), "socket");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int r = ::connect(fd, reinterpret_cast<sockaddr*>(&dst_), dst_len_);
+    if (r != 0 && errno != EINPROGRESS) {
+      int e = errno;
+      close(fd);
+      return err(ntStatusFromErrno(e), "connect");
+    }
+    std::lock_guard lk(conn_->mu_);
+    MpaParams mp;
+    mp.private_data = p.private_data;
+    mp.ird = p.responder_resources;
+    mp.ord = p.initiator_depth;
+    conn_->stream_.start(mp);
+    conn_->attach(fd, r != 0);
+    conn_->afterOpLocked();
+    return ok();
+  }
+
+  Status accept(const ConnParam& p) override {
+    if (!conn_ || !qp_) return err(NtStatus::kInvalidDeviceState, "accept needs a QP");
+    std::lock_guard lk(conn_->mu_);
+    MpaParams mp;
+    mp.private_data = p.private_data;
+    mp.ird = p.responder_resources;
+    mp.ord = p.initiator_depth;
+    SD_CHECK(conn_->stream_.accept(mp));
+    conn_->afterOpLocked();
+    return ok();
+  }
+
+  Status reject(ByteView pd) override {
+    if (!conn_) return err(NtStatus::kInvalidDeviceState, "reject");
+    std::lock_guard lk(conn_->mu_);
+    conn_->stream_.reject(pd);
+    conn_->closed_delivered_ = true;
+    conn_->afterOpLocked();
+    return ok();
+  }
+
+  Status disconnect() override {
+    if (!conn_) return err(NtStatus::kInvalidDeviceState, "disconnect");
+    std::lock_guard lk(conn_->mu_);
+    conn_->stream_.close();
+    conn_->afterOpLocked();
+    return ok();
+  }
+
+  std::string localAddr() const override {
+    if (conn_) {
+      std::lock_guard lk(conn_->mu_);
+      return conn_->local_;
+    }
+    return local_;
+  }
+  std::string peerAddr() const override {
+    if (conn_) {
+      std::lock_guard lk(conn_->mu_);
+      return conn_->peer_;
+    }
+    return {};
+  }
+  uint16_t localPort() const override {
+    std::string a = localAddr();
+    size_t c = a.rfind(':');
+    return c == std::string::npos ? 0 : uint16_t(atoi(a.c_str() + c + 1));
+  }
+  uint8_t ird() const override {
+    if (!conn_) return 0;
+    std::lock_guard lk(conn_->mu_);
+    return uint8_t(std::min<uint16_t>(conn_->stream_.ird(), 255));
+  }
+  uint8_t ord() const override {
+    if (!conn_) return 0;
+    std::lock_guard lk(conn_->mu_);
+    return uint8_t(std::min<uint16_t>(conn_->stream_.ord(), 255));
+  }
+
+  std::shared_ptr<SoftCmChannel> ch_;
+  std::shared_ptr<SoftConn> conn_;
+  std::shared_ptr<SoftQp> qp_;
+  int listen_fd_ = -1;
+  std::string local_;
+  sockaddr_storage dst_{};
+  socklen_t dst_len_ = 0;
+  bool resolved_ = false;
+};
+
+void ListenHandler::onEvent(uint32_t) {
+  for (int i = 0; i < 64; i++) {
+    int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    auto lid = id_.lock();
+    if (!lid) {
+      close(fd);
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto child = std::make_shared<SoftCmId>(ch_);
+    auto conn = std::make_shared<SoftConn>(false, ch_);
+    child->conn_ = conn;
+    conn->id_ = child;
+    conn->pending_id_ = child;
+    conn->listen_id_ = lid;
+    std::lock_guard lk(conn->mu_);
+    conn->attach(fd, false);
+  }
+}
+
+Result<std::shared_ptr<CmId>> SoftCmChannel::createId() {
+  return std::shared_ptr<CmId>(std::make_shared<SoftCmId>(shared_from_this()));
+}
+
+class SoftProvider : public Provider {
+ public:
+  std::string_view name() const override { return "soft"; }
+  std::vector<std::shared_ptr<Device>> devices() override { return {softDevice()}; }
+  Result<std::shared_ptr<CmChannel>> createCmChannel() override {
+    return std::shared_ptr<CmChannel>(std::make_shared<SoftCmChannel>());
+  }
+};
+
+}  // namespace
+
+Provider* softProvider() {
+  static SoftProvider p;
+  return &p;
+}
+
+void setSoftOptions(const SoftOptions& o) {
+  std::lock_guard lk(g_opt_mu);
+  g_opts = o;
+}
+
+SoftOptions softOptions() {
+  std::lock_guard lk(g_opt_mu);
+  return g_opts;
+}
+
+}  // namespace sd::rdma::soft

@@ -1,0 +1,30 @@
+// The software RDMA provider: iWARP (MPA/DDP/RDMAP, rdma/soft/iwarp_stream.h) over TCP sockets,
+// interoperable with the Linux kernel's soft-iWARP (siw). One device, "soft0", usable on every
+// local IP address (loopback included).
+//
+// Threads: one provider thread runs an epoll loop over all listening and connected sockets; it
+// reads, places data and generates responses. Posting threads (any thread) encode work requests
+// and write to the socket themselves under the connection's mutex (no hop to the provider thread
+// on the send path); a would-block write arms EPOLLOUT and the provider thread finishes it.
+// Completions go to the CQ with an eventfd for the owner's event loop. See docs/rdma.md.
+#pragma once
+#include <cstdint>
+
+#include "rdma/rdma.h"
+
+namespace sd::rdma::soft {
+
+struct SoftOptions {
+  bool crc = false;          // ask for MPA CRC32c (used when either side asks)
+  uint8_t mpa_revision = 2;  // 1, or 2 (RFC 6581 enhanced connection setup)
+  bool peer_to_peer = false; // initiator requests the RFC 6581 RTR exchange
+  uint32_t max_payload = 65536 - 64;  // DDP payload bytes per FPDU
+};
+
+Provider* softProvider();
+// Options for connections created afterwards. Defaults come from the environment:
+// SD_SOFT_CRC=1, SD_SOFT_MPA_REV=1|2, SD_SOFT_P2P=1, SD_SOFT_FPDU=<payload bytes>.
+void setSoftOptions(const SoftOptions& o);
+SoftOptions softOptions();
+
+}  // namespace sd::rdma::soft

@@ -1,0 +1,14 @@
+// smbdirect-rdma: the RDMA tool as its own executable until the smbdirect CLI dispatches to it.
+#include <string>
+#include <vector>
+
+#include "rdma/tool/rdma_tool.h"
+
+int main(int argc, char** argv) {
+  std::vector<char*> args;
+  static char name[] = "rdma";
+  args.push_back(name);
+  for (int i = 1; i < argc; i++) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  return sd::rdma::rdmaToolMain(int(args.size() - 1), args.data());
+}
