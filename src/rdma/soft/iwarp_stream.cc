@@ -577,6 +577,11 @@ Status IwarpStream::postSend(const SendWr& wr) {
     Wc wc;
     wc.wr_id = wr.wr_id;
     wc.status = WcStatus::kWrFlushErr;
+    if (pending_err_ != WcStatus::kSuccess) {
+      wc.status = pending_err_;
+      wc.vendor_err = pending_vendor_;
+      pending_err_ = WcStatus::kSuccess;
+    }
     wc.opcode = wcOpcodeOf(wr.opcode);
     wc.qp_num = qp_.qp_num;
     ev_.sq.push_back(wc);
@@ -1059,12 +1064,18 @@ void IwarpStream::onTerminate(const Terminate& t) {
     st = WcStatus::kRnrRetryExcErr;
   else if (t.layer == TermLayer::kDdp && t.etype == term::kDdpUntagged)
     st = WcStatus::kRemInvReqErr;
+  bool reported = false;
   for (SqEntry& e : sq_) {
     if (!e.done) {
       e.done = true;
       e.status = st;
+      reported = true;
       break;
     }
+  }
+  if (!reported) {
+    pending_err_ = st;
+    pending_vendor_ = t.vendorCode();
   }
   // Report the terminate's code on the failed completion.
   uint32_t vendor = t.vendorCode();

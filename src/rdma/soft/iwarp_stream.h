@@ -222,6 +222,10 @@ class IwarpStream {
   Bytes small_;
   uint32_t recv_msn_expected_ = 1, read_msn_expected_ = 1;
   bool rq_msg_active_ = false;  // the head receive is being filled by a multi-segment message
+  // A remote error that arrived when no work request was outstanding (e.g. the failed Send had
+  // already completed locally, as iWARP completes sends at hand-off): reported on the next WR.
+  WcStatus pending_err_ = WcStatus::kSuccess;
+  uint32_t pending_vendor_ = 0;
   StreamEvents ev_;
 };
 

@@ -396,7 +396,7 @@ class SoftQp;
 // One TCP connection with its iWARP stream.
 class SoftConn : public Handler, public std::enable_shared_from_this<SoftConn> {
  public:
-  SoftConn(bool initiator, std::shared_ptr<SoftCmChannel> ch)
+  SoftConn(bool initiator, std::weak_ptr<SoftCmChannel> ch)
       : stream_(softDevice()->mem(), makeConfig(initiator)), ch_(std::move(ch)),
         initiator_(initiator) {}
   ~SoftConn() override = default;
@@ -520,9 +520,11 @@ class SoftConn : public Handler, public std::enable_shared_from_this<SoftConn> {
     engine().add(fd, EPOLLIN | EPOLLRDHUP | (connecting ? uint32_t(EPOLLOUT) : 0u), shared_from_this());
   }
 
-  std::mutex mu_;
+  // Recursive: a CmId's destructor may run on the provider thread inside this connection's own
+  // callbacks (when the owner dropped its last reference meanwhile).
+  std::recursive_mutex mu_;
   IwarpStream stream_;
-  std::shared_ptr<SoftCmChannel> ch_;
+  std::weak_ptr<SoftCmChannel> ch_;  // weak: events hold CmIds, which must not keep the channel
   std::weak_ptr<CmId> id_;            // the CmId this connection belongs to
   std::shared_ptr<CmId> pending_id_;  // responder: held until the connect request is delivered
   std::weak_ptr<CmId> listen_id_;
@@ -591,6 +593,10 @@ class SoftQp : public QueuePair {
 
 void SoftConn::afterOpLocked() {
   flushLocked();
+  std::shared_ptr<SoftCmChannel> chan = ch_.lock();
+  auto push = [&](CmEvent e) {
+    if (chan) chan->push(std::move(e));
+  };
   StreamEvents ev = stream_.takeEvents();
   if (scq_) scq_->push(ev.sq, false);
   if (rcq_) rcq_->push(ev.rq, ev.solicited);
@@ -604,7 +610,7 @@ void SoftConn::afterOpLocked() {
     e.responder_resources = uint8_t(std::min<uint16_t>(stream_.peerFrame().ord, 255));
     e.initiator_depth = uint8_t(std::min<uint16_t>(stream_.peerFrame().ird, 255));
     request_delivered_ = true;
-    ch_->push(std::move(e));
+    push(std::move(e));
     pending_id_.reset();
   }
   if (ev.rejected && id) {
@@ -613,7 +619,7 @@ void SoftConn::afterOpLocked() {
     e.id = id;
     e.private_data = stream_.peerFrame().private_data;
     closed_delivered_ = true;
-    ch_->push(std::move(e));
+    push(std::move(e));
   }
   if (ev.connect_error && id && !closed_delivered_) {
     CmEvent e;
@@ -623,7 +629,7 @@ void SoftConn::afterOpLocked() {
     e.id = id;
     e.status = conn_errno_ ? -conn_errno_ : -ECONNRESET;
     closed_delivered_ = true;
-    ch_->push(std::move(e));
+    push(std::move(e));
   }
   if (ev.established && id) {
     established_ = true;
@@ -631,7 +637,7 @@ void SoftConn::afterOpLocked() {
     e.type = CmEventType::kEstablished;
     e.id = id;
     if (initiator_) e.private_data = stream_.peerFrame().private_data;
-    ch_->push(std::move(e));
+    push(std::move(e));
   }
   if (ev.closed && !closed_delivered_) {
     closed_delivered_ = true;
@@ -639,7 +645,7 @@ void SoftConn::afterOpLocked() {
       CmEvent e;
       e.type = established_ ? CmEventType::kDisconnected : CmEventType::kConnectError;
       e.id = id;
-      ch_->push(std::move(e));
+      push(std::move(e));
     }
   }
   if (fd_ >= 0 && stream_.wantClose()) {
@@ -657,17 +663,20 @@ void SoftConn::afterOpLocked() {
 
 class ListenHandler : public Handler {
  public:
-  ListenHandler(int fd, std::weak_ptr<CmId> id, std::shared_ptr<SoftCmChannel> ch)
+  ListenHandler(int fd, std::weak_ptr<CmId> id, std::weak_ptr<SoftCmChannel> ch)
       : fd_(fd), id_(std::move(id)), ch_(std::move(ch)) {}
   void onEvent(uint32_t) override;
   int fd_;
   std::weak_ptr<CmId> id_;
-  std::shared_ptr<SoftCmChannel> ch_;
+  std::weak_ptr<SoftCmChannel> ch_;
 };
 
 class SoftCmId : public CmId {
  public:
-  explicit SoftCmId(std::shared_ptr<SoftCmChannel> ch) : ch_(std::move(ch)) {}
+  explicit SoftCmId(std::weak_ptr<SoftCmChannel> ch) : ch_(std::move(ch)) {}
+  void pushEvent(CmEvent e) {
+    if (auto c = ch_.lock()) c->push(std::move(e));
+  }
   ~SoftCmId() override {
     if (listen_fd_ >= 0) engine().remove(listen_fd_);
     if (conn_) {
@@ -706,7 +715,7 @@ class SoftCmId : public CmId {
       e.type = CmEventType::kAddrError;
       e.id = shared_from_this();
       e.status = -EINVAL;
-      ch_->push(std::move(e));
+      pushEvent(std::move(e));
       return err(NtStatus::kInvalidParameter, "address");
     }
     dst_len_ = len;
@@ -714,7 +723,7 @@ class SoftCmId : public CmId {
     CmEvent e;
     e.type = CmEventType::kAddrResolved;
     e.id = shared_from_this();
-    ch_->push(std::move(e));
+    pushEvent(std::move(e));
     return ok();
   }
 
@@ -842,7 +851,7 @@ class SoftCmId : public CmId {
     return uint8_t(std::min<uint16_t>(conn_->stream_.ord(), 255));
   }
 
-  std::shared_ptr<SoftCmChannel> ch_;
+  std::weak_ptr<SoftCmChannel> ch_;
   std::shared_ptr<SoftConn> conn_;
   std::shared_ptr<SoftQp> qp_;
   int listen_fd_ = -1;
@@ -875,7 +884,7 @@ void ListenHandler::onEvent(uint32_t) {
 }
 
 Result<std::shared_ptr<CmId>> SoftCmChannel::createId() {
-  return std::shared_ptr<CmId>(std::make_shared<SoftCmId>(shared_from_this()));
+  return std::shared_ptr<CmId>(std::make_shared<SoftCmId>(weak_from_this()));
 }
 
 class SoftProvider : public Provider {

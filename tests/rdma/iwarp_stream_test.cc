@@ -1,0 +1,342 @@
+// Sans-I/O tests of the iWARP endpoint: two IwarpStreams wired back to back in memory (with
+// optional fragmentation of the byte stream), no sockets or threads.
+#include "rdma/soft/iwarp_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+
+#include "rdma/soft/crc32c.h"
+
+namespace sd::rdma::soft {
+namespace {
+
+struct Mr {
+  std::vector<uint8_t> mem;
+  uint32_t stag;
+  Sge sge(size_t off, size_t len) const {
+    return Sge{uint64_t(reinterpret_cast<uintptr_t>(mem.data() + off)), uint32_t(len), stag};
+  }
+  uint64_t addr(size_t off = 0) const { return reinterpret_cast<uintptr_t>(mem.data() + off); }
+};
+
+class Wire {
+ public:
+  explicit Wire(StreamConfig ic = {}, StreamConfig rc = {}) {
+    ic.initiator = true;
+    rc.initiator = false;
+    a = std::make_unique<IwarpStream>(&mem, ic);
+    b = std::make_unique<IwarpStream>(&mem, rc);
+    QpBinding qa;
+    qa.pd = 1;
+    qa.qp_num = 10;
+    qa.caps.max_send_wr = qa.caps.max_recv_wr = 1024;
+    qa.caps.max_send_sge = qa.caps.max_recv_sge = 16;
+    qa.caps.max_inline_data = 64;
+    a->bindQp(qa);
+    QpBinding qb = qa;
+    qb.qp_num = 20;
+    b->bindQp(qb);
+  }
+  Mr mr(size_t n, uint32_t access, uint8_t fill = 0) {
+    Mr m;
+    m.mem.assign(n, fill);
+    m.stag = mem.addContiguous(1, m.mem.data(), n, access);
+    return m;
+  }
+  // Moves bytes both ways until quiet. `chunk` limits each delivery (fragmentation); `direct`
+  // uses rxDirect like the provider shell.
+  void run(size_t chunk = SIZE_MAX, bool direct = false) {
+    for (int guard = 0; guard < 100000; guard++) {
+      bool moved = move(*a, *b, a_to_b, chunk, direct) | move(*b, *a, b_to_a, chunk, direct);
+      if (!moved) return;
+    }
+    FAIL() << "wire did not settle";
+  }
+  bool move(IwarpStream& from, IwarpStream& to, Bytes& log, size_t chunk, bool direct) {
+    TxSlice sl[64];
+    size_t n = from.txGather(sl, 64);
+    if (n == 0) return false;
+    Bytes bytes;
+    for (size_t i = 0; i < n; i++) bytes.insert(bytes.end(), sl[i].data, sl[i].data + sl[i].len);
+    from.txConsumed(bytes.size());
+    log.insert(log.end(), bytes.begin(), bytes.end());
+    size_t off = 0;
+    while (off < bytes.size()) {
+      if (direct) {
+        auto d = to.rxDirect();
+        if (!d.empty()) {
+          size_t k = std::min({d.size(), bytes.size() - off, chunk});
+          std::memcpy(d.data(), bytes.data() + off, k);
+          to.rxDirectDone(k);
+          off += k;
+          continue;
+        }
+      }
+      size_t k = std::min(chunk, bytes.size() - off);
+      to.rxBytes(ByteView(bytes.data() + off, k));
+      off += k;
+    }
+    return true;
+  }
+  void connect(MpaParams ap = {}, MpaParams bp = {}) {
+    a->start(ap);
+    run();
+    auto eb = b->takeEvents();
+    ASSERT_TRUE(eb.request_received);
+    ASSERT_TRUE(b->accept(bp));
+    run();
+    auto ea = a->takeEvents();
+    ASSERT_TRUE(ea.established);
+    ASSERT_EQ(a->state(), IwarpStream::State::kRts);
+  }
+  MemTable mem;
+  std::unique_ptr<IwarpStream> a, b;
+  Bytes a_to_b, b_to_a;
+};
+
+SendWr sendWr(uint64_t id, const std::vector<Sge>& sg, WrOpcode op = WrOpcode::kSend) {
+  SendWr w;
+  w.wr_id = id;
+  w.opcode = op;
+  w.sg_list = sg;
+  return w;
+}
+
+TEST(IwarpStream, MpaRequestGoldenBytes) {
+  Wire w;
+  MpaParams p;
+  p.ird = 32;
+  p.ord = 1;
+  p.private_data = {1, 2, 3, 4, 5, 6, 7, 8};
+  w.a->start(p);
+  TxSlice sl[4];
+  size_t n = w.a->txGather(sl, 4);
+  ASSERT_EQ(n, 1u);
+  Bytes got(sl[0].data, sl[0].data + sl[0].len);
+  // "MPA ID Req Frame", flags 0x10 (enhanced), rev 2, PD_Length 12, IRD 32, ORD 1, ULP data.
+  EXPECT_EQ(toHex(got),
+            "4d504120494420526571204672616d65" "1002000c" "00200001" "0102030405060708");
+}
+
+TEST(IwarpStream, HandshakeExchangesPrivateDataAndIrdOrd) {
+  for (uint8_t rev : {1, 2}) {
+    StreamConfig c;
+    c.mpa_revision = rev;
+    Wire w(c, c);
+    MpaParams ap, bp;
+    ap.private_data = {'h', 'i'};
+    ap.ird = 4;
+    ap.ord = 8;
+    bp.private_data = {'o', 'k', '!'};
+    bp.ird = 16;
+    bp.ord = 2;
+    w.connect(ap, bp);
+    EXPECT_EQ(w.b->peerFrame().private_data, Bytes({'h', 'i'}));
+    EXPECT_EQ(w.a->peerFrame().private_data, Bytes({'o', 'k', '!'}));
+    if (rev == 2) {
+      EXPECT_EQ(w.b->ird(), 16);  // covers the initiator's ORD 8
+      EXPECT_EQ(w.b->ord(), 2);   // at most the initiator's IRD 4
+      EXPECT_EQ(w.a->ord(), 8);   // min(our ORD 8, responder IRD 16)
+    }
+  }
+}
+
+TEST(IwarpStream, SendRecvAcrossFragmentationWithAndWithoutCrc) {
+  for (bool crc : {false, true})
+    for (size_t chunk : {size_t(1), size_t(7), size_t(4096), SIZE_MAX})
+      for (bool direct : {false, true}) {
+        SCOPED_TRACE(testing::Message() << crc << " " << chunk << " " << direct);
+        StreamConfig c;
+        c.crc = crc;
+        c.max_payload = 1000;
+        Wire w(c, StreamConfig{});
+        w.connect();
+        EXPECT_EQ(w.b->crcEnabled(), crc);
+        Mr src = w.mr(5000, 0);
+        for (size_t i = 0; i < 5000; i++) src.mem[i] = uint8_t(i * 3);
+        Mr dst = w.mr(6000, kAccessLocalWrite);
+        std::vector<Sge> rs = {dst.sge(0, 1000), dst.sge(3000, 3000)};
+        RecvWr r;
+        r.wr_id = 5;
+        r.sg_list = rs;
+        ASSERT_TRUE(w.b->postRecv(r));
+        std::vector<Sge> ss = {src.sge(0, 2500), src.sge(2500, 1500)};
+        ASSERT_TRUE(w.a->postSend(sendWr(1, ss)));
+        w.run(chunk, direct);
+        auto eb = w.b->takeEvents();
+        ASSERT_EQ(eb.rq.size(), 1u);
+        EXPECT_EQ(eb.rq[0].status, WcStatus::kSuccess);
+        EXPECT_EQ(eb.rq[0].byte_len, 4000u);
+        EXPECT_EQ(0, std::memcmp(dst.mem.data(), src.mem.data(), 1000));
+        EXPECT_EQ(0, std::memcmp(dst.mem.data() + 3000, src.mem.data() + 1000, 3000));
+        auto ea = w.a->takeEvents();
+        ASSERT_EQ(ea.sq.size(), 1u);
+        EXPECT_EQ(ea.sq[0].wr_id, 1u);
+      }
+}
+
+TEST(IwarpStream, CrcErrorTerminates) {
+  StreamConfig c;
+  c.crc = true;
+  Wire w(c, c);
+  w.connect();
+  Mr src = w.mr(100, 0, 0x41);
+  Mr dst = w.mr(100, kAccessLocalWrite);
+  std::vector<Sge> rs = {dst.sge(0, 100)};
+  RecvWr r;
+  r.wr_id = 1;
+  r.sg_list = rs;
+  ASSERT_TRUE(w.b->postRecv(r));
+  std::vector<Sge> ss = {src.sge(0, 100)};
+  ASSERT_TRUE(w.a->postSend(sendWr(1, ss)));
+  TxSlice sl[8];
+  size_t n = w.a->txGather(sl, 8);
+  Bytes bytes;
+  for (size_t i = 0; i < n; i++) bytes.insert(bytes.end(), sl[i].data, sl[i].data + sl[i].len);
+  w.a->txConsumed(bytes.size());
+  bytes[30] ^= 1;  // corrupt the payload
+  w.b->rxBytes(bytes);
+  auto eb = w.b->takeEvents();
+  EXPECT_TRUE(eb.closed);
+  ASSERT_EQ(eb.rq.size(), 1u);
+  EXPECT_EQ(eb.rq[0].status, WcStatus::kWrFlushErr);
+  // The Terminate goes out: LLP layer, MPA CRC error.
+  n = w.b->txGather(sl, 8);
+  Bytes term;
+  for (size_t i = 0; i < n; i++) term.insert(term.end(), sl[i].data, sl[i].data + sl[i].len);
+  ASSERT_GE(term.size(), 2 + 18 + 4u);
+  EXPECT_EQ(term[2], 0x41);  // untagged, last, DDP v1
+  EXPECT_EQ(term[3], 0x47);  // RDMAP v1, Terminate
+  EXPECT_EQ(term[20], 0x20);  // layer LLP(2), etype 0
+  EXPECT_EQ(term[21], term::kLlpCrc);
+}
+
+TEST(IwarpStream, ReceiveNotReadyTerminatesWithNoBuffer) {
+  Wire w;
+  w.connect();
+  Mr src = w.mr(100, 0);
+  Mr remote = w.mr(100, kAccessLocalWrite | kAccessRemoteRead);
+  Mr sink = w.mr(100, kAccessLocalWrite);
+  std::vector<Sge> ss = {src.sge(0, 10)};
+  ASSERT_TRUE(w.a->postSend(sendWr(1, ss)));
+  std::vector<Sge> rs = {sink.sge(0, 10)};
+  SendWr rd = sendWr(2, rs, WrOpcode::kRdmaRead);
+  rd.remote_addr = remote.addr();
+  rd.rkey = remote.stag;
+  ASSERT_TRUE(w.a->postSend(rd));
+  w.run();
+  auto ea = w.a->takeEvents();
+  ASSERT_EQ(ea.sq.size(), 2u);
+  EXPECT_EQ(ea.sq[0].status, WcStatus::kSuccess);
+  EXPECT_EQ(ea.sq[1].status, WcStatus::kRnrRetryExcErr);
+  EXPECT_EQ(ea.sq[1].vendor_err, uint32_t(1 << 12 | 2 << 8 | term::kUNoBuffer));
+  EXPECT_EQ(w.a->state(), IwarpStream::State::kError);
+}
+
+TEST(IwarpStream, ReadOfWrongKeyReportsRemoteAccess) {
+  Wire w;
+  w.connect();
+  Mr remote = w.mr(4096, kAccessLocalWrite | kAccessRemoteRead, 7);
+  Mr sink = w.mr(4096, kAccessLocalWrite);
+  std::vector<Sge> rs = {sink.sge(0, 4096)};
+  SendWr rd = sendWr(2, rs, WrOpcode::kRdmaRead);
+  rd.remote_addr = remote.addr();
+  rd.rkey = remote.stag;
+  ASSERT_TRUE(w.a->postSend(rd));
+  w.run(3, true);
+  auto ea = w.a->takeEvents();
+  ASSERT_EQ(ea.sq.size(), 1u);
+  EXPECT_EQ(ea.sq[0].status, WcStatus::kSuccess);
+  EXPECT_EQ(sink.mem, remote.mem);
+  rd.rkey = remote.stag + 1;  // wrong key byte
+  ASSERT_TRUE(w.a->postSend(rd));
+  w.run();
+  ea = w.a->takeEvents();
+  ASSERT_EQ(ea.sq.size(), 1u);
+  EXPECT_EQ(ea.sq[0].status, WcStatus::kRemAccessErr);
+  // The responder's terminate carried the Read Request header (R bit) for diagnosis.
+  auto t = decodeTerminate(ByteView(w.b_to_a).subspan(w.b_to_a.size() - 4 - 52, 52));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->layer, TermLayer::kRdmap);
+  EXPECT_EQ(t->etype, term::kRdmapRemoteProtection);
+  EXPECT_EQ(t->code, term::kInvalidStag);
+  EXPECT_TRUE(t->hdr_r);
+}
+
+TEST(IwarpStream, PeerToPeerRtrHoldsResponderUntilReady) {
+  StreamConfig c;
+  c.peer_to_peer = true;
+  Wire w(c, StreamConfig{});
+  w.a->start({});
+  w.run();
+  ASSERT_TRUE(w.b->takeEvents().request_received);
+  EXPECT_TRUE(w.b->peerFrame().peer_to_peer);
+  ASSERT_TRUE(w.b->accept({}));
+  EXPECT_EQ(w.b->state(), IwarpStream::State::kAwaitRtr);
+  w.run();
+  EXPECT_EQ(w.b->state(), IwarpStream::State::kRts);
+  EXPECT_TRUE(w.b->takeEvents().established);
+}
+
+TEST(IwarpStream, RejectCarriesPrivateData) {
+  Wire w;
+  w.a->start({});
+  w.run();
+  ASSERT_TRUE(w.b->takeEvents().request_received);
+  const uint8_t why[] = {9, 8, 7};
+  w.b->reject(ByteView(why, 3));
+  w.run();
+  auto ea = w.a->takeEvents();
+  EXPECT_TRUE(ea.rejected);
+  EXPECT_EQ(w.a->peerFrame().private_data, Bytes({9, 8, 7}));
+}
+
+TEST(IwarpStream, ResponderRejectsMarkers) {
+  Wire w;
+  MpaFrame f;
+  f.markers = true;
+  ByteWriter bw;
+  encodeMpaFrame(f, bw);
+  w.b->rxBytes(bw.buf());
+  auto eb = w.b->takeEvents();
+  EXPECT_FALSE(eb.request_received);
+  TxSlice sl[2];
+  ASSERT_EQ(w.b->txGather(sl, 2), 1u);
+  auto rep = decodeMpaFrame(ByteView(sl[0].data, sl[0].len), true);
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->reject);
+}
+
+TEST(IwarpStream, GarbageNeverCrashes) {
+  // Feed pseudo-random bytes after a valid handshake: the stream must end in an error state.
+  uint32_t x = 12345;
+  for (int round = 0; round < 200; round++) {
+    Wire w;
+    w.connect();
+    Bytes junk(512);
+    for (auto& b : junk) {
+      x = x * 1103515245 + 12345;
+      b = uint8_t(x >> 16);
+    }
+    w.b->rxBytes(junk);
+    (void)w.b->takeEvents();
+  }
+}
+
+TEST(Crc32c, KnownVectors) {
+  const char* s = "123456789";
+  EXPECT_EQ(crc32c(reinterpret_cast<const uint8_t*>(s), 9), 0xE3069283u);
+  std::vector<uint8_t> zeros(32, 0);
+  EXPECT_EQ(crc32c(zeros.data(), 32), 0x8A9136AAu);  // RFC 3720 B.4
+  std::vector<uint8_t> ones(32, 0xFF);
+  EXPECT_EQ(crc32c(ones.data(), 32), 0x62A8AB43u);
+  std::vector<uint8_t> big(100000);
+  for (size_t i = 0; i < big.size(); i++) big[i] = uint8_t(i * 7);
+  EXPECT_EQ(crc32cUpdate(kCrc32cInit, big.data(), big.size()),
+            crc32cUpdateTable(kCrc32cInit, big.data(), big.size()));
+}
+
+}  // namespace
+}  // namespace sd::rdma::soft
