@@ -1,0 +1,48 @@
+#!/bin/bash
+# Captures the soft provider's traffic on loopback (rping exchange with CRC32c on, RDMA write/read
+# and send bandwidth, send latency) and checks that tshark decodes it as iWARP (iwarp_mpa,
+# iwarp_ddp_rdmap) with no malformed packets and only good CRCs.
+# Usage: tshark_check.sh SMBDIRECT_RDMA. Exit 77 (skipped) without tshark or capture rights.
+set -u
+TOOL=${1:?smbdirect-rdma binary}
+command -v tshark >/dev/null || { echo "skipped: no tshark"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "skipped: capturing on lo needs root"; exit 77; }
+WORK=$(mktemp -d /tmp/rdma-tshark.XXXXXX)
+PORT=$((30000 + RANDOM % 20000))
+tshark -i lo -f "tcp port $PORT" -w "$WORK/cap.pcap" -q >"$WORK/tshark.log" 2>&1 &
+TPID=$!
+for _ in $(seq 1 100); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
+sleep 0.5
+run_pair() {  # server args, client args
+	local s c
+	SD_SOFT_CRC=1 "$TOOL" $1 -s -P soft -a 127.0.0.1 -p "$PORT" >>"$WORK/server.log" 2>&1 &
+	s=$!
+	for _ in $(seq 1 50); do ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.05; done
+	"$TOOL" $2 -c -P soft -a 127.0.0.1 -p "$PORT" >>"$WORK/client.log" 2>&1
+	c=$?
+	wait "$s"
+	return $c
+}
+rc=0
+run_pair "ping" "ping -C 10 -S 1000 -V" || rc=1
+run_pair "bw" "bw -o write -S 8000 -n 50 -q 4" || rc=1
+run_pair "bw" "bw -o read -S 30000 -n 20 -q 2" || rc=1
+run_pair "bw" "bw -o send -S 2000 -n 100 -q 4" || rc=1
+run_pair "lat" "lat -o send -S 64 -n 50" || rc=1
+sleep 0.5
+kill -INT "$TPID"
+wait "$TPID" 2>/dev/null
+tshark -r "$WORK/cap.pcap" -V >"$WORK/decoded.txt" 2>/dev/null
+mpa=$(tshark -r "$WORK/cap.pcap" -Y iwarp_mpa 2>/dev/null | wc -l)
+ddp=$(tshark -r "$WORK/cap.pcap" -Y iwarp_ddp_rdmap 2>/dev/null | wc -l)
+bad=$(grep -ci malformed "$WORK/decoded.txt")
+good=$(grep -c "Good CRC32" "$WORK/decoded.txt")
+badcrc=$(grep -c "Bad CRC32" "$WORK/decoded.txt")
+echo "frames: iwarp_mpa $mpa, iwarp_ddp_rdmap $ddp; malformed $bad; CRC good $good bad $badcrc"
+tshark -r "$WORK/cap.pcap" -Y iwarp_ddp_rdmap -T fields -e iwarp_rdma.opcode 2>/dev/null | sort | uniq -c
+[ "$rc" = 0 ] || { echo "FAIL: a tool run failed"; cat "$WORK/client.log"; exit 1; }
+if [ "$mpa" -gt 0 ] && [ "$ddp" -gt 0 ] && [ "$bad" = 0 ] && [ "$good" -gt 0 ] && [ "$badcrc" = 0 ]; then
+	echo PASS; rm -rf "$WORK"; exit 0
+fi
+echo "FAIL (capture in $WORK)"
+exit 1
