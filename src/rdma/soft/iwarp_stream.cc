@@ -252,6 +252,7 @@ void IwarpStream::queueFpdu(const DdpHeader& h, const uint8_t* extra, size_t ext
   store32(it.trailer + pad, c);  // least-significant byte first, as Linux siw sends it
   it.trailer_len = uint8_t(pad + kMpaCrcLen);
   it.completes_seq = seq;
+  if (cfg_.trace) cfg_.trace(cfg_.trace_ctx, true, h, ulpdu);
 }
 
 size_t IwarpStream::txGather(TxSlice* out, size_t max) const {
@@ -684,6 +685,7 @@ void IwarpStream::onHeader() {
   auto h = decodeDdpHeader(r);
   if (!h) return fail("DDP header");
   hdr_ = *h;
+  if (cfg_.trace) cfg_.trace(cfg_.trace_ctx, false, hdr_, ulpdu_len_);
   rx_crc_ = crc32cUpdate(kCrc32cInit, rxh_, rxh_have_);
   payload_len_ = ulpdu_len_ - hdr_.length();
   payload_left_ = payload_len_;

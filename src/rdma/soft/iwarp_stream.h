@@ -27,6 +27,9 @@ struct StreamConfig {
   bool crc = false;           // we ask for CRC32c (it is used if either side asks)
   bool peer_to_peer = false;  // initiator: request an RTR (zero-length RDMA Write) exchange
   uint32_t max_payload = 65536 - 64;  // DDP payload bytes per FPDU (keeps ULPDU_Length < 64 KiB)
+  // Optional protocol trace (debugging interop): called for every FPDU header sent or received.
+  void (*trace)(void* ctx, bool tx, const DdpHeader& h, size_t ulpdu_len) = nullptr;
+  void* trace_ctx = nullptr;
 };
 
 struct QpBinding {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -409,7 +410,19 @@ class SoftConn : public Handler, public std::enable_shared_from_this<SoftConn> {
     c.mpa_revision = o.mpa_revision;
     c.peer_to_peer = o.peer_to_peer;
     c.max_payload = o.max_payload;
+    static const bool trace = getenv("SD_SOFT_TRACE") && atoi(getenv("SD_SOFT_TRACE")) != 0;
+    if (trace) c.trace = &traceFpdu;
     return c;
+  }
+  static void traceFpdu(void*, bool tx, const DdpHeader& h, size_t ulpdu) {
+    if (h.tagged)
+      std::fprintf(stderr, "[soft] %s %s len %zu stag 0x%x to 0x%llx%s\n", tx ? "tx" : "rx",
+                   rdmapOpName(h.op), ulpdu, h.stag, static_cast<unsigned long long>(h.to),
+                   h.last ? " L" : "");
+    else
+      std::fprintf(stderr, "[soft] %s %s len %zu qn %u msn %u mo %u stag 0x%x%s\n",
+                   tx ? "tx" : "rx", rdmapOpName(h.op), ulpdu, h.qn, h.msn, h.mo, h.stag,
+                   h.last ? " L" : "");
   }
 
   void onEvent(uint32_t events) override {
@@ -639,6 +652,7 @@ void SoftConn::afterOpLocked() {
     if (initiator_) e.private_data = stream_.peerFrame().private_data;
     push(std::move(e));
   }
+  if (ev.closed) pending_id_.reset();  // a connection that died before its request completed
   if (ev.closed && !closed_delivered_) {
     closed_delivered_ = true;
     if (id && (established_ || request_delivered_)) {

@@ -100,6 +100,13 @@ Provider* pickProvider(const std::string& name) {
   return findProvider("soft");
 }
 
+// Connection establishment may take long against an emulated peer (the kernel lab under TCG):
+// SD_RDMA_CONNECT_TIMEOUT_MS overrides the default 60 s.
+int connectTimeoutMs() {
+  const char* v = getenv("SD_RDMA_CONNECT_TIMEOUT_MS");
+  return v ? atoi(v) : 60000;
+}
+
 std::string hostPort(const std::string& addr, int port) {
   if (addr.find(':') != std::string::npos) return "[" + addr + "]:" + std::to_string(port);
   return addr + ":" + std::to_string(port);
@@ -176,7 +183,7 @@ bool serverAccept(Provider* p, const std::string& addr, int port, uint32_t sq, u
     std::fprintf(stderr, "accept failed: %s\n", st.error().what);
     return false;
   }
-  auto est = e.ch->waitEvent(15000);
+  auto est = e.ch->waitEvent(connectTimeoutMs());
   if (!est || est->type != CmEventType::kEstablished) {
     std::fprintf(stderr, "connection not established (%s)\n",
                  est ? cmEventName(est->type) : "timeout");
@@ -208,7 +215,7 @@ bool clientConnect(Provider* p, const std::string& addr, int port, uint32_t sq, 
     std::fprintf(stderr, "connect failed: %s\n", st.error().what);
     return false;
   }
-  auto est = e.ch->waitEvent(15000);
+  auto est = e.ch->waitEvent(connectTimeoutMs());
   if (!est || est->type != CmEventType::kEstablished) {
     std::fprintf(stderr, "connect to %s failed (%s)\n", hostPort(addr, port).c_str(),
                  est ? cmEventName(est->type) : "timeout");
