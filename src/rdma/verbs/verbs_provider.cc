@@ -230,6 +230,29 @@ class VerbsQp : public QueuePair {
     size_t i = 0;
     for (; i < wrs.size(); i++) {
       const SendWr& w = wrs[i];
+      // Adapt to the device: an RDMA Read/Write with more SGEs than the QP (or, for reads, the
+      // device's max_sge_rd; siw reads only one) becomes several WRs over consecutive remote
+      // addresses, only the last signaled.
+      uint32_t lim = w.opcode == WrOpcode::kRdmaRead ? std::min(caps_.max_send_sge, max_sge_rd_)
+                                                     : caps_.max_send_sge;
+      if (lim == 0) lim = 1;
+      if (w.sg_list.size() > lim &&
+          (w.opcode == WrOpcode::kRdmaRead || w.opcode == WrOpcode::kRdmaWrite)) {
+        uint64_t raddr = w.remote_addr;
+        for (size_t k = 0; k < w.sg_list.size(); k += lim) {
+          SendWr part = w;
+          part.sg_list = w.sg_list.subspan(k, std::min<size_t>(lim, w.sg_list.size() - k));
+          part.remote_addr = raddr;
+          for (const Sge& sg : part.sg_list) raddr += sg.length;
+          if (k + lim < w.sg_list.size()) part.flags &= ~uint32_t(kSendSignaled);
+          Status st = postSend(std::span<const SendWr>(&part, 1), nullptr);
+          if (!st) {
+            if (posted) *posted = i;
+            return st;
+          }
+        }
+        continue;
+      }
       ibv_send_wr wr{};
       ibv_sge sg[32];
       if (w.sg_list.size() > 32) return err(NtStatus::kInvalidParameter, "sge count");
@@ -309,6 +332,7 @@ class VerbsQp : public QueuePair {
     }
   }
   QpCaps caps() const override { return caps_; }
+  uint32_t max_sge_rd_ = 1;
   ibv_qp* qp_;
   QpCaps caps_;
   std::shared_ptr<ProtectionDomain> pd_;
@@ -368,7 +392,7 @@ rdma_conn_param connParam(const ConnParam& p) {
   c.responder_resources = p.responder_resources;
   c.initiator_depth = p.initiator_depth;
   c.retry_count = 7;
-  c.rnr_retry_count = 7;
+  c.rnr_retry_count = 6;  // finite: a missing receive surfaces as RNR_RETRY_EXC (7 = forever)
   return c;
 }
 
@@ -431,6 +455,9 @@ class VerbsCmId : public CmId {
     got.max_recv_sge = ia.cap.max_recv_sge;
     got.max_inline_data = ia.cap.max_inline_data;
     qp_ = std::make_shared<VerbsQp>(id_->qp, got, a.pd, a.send_cq, a.recv_cq);
+    ibv_device_attr da{};
+    if (ibv_query_device(id_->verbs, &da) == 0 && da.max_sge_rd > 0)
+      qp_->max_sge_rd_ = uint32_t(da.max_sge_rd);
     return std::shared_ptr<QueuePair>(qp_);
   }
   std::shared_ptr<QueuePair> qp() const override { return qp_; }
