@@ -49,7 +49,9 @@ class Wire {
   // uses rxDirect like the provider shell.
   void run(size_t chunk = SIZE_MAX, bool direct = false) {
     for (int guard = 0; guard < 100000; guard++) {
-      bool moved = move(*a, *b, a_to_b, chunk, direct) | move(*b, *a, b_to_a, chunk, direct);
+      bool ab = move(*a, *b, a_to_b, chunk, direct);
+      bool ba = move(*b, *a, b_to_a, chunk, direct);
+      bool moved = ab || ba;
       if (!moved) return;
     }
     FAIL() << "wire did not settle";

@@ -191,7 +191,6 @@ class IwarpStream {
   MpaParams local_;
   bool crc_ = false;
   uint16_t ird_ = 0, ord_ = 0;
-  bool rtr_pending_send_ = false;  // initiator in P2P: send the RTR once established
   Bytes mpa_buf_;
   Bytes held_;  // FPDU bytes received before we may parse them
   const char* last_error_ = "";
@@ -224,7 +223,6 @@ class IwarpStream {
   MrRef sink_sge_mr_;
   Bytes small_;
   uint32_t recv_msn_expected_ = 1, read_msn_expected_ = 1;
-  bool rq_msg_active_ = false;  // the head receive is being filled by a multi-segment message
   // A remote error that arrived when no work request was outstanding (e.g. the failed Send had
   // already completed locally, as iWARP completes sends at hand-off): reported on the next WR.
   WcStatus pending_err_ = WcStatus::kSuccess;
