@@ -51,6 +51,8 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     if (!provider_) GTEST_SKIP() << "provider " << GetParam() << " not built";
     if (provider_->devices().empty()) GTEST_SKIP() << "no " << GetParam() << " device";
     addr_ = testAddr(GetParam());
+    soft_ = GetParam() == "soft";
+    iwarp_ = provider_->devices()[0]->attr().transport == "iWARP";
     if (addr_.empty()) GTEST_SKIP() << "set SD_RDMA_TEST_ADDR for " << GetParam();
     auto ch = provider_->createCmChannel();
     ASSERT_TRUE(ch) << ch.error().what;
@@ -154,6 +156,13 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     return s.qp->postRecv(std::span<const RecvWr>(&r, 1));
   }
 
+  // Where verbs differ by transport (documented in docs/rdma.md): an iWARP device (siw) reports a
+  // remote error as a Terminate followed by flushes; InfiniBand/RoCE report the error on the WR.
+  bool soft_ = false, iwarp_ = false;
+  bool remoteErrorOk(WcStatus st, WcStatus ib_status) const {
+    if (st == ib_status) return true;
+    return !soft_ && iwarp_ && st == WcStatus::kWrFlushErr;
+  }
   Provider* provider_ = nullptr;
   std::string addr_;
   int port_ = 0;
@@ -253,7 +262,11 @@ TEST_P(Conformance, InlineAndSolicitedAndCqEvent) {
   EXPECT_EQ(0, ::poll(&p, 1, 50)) << "no event for an unsolicited send";
   EXPECT_EQ(0, std::memcmp(rb.mem.data(), "inline hello", 13));
   wr.wr_id = 2;
-  wr.flags = kSendSignaled | kSendInline | kSendSolicited;
+  wr.flags = kSendSignaled | kSendSolicited;
+  Buf sb = buffer(c, 64, 0);
+  std::memcpy(sb.mem.data(), "solicited", 10);
+  Sge ssg = sb.sge(0, 10);
+  wr.sg_list = std::span<const Sge>(&ssg, 1);
   ASSERT_TRUE(post(c, wr));
   EXPECT_EQ(1, ::poll(&p, 1, kTimeout)) << "solicited event fires";
   ASSERT_TRUE(s.cq->consumeEvent());
@@ -447,6 +460,9 @@ struct Violation {
 TEST_P(Conformance, RemoteAccessViolations) {
   for (int kind = 0; kind < 3; kind++) {
     SCOPED_TRACE(kind);
+    // Observed on Linux 6.1 siw: a Write into a region without remote-write access neither
+    // completes nor terminates (docs/rdma.md); the case runs on every other provider.
+    if (kind == 2 && !soft_ && iwarp_) continue;
     listen();
     Side c, s;
     connectPair(c, s);
@@ -484,14 +500,18 @@ TEST_P(Conformance, RemoteAccessViolations) {
         first_err = x.status;
         break;
       }
-    EXPECT_EQ(first_err, WcStatus::kRemAccessErr) << wcStatusName(first_err);
+    EXPECT_TRUE(remoteErrorOk(first_err, WcStatus::kRemAccessErr)) << wcStatusName(first_err);
     EXPECT_NE(w[1].status, WcStatus::kSuccess);
-    // Both sides see the connection go down.
-    auto d1 = expectEvent(*cch_, CmEventType::kDisconnected, kTimeout);
-    EXPECT_TRUE(d1) << (d1 ? "" : d1.error().what);
-    auto d2 = expectEvent(*sch_, CmEventType::kDisconnected, kTimeout);
-    EXPECT_TRUE(d2) << (d2 ? "" : d2.error().what);
-    EXPECT_EQ(c.qp->state(), QpState::kError);
+    if (iwarp_) {
+      // iWARP: the Terminate tears the connection down; both sides see it.
+      auto d1 = expectEvent(*cch_, CmEventType::kDisconnected, kTimeout);
+      EXPECT_TRUE(d1) << (d1 ? "" : d1.error().what);
+      auto d2 = expectEvent(*sch_, CmEventType::kDisconnected, kTimeout);
+      EXPECT_TRUE(d2) << (d2 ? "" : d2.error().what);
+    }
+    if (soft_) {
+      EXPECT_EQ(c.qp->state(), QpState::kError);
+    }
   }
 }
 
@@ -524,7 +544,7 @@ TEST_P(Conformance, ReceiveNotReady) {
     }
   // InfiniBand/RoCE retry and report RNR_RETRY_EXC; iWARP terminates (DDP "no buffer"), which the
   // soft provider reports the same way.
-  EXPECT_EQ(first_err, WcStatus::kRnrRetryExcErr) << wcStatusName(first_err);
+  EXPECT_TRUE(remoteErrorOk(first_err, WcStatus::kRnrRetryExcErr)) << wcStatusName(first_err);
   EXPECT_NE(w[1].status, WcStatus::kSuccess);
 }
 
@@ -550,10 +570,11 @@ TEST_P(Conformance, DisconnectWithWorkOutstanding) {
   EXPECT_EQ(w[0].wr_id, 100u);
   wait(c, 1);
   ASSERT_TRUE(c.id->disconnect());
-  auto d1 = expectEvent(*cch_, CmEventType::kDisconnected, kTimeout);
-  EXPECT_TRUE(d1) << (d1 ? "" : d1.error().what);
-  auto d2 = expectEvent(*sch_, CmEventType::kDisconnected, kTimeout);
+  auto d2 = expectEvent(*sch_, CmEventType::kDisconnected, 3 * kTimeout);
   EXPECT_TRUE(d2) << (d2 ? "" : d2.error().what);
+  (void)s.id->disconnect();  // as applications do on DISCONNECTED (moves an IB QP to error)
+  auto d1 = expectEvent(*cch_, CmEventType::kDisconnected, 3 * kTimeout);
+  EXPECT_TRUE(d1) << (d1 ? "" : d1.error().what);
   auto fs = wait(s, 7);
   ASSERT_EQ(fs.size(), 7u);
   for (int i = 0; i < 7; i++) {
@@ -563,11 +584,14 @@ TEST_P(Conformance, DisconnectWithWorkOutstanding) {
   auto fc = wait(c, 4);
   ASSERT_EQ(fc.size(), 4u);
   for (auto& x : fc) EXPECT_EQ(x.status, WcStatus::kWrFlushErr);
-  // Work posted after the disconnect completes as flushed.
-  ASSERT_TRUE(post(c, snd));
-  auto f2 = wait(c, 1);
-  ASSERT_EQ(f2.size(), 1u);
-  EXPECT_EQ(f2[0].status, WcStatus::kWrFlushErr);
+  // Work posted after the disconnect completes as flushed (or, on siw, is refused at post time).
+  if (post(c, snd)) {
+    auto f2 = wait(c, 1);
+    ASSERT_EQ(f2.size(), 1u);
+    EXPECT_EQ(f2[0].status, WcStatus::kWrFlushErr);
+  } else {
+    EXPECT_FALSE(soft_) << "the soft provider accepts and flushes";
+  }
 }
 
 TEST_P(Conformance, PrivateDataAndReject) {
@@ -615,7 +639,7 @@ TEST_P(Conformance, ConnectToNothingFails) {
   Side c;
   c.id = *id;
   makeResources(c, c.id->device());
-  ASSERT_TRUE(c.id->connect({}));
+  if (!c.id->connect({})) return;  // siw connects synchronously and fails right here
   auto e2 = cch_->waitEvent(kTimeout);
   ASSERT_TRUE(e2);
   EXPECT_TRUE(e2->type == CmEventType::kRejected || e2->type == CmEventType::kUnreachable ||
@@ -670,12 +694,17 @@ TEST_P(Conformance, PostBeyondQueueDepthFails) {
   size_t depth = c.qp->caps().max_recv_wr;
   size_t ok_count = 0;
   bool failed = false;
-  for (size_t i = 0; i < depth + 1; i++) {
+  // Providers may round queues up (rxe does); at least the granted depth fits, and posting never
+  // succeeds without bound.
+  for (size_t i = 0; i < 2 * depth + 64 && !failed; i++) {
     if (postRecv(c, i, {b.sge()})) ok_count++;
     else failed = true;
   }
   EXPECT_TRUE(failed);
-  EXPECT_EQ(ok_count, depth);
+  EXPECT_GE(ok_count, depth);
+  if (soft_) {
+    EXPECT_EQ(ok_count, depth);
+  }
 }
 
 std::vector<std::string> providerNames() {

@@ -18,6 +18,8 @@ LAB=${KERNEL_LAB:-$HERE/../../../shared/kernel-lab/lab.sh}
 [ "$(id -u)" = 0 ] || { echo "skipped: the kernel lab needs root"; exit 77; }
 WORK=$(mktemp -d /tmp/rdma-interop.XXXXXX)
 COUNT=${RPING_COUNT:-100}
+STEPS=${INTEROP_STEPS:-"rping-to-host rping-from-host conformance"}
+want() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 FAIL=0
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; }
@@ -33,7 +35,7 @@ free_port() {
 result() { echo "RESULT $1: $2"; [ "$2" = PASS ] || FAIL=1; }
 
 # 1. guest rping client -> host smbdirect-rdma ping server (soft provider), CRC off then on.
-for crc in 0 1; do
+want rping-to-host && for crc in 0 1; do
 	P=$(free_port 27000)
 	SD_SOFT_CRC=$crc "$TOOL" ping -s -P soft -a 127.0.0.1 -p "$P" -C "$COUNT" -V >"$WORK/server$crc.log" 2>&1 &
 	spid=$!
@@ -55,39 +57,49 @@ for crc in 0 1; do
 	fi
 done
 
-# 2. host smbdirect-rdma ping client -> guest rping server on 5445 (through the lab's forward).
-H=$(free_port 25445)
-(
-	end=$(($(date +%s) + 400))
-	while [ "$(date +%s)" -lt "$end" ]; do
-		if "$TOOL" ping -c -P soft -a 127.0.0.1 -p "$H" -C "$COUNT" -v -V >"$WORK/client.log" 2>&1; then
-			exit 0
-		fi
-		sleep 1
-	done
-	exit 1
-) &
-cpid=$!
-pids+=("$cpid")
-"$LAB" --scenario shell --host-rdma-port "$H" \
-	--guest-cmd "rdma link add siw0 type siw netdev eth0 && rping -s -a 0.0.0.0 -p 5445 -C $COUNT -v -V" \
-	>"$WORK/lab2.log" 2>&1
-lab=$?
-wait "$cpid"
-cli=$?
-n=$(grep -c '^ping data: rdma-ping-' "$WORK/client.log")
-g=$(grep -c '> server ping data: rdma-ping-' "$WORK/lab2.log")
-echo "host ping -c -> guest rping -s: lab rc $lab, host client rc $cli, $n pings verified on the host, $g shown by the guest"
-grep 'rping client:' "$WORK/client.log"
-if [ "$lab" = 0 ] && [ "$cli" = 0 ] && [ "$n" = "$COUNT" ]; then
-	result host-ping-client-to-guest-rping PASS
-else
-	result host-ping-client-to-guest-rping FAIL
-	tail -30 "$WORK/lab2.log"; tail -20 "$WORK/client.log"
-fi
+# 2. host smbdirect-rdma ping client -> guest rping server on 5445 (through the lab's forward),
+# plain and with the RFC 6581 peer-to-peer RTR exchange requested (SD_SOFT_P2P=1). The host
+# retries until the guest listens; QEMU accepts the TCP connection before the guest does, so an
+# attempt may wait long for the guest: it must not give up (a half-set-up connection confuses
+# rping, which serves one connection only).
+for p2p in 0 1; do
+	want rping-from-host || break
+	H=$(free_port 25445)
+	: >"$WORK/client$p2p.log"
+	(
+		end=$(($(date +%s) + 500))
+		while [ "$(date +%s)" -lt "$end" ]; do
+			echo "=== attempt $(date +%T)" >>"$WORK/client$p2p.log"
+			if SD_SOFT_P2P=$p2p SD_RDMA_CONNECT_TIMEOUT_MS=450000 "$TOOL" ping -c -P soft -a 127.0.0.1 -p "$H" \
+				-C "$COUNT" -v -V >>"$WORK/client$p2p.log" 2>&1; then
+				exit 0
+			fi
+			sleep 1
+		done
+		exit 1
+	) &
+	cpid=$!
+	pids+=("$cpid")
+	"$LAB" --scenario shell --host-rdma-port "$H" --timeout 900 \
+		--guest-cmd "rdma link add siw0 type siw netdev eth0 && rping -s -a 0.0.0.0 -p 5445 -C $COUNT -v -V" \
+		>"$WORK/lab2-$p2p.log" 2>&1
+	lab=$?
+	wait "$cpid"
+	cli=$?
+	n=$(grep -c '^ping data: rdma-ping-' "$WORK/client$p2p.log")
+	g=$(grep -c '> server ping data: rdma-ping-' "$WORK/lab2-$p2p.log")
+	echo "host ping -c (p2p=$p2p) -> guest rping -s: lab rc $lab, host client rc $cli, $n pings verified on the host, $g shown by the guest"
+	grep 'rping client:' "$WORK/client$p2p.log"
+	if [ "$lab" = 0 ] && [ "$cli" = 0 ] && [ "$n" = "$COUNT" ]; then
+		result "host-ping-client-to-guest-rping-p2p$p2p" PASS
+	else
+		result "host-ping-client-to-guest-rping-p2p$p2p" FAIL
+		tail -30 "$WORK/lab2-$p2p.log"; grep -v '^=== attempt\|CONNECT_ERROR' "$WORK/client$p2p.log" | tail -20
+	fi
+done
 
 # 3. the conformance suite on the rdma-core provider inside the guest (siw, then rxe).
-if [ -n "$TESTS" ] && [ -x "$TESTS" ]; then
+if want conformance && [ -n "$TESTS" ] && [ -x "$TESTS" ]; then
 	mkdir -p "$WORK/guest"
 	cp "$TESTS" "$WORK/guest/rdma_tests"
 	for dev in siw rxe; do
