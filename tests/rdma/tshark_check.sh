@@ -12,6 +12,9 @@ PORT=$((30000 + RANDOM % 20000))
 tshark -i lo -f "tcp port $PORT" -w "$WORK/cap.pcap" -q >"$WORK/tshark.log" 2>&1 &
 TPID=$!
 for _ in $(seq 1 100); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
+if ! grep -q "Capturing on" "$WORK/tshark.log"; then
+	echo "skipped: tshark cannot capture on lo here"; cat "$WORK/tshark.log"; kill "$TPID" 2>/dev/null; exit 77
+fi
 sleep 0.5
 run_pair() {  # server args, client args
 	local s c
