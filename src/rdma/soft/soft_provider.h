@@ -17,13 +17,17 @@ namespace sd::rdma::soft {
 struct SoftOptions {
   bool crc = false;          // ask for MPA CRC32c (used when either side asks)
   uint8_t mpa_revision = 2;  // 1, or 2 (RFC 6581 enhanced connection setup)
-  bool peer_to_peer = false; // initiator requests the RFC 6581 RTR exchange
+  // The initiator requests the RFC 6581 peer-to-peer RTR exchange (a zero-length RDMA Write):
+  // the responder then enters RTS only once it is ready to receive, which Linux siw needs (data
+  // sent right after its MPA reply can otherwise sit unprocessed, docs/rdma.md).
+  bool peer_to_peer = true;
   uint32_t max_payload = 65536 - 64;  // DDP payload bytes per FPDU
 };
 
 Provider* softProvider();
 // Options for connections created afterwards. Defaults come from the environment:
-// SD_SOFT_CRC=1, SD_SOFT_MPA_REV=1|2, SD_SOFT_P2P=1, SD_SOFT_FPDU=<payload bytes>.
+// SD_SOFT_CRC=1, SD_SOFT_MPA_REV=1|2, SD_SOFT_P2P=0|1, SD_SOFT_FPDU=<payload bytes>,
+// SD_SOFT_TRACE=1 (print every FPDU header to stderr).
 void setSoftOptions(const SoftOptions& o);
 SoftOptions softOptions();
 
