@@ -37,7 +37,7 @@ kill -INT "$TPID"
 wait "$TPID" 2>/dev/null
 # The Send payloads here are test patterns, not a ULP: without this, Wireshark's RPC-over-RDMA and
 # SMB Direct heuristics sometimes claim a payload and report *their* decode as malformed.
-TS=(tshark --disable-heuristic rpcordma --disable-heuristic smb_direct -r "$WORK/cap.pcap")
+TS=(tshark --disable-protocol rpcordma --disable-protocol smb_direct -r "$WORK/cap.pcap")
 "${TS[@]}" -V >"$WORK/decoded.txt" 2>/dev/null
 mpa=$("${TS[@]}" -Y iwarp_mpa 2>/dev/null | wc -l)
 ddp=$("${TS[@]}" -Y iwarp_ddp_rdmap 2>/dev/null | wc -l)
