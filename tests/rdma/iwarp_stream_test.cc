@@ -327,6 +327,31 @@ TEST(IwarpStream, GarbageNeverCrashes) {
   }
 }
 
+TEST(IwarpStream, RevisionOneResponderAnswersEnhancedInitiator) {
+  StreamConfig i;
+  i.peer_to_peer = true;
+  StreamConfig r;
+  r.mpa_revision = 1;
+  Wire w(i, r);
+  w.connect();
+  EXPECT_EQ(w.a->peerFrame().revision, 1);
+  EXPECT_FALSE(w.a->peerFrame().enhanced);
+  EXPECT_EQ(w.b->state(), IwarpStream::State::kRts);
+  Mr src = w.mr(16, 0, 0x33);
+  Mr dst = w.mr(16, kAccessLocalWrite);
+  std::vector<Sge> rs = {dst.sge(0, 16)};
+  RecvWr rw;
+  rw.wr_id = 1;
+  rw.sg_list = rs;
+  ASSERT_TRUE(w.b->postRecv(rw));
+  std::vector<Sge> ss = {src.sge(0, 16)};
+  ASSERT_TRUE(w.a->postSend(sendWr(1, ss)));
+  w.run();
+  auto eb = w.b->takeEvents();
+  ASSERT_EQ(eb.rq.size(), 1u) << "no RTR FPDU was sent to a revision 1 peer";
+  EXPECT_EQ(dst.mem, src.mem);
+}
+
 TEST(Crc32c, KnownVectors) {
   const char* s = "123456789";
   EXPECT_EQ(crc32c(reinterpret_cast<const uint8_t*>(s), 9), 0xE3069283u);
