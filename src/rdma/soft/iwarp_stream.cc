@@ -63,7 +63,9 @@ void IwarpStream::start(const MpaParams& p) {
   f.ird = p.ird;
   f.ord = p.ord;
   f.peer_to_peer = f.enhanced && cfg_.peer_to_peer;
-  f.rtr_write = f.peer_to_peer;
+  // A zero-length RDMA Read as the RTR: its Read Response proves the responder is receiving before
+  // we send anything else (siw processes only the RTR in its RTR callback; data that came with it
+  // would wait for the next segment).
   f.rtr_read = f.peer_to_peer;
   f.private_data = p.private_data;
   ByteWriter w;
@@ -195,11 +197,7 @@ void IwarpStream::mpaInput(ByteView& data) {
   if (ord_ == 0) ord_ = 1;
   if (cfg_.peer_to_peer && peer_.peer_to_peer) {
     DdpHeader h;
-    if (peer_.rtr_write || !peer_.rtr_read) {
-      h.tagged = true;
-      h.op = RdmapOp::kWrite;
-      queueFpdu(h, nullptr, 0, nullptr, 0, 0);
-    } else {
+    if (peer_.rtr_read && !peer_.rtr_write) {
       h.tagged = false;
       h.op = RdmapOp::kReadRequest;
       h.qn = kQnReadRequest;
@@ -207,7 +205,12 @@ void IwarpStream::mpaInput(ByteView& data) {
       uint8_t rr[kReadRequestLen] = {0};
       queueFpdu(h, rr, sizeof rr, nullptr, 0, 0);
       orq_.push_back(OrqEntry{0, 0, 0, 0});
+      state_ = State::kAwaitRtr;  // RTS when the zero-length Read Response arrives
+      return;
     }
+    h.tagged = true;
+    h.op = RdmapOp::kWrite;
+    queueFpdu(h, nullptr, 0, nullptr, 0, 0);
   }
   enterRts();
 }

@@ -25,7 +25,7 @@ struct StreamConfig {
   bool initiator = true;
   uint8_t mpa_revision = 2;   // 1 or 2 (2 = RFC 6581 enhanced connection setup)
   bool crc = false;           // we ask for CRC32c (it is used if either side asks)
-  bool peer_to_peer = false;  // initiator: request an RTR (zero-length RDMA Write) exchange
+  bool peer_to_peer = false;  // initiator: request an RTR exchange (a zero-length RDMA Read)
   uint32_t max_payload = 65536 - 64;  // DDP payload bytes per FPDU (keeps ULPDU_Length < 64 KiB)
   // Optional protocol trace (debugging interop): called for every FPDU header sent or received.
   void (*trace)(void* ctx, bool tx, const DdpHeader& h, size_t ulpdu_len) = nullptr;
@@ -72,7 +72,7 @@ class IwarpStream {
     kAwaitRequest,   // responder: reading the MPA request
     kRequestReceived,  // responder: waiting for accept()/reject()
     kAwaitReply,     // initiator: request sent
-    kAwaitRtr,       // responder in peer-to-peer mode: reply sent, waiting for the RTR FPDU
+    kAwaitRtr,       // peer-to-peer mode: responder waits for the RTR, initiator for its answer
     kRts,
     kError,          // terminated (a Terminate was sent or received); flushes
     kClosed,
