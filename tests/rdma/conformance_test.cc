@@ -268,11 +268,29 @@ TEST_P(Conformance, InlineAndSolicitedAndCqEvent) {
   Sge ssg = sb.sge(0, 10);
   wr.sg_list = std::span<const Sge>(&ssg, 1);
   ASSERT_TRUE(post(c, wr));
-  EXPECT_EQ(1, ::poll(&p, 1, kTimeout)) << "solicited event fires";
-  ASSERT_TRUE(s.cq->consumeEvent());
+  // Observed on Linux 6.1 siw: a solicited-only armed CQ is never signalled for a receive (the
+  // kernel checks the completion's flags, not the incoming Send with SE); everywhere else it is.
+  bool siw_like = !soft_ && iwarp_;
+  if (!siw_like) {
+    EXPECT_EQ(1, ::poll(&p, 1, kTimeout)) << "solicited event fires";
+    ASSERT_TRUE(s.cq->consumeEvent());
+  }
   auto w2 = wait(s, 1);
   ASSERT_EQ(w2.size(), 1u);
   EXPECT_EQ(w2[0].wr_id, 2u);
+  wait(c, 1);
+  // Armed for any completion, the fd fires on the next receive (every provider).
+  (void)s.cq->consumeEvent();
+  ASSERT_TRUE(postRecv(s, 3, {rb.sge(0, 4096)}));
+  ASSERT_TRUE(s.cq->reqNotify(false));
+  wr.wr_id = 3;
+  wr.flags = kSendSignaled;
+  ASSERT_TRUE(post(c, wr));
+  EXPECT_EQ(1, ::poll(&p, 1, kTimeout)) << "completion event fires";
+  ASSERT_TRUE(s.cq->consumeEvent());
+  auto w3 = wait(s, 1);
+  ASSERT_EQ(w3.size(), 1u);
+  EXPECT_EQ(w3[0].wr_id, 3u);
   wait(c, 1);
 }
 
@@ -463,6 +481,10 @@ TEST_P(Conformance, RemoteAccessViolations) {
     // Observed on Linux 6.1 siw: a Write into a region without remote-write access neither
     // completes nor terminates (docs/rdma.md); the case runs on every other provider.
     if (kind == 2 && !soft_ && iwarp_) continue;
+    // Fresh channels: on InfiniBand/RoCE the previous case's DISCONNECTED arrives late.
+    listener_.reset();
+    sch_ = *provider_->createCmChannel();
+    cch_ = *provider_->createCmChannel();
     listen();
     Side c, s;
     connectPair(c, s);
