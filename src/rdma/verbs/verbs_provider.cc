@@ -121,6 +121,24 @@ std::string readLine(const std::string& path) {
   return s;
 }
 
+// siw/rxe derive the node GUID from the netdev's MAC (EUI-64: ff:fe in the middle, U/L bit
+// flipped); find the interface with that MAC when sysfs does not name it.
+std::string netdevFromGuid(uint64_t guid) {
+  if (((guid >> 24) & 0xFFFF) != 0xFFFE) return {};
+  uint8_t mac[6] = {uint8_t((guid >> 56) ^ 0x02), uint8_t(guid >> 48), uint8_t(guid >> 40),
+                    uint8_t(guid >> 16), uint8_t(guid >> 8), uint8_t(guid)};
+  char want[18];
+  std::snprintf(want, sizeof want, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                mac[4], mac[5]);
+  ifaddrs* ifs = nullptr;
+  std::string found;
+  if (getifaddrs(&ifs) != 0) return {};
+  for (ifaddrs* i = ifs; i && found.empty(); i = i->ifa_next)
+    if (readLine(std::string("/sys/class/net/") + i->ifa_name + "/address") == want) found = i->ifa_name;
+  freeifaddrs(ifs);
+  return found;
+}
+
 class VerbsDevice : public Device {
  public:
   explicit VerbsDevice(ibv_context* ctx) : ctx_(ctx) {}
@@ -169,7 +187,8 @@ class VerbsDevice : public Device {
     std::string name = ibv_get_device_name(ctx_->device);
     std::string base = "/sys/class/infiniband/" + name;
     out.netdev = readLine(base + "/ports/" + std::to_string(port) + "/gid_attrs/ndevs/0");
-    if (out.netdev.empty()) out.netdev = readLine(base + "/parent");  // siw/rxe: the netdev
+    if (out.netdev.empty()) out.netdev = readLine(base + "/parent");
+    if (out.netdev.empty()) out.netdev = netdevFromGuid(be64toh(ctx_->device ? ibv_get_device_guid(ctx_->device) : 0));
     if (!out.netdev.empty()) {
       ifaddrs* ifs = nullptr;
       if (getifaddrs(&ifs) == 0) {
