@@ -1,0 +1,535 @@
+#include "smbdirect/endpoint.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "base/log.h"
+
+namespace sd::smbdirect {
+
+namespace {
+
+uint64_t nowMs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count());
+}
+
+// wr_id: kind in the top byte, index or operation id below.
+enum : uint64_t { kWrRecv = 1, kWrSend = 2, kWrRdma = 3 };
+uint64_t wrId(uint64_t kind, uint64_t v) { return (kind << 56) | v; }
+uint64_t wrKind(uint64_t id) { return id >> 56; }
+uint64_t wrVal(uint64_t id) { return id & ((1ull << 56) - 1); }
+
+constexpr uint32_t kMaxRdmaWrs = 32;  // RDMA read/write work requests in flight per endpoint
+
+std::string hostPort(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+// The IRD/ORD private data Linux SMB Direct peers exchange on iWARP (two little-endian u32).
+Bytes irdOrdPrivateData(uint32_t ird, uint32_t ord) {
+  ByteWriter w;
+  w.u32(ird);
+  w.u32(ord);
+  return w.take();
+}
+
+}  // namespace
+
+Endpoint::Endpoint(Role role, const EndpointOptions& o) : opts_(o), core_(role, o.smbd) {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+Endpoint::~Endpoint() {
+  close();
+  qp_.reset();
+  id_.reset();
+  ch_.reset();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Endpoint::wake() {
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+// Device resources for `id`: PD, CQ, QP and the registered receive/send buffers; posts every
+// receive (MS-SMBD: receives are posted before the negotiate exchange).
+Status Endpoint::setup(std::shared_ptr<rdma::CmId> id) {
+  id_ = std::move(id);
+  auto dev = id_->device();
+  if (!dev) return err(NtStatus::kInvalidDeviceState, "no RDMA device for the address");
+  rdma::DeviceAttr da = dev->attr();
+  device_name_ = da.name;
+  transport_name_ = da.transport;
+  const Config& c = opts_.smbd;
+  recv_count_ = std::min<uint32_t>(c.receive_credit_max, da.max_qp_wr ? da.max_qp_wr : 1024);
+  send_slots_ = std::min<uint32_t>(std::min<uint32_t>(c.send_credit_target, 128),
+                                   da.max_qp_wr > kMaxRdmaWrs + 8 ? da.max_qp_wr - kMaxRdmaWrs - 8 : 8);
+  pd_ = SD_TRY(dev->allocPd());
+  uint32_t cqe = recv_count_ + send_slots_ + kMaxRdmaWrs + 16;
+  if (da.max_cqe) cqe = std::min(cqe, da.max_cqe);
+  cq_ = SD_TRY(dev->createCq(cqe));
+  rdma::QpInitAttr qa;
+  qa.pd = pd_;
+  qa.send_cq = cq_;
+  qa.recv_cq = cq_;
+  qa.caps.max_send_wr = send_slots_ + kMaxRdmaWrs;
+  qa.caps.max_recv_wr = recv_count_;
+  qa.caps.max_send_sge = 1;
+  qa.caps.max_recv_sge = 1;
+  qp_ = SD_TRY(id_->createQp(qa));
+  rdma::QpCaps got = qp_->caps();
+  if (got.max_recv_wr && got.max_recv_wr < recv_count_) recv_count_ = got.max_recv_wr;
+  if (got.max_send_wr && got.max_send_wr < send_slots_ + kMaxRdmaWrs)
+    send_slots_ = got.max_send_wr > kMaxRdmaWrs ? got.max_send_wr - kMaxRdmaWrs : 1;
+  recv_pool_.assign(size_t(recv_count_) * c.max_receive_size, 0);
+  send_pool_.assign(size_t(send_slots_) * c.max_send_size, 0);
+  recv_mr_ = SD_TRY(pd_->regMr(recv_pool_.data(), recv_pool_.size(), rdma::kAccessLocalWrite));
+  send_mr_ = SD_TRY(pd_->regMr(send_pool_.data(), send_pool_.size(), 0));
+  for (uint32_t i = 0; i < send_slots_; i++) free_slots_.push_back(send_slots_ - 1 - i);
+  std::vector<rdma::Sge> sges(recv_count_);
+  std::vector<rdma::RecvWr> wrs(recv_count_);
+  for (uint32_t i = 0; i < recv_count_; i++) {
+    sges[i] = {uint64_t(uintptr_t(recv_pool_.data() + size_t(i) * c.max_receive_size)), c.max_receive_size,
+               recv_mr_->lkey()};
+    wrs[i].wr_id = wrId(kWrRecv, i);
+    wrs[i].sg_list = std::span<const rdma::Sge>(&sges[i], 1);
+  }
+  SD_CHECK(qp_->postRecv(wrs));
+  core_.onReceivesPosted(recv_count_);
+  return ok();
+}
+
+void Endpoint::start() {
+  core_.start(nowMs());
+  worker_ = std::thread([this] { run(); });
+}
+
+Result<std::shared_ptr<Endpoint>> Endpoint::connect(rdma::Provider* provider, const std::string& host,
+                                                    uint16_t port, const EndpointOptions& o) {
+  if (!provider) return err(NtStatus::kNotSupported, "no RDMA provider");
+  // The providers take numeric addresses: resolve names here.
+  std::string addr = host;
+  if (!addr.empty() && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(addr.c_str(), nullptr, &hints, &res) != 0 || !res)
+    return err(NtStatus::kBadNetworkPath, "cannot resolve host");
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (res->ai_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, buf, sizeof buf);
+  else
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, buf, sizeof buf);
+  freeaddrinfo(res);
+  addr = buf;
+
+  std::shared_ptr<Endpoint> ep(new Endpoint(Role::kClient, o));
+  ep->provider_name_ = std::string(provider->name());
+  ep->ch_ = SD_TRY(provider->createCmChannel());
+  auto id = SD_TRY(ep->ch_->createId());
+  SD_CHECK(id->resolve(hostPort(addr, port), std::min(o.connect_timeout_ms, 5000)));
+  auto ev = ep->ch_->waitEvent(std::min(o.connect_timeout_ms, 10000));
+  if (!ev) return err(NtStatus::kIoTimeout, "RDMA address resolution timed out");
+  if (ev->type != rdma::CmEventType::kAddrResolved)
+    return err(NtStatus::kHostUnreachable, "no RDMA route to the server");
+  SD_CHECK(ep->setup(id));
+  rdma::ConnParam cp;
+  auto da = ep->id_->device()->attr();
+  uint8_t ird = uint8_t(std::min<uint32_t>(o.max_rdma_reads, da.max_qp_rd_atom ? da.max_qp_rd_atom : 16));
+  cp.responder_resources = ird;  // the server reads our buffers (WRITE)
+  cp.initiator_depth = 1;        // we never read from the server
+  if (da.transport == "iWARP") cp.private_data = irdOrdPrivateData(ird, 1);
+  SD_CHECK(ep->id_->connect(cp));
+  auto est = ep->ch_->waitEvent(o.connect_timeout_ms);
+  if (!est) return err(NtStatus::kIoTimeout, "SMB Direct connect timed out");
+  if (est->type != rdma::CmEventType::kEstablished) {
+    bool refused = est->type == rdma::CmEventType::kRejected ||
+                   est->type == rdma::CmEventType::kConnectError ||
+                   est->type == rdma::CmEventType::kUnreachable;
+    return err(refused ? NtStatus::kConnectionRefused : NtStatus::kUnexpectedNetworkError,
+               rdma::cmEventName(est->type));
+  }
+  ep->established_ = true;
+  ep->ird_ = ep->id_->ird() ? ep->id_->ird() : ird;
+  ep->ord_ = ep->id_->ord();
+  ep->peer_ = ep->id_->peerAddr();
+  ep->local_ = ep->id_->localAddr();
+  ep->start();
+  SD_CHECK(ep->waitConnected(o.connect_timeout_ms));
+  return ep;
+}
+
+Result<std::shared_ptr<Endpoint>> Endpoint::accept(rdma::Provider* provider, const rdma::CmEvent& req,
+                                                   const EndpointOptions& o) {
+  std::shared_ptr<Endpoint> ep(new Endpoint(Role::kServer, o));
+  ep->provider_name_ = provider ? std::string(provider->name()) : "";
+  Status st = ep->setup(req.id);
+  if (!st) {
+    (void)req.id->reject({});
+    return st.error();
+  }
+  auto da = ep->id_->device()->attr();
+  // The peer's IRD bounds the reads we issue; Linux peers also send {IRD, ORD} on iWARP.
+  uint32_t peer_ird = req.initiator_depth, peer_ord = req.responder_resources;
+  if (req.private_data.size() >= 8) {
+    peer_ird = le32(req.private_data.data());
+    peer_ord = le32(req.private_data.data() + 4);
+  }
+  uint32_t dev_max = da.max_qp_init_rd_atom ? da.max_qp_init_rd_atom : 16;
+  uint8_t ord = uint8_t(std::max<uint32_t>(1, std::min({uint32_t(o.max_rdma_reads), dev_max, peer_ird ? peer_ird : 1u})));
+  uint8_t ird = uint8_t(std::max<uint32_t>(1, std::min<uint32_t>(o.max_rdma_reads, peer_ord ? peer_ord : 1)));
+  rdma::ConnParam cp;
+  cp.responder_resources = ird;
+  cp.initiator_depth = ord;
+  if (da.transport == "iWARP") cp.private_data = irdOrdPrivateData(ird, ord);
+  ep->ird_ = ird;
+  ep->ord_ = ord;
+  ep->peer_ = ep->id_->peerAddr();
+  ep->local_ = ep->id_->localAddr();
+  // Receives may complete before the established event: the worker runs from now on.
+  ep->start();
+  if (auto a = ep->id_->accept(cp); !a) {
+    ep->close();
+    return a.error();
+  }
+  return ep;
+}
+
+void Endpoint::onCmEvent(const rdma::CmEvent& ev) {
+  std::lock_guard<std::mutex> lk(mu_);
+  switch (ev.type) {
+    case rdma::CmEventType::kEstablished:
+      established_ = true;
+      if (id_->ord()) ord_ = std::min<uint32_t>(ord_, id_->ord());
+      break;
+    case rdma::CmEventType::kDisconnected:
+    case rdma::CmEventType::kDeviceRemoval:
+    case rdma::CmEventType::kConnectError:
+    case rdma::CmEventType::kUnreachable:
+    case rdma::CmEventType::kRejected:
+      failLocked(NtStatus::kConnectionDisconnected, std::string("RDMA ") + rdma::cmEventName(ev.type));
+      break;
+    default:
+      break;
+  }
+  cv_.notify_all();
+  wake();
+}
+
+Status Endpoint::waitConnected(int timeout_ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  bool done = cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms),
+                           [&] { return core_.connected() || closed_; });
+  if (core_.connected() && !closed_) return ok();
+  if (!done) return err(NtStatus::kIoTimeout, "SMB Direct negotiate timed out");
+  return err(core_.failStatus() == NtStatus::kSuccess ? NtStatus::kConnectionDisconnected : core_.failStatus(),
+             "SMB Direct negotiate failed");
+}
+
+void Endpoint::failLocked(NtStatus s, const std::string& why) {
+  if (closed_) return;
+  closed_ = true;
+  if (core_.state() != SmbdConnection::State::kFailed) core_.fail(s, why);
+  LOG_INFO("SMB Direct %s: connection closed: %s", peer_.c_str(), core_.failReason().c_str());
+  if (id_) (void)id_->disconnect();
+  cv_.notify_all();
+  wake();
+}
+
+void Endpoint::close() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!closed_) {
+      closed_ = true;
+      core_.fail(NtStatus::kConnectionDisconnected, "closed locally");
+      if (id_) (void)id_->disconnect();
+    }
+    cv_.notify_all();
+  }
+  stop_ = true;
+  wake();
+  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
+}
+
+bool Endpoint::connected() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return core_.connected() && !closed_;
+}
+
+uint32_t Endpoint::maxReadWriteSize() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return core_.maxReadWriteSize();
+}
+
+void Endpoint::drainCqLocked() {
+  rdma::Wc wcs[32];
+  for (int round = 0; round < 64; round++) {
+    auto n = cq_->poll(wcs);
+    if (!n || *n == 0) return;
+    for (int i = 0; i < *n; i++) {
+      const rdma::Wc& wc = wcs[i];
+      uint64_t kind = wrKind(wc.wr_id), v = wrVal(wc.wr_id);
+      if (kind == kWrRecv) {
+        if (wc.status != rdma::WcStatus::kSuccess) {
+          failLocked(NtStatus::kConnectionDisconnected, std::string("receive ") + rdma::wcStatusName(wc.status));
+          continue;
+        }
+        if (closed_) continue;
+        const uint32_t size = opts_.smbd.max_receive_size;
+        uint8_t* buf = recv_pool_.data() + size_t(v) * size;
+        Status st = core_.onReceive(ByteView(buf, std::min(wc.byte_len, size)), nowMs());
+        if (!st) {
+          failLocked(st.error().status, core_.failReason());
+          continue;
+        }
+        rdma::Sge sge{uint64_t(uintptr_t(buf)), size, recv_mr_->lkey()};
+        rdma::RecvWr rw;
+        rw.wr_id = wc.wr_id;
+        rw.sg_list = std::span<const rdma::Sge>(&sge, 1);
+        if (auto p = qp_->postRecv(std::span<const rdma::RecvWr>(&rw, 1)); !p) {
+          failLocked(NtStatus::kConnectionDisconnected, "cannot repost a receive");
+          continue;
+        }
+        core_.onReceivesPosted(1);
+      } else if (kind == kWrSend) {
+        free_slots_.push_back(uint32_t(v));
+        if (wc.status != rdma::WcStatus::kSuccess)
+          failLocked(NtStatus::kConnectionDisconnected, std::string("send ") + rdma::wcStatusName(wc.status));
+      } else if (kind == kWrRdma) {
+        auto it = ops_.find(v);
+        if (it != ops_.end()) {
+          if (it->second.pending) it->second.pending--;
+          if (wc.status != rdma::WcStatus::kSuccess) it->second.status = wc.status;
+        }
+        if (rdma_wrs_inflight_) rdma_wrs_inflight_--;
+        if (wc.status != rdma::WcStatus::kSuccess)
+          failLocked(NtStatus::kConnectionDisconnected, std::string("RDMA transfer ") + rdma::wcStatusName(wc.status));
+        cv_.notify_all();
+      }
+    }
+  }
+}
+
+void Endpoint::pumpLocked() {
+  if (!closed_) {
+    uint64_t now = nowMs();
+    const uint32_t slot_size = opts_.smbd.max_send_size;
+    while (!free_slots_.empty()) {
+      uint32_t slot = free_slots_.back();
+      uint8_t* buf = send_pool_.data() + size_t(slot) * slot_size;
+      auto p = core_.nextPacket(std::span<uint8_t>(buf, slot_size), now);
+      if (!p) break;
+      free_slots_.pop_back();
+      rdma::Sge sge{uint64_t(uintptr_t(buf)), uint32_t(p->length), send_mr_->lkey()};
+      rdma::SendWr wr;
+      wr.wr_id = wrId(kWrSend, slot);
+      wr.opcode = p->invalidate_rkey ? rdma::WrOpcode::kSendWithInv : rdma::WrOpcode::kSend;
+      wr.invalidate_rkey = p->invalidate_rkey;
+      wr.flags = rdma::kSendSignaled;
+      wr.sg_list = std::span<const rdma::Sge>(&sge, 1);
+      if (auto st = qp_->postSend(std::span<const rdma::SendWr>(&wr, 1)); !st) {
+        free_slots_.push_back(slot);
+        failLocked(NtStatus::kConnectionDisconnected, "cannot post a send");
+        break;
+      }
+    }
+    if (core_.state() == SmbdConnection::State::kFailed)
+      failLocked(core_.failStatus(), core_.failReason());
+  }
+  bool any = false;
+  while (core_.hasMessage()) {
+    inbox_.push_back(core_.popMessage());
+    any = true;
+  }
+  if (any || core_.connected()) cv_.notify_all();
+}
+
+void Endpoint::run() {
+  for (int spins = 0; !stop_;) {
+    int64_t wait_ms;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      drainCqLocked();
+      core_.onTimer(nowMs());
+      pumpLocked();
+      if (closed_ && stop_) break;
+      (void)cq_->reqNotify(false);
+      drainCqLocked();  // what arrived before arming
+      pumpLocked();
+      uint64_t dl = core_.nextDeadline(), now = nowMs();
+      wait_ms = dl == UINT64_MAX ? 1000 : int64_t(std::min<uint64_t>(dl > now ? dl - now : 0, 1000));
+    }
+    (void)spins;
+    pollfd p[3] = {{cq_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}, {ch_ ? ch_->fd() : -1, POLLIN, 0}};
+    int rc = ::poll(p, ch_ ? 3 : 2, int(wait_ms));
+    if (rc <= 0) continue;
+    if (p[0].revents & POLLIN) (void)cq_->consumeEvent();
+    if (p[1].revents & POLLIN) {
+      uint64_t v;
+      (void)!::read(wake_fd_, &v, sizeof v);
+    }
+    if (ch_ && (p[2].revents & POLLIN)) {
+      for (int i = 0; i < 16; i++) {
+        auto ev = ch_->getEvent();
+        if (!ev) break;
+        onCmEvent(*ev);
+      }
+    }
+  }
+}
+
+Status Endpoint::send(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (closed_) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
+  SD_CHECK(core_.queueMessage(parts, invalidate_rkey));
+  pumpLocked();
+  return ok();
+}
+
+Result<Bytes> Endpoint::receive(int timeout_ms) {
+  std::unique_lock<std::mutex> lk(mu_);
+  auto ready = [&] { return !inbox_.empty() || closed_; };
+  if (timeout_ms < 0) cv_.wait(lk, ready);
+  else if (!cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready))
+    return err(NtStatus::kIoTimeout, "no SMB Direct message");
+  if (!inbox_.empty()) {
+    Bytes m = std::move(inbox_.front());
+    inbox_.pop_front();
+    return m;
+  }
+  return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
+}
+
+Result<std::shared_ptr<rdma::MemoryRegion>> Endpoint::registerMemory(void* addr, size_t len, uint32_t access) {
+  return pd_->regMr(addr, len, access);
+}
+
+Result<std::span<uint8_t>> Endpoint::scratch(size_t n, uint32_t* lkey) {
+  std::lock_guard<std::mutex> lk(scratch_mu_);
+  if (!scratch_mr_ || scratch_buf_.size() < n) {
+    scratch_mr_.reset();
+    scratch_buf_.assign(std::max<size_t>(n, 1 << 20), 0);
+    scratch_mr_ = SD_TRY(pd_->regMr(scratch_buf_.data(), scratch_buf_.size(), rdma::kAccessLocalWrite));
+  }
+  *lkey = scratch_mr_->lkey();
+  return std::span<uint8_t>(scratch_buf_.data(), n);
+}
+
+Status Endpoint::postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
+                          std::span<const smb2::BufferDescriptorV1> remote) {
+  std::vector<rdma::Sge> sges;
+  std::vector<rdma::SendWr> wrs;
+  sges.reserve(remote.size());
+  size_t off = 0;
+  for (const auto& d : remote) {
+    if (off >= len) break;
+    uint32_t piece = uint32_t(std::min<size_t>(d.length, len - off));
+    if (piece == 0) continue;
+    sges.push_back({uint64_t(uintptr_t(local + off)), piece, lkey});
+    off += piece;
+  }
+  if (sges.empty()) return ok();
+  if (sges.size() > kMaxRdmaWrs) return err(NtStatus::kInvalidParameter, "too many buffer descriptors");
+  size_t k = 0;
+  for (const auto& d : remote) {
+    if (k == sges.size()) break;
+    if (std::min<size_t>(d.length, sges[k].length) == 0) continue;
+    rdma::SendWr w;
+    w.opcode = op;
+    w.flags = 0;
+    w.remote_addr = d.offset;
+    w.rkey = d.token;
+    w.sg_list = std::span<const rdma::Sge>(&sges[k], 1);
+    wrs.push_back(w);
+    k++;
+  }
+  std::unique_lock<std::mutex> lk(mu_);
+  if (!cv_.wait_for(lk, std::chrono::seconds(60),
+                    [&] { return closed_ || rdma_wrs_inflight_ + wrs.size() <= kMaxRdmaWrs; }))
+    return err(NtStatus::kIoTimeout, "RDMA queue full");
+  if (closed_) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
+  uint64_t id = next_op_++;
+  for (auto& w : wrs) w.wr_id = wrId(kWrRdma, id);
+  wrs.back().flags = rdma::kSendSignaled;  // one completion for the whole transfer
+  ops_[id] = RdmaOp{1, rdma::WcStatus::kSuccess};
+  size_t posted = 0;
+  if (auto st = qp_->postSend(wrs, &posted); !st) {
+    ops_.erase(id);
+    failLocked(NtStatus::kConnectionDisconnected, "cannot post an RDMA transfer");
+    return st;
+  }
+  rdma_wrs_inflight_ += uint32_t(wrs.size());
+  // Unsignaled WRs complete with the signaled one: release their slots with it.
+  uint32_t extra = uint32_t(wrs.size() - 1);
+  bool done = cv_.wait_for(lk, std::chrono::seconds(60), [&] { return ops_[id].pending == 0 || closed_; });
+  RdmaOp res = ops_[id];
+  ops_.erase(id);
+  rdma_wrs_inflight_ = rdma_wrs_inflight_ >= extra ? rdma_wrs_inflight_ - extra : 0;
+  if (!done) {
+    failLocked(NtStatus::kIoTimeout, "RDMA transfer timed out");
+    return err(NtStatus::kIoTimeout, "RDMA transfer timed out");
+  }
+  if (res.pending) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed during RDMA");
+  if (res.status != rdma::WcStatus::kSuccess) return err(NtStatus::kUnexpectedNetworkError, rdma::wcStatusName(res.status));
+  if (op == rdma::WrOpcode::kRdmaRead) {
+    rdma_reads_++;
+    rdma_read_bytes_ += off;
+  } else {
+    rdma_writes_++;
+    rdma_write_bytes_ += off;
+  }
+  return ok();
+}
+
+Status Endpoint::rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
+  uint64_t room = 0;
+  for (const auto& d : remote) room += d.length;
+  if (local.size() > room) return err(NtStatus::kInvalidParameter, "data larger than the peer's buffers");
+  return postRdma(rdma::WrOpcode::kRdmaWrite, const_cast<uint8_t*>(local.data()), local.size(), lkey, remote);
+}
+
+Status Endpoint::rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
+  uint64_t total = 0;
+  for (const auto& d : remote) total += d.length;
+  if (total != local.size()) return err(NtStatus::kInvalidParameter, "buffer descriptors do not match the length");
+  return postRdma(rdma::WrOpcode::kRdmaRead, local.data(), local.size(), lkey, remote);
+}
+
+EndpointStatus Endpoint::status() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  EndpointStatus s;
+  s.provider = provider_name_;
+  s.device = device_name_;
+  s.transport = transport_name_;
+  s.local = local_;
+  s.peer = peer_;
+  s.state = closed_ ? "closed" : stateName(core_.state());
+  s.send_credits = core_.sendCredits();
+  s.peer_credits = core_.peerCredits();
+  s.receives_posted = core_.receivesPosted();
+  s.max_send_size = core_.maxSendSize();
+  s.max_receive_size = core_.maxReceiveSize();
+  s.max_fragmented_size = core_.peerMaxFragmentedSize();
+  s.max_read_write_size = core_.maxReadWriteSize();
+  s.ird = ird_;
+  s.ord = ord_;
+  s.stats = core_.stats();
+  s.rdma_reads = rdma_reads_;
+  s.rdma_writes = rdma_writes_;
+  s.rdma_read_bytes = rdma_read_bytes_;
+  s.rdma_write_bytes = rdma_write_bytes_;
+  return s;
+}
+
+}  // namespace sd::smbdirect

@@ -1,0 +1,133 @@
+// The MS-SMBD shell: one SMB Direct connection over an RDMA queue pair of any provider (the soft
+// iWARP provider or rdma-core). It owns the QP, the registered receive and send buffers and a
+// worker thread that feeds completions to the sans-I/O core (smbd_connection.h) and posts what the
+// core says to send. Upper layers (the server's transport adapter and the client) use send(),
+// receive() and the RDMA transfers of READ/WRITE channels (MS-SMB2 3.3.5.12/3.3.5.13).
+//
+// Threads: every public method is thread-safe; send() never blocks on credits (messages queue in
+// the core); receive(), rdmaWrite() and rdmaRead() block the caller until done, failed or timed out.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/bytes.h"
+#include "rdma/rdma.h"
+#include "smb2/read.h"
+#include "smbdirect/smbd_connection.h"
+
+namespace sd::smbdirect {
+
+struct EndpointOptions {
+  Config smbd;
+  int connect_timeout_ms = 30000;
+  uint8_t max_rdma_reads = 16;  // IRD/ORD we offer
+};
+
+struct EndpointStatus {
+  std::string provider, device, transport, local, peer, state;
+  uint32_t send_credits = 0, peer_credits = 0, receives_posted = 0;
+  uint32_t max_send_size = 0, max_receive_size = 0, max_fragmented_size = 0, max_read_write_size = 0;
+  uint32_t ird = 0, ord = 0;
+  Stats stats;
+  uint64_t rdma_reads = 0, rdma_writes = 0, rdma_read_bytes = 0, rdma_write_bytes = 0;
+};
+
+class Endpoint {
+ public:
+  ~Endpoint();
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  // Client: connects to host:port (a numeric address or a name) and negotiates MS-SMBD.
+  static Result<std::shared_ptr<Endpoint>> connect(rdma::Provider* provider, const std::string& host,
+                                                   uint16_t port, const EndpointOptions& o);
+  // Server: accepts a kConnectRequest. The new id's later CM events arrive on the listener's
+  // channel; the listener passes them to onCmEvent().
+  static Result<std::shared_ptr<Endpoint>> accept(rdma::Provider* provider, const rdma::CmEvent& req,
+                                                  const EndpointOptions& o);
+  void onCmEvent(const rdma::CmEvent& ev);
+  // Waits until MS-SMBD negotiation finished (server: the peer's negotiate was answered).
+  Status waitConnected(int timeout_ms);
+
+  // Queues one upper-layer message; with invalidate_rkey its last fragment is a Send with
+  // Invalidate of that peer key (MS-SMB2 SMB2_CHANNEL_RDMA_V1_INVALIDATE).
+  Status send(std::span<const ByteView> parts, uint32_t invalidate_rkey = 0);
+  Status send(ByteView whole) { return send(std::span<const ByteView>(&whole, 1)); }
+  // Next reassembled message; kIoTimeout after timeout_ms (< 0: wait for ever),
+  // kConnectionDisconnected once the connection is gone.
+  Result<Bytes> receive(int timeout_ms);
+
+  Result<std::shared_ptr<rdma::MemoryRegion>> registerMemory(void* addr, size_t len, uint32_t access);
+  // RDMA Write of `local` (inside a region registered here, key `lkey`) to the peer's buffers, in
+  // order, as far as local reaches; waits for completion.
+  Status rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
+  // RDMA Read of the peer's buffers into `local` (their total length); waits for completion.
+  Status rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
+  // A registered buffer of at least `n` bytes for rdmaWrite/rdmaRead (one per endpoint, grown on
+  // demand; for one transfer at a time, as the server's connection thread does them).
+  Result<std::span<uint8_t>> scratch(size_t n, uint32_t* lkey);
+
+  void close();
+  bool connected() const;
+  EndpointStatus status() const;
+  std::string peer() const { return peer_; }
+  std::string local() const { return local_; }
+  std::string providerName() const { return provider_name_; }
+  uint32_t maxReadWriteSize() const;
+
+ private:
+  Endpoint(Role role, const EndpointOptions& o);
+  Status setup(std::shared_ptr<rdma::CmId> id);
+  void start();
+  void run();
+  void drainCqLocked();
+  void pumpLocked();
+  void failLocked(NtStatus s, const std::string& why);
+  Status postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
+                  std::span<const smb2::BufferDescriptorV1> remote);
+  void wake();
+
+  EndpointOptions opts_;
+  std::string provider_name_, device_name_, transport_name_, peer_, local_;
+  std::shared_ptr<rdma::CmChannel> ch_;  // client only (the server's is the listener's)
+  std::shared_ptr<rdma::CmId> id_;
+  std::shared_ptr<rdma::ProtectionDomain> pd_;
+  std::shared_ptr<rdma::CompletionQueue> cq_;
+  std::shared_ptr<rdma::QueuePair> qp_;
+  Bytes recv_pool_, send_pool_;
+  std::shared_ptr<rdma::MemoryRegion> recv_mr_, send_mr_;
+  std::vector<uint8_t> scratch_buf_;
+  std::shared_ptr<rdma::MemoryRegion> scratch_mr_;
+  uint32_t recv_count_ = 0, send_slots_ = 0;
+  std::vector<uint32_t> free_slots_;
+  uint32_t ird_ = 0, ord_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  SmbdConnection core_;
+  std::deque<Bytes> inbox_;
+  bool closed_ = false;
+  bool established_ = false;
+  struct RdmaOp {
+    uint32_t pending = 0;
+    rdma::WcStatus status = rdma::WcStatus::kSuccess;
+  };
+  std::map<uint64_t, RdmaOp> ops_;
+  uint64_t next_op_ = 1;
+  uint32_t rdma_wrs_inflight_ = 0;
+  uint64_t rdma_reads_ = 0, rdma_writes_ = 0, rdma_read_bytes_ = 0, rdma_write_bytes_ = 0;
+  std::mutex scratch_mu_;
+
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread worker_;
+};
+
+}  // namespace sd::smbdirect
