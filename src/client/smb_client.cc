@@ -34,6 +34,8 @@
 #include "smb2/set_info.h"
 #include "smb2/tree_connect.h"
 #include "smb2/write.h"
+#include "smbdirect/endpoint.h"
+#include "rdma/rdma.h"
 
 namespace sd::client {
 
@@ -54,10 +56,15 @@ bool isOkStatus(uint32_t s) {
 
 SmbClient::SmbClient() = default;
 SmbClient::~SmbClient() {
+  if (rdma_) rdma_->close();
   if (fd_ >= 0) ::close(fd_);
 }
 
 Status SmbClient::writeMessage(ByteView a, ByteView b) {
+  if (rdma_) {
+    ByteView parts[2] = {a, b};
+    return rdma_->send(std::span<const ByteView>(parts, b.empty() ? 1 : 2));
+  }
   uint8_t hdr[4];
   smb2::encodeFrameHeader(hdr, uint32_t(a.size() + b.size()));
   ByteView parts[3] = {ByteView(hdr, 4), a, b};
@@ -87,6 +94,18 @@ Status SmbClient::writeMessage(ByteView a, ByteView b) {
 }
 
 Result<Bytes> SmbClient::readMessage() {
+  if (rdma_) {
+    auto m = rdma_->receive(opts_.timeout_ms);
+    if (!m) {
+      if (m.status() == NtStatus::kIoTimeout) return err(NtStatus::kIoTimeout, "no response from the server");
+      return fatal(NtStatus::kConnectionDisconnected, "SMB Direct connection lost");
+    }
+    if (smb2::isTransformHeader(*m)) {
+      if (s2c_key_.empty()) return fatal(NtStatus::kInvalidNetworkResponse, "unexpected encryption");
+      return smb2::decryptMessage(info_.cipher, s2c_key_, *m);
+    }
+    return m;
+  }
   auto readAll = [&](uint8_t* p, size_t len) -> Status {
     while (len) {
       ssize_t r = ::recv(fd_, p, len, 0);
@@ -187,8 +206,43 @@ Result<Bytes> SmbClient::transact(smb2::Command cmd, const std::function<void(By
   return m;
 }
 
-Status SmbClient::connect(const ConnectOptions& o) {
-  opts_ = o;
+// SMB Direct: the provider the user asked for, or rdma-core when it has a device, else the
+// software iWARP provider; port 5445 then 445 unless a port was given (as cifs.ko).
+Status SmbClient::connectTransport(const ConnectOptions& o) {
+  if (o.rdma) {
+    rdma::Provider* p = nullptr;
+    if (o.rdma_provider == "soft" || o.rdma_provider == "verbs") {
+      p = rdma::findProvider(o.rdma_provider);
+      if (!p) return err(NtStatus::kNotSupported, "RDMA provider not built");
+    } else {
+      rdma::Provider* verbs = rdma::findProvider("verbs");
+      p = verbs && !verbs->devices().empty() ? verbs : rdma::findProvider("soft");
+    }
+    std::vector<uint16_t> ports = o.port_explicit ? std::vector<uint16_t>{o.port} : std::vector<uint16_t>{5445, 445};
+    smbdirect::EndpointOptions eo;
+    eo.connect_timeout_ms = o.timeout_ms;
+    Status last = err(NtStatus::kConnectionRefused, "SMB Direct connect");
+    for (uint16_t port : ports) {
+      auto ep = smbdirect::Endpoint::connect(p, o.host, port, eo);
+      if (ep) {
+        rdma_ = *ep;
+        auto st = rdma_->status();
+        info_.transport = "rdma";
+        info_.server = rdma_->peer();
+        info_.rdma_provider = st.provider;
+        info_.rdma_device = st.device;
+        rdma_rw_max_ = st.max_read_write_size;
+        rdma_inline_max_ = st.max_fragmented_size > (128u << 10) ? (st.max_fragmented_size - (64u << 10)) & ~4095u : 65536;
+        LOG_INFO("RDMA transport established with %s (%s provider, %s %s)", info_.server.c_str(),
+                 st.provider.c_str(), st.transport.c_str(), st.device.c_str());
+        return ok();
+      }
+      last = ep.error();
+      LOG_DEBUG("SMB Direct to %s port %u: %s", o.host.c_str(), unsigned(port), ep.error().what);
+      if (ep.status() != NtStatus::kConnectionRefused) break;
+    }
+    return last;
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -224,7 +278,30 @@ Status SmbClient::connect(const ConnectOptions& o) {
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   fd_ = fd;
+  info_.server = o.host + ":" + port;
+  return ok();
+}
 
+bool SmbClient::useRdma(uint64_t len) const {
+  return rdma_ && !sign_all_ && !encrypt_all_ && len >= opts_.rdma_threshold;
+}
+
+uint32_t SmbClient::ioLimit(bool rdma, uint32_t negotiated) const {
+  if (!rdma_) return negotiated;
+  return std::min(negotiated, rdma ? rdma_rw_max_ : rdma_inline_max_);
+}
+
+namespace {
+Bytes descriptorBytes(const void* addr, uint32_t rkey, uint32_t len) {
+  ByteWriter w;
+  smb2::encodeBufferDescriptors({{uint64_t(uintptr_t(addr)), rkey, len}}, w);
+  return w.take();
+}
+}  // namespace
+
+Status SmbClient::connect(const ConnectOptions& o) {
+  opts_ = o;
+  SD_CHECK(connectTransport(o));
   // NEGOTIATE (MS-SMB2 3.2.4.2.2.2)
   crypto::randomFill(client_guid_);
   security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
@@ -379,7 +456,7 @@ Status SmbClient::treeConnect(const std::string& share) {
 }
 
 Status SmbClient::logoff() {
-  if (fd_ < 0 || !session_id_) return ok();
+  if ((fd_ < 0 && !rdma_) || !session_id_) return ok();
   auto m = transact(smb2::Command::kLogoff, [](ByteWriter& w) {
     w.u16(4);
     w.u16(0);
@@ -468,42 +545,76 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
   if (st.directory) return err(NtStatus::kFileIsADirectory, "is a directory");
   auto f = SD_TRY(open(path, smb2::kFileReadData | smb2::kFileReadAttributes | smb2::kSynchronize,
                        smb2::kFileOpen, smb2::kFileNonDirectoryFile, smb2::kFileShareRead | smb2::kFileShareWrite));
-  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, info_.max_read) : std::min<uint32_t>(info_.max_read, 4u << 20);
+  constexpr size_t kDepth = 8;
+  bool rd = useRdma(std::min<uint64_t>(st.end_of_file, opts_.max_io ? opts_.max_io : 4u << 20));
+  uint32_t limit = ioLimit(rd, info_.max_read);
+  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, limit) : std::min<uint32_t>(limit, 4u << 20);
   uint64_t size = st.end_of_file, next = 0, done = 0;
-  std::deque<std::pair<uint64_t, uint64_t>> inflight;  // message id, offset
+  // SMB Direct: the server RDMA-writes each read into one of kDepth registered slots.
+  Bytes pool;
+  std::shared_ptr<rdma::MemoryRegion> mr;
+  std::vector<size_t> free_slots;
+  if (rd) {
+    pool.resize(kDepth * size_t(chunk));
+    auto m = rdma_->registerMemory(pool.data(), pool.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite);
+    if (!m) { (void)close(f); return m.error(); }
+    mr = *m;
+    for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
+  }
+  struct Inflight { uint64_t id, offset; uint32_t length; size_t slot; };
+  std::deque<Inflight> inflight;
   Status result = ok();
-  // Keep up to 8 reads (or what the credits allow) in flight; responses arrive in order here,
-  // and receiveResponse parks any that overtake.
+  // Keep up to kDepth reads (or what the credits allow) in flight; responses arrive in order
+  // here, and receiveResponse parks any that overtake.
   while (result && (next < size || !inflight.empty())) {
     uint32_t charge = (chunk - 1) / 65536 + 1;
-    while (next < size && inflight.size() < 8 && (inflight.empty() || credits_ >= charge)) {
+    while (next < size && inflight.size() < kDepth && (inflight.empty() || credits_ >= charge)) {
       smb2::ReadRequest q;
       q.length = uint32_t(std::min<uint64_t>(chunk, size - next));
       q.offset = next;
       q.file_id = f;
+      size_t slot = 0;
+      Bytes desc;
+      if (rd) {
+        slot = free_slots.back();
+        free_slots.pop_back();
+        desc = descriptorBytes(pool.data() + slot * chunk, mr->rkey(), q.length);
+        q.channel = smb2::kChannelRdmaV1;
+        q.read_channel_info = desc;
+      }
       uint64_t id;
       result = sendRequest(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length, &id);
       if (!result) break;
-      inflight.emplace_back(id, next);
+      inflight.push_back({id, next, q.length, slot});
       next += q.length;
     }
     if (!result || inflight.empty()) break;
-    auto [id, off] = inflight.front();
+    Inflight cur = inflight.front();
     inflight.pop_front();
-    auto m = receiveResponse(id);
+    auto m = receiveResponse(cur.id);
+    if (rd) free_slots.push_back(cur.slot);
     if (!m) { result = m.error(); break; }
     uint32_t s = le32(m->data() + smb2::kOffStatus);
-    if (s == toWire(NtStatus::kEndOfFile)) { size = off; break; }
+    if (s == toWire(NtStatus::kEndOfFile)) { size = cur.offset; break; }
     if (s) { result = err(NtStatus(s), "read"); break; }
     auto r = smb2::decodeReadResponse(*m);
     if (!r) { result = r.error(); break; }
-    result = sink(r->data);
-    done += r->data.size();
-    if (progress) progress(r->data.size());
-    if (r->data.empty()) break;
+    ByteView data = r->data;
+    if (rd) {
+      // MS-SMB2 3.3.5.12: DataLength 0, DataRemaining = the bytes placed by RDMA Write.
+      if (!r->data.empty() || r->data_remaining > cur.length) {
+        result = fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
+        break;
+      }
+      data = ByteView(pool.data() + cur.slot * chunk, r->data_remaining);
+    }
+    result = sink(data);
+    done += data.size();
+    if (progress) progress(data.size());
+    if (data.empty()) break;
   }
-  // Drain what is still in flight before closing.
-  for (auto& [id, off] : inflight) (void)receiveResponse(id);
+  // Drain what is still in flight before closing (and before the slots are unregistered).
+  for (auto& x : inflight) (void)receiveResponse(x.id);
   Status c = close(f);
   if (!result) return result;
   return c;
@@ -514,43 +625,77 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
                          const std::function<void(uint64_t)>& progress) {
   auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
                        smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
-  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, info_.max_write) : std::min<uint32_t>(info_.max_write, 4u << 20);
-  std::deque<std::pair<uint64_t, uint32_t>> inflight;
-  std::deque<Bytes> bufs;
+  constexpr size_t kDepth = 8;
+  bool rd = useRdma(std::min<uint64_t>(size, opts_.max_io ? opts_.max_io : 4u << 20));
+  uint32_t limit = ioLimit(rd, info_.max_write);
+  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, limit) : std::min<uint32_t>(limit, 4u << 20);
+  // SMB Direct: the server RDMA-reads each write from one of kDepth registered slots.
+  Bytes pool;
+  std::shared_ptr<rdma::MemoryRegion> mr;
+  std::vector<size_t> free_slots;
+  if (rd) {
+    pool.resize(kDepth * size_t(chunk));
+    auto m = rdma_->registerMemory(pool.data(), pool.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
+    if (!m) { (void)close(f); return m.error(); }
+    mr = *m;
+    for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
+  }
+  struct Inflight { uint64_t id; uint32_t length; size_t slot; };
+  std::deque<Inflight> inflight;
   uint64_t next = 0;
   Status result = ok();
   while (result && (next < size || !inflight.empty())) {
     uint32_t charge = (chunk - 1) / 65536 + 1;
-    while (next < size && inflight.size() < 8 && (inflight.empty() || credits_ >= charge)) {
+    while (next < size && inflight.size() < kDepth && (inflight.empty() || credits_ >= charge)) {
       uint32_t len = uint32_t(std::min<uint64_t>(chunk, size - next));
-      Bytes b(len);
-      auto n = source(next, b);
+      Bytes b;
+      std::span<uint8_t> dst;
+      size_t slot = 0;
+      if (rd) {
+        slot = free_slots.back();
+        dst = std::span<uint8_t>(pool.data() + slot * chunk, len);
+      } else {
+        b.resize(len);
+        dst = b;
+      }
+      auto n = source(next, dst);
       if (!n) { result = n.error(); break; }
       if (*n == 0) { size = next; break; }
-      b.resize(*n);
       smb2::WriteRequest q;
       q.offset = next;
       q.file_id = f;
       uint64_t id;
-      result = sendRequest(smb2::Command::kWrite,
-                           [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(b.size()), w); },
-                           uint32_t(b.size()), &id, b);
+      if (rd) {
+        free_slots.pop_back();
+        Bytes desc = descriptorBytes(dst.data(), mr->rkey(), uint32_t(*n));
+        q.channel = smb2::kChannelRdmaV1;
+        q.remaining_bytes = uint32_t(*n);
+        q.write_channel_info = desc;
+        result = sendRequest(smb2::Command::kWrite,
+                             [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, 0, w); }, uint32_t(*n), &id);
+      } else {
+        b.resize(*n);
+        result = sendRequest(smb2::Command::kWrite,
+                             [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(b.size()), w); },
+                             uint32_t(b.size()), &id, b);
+      }
       if (!result) break;
-      inflight.emplace_back(id, uint32_t(b.size()));
-      next += b.size();
+      inflight.push_back({id, uint32_t(*n), slot});
+      next += *n;
     }
     if (inflight.empty()) break;
-    auto [id, len] = inflight.front();
+    Inflight cur = inflight.front();
     inflight.pop_front();
-    auto m = receiveResponse(id);
+    auto m = receiveResponse(cur.id);
+    if (rd) free_slots.push_back(cur.slot);
     if (!m) { result = m.error(); break; }
     uint32_t s = le32(m->data() + smb2::kOffStatus);
     if (s) { result = err(NtStatus(s), "write"); break; }
     auto r = smb2::decodeWriteResponse(*m);
-    if (!r || r->count != len) { result = err(NtStatus::kDiskFull, "short write"); break; }
-    if (progress) progress(len);
+    if (!r || r->count != cur.length) { result = err(NtStatus::kDiskFull, "short write"); break; }
+    if (progress) progress(cur.length);
   }
-  for (auto& [id, len] : inflight) (void)receiveResponse(id);
+  for (auto& x : inflight) (void)receiveResponse(x.id);
   Status c = close(f);
   if (!result) return result;
   return c;
@@ -595,30 +740,57 @@ Status SmbClient::rename(const std::string& from, const std::string& to, bool re
 }
 
 Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out) {
+  bool rd = useRdma(out.size());
   smb2::ReadRequest q;
-  q.length = uint32_t(std::min<size_t>(out.size(), info_.max_read));
+  q.length = uint32_t(std::min<size_t>(out.size(), ioLimit(rd, info_.max_read)));
   q.offset = offset;
   q.file_id = f;
+  std::shared_ptr<rdma::MemoryRegion> mr;
+  Bytes desc;
+  if (rd) {
+    mr = SD_TRY(rdma_->registerMemory(out.data(), q.length, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite));
+    desc = descriptorBytes(out.data(), mr->rkey(), q.length);
+    q.channel = smb2::kChannelRdmaV1;
+    q.read_channel_info = desc;
+  }
   auto m = transact(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length);
   if (!m) {
     if (m.status() == NtStatus::kEndOfFile) return size_t(0);
     return m.error();
   }
   auto r = SD_TRY(smb2::decodeReadResponse(*m));
+  if (rd) {
+    if (!r.data.empty() || r.data_remaining > q.length)
+      return fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
+    return size_t(r.data_remaining);
+  }
   size_t n = std::min(r.data.size(), out.size());
   std::copy(r.data.begin(), r.data.begin() + long(n), out.begin());
   return n;
 }
 
 Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView data) {
+  bool rd = useRdma(data.size());
   smb2::WriteRequest q;
   q.offset = offset;
   q.file_id = f;
-  ByteView part = data.first(std::min<size_t>(data.size(), info_.max_write));
+  ByteView part = data.first(std::min<size_t>(data.size(), ioLimit(rd, info_.max_write)));
   uint64_t id;
-  SD_CHECK(sendRequest(smb2::Command::kWrite,
-                       [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
-                       uint32_t(part.size()), &id, part));
+  std::shared_ptr<rdma::MemoryRegion> mr;
+  if (rd) {
+    mr = SD_TRY(rdma_->registerMemory(const_cast<uint8_t*>(part.data()), part.size(),
+                                      rdma::kAccessLocalWrite | rdma::kAccessRemoteRead));
+    Bytes desc = descriptorBytes(part.data(), mr->rkey(), uint32_t(part.size()));
+    q.channel = smb2::kChannelRdmaV1;
+    q.remaining_bytes = uint32_t(part.size());
+    q.write_channel_info = desc;
+    SD_CHECK(sendRequest(smb2::Command::kWrite, [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, 0, w); },
+                         uint32_t(part.size()), &id));
+  } else {
+    SD_CHECK(sendRequest(smb2::Command::kWrite,
+                         [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
+                         uint32_t(part.size()), &id, part));
+  }
   Bytes m = SD_TRY(receiveResponse(id));
   uint32_t st = le32(m.data() + smb2::kOffStatus);
   if (st) return err(NtStatus(st), "write");

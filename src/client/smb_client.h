@@ -16,6 +16,11 @@
 #include "fscc/file_info.h"
 #include "smb2/header.h"
 
+namespace sd::smbdirect {
+class Endpoint;
+struct EndpointStatus;
+}  // namespace sd::smbdirect
+
 namespace sd::client {
 
 struct ConnectOptions {
@@ -27,6 +32,13 @@ struct ConnectOptions {
   bool seal = false;  // encrypt everything after session setup
   int timeout_ms = 15000;
   uint32_t max_io = 0;  // 0: the negotiated maximum (capped at 8 MiB)
+  // SMB Direct (MS-SMBD): connect over RDMA; without an explicit port try 5445 then 445, as
+  // cifs.ko does. Reads and writes of rdma_threshold bytes or more go by RDMA (unless signing or
+  // encryption is in force: then they go inline, as Linux does).
+  bool rdma = false;
+  std::string rdma_provider = "auto";  // auto | soft | verbs
+  bool port_explicit = false;
+  uint32_t rdma_threshold = 4096;
 };
 
 struct ConnectionInfo {
@@ -36,6 +48,9 @@ struct ConnectionInfo {
   bool signing = false, encryption = false;
   uint32_t max_read = 0, max_write = 0, max_transact = 0;
   std::string transport = "tcp";
+  std::string server;         // address:port actually connected
+  std::string rdma_provider;  // "soft" / "verbs" when transport is rdma
+  std::string rdma_device;
 };
 
 class SmbClient {
@@ -77,6 +92,8 @@ class SmbClient {
   Result<FsSize> statfs();
   // srvsvc NetrShareEnum over IPC$ (uses its own tree connect).
   Result<std::vector<std::pair<std::string, std::string>>> shares();
+  // SMB Direct state (nullptr on TCP).
+  std::shared_ptr<smbdirect::Endpoint> rdmaEndpoint() const { return rdma_; }
 
  private:
   struct Pending;
@@ -88,8 +105,14 @@ class SmbClient {
   Result<Bytes> readMessage();
   Status writeMessage(ByteView a, ByteView b = {});
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
+  Status connectTransport(const ConnectOptions& o);
+  bool useRdma(uint64_t len) const;
+  uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
   int fd_ = -1;
+  std::shared_ptr<smbdirect::Endpoint> rdma_;
+  uint32_t rdma_rw_max_ = 0;      // MS-SMBD MaxReadWriteSize (RDMA transfers)
+  uint32_t rdma_inline_max_ = 0;  // inline I/O must fit in the peer's MaxFragmentedSize
   ConnectOptions opts_;
   ConnectionInfo info_;
   uint64_t next_message_id_ = 0;

@@ -354,14 +354,12 @@ int runMount(const MountRequest& r) {
   fs->uid = r.options.uid ? *r.options.uid : getuid();
   fs->gid = r.options.gid ? *r.options.gid : getgid();
   fs->ttl = double(r.options.actimeo);
-  if (r.options.rdma) {
-    std::fprintf(stderr, "smbdirect mount: 'rdma' is accepted but SMB Direct is not implemented yet; "
-                         "refusing rather than silently using TCP\n");
-    return 2;
-  }
   client::ConnectOptions o;
   o.host = addr->host;
   o.port = r.options.port ? r.options.port : addr->port ? addr->port : 445;
+  o.port_explicit = r.options.port || addr->port;
+  o.rdma = r.options.rdma;
+  o.rdma_provider = r.options.rdma_provider;
   if (!r.options.dialects.empty()) o.dialects = r.options.dialects;
   o.user = r.options.creds.user;
   o.domain = r.options.creds.domain;

@@ -143,6 +143,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
   std::shared_ptr<TreeConnect> last_tree;
   std::optional<std::array<uint64_t, 2>> last_file;
   NtStatus last_status = NtStatus::kSuccess;
+  uint32_t invalidate = 0;
   bool last_sign = false;
   uint16_t prev_sign_alg = 0;
   Bytes prev_sign_key;
@@ -216,6 +217,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
       }
     }
     if (req.drop) continue;
+    if (req.remote_invalidate) invalidate = req.remote_invalidate;
     if (req.session) last_session = req.session;
     else if (!related) last_session = findSession(req.hdr.session_id);
     if (req.tree) last_tree = req.tree;
@@ -291,17 +293,16 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
   if (last_sign)
     smb2::signMessage(prev_sign_alg, prev_sign_key,
                       std::span<uint8_t>(chain.data() + prev_start, chain.size() - prev_start));
-  sendChain(std::move(chain), encrypt_for);
+  sendChain(std::move(chain), encrypt_for, invalidate);
 }
 
-void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for) {
-  if (encrypt_for && !encrypt_for->keys.s2c_key.empty()) {
-    Bytes enc = smb2::encryptMessage(encrypt_for->cipher, encrypt_for->keys.s2c_key,
-                                     encrypt_for->session_id, chain);
-    (void)transport_->send(enc);
-    return;
-  }
-  (void)transport_->send(chain);
+void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for, uint32_t invalidate) {
+  if (encrypt_for && !encrypt_for->keys.s2c_key.empty())
+    chain = smb2::encryptMessage(encrypt_for->cipher, encrypt_for->keys.s2c_key,
+                                 encrypt_for->session_id, chain);
+  ByteView whole(chain);
+  if (invalidate) (void)transport_->sendInvalidate(std::span<const ByteView>(&whole, 1), invalidate);
+  else (void)transport_->send(whole);
 }
 
 void Connection::closeSessionOpens(uint64_t session_id) { closeTreeOpens(session_id, 0); }

@@ -63,6 +63,8 @@ struct Request {
   // When set, the finished response message is folded into this SHA-512 preauth hash
   // (NEGOTIATE and non-final SESSION_SETUP responses on 3.1.1).
   std::array<uint8_t, 64>* preauth_response = nullptr;
+  // SMB2_CHANNEL_RDMA_V1_INVALIDATE: the response goes out as Send with Invalidate of this key.
+  uint32_t remote_invalidate = 0;
 };
 
 using CommandHandler = Status (*)(Connection& conn, Request& req);
@@ -122,7 +124,7 @@ class Connection : public MessageHandler {
   void handleSmb1Negotiate(ByteView msg);
   void processChain(ByteView frame, bool encrypted, uint64_t transform_session);
   void finishResponse(Request& req, Bytes& chain, bool last);
-  void sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for);
+  void sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for, uint32_t invalidate = 0);
   Status checkSession(Request& req);
   void fail(const char* why);
 

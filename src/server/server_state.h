@@ -71,6 +71,9 @@ class ServerState {
   // Delete-pending state is per file, shared by all its opens (MS-FSA 2.1.5.4).
   void setDeletePending(uint64_t file_key, bool pending);
   bool isDeletePending(uint64_t file_key) const;
+  // SMB Direct listens (QUERY_NETWORK_INTERFACE_INFO then marks interfaces RDMA_CAPABLE).
+  void setRdmaListening(bool on) { rdma_listening_ = on; }
+  bool rdmaListening() const { return rdma_listening_; }
   // After a rename, every open of the file sees the new share-relative path.
   void renameOpens(uint64_t file_key, const std::string& new_path);
   // Opens of `share` whose path is exactly `path` (directories found by name, e.g. a parent).
@@ -100,6 +103,7 @@ class ServerState {
   std::atomic<uint64_t> next_open_id_{1};
   std::unordered_map<uint64_t, bool> delete_pending_;
   LockTable locks_;
+  std::atomic<bool> rdma_listening_{false};
 };
 
 }  // namespace sd::server

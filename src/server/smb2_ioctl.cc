@@ -66,7 +66,7 @@ Result<Bytes> networkInterfaces(Connection& c) {
     }
     smb2::NetworkInterfaceInfo n;
     n.if_index = if_nametoindex(i->ifa_name);
-    n.capability = 0;  // RDMA_CAPABLE is set once SMB Direct listens (SMB Direct issue)
+    n.capability = c.state().rdmaListening() ? smb2::kRdmaCapable : 0;
     n.link_speed = 10000000000ull;
     n.family = uint16_t(fam);
     if (fam == AF_INET) {

@@ -1,6 +1,9 @@
 // READ (MS-SMB2 3.3.5.12): file data straight from the backend into the response buffer (one
-// copy), named-pipe reads for IPC$. RDMA channels arrive with the SMB Direct issue.
+// copy), named-pipe reads for IPC$; on SMB Direct with an RDMA channel the data goes from a
+// registered buffer to the client's by RDMA Write and the response carries DataLength 0 and
+// DataRemaining = the bytes written.
 #include "server/connection.h"
+#include "server/rdma_channel.h"
 #include "smb2/constants.h"
 #include "smb2/read.h"
 
@@ -11,7 +14,14 @@ Status handleRead(Connection& c, Request& r) {
   auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
   if (!open) return err(NtStatus::kFileClosed, "no such open");
   if (req.length > c.negotiated().max_read) return err(NtStatus::kInvalidParameter, "read too large");
-  if (req.channel != smb2::kChannelNone) return err(NtStatus::kInvalidParameter, "RDMA channel on TCP");
+  std::vector<smb2::BufferDescriptorV1> rdma;
+  if (req.channel != smb2::kChannelNone) {
+    rdma = SD_TRY(rdmaDescriptors(c, req.channel, req.read_channel_info, req.length));
+    // Even an error response invalidates the client's key when asked (as ksmbd does): the
+    // client counts on it.
+    if (req.channel == smb2::kChannelRdmaV1Invalidate) r.remote_invalidate = rdma[0].token;
+    if (open->pipe) return err(NtStatus::kInvalidParameter, "RDMA channel on a pipe");
+  }
 
   if (open->pipe) {
     auto data = SD_TRY(open->pipe->read(req.length));
@@ -26,6 +36,19 @@ Status handleRead(Connection& c, Request& r) {
     return err(NtStatus::kAccessDenied, "no read access");
   if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, req.offset, req.length, false))
     return err(NtStatus::kFileLockConflict, "range locked");
+  if (!rdma.empty()) {
+    auto buf = SD_TRY(c.transport().rdmaBuffer(req.length));
+    size_t n = SD_TRY(open->handle->pread(req.offset, buf));
+    if (n == 0 && req.length > 0) return err(NtStatus::kEndOfFile);
+    if (n < req.minimum_count) return err(NtStatus::kEndOfFile, "short read below MinimumCount");
+    Status w = c.transport().rdmaWrite(ByteView(buf.data(), n), rdma);
+    if (!w) return fatal(w.error().status, "RDMA write to the client failed");
+    smb2::ReadResponse resp;
+    resp.data_remaining = uint32_t(n);
+    smb2::encodeReadResponse(resp, r.out);
+    open->position = req.offset + n;
+    return ok();
+  }
   // Encode the fixed part, then read the data directly behind it.
   size_t data_at = smb2::encodeReadResponseHeader(r.out);
   Bytes& out = r.out.buf();

@@ -1,5 +1,8 @@
-// WRITE (MS-SMB2 3.3.5.13): data from the request buffer to the backend (no copy), pipe writes.
+// WRITE (MS-SMB2 3.3.5.13): data from the request buffer to the backend (no copy), pipe writes;
+// on SMB Direct with an RDMA channel the server pulls RemainingBytes from the client's buffers by
+// RDMA Read into a registered buffer first.
 #include "server/connection.h"
+#include "server/rdma_channel.h"
 #include "smb2/constants.h"
 #include "smb2/write.h"
 
@@ -10,7 +13,15 @@ Status handleWrite(Connection& c, Request& r) {
   auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
   if (!open) return err(NtStatus::kFileClosed, "no such open");
   if (req.data.size() > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
-  if (req.channel != smb2::kChannelNone) return err(NtStatus::kInvalidParameter, "RDMA channel on TCP");
+  std::vector<smb2::BufferDescriptorV1> rdma;
+  if (req.channel != smb2::kChannelNone) {
+    if (req.remaining_bytes > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
+    rdma = SD_TRY(rdmaDescriptors(c, req.channel, req.write_channel_info, req.remaining_bytes));
+    // Even an error response invalidates the client's key when asked (as ksmbd does): the
+    // client counts on it.
+    if (req.channel == smb2::kChannelRdmaV1Invalidate) r.remote_invalidate = rdma[0].token;
+    if (open->pipe) return err(NtStatus::kInvalidParameter, "RDMA channel on a pipe");
+  }
   smb2::WriteResponse resp;
   if (open->pipe) {
     SD_TRY(open->pipe->write(req.data));
@@ -28,9 +39,16 @@ Status handleWrite(Connection& c, Request& r) {
     auto st = SD_TRY(open->handle->stat());
     offset = st.end_of_file;
   }
-  if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, offset, req.data.size(), true))
+  ByteView data = req.data;
+  if (!rdma.empty()) {
+    auto buf = SD_TRY(c.transport().rdmaBuffer(req.remaining_bytes));
+    Status rd = c.transport().rdmaRead(buf, rdma);
+    if (!rd) return fatal(rd.error().status, "RDMA read from the client failed");
+    data = buf;
+  }
+  if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, offset, data.size(), true))
     return err(NtStatus::kFileLockConflict, "range locked");
-  auto n = SD_TRY(open->handle->pwrite(offset, req.data));
+  auto n = SD_TRY(open->handle->pwrite(offset, data));
   open->position = offset + n;
   if (req.flags & (smb2::kWriteFlagWriteThrough | smb2::kWriteFlagWriteUnbuffered))
     SD_CHECK(open->handle->fsync());

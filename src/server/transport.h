@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/bytes.h"
+#include "smb2/read.h"
 
 namespace sd::server {
 
@@ -28,6 +29,22 @@ class Transport {
   // Closes the connection; pending and later sends fail. Thread-safe, idempotent.
   virtual void close() = 0;
   virtual const TransportInfo& info() const = 0;
+
+  // SMB Direct only (MS-SMB2 3.3.5.12/3.3.5.13 RDMA channels); TCP reports "not supported".
+  // Sends like send(), the last fragment as Send with Invalidate of the peer's `rkey`.
+  virtual Status sendInvalidate(std::span<const ByteView> parts, uint32_t rkey) { return send(parts); }
+  // A registered buffer of n bytes for the next rdmaWrite/rdmaRead of this connection's thread.
+  virtual Result<std::span<uint8_t>> rdmaBuffer(size_t n) {
+    return err(NtStatus::kNotSupported, "no RDMA on this transport");
+  }
+  // RDMA Write of `data` (inside rdmaBuffer()) into the peer's buffers; returns when done.
+  virtual Status rdmaWrite(ByteView data, std::span<const smb2::BufferDescriptorV1> to) {
+    return err(NtStatus::kNotSupported, "no RDMA on this transport");
+  }
+  // RDMA Read of into.size() bytes from the peer's buffers into `into` (inside rdmaBuffer()).
+  virtual Status rdmaRead(std::span<uint8_t> into, std::span<const smb2::BufferDescriptorV1> from) {
+    return err(NtStatus::kNotSupported, "no RDMA on this transport");
+  }
 };
 
 // What a transport delivers into: one per connection, called from that connection's thread.

@@ -502,7 +502,7 @@ Status Endpoint::rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::
 Status Endpoint::rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
   uint64_t total = 0;
   for (const auto& d : remote) total += d.length;
-  if (total != local.size()) return err(NtStatus::kInvalidParameter, "buffer descriptors do not match the length");
+  if (total < local.size()) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
   return postRdma(rdma::WrOpcode::kRdmaRead, local.data(), local.size(), lkey, remote);
 }
 

@@ -68,7 +68,7 @@ class Endpoint {
   // RDMA Write of `local` (inside a region registered here, key `lkey`) to the peer's buffers, in
   // order, as far as local reaches; waits for completion.
   Status rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
-  // RDMA Read of the peer's buffers into `local` (their total length); waits for completion.
+  // RDMA Read of local.size() bytes from the peer's buffers, in order; waits for completion.
   Status rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
   // A registered buffer of at least `n` bytes for rdmaWrite/rdmaRead (one per endpoint, grown on
   // demand; for one transfer at a time, as the server's connection thread does them).

@@ -20,6 +20,8 @@
 #include "client/options.h"
 #include "client/progress.h"
 #include "client/smb_client.h"
+#include "rdma/tool/rdma_tool.h"
+#include "smbdirect/endpoint.h"
 #ifdef SMBDIRECT_HAVE_FUSE
 #include "fuse/mount_main.h"
 #endif
@@ -43,11 +45,15 @@ void usage(FILE* out) {
       "  mv ADDR NEWPATH         rename within the share (NEWPATH share-relative or an ADDR)\n"
       "  shares //host[:port]    list the server's shares\n"
       "  mount //host/share DIR -o OPTIONS   FUSE mount (see smbdirect mount --help)\n"
+      "  rdma devices|ping|bw|lat ...       RDMA devices and tests (see smbdirect rdma --help)\n"
       "\n"
       "Options:\n"
       "  -U, --user [DOMAIN\\]USER[%%PASSWORD]   user (default $USER); password also from $PASSWD\n"
       "  -A, --credentials FILE   username=/password=/domain= lines (cifs-utils format)\n"
-      "  -p, --port N             TCP port (default 445)\n"
+      "  -p, --port N             port (default 445; with --rdma 5445, then 445)\n"
+      "      --rdma               SMB Direct (SMB3 over RDMA); reads and writes go by RDMA\n"
+      "      --rdma-provider auto|soft|verbs   RDMA provider (default auto: rdma-core when it\n"
+      "                           has a device, else the built-in software iWARP provider)\n"
       "      --vers 3.0|3.0.2|3.1.1   dialect (default: negotiate the best)\n"
       "      --sign               require signing\n"
       "      --seal               encrypt everything\n"
@@ -103,12 +109,14 @@ int main(int argc, char** argv) {
 #ifdef SMBDIRECT_HAVE_FUSE
   if (!std::strcmp(argv[1], "mount")) return sd::fuse::mountMain(argc - 1, argv + 1);
 #endif
+  if (!std::strcmp(argv[1], "rdma")) return sd::rdma::rdmaToolMain(argc - 1, argv + 1);
   Credentials creds;
   bool have_user = false;
   std::string cred_file;
   int port = 0;
   std::vector<uint16_t> dialects = {0x0311, 0x0302, 0x0300};
-  bool sign = false, seal = false, quiet = false;
+  bool sign = false, seal = false, quiet = false, rdma = false;
+  std::string rdma_provider = "auto";
   static const option kLong[] = {{"user", required_argument, nullptr, 'U'},
                                  {"credentials", required_argument, nullptr, 'A'},
                                  {"port", required_argument, nullptr, 'p'},
@@ -116,6 +124,8 @@ int main(int argc, char** argv) {
                                  {"sign", no_argument, nullptr, 'S'},
                                  {"seal", no_argument, nullptr, 'E'},
                                  {"quiet", no_argument, nullptr, 'q'},
+                                 {"rdma", no_argument, nullptr, 'R'},
+                                 {"rdma-provider", required_argument, nullptr, 'P'},
                                  {"verbose", no_argument, nullptr, 'v'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
@@ -135,6 +145,15 @@ int main(int argc, char** argv) {
       case 'S': sign = true; break;
       case 'E': seal = true; break;
       case 'q': quiet = true; break;
+      case 'R': rdma = true; break;
+      case 'P':
+        rdma_provider = optarg;
+        if (rdma_provider != "auto" && rdma_provider != "soft" && rdma_provider != "verbs") {
+          std::fprintf(stderr, "smbdirect: --rdma-provider: expected auto, soft or verbs\n");
+          return 2;
+        }
+        rdma = true;
+        break;
       case 'v': logSetLevel(LogLevel::kDebug); break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
@@ -187,6 +206,9 @@ int main(int argc, char** argv) {
   ConnectOptions o;
   o.host = addr->host;
   o.port = uint16_t(port ? port : addr->port ? addr->port : 445);
+  o.port_explicit = port || addr->port;
+  o.rdma = rdma;
+  o.rdma_provider = rdma_provider;
   o.dialects = dialects;
   o.user = creds.user;
   o.domain = creds.domain;
@@ -195,7 +217,10 @@ int main(int argc, char** argv) {
   o.seal = seal;
   SmbClient cl;
   auto st = cl.connect(o);
-  if (!st) return fail("connecting to " + o.host + ":" + std::to_string(o.port), st.status());
+  if (!st) {
+    if (rdma) return fail("SMB Direct to " + o.host + (o.port_explicit ? ":" + std::to_string(o.port) : std::string(" (ports 5445, 445)")), st.status());
+    return fail("connecting to " + o.host + ":" + std::to_string(o.port), st.status());
+  }
   LOG_DEBUG("dialect 0x%04x, signing %s, encryption %s", cl.info().dialect, cl.info().signing ? "on" : "off",
             cl.info().encryption ? "on" : "off");
   if (cmd == "shares") {

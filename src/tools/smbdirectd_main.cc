@@ -17,6 +17,8 @@
 #include "config/config.h"
 #include "config/user_db.h"
 #include "config/user_command.h"
+#include "rdma/rdma.h"
+#include "runtime/rdma_server.h"
 #include "runtime/tcp_server.h"
 #include "server/connection.h"
 #include "server/server_state.h"
@@ -82,6 +84,46 @@ std::optional<Loaded> load(const std::string& conf_path, const std::string& user
     }
   }
   return Loaded{std::move(*cfg), users};
+}
+
+// SMB Direct listeners per `smb direct`, `smb direct port`, `smb direct provider`: auto uses
+// rdma-core when it has a device and the software iWARP provider otherwise; iWARP listens on
+// 'smb direct port' (5445), InfiniBand/RoCE devices on 445 unless another port is configured.
+bool startSmbDirect(const sd::config::Global& g, const sd::runtime::RdmaServer::Factory& factory,
+                    std::vector<std::unique_ptr<sd::runtime::RdmaServer>>* out) {
+  using sd::config::SmbDirect;
+  if (g.smb_direct == SmbDirect::kNo) return true;
+  bool must = g.smb_direct == SmbDirect::kYes;
+  sd::rdma::Provider* p = nullptr;
+  if (g.smb_direct_provider == "soft" || g.smb_direct_provider == "verbs") {
+    p = sd::rdma::findProvider(g.smb_direct_provider);
+    if (!p || p->devices().empty()) {
+      LOG_ERROR("smb direct provider = %s: %s", g.smb_direct_provider.c_str(),
+                p ? "no RDMA device" : "not built (rdma-core headers were missing)");
+      return !must;
+    }
+  } else {
+    sd::rdma::Provider* verbs = sd::rdma::findProvider("verbs");
+    p = verbs && !verbs->devices().empty() ? verbs : sd::rdma::findProvider("soft");
+  }
+  uint16_t port = g.smb_direct_port;
+  bool iwarp = false;
+  for (const auto& d : p->devices()) iwarp |= d->attr().transport == "iWARP";
+  if (!iwarp && port == 5445) port = 445;
+  sd::smbdirect::EndpointOptions o;
+  o.smbd.max_read_write_size = std::max(g.smb2_max_read, g.smb2_max_write);
+  std::vector<std::string> addrs = {""};
+  if (g.bind_interfaces_only && !g.interfaces.empty()) addrs = g.interfaces;
+  for (const auto& a : addrs) {
+    auto srv = std::make_unique<sd::runtime::RdmaServer>(factory);
+    if (!srv->listen(p, a, port, o, g.max_connections)) {
+      if (must) return false;
+      LOG_WARN("SMB Direct is not available on %s; serving TCP only", a.empty() ? "*" : a.c_str());
+      continue;
+    }
+    out->push_back(std::move(srv));
+  }
+  return true;
 }
 
 }  // namespace
@@ -152,6 +194,14 @@ int main(int argc, char** argv) {
     return std::make_unique<sd::server::Connection>(state, std::move(t));
   });
   if (!tcp.listen(spec)) return 1;
+  std::vector<std::unique_ptr<sd::runtime::RdmaServer>> rdma;
+  if (!startSmbDirect(loaded->cfg.global,
+                      [state](std::shared_ptr<sd::server::Transport> t) {
+                        return std::make_unique<sd::server::Connection>(state, std::move(t));
+                      },
+                      &rdma))
+    return 1;
+  state->setRdmaListening(!rdma.empty());
 
   if (!nodetach) {
     if (daemon(0, 0) != 0) {
@@ -178,6 +228,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   tcp.start();
+  for (auto& r : rdma) r->start();
   LOG_INFO("smbdirectd started: %zu shares, config %s, users %s", state->shares().size(),
            conf_path.c_str(), users_path.c_str());
   while (!g_stop) {
@@ -198,6 +249,7 @@ int main(int argc, char** argv) {
   }
   LOG_INFO("stopping");
   tcp.stop();
+  for (auto& r : rdma) r->stop();
   if (pid_path != "none") unlink(pid_path.c_str());
   return 0;
 }
