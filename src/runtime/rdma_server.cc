@@ -99,7 +99,14 @@ void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
   handler->onDisconnect();
   handler.reset();
   ep->close();
-  LOG_DEBUG("SMB Direct %s: closed", ep->peer().c_str());
+  auto st = ep->status();
+  LOG_INFO("SMB Direct %s closed: %llu messages in, %llu out, %llu fragments; RDMA reads %llu bytes in %llu, "
+           "RDMA writes %llu bytes in %llu",
+           ep->peer().c_str(), (unsigned long long)st.stats.messages_received,
+           (unsigned long long)st.stats.messages_sent,
+           (unsigned long long)(st.stats.fragments_received + st.stats.fragments_sent),
+           (unsigned long long)st.rdma_read_bytes, (unsigned long long)st.rdma_reads,
+           (unsigned long long)st.rdma_write_bytes, (unsigned long long)st.rdma_writes);
   live_--;
 }
 

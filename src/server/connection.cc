@@ -157,6 +157,8 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
     req.hdr = *hdr;
     if (req.hdr.flags & smb2::kFlagServerToRedir) return fail("response sent to server");
     uint16_t cmd = uint16_t(req.hdr.command);
+    LOG_TRACE("%s: request %s mid %llu (%zu bytes)", transport_->info().peer.c_str(), smb2::commandName(cmd),
+              (unsigned long long)req.hdr.message_id, req.msg.size());
     bool related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i > 0;
     bool bad_first_related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i == 0;
     if (related) {

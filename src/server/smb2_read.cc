@@ -43,9 +43,10 @@ Status handleRead(Connection& c, Request& r) {
     if (n < req.minimum_count) return err(NtStatus::kEndOfFile, "short read below MinimumCount");
     Status w = c.transport().rdmaWrite(ByteView(buf.data(), n), rdma);
     if (!w) return fatal(w.error().status, "RDMA write to the client failed");
-    smb2::ReadResponse resp;
-    resp.data_remaining = uint32_t(n);
-    smb2::encodeReadResponse(resp, r.out);
+    // Exactly the 16-byte fixed part, no Buffer byte (as ksmbd and Windows send it): cifs.ko
+    // takes the bytes after the fixed part of an RDMA read response as the next message.
+    smb2::encodeReadResponseHeader(r.out);
+    smb2::finishReadResponseHeader(r.out, 0, uint32_t(n));
     open->position = req.offset + n;
     return ok();
   }

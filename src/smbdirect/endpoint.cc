@@ -16,6 +16,19 @@ namespace sd::smbdirect {
 
 namespace {
 
+// -vv: one line per MS-SMBD packet (what tshark's smb_direct dissector would show).
+void tracePacket(const char* dir, const std::string& peer, ByteView p, uint32_t inv) {
+  if (int(logLevel()) < int(LogLevel::kTrace)) return;
+  if (p.size() >= kDataHeaderSize && !(p.size() == kNegotiateRequestSize && le16(p.data()) == kSmbdVersion1) &&
+      !(p.size() == kNegotiateResponseSize && le16(p.data()) == kSmbdVersion1)) {
+    LOG_TRACE("SMBD %s %s: %zu bytes credits req %u granted %u flags 0x%x remaining %u offset %u length %u%s",
+              dir, peer.c_str(), p.size(), le16(p.data()), le16(p.data() + 2), le16(p.data() + 4),
+              le32(p.data() + 8), le32(p.data() + 12), le32(p.data() + 16), inv ? " (send with invalidate)" : "");
+  } else {
+    LOG_TRACE("SMBD %s %s: %zu bytes (negotiate)", dir, peer.c_str(), p.size());
+  }
+}
+
 uint64_t nowMs() {
   return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now().time_since_epoch())
@@ -288,6 +301,7 @@ void Endpoint::drainCqLocked() {
         if (closed_) continue;
         const uint32_t size = opts_.smbd.max_receive_size;
         uint8_t* buf = recv_pool_.data() + size_t(v) * size;
+        tracePacket("rx", peer_, ByteView(buf, std::min(wc.byte_len, size)), 0);
         Status st = core_.onReceive(ByteView(buf, std::min(wc.byte_len, size)), nowMs());
         if (!st) {
           failLocked(st.error().status, core_.failReason());
@@ -331,6 +345,7 @@ void Endpoint::pumpLocked() {
       auto p = core_.nextPacket(std::span<uint8_t>(buf, slot_size), now);
       if (!p) break;
       free_slots_.pop_back();
+      tracePacket("tx", peer_, ByteView(buf, p->length), p->invalidate_rkey);
       rdma::Sge sge{uint64_t(uintptr_t(buf)), uint32_t(p->length), send_mr_->lkey()};
       rdma::SendWr wr;
       wr.wr_id = wrId(kWrSend, slot);

@@ -41,6 +41,7 @@ start_server() {
 	bind interfaces only = yes
 	interfaces = 127.0.0.1
 	server multi channel support = yes
+	smb direct port = 0
 $1
 [share]
 	path = $SHARE
@@ -51,12 +52,15 @@ $2
 	path = $SHARE
 	valid users = alice
 CONF
+  rm -f "$WORK/users.db"
   printf 'Pass-1234\n' | "$SMBDIRECTD" user add smbtest -i "$WORK/users.db" >/dev/null || return 1
   printf 'Alice-987\n' | "$SMBDIRECTD" user add alice -i "$WORK/users.db" >/dev/null || return 1
   "$SMBDIRECTD" -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p 0 -P none -v >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (tcp).*/\1/p' "$WORK/server.log" | head -1)
+    # SMB Direct port (RDMA_PORT), when the configuration leaves it on.
+    RDMA_PORT=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\) (SMB Direct.*/\1/p' "$WORK/server.log" | head -1)
     [ -n "$PORT" ] && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
