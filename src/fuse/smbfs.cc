@@ -1,5 +1,9 @@
 #define FUSE_USE_VERSION 34
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "fuse/smbfs.h"
+#include "fuse/utab.h"
 
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
@@ -343,7 +347,10 @@ void opInit(void*, fuse_conn_info* conn) {
 
 }  // namespace
 
-int runMount(const MountRequest& r) {
+namespace {
+
+// Connects, mounts and serves; `notify_fd` (background mode) gets one byte, 0, once mounted.
+int mountAndServe(const MountRequest& r, int notify_fd) {
   auto addr = client::parseSmbAddress(r.source);
   if (!addr || addr->share.empty()) {
     std::fprintf(stderr, "smbdirect mount: bad source '%s' (use //server/share)\n", r.source.c_str());
@@ -419,16 +426,70 @@ int runMount(const MountRequest& r) {
     fuse_session_destroy(se);
     return 1;
   }
-  std::fprintf(stderr, "smbdirect: mounted %s on %s (SMB dialect 0x%04x%s%s, tcp)\n", r.source.c_str(),
+  std::string target = r.mountpoint;
+  if (char* rp = realpath(r.mountpoint.c_str(), nullptr)) {
+    target = rp;
+    free(rp);
+  }
+  utabAdd(r.source, target, client::displayMountOptions(r.options));
+  std::string transport = fs->smb.info().transport == "rdma"
+                              ? "SMB Direct, " + fs->smb.info().rdma_provider + " provider"
+                              : std::string("tcp");
+  std::fprintf(stderr, "smbdirect: mounted %s on %s (SMB dialect 0x%04x%s%s, %s)\n", r.source.c_str(),
                r.mountpoint.c_str(), fs->smb.info().dialect, fs->smb.info().signing ? ", signed" : "",
-               fs->smb.info().encryption ? ", sealed" : "");
-  fuse_daemonize(r.foreground ? 1 : 0);
+               fs->smb.info().encryption ? ", sealed" : "", transport.c_str());
+  if (notify_fd >= 0) {
+    // Background: tell the waiting parent we are mounted, then detach from the terminal.
+    uint8_t okb = 0;
+    (void)!::write(notify_fd, &okb, 1);
+    ::close(notify_fd);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      dup2(devnull, 0);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      if (devnull > 2) ::close(devnull);
+    }
+    (void)!chdir("/");
+  }
   int rc = fuse_session_loop(se);
   fuse_session_unmount(se);
+  utabRemove(target);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
   (void)fs->smb.logoff();
   return rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+// The mount runs in the background unless -f: fork first, before any connection exists (the
+// SMB Direct provider and endpoint run threads, which a fork after connecting would lose); the
+// parent waits until the child mounted or failed and exits with its status.
+int runMount(const MountRequest& r) {
+  if (r.foreground) return mountAndServe(r, -1);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return mountAndServe(r, -1);
+  pid_t pid = fork();
+  if (pid < 0) {
+    ::close(p[0]);
+    ::close(p[1]);
+    return mountAndServe(r, -1);
+  }
+  if (pid == 0) {
+    ::close(p[0]);
+    setsid();
+    _exit(mountAndServe(r, p[1]));
+  }
+  ::close(p[1]);
+  uint8_t code = 1;
+  ssize_t n;
+  do n = ::read(p[0], &code, 1); while (n < 0 && errno == EINTR);
+  ::close(p[0]);
+  if (n == 1) return code;
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
 }  // namespace sd::fuse

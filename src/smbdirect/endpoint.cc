@@ -128,8 +128,29 @@ void Endpoint::start() {
   worker_ = std::thread([this] { run(); });
 }
 
+// Linux siw as the passive side sometimes leaves the first frames after its MPA reply
+// unprocessed (seen against the kernel lab through QEMU's user network: the RTR read is never
+// answered), so an establishment that stalls is retried on a fresh connection, with growing
+// patience, within the caller's timeout.
 Result<std::shared_ptr<Endpoint>> Endpoint::connect(rdma::Provider* provider, const std::string& host,
                                                     uint16_t port, const EndpointOptions& o) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.connect_timeout_ms);
+  int patience = 3000;
+  for (int attempt = 1;; attempt++) {
+    int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count());
+    if (left <= 0) return err(NtStatus::kIoTimeout, "SMB Direct connect timed out");
+    EndpointOptions once = o;
+    once.connect_timeout_ms = std::min(left, patience);
+    auto r = connectOnce(provider, host, port, once);
+    if (r || r.status() != NtStatus::kIoTimeout || attempt >= 4) return r;
+    LOG_DEBUG("SMB Direct to %s port %u: no establishment within %d ms, retrying", host.c_str(), unsigned(port),
+              once.connect_timeout_ms);
+    patience *= 2;
+  }
+}
+
+Result<std::shared_ptr<Endpoint>> Endpoint::connectOnce(rdma::Provider* provider, const std::string& host,
+                                                        uint16_t port, const EndpointOptions& o) {
   if (!provider) return err(NtStatus::kNotSupported, "no RDMA provider");
   // The providers take numeric addresses: resolve names here.
   std::string addr = host;

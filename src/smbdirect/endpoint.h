@@ -84,6 +84,8 @@ class Endpoint {
 
  private:
   Endpoint(Role role, const EndpointOptions& o);
+  static Result<std::shared_ptr<Endpoint>> connectOnce(rdma::Provider* provider, const std::string& host,
+                                                       uint16_t port, const EndpointOptions& o);
   Status setup(std::shared_ptr<rdma::CmId> id);
   void start();
   void run();

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# SMB Direct against the Linux kernel's own peers (../shared/kernel-lab, QEMU, siw):
+#  1. the guest's cifs.ko mounts smbdirectd running on the host (soft iWARP provider, 127.0.0.1:5445,
+#     which the guest reaches as 10.0.2.2:5445) with -o vers=3.1.1|3.0|3.02,rdma: dmesg must say
+#     "RDMA transport established"; writes and reads back a file with checksums, lists, renames,
+#     deletes;
+#  2. our client on the host against the guest's ksmbd over SMB Direct (through the lab's forward of
+#     guest port 5445): put/get with checksums for each dialect, ls, mv, rm.
+# Skipped unless SMBDIRECT_KERNEL_LAB=1 (needs root; runs under emulation, several minutes).
+# SMBDIRECT_LAB_MB sets the file size (default 256).
+set -uo pipefail
+[ "${SMBDIRECT_KERNEL_LAB:-0}" = 1 ] || { echo "skipped: set SMBDIRECT_KERNEL_LAB=1"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root"; exit 77; }
+: "${SMBDIRECTD:?path to smbdirectd}"
+: "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
+HERE=$(cd "$(dirname "$0")" && pwd)
+LAB=${KERNEL_LAB:-$HERE/../../../shared/kernel-lab/lab.sh}
+[ -x "$LAB" ] || { echo "skipped: no kernel lab at $LAB"; exit 77; }
+MB=${SMBDIRECT_LAB_MB:-256}
+WORK=$(mktemp -d /tmp/sdlab.XXXXXX)
+PASS=0
+FAIL=0
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null
+  "$LAB" --stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+check() { local d=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$d"; else not_ok "$d"; tail -15 "$WORK/last.out" | sed 's/^/    /'; fi; }
+
+# --- 1. cifs.ko (guest) -> smbdirectd (host) ---
+if ss -ltn 2>/dev/null | grep -q ':5445 '; then
+  not_ok "host port 5445 is taken (cifs.ko always dials 5445)"
+else
+  mkdir -p "$WORK/share"
+  cat > "$WORK/ksmbd.conf" <<CONF
+[global]
+	netbios name = LABHOST
+	server multi channel support = yes
+	smb direct = yes
+	smb direct provider = soft
+	smb direct port = 5445
+[share]
+	path = $WORK/share
+	read only = no
+CONF
+  printf 'labpass\n' | "$SMBDIRECTD" user add labuser -i "$WORK/users.db" >/dev/null
+  "$SMBDIRECTD" -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p 0 -P none -v >"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  sleep 1
+  check "smbdirectd listens for SMB Direct on 5445" grep -q "listening on 0.0.0.0:5445 (SMB Direct" "$WORK/server.log"
+  mkdir -p "$WORK/guest"
+  cat > "$WORK/guest/cifs-rdma.sh" <<'GUEST'
+set -u
+MB=$1
+rdma link add siw0 type siw netdev eth0 || exit 1
+mkdir -p /mnt/c
+fail=0
+for v in 3.1.1 3.0 3.02; do
+  dmesg -c >/dev/null
+  if ! mount -t cifs //10.0.2.2/share /mnt/c -o vers=$v,rdma,username=labuser,password=labpass; then
+    echo "RESULT $v mount FAIL"; fail=1; continue
+  fi
+  dmesg | grep -q "RDMA transport established" && echo "RESULT $v rdma_established ok" || { echo "RESULT $v rdma_established FAIL"; fail=1; }
+  grep " /mnt/c " /proc/mounts | grep -q rdma && echo "RESULT $v proc_mounts_rdma ok" || { echo "RESULT $v proc_mounts_rdma FAIL"; fail=1; }
+  dd if=/dev/urandom of=/tmp/src bs=1M count=$MB 2>/dev/null
+  want=$(sha256sum /tmp/src | cut -d' ' -f1)
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  dd if=/tmp/src of=/mnt/c/f.bin bs=1M conv=fsync 2>/dev/null || { echo "RESULT $v write FAIL"; fail=1; }
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  echo 3 > /proc/sys/vm/drop_caches
+  got=$(dd if=/mnt/c/f.bin bs=1M 2>/dev/null | sha256sum | cut -d' ' -f1)
+  t2=$(cut -d' ' -f1 /proc/uptime)
+  [ "$got" = "$want" ] && echo "RESULT $v checksum ok (write ${t0}->${t1}s, read ->${t2}s)" || { echo "RESULT $v checksum FAIL"; fail=1; }
+  mkdir /mnt/c/dir && touch /mnt/c/dir/a /mnt/c/dir/b
+  [ "$(ls /mnt/c/dir | wc -l)" = 2 ] && echo "RESULT $v list ok" || { echo "RESULT $v list FAIL"; fail=1; }
+  mv /mnt/c/f.bin /mnt/c/dir/g.bin && [ -e /mnt/c/dir/g.bin ] && [ ! -e /mnt/c/f.bin ] && echo "RESULT $v rename ok" || { echo "RESULT $v rename FAIL"; fail=1; }
+  rm -r /mnt/c/dir && [ ! -e /mnt/c/dir ] && echo "RESULT $v delete ok" || { echo "RESULT $v delete FAIL"; fail=1; }
+  umount /mnt/c || { echo "RESULT $v umount FAIL"; fail=1; }
+  rm -f /tmp/src
+done
+exit $fail
+GUEST
+  "$LAB" --scenario shell --guest-files "$WORK/guest" --timeout 1500 \
+    --guest-cmd "sh /opt/lab/cifs-rdma.sh $MB" >"$WORK/lab1.log" 2>&1
+  lab_rc=$?
+  while read -r _ v what verdict rest; do
+    [ "$verdict" = ok ] && ok "cifs.ko vers=$v rdma -> smbdirectd: $what ${rest}" || not_ok "cifs.ko vers=$v rdma -> smbdirectd: $what"
+  done < <(sed -n 's/^ *> RESULT /RESULT /p' "$WORK/lab1.log")
+  check "guest script exit status" test "$lab_rc" -eq 0
+  grep -q "SMB Direct connection from" "$WORK/server.log" && ok "smbdirectd saw SMB Direct connections" || not_ok "smbdirectd saw SMB Direct connections"
+  [ "$FAIL" -eq 0 ] || tail -30 "$WORK/lab1.log"
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
+fi
+
+# --- 2. our client (host) -> ksmbd (guest) over SMB Direct ---
+"$LAB" --scenario ksmbd-serve --lifetime 900 >"$WORK/serve.log" 2>&1
+RP=$(sed -n 's/.*SMB Direct\/iWARP: 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/serve.log")
+if [ -z "$RP" ]; then
+  not_ok "ksmbd-serve started"; tail -20 "$WORK/serve.log"
+else
+  ok "ksmbd-serve started (SMB Direct forward on 127.0.0.1:$RP)"
+  head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/src.bin"
+  SUM=$(sha256sum < "$WORK/src.bin" | cut -d' ' -f1)
+  export PASSWD=labpass
+  for v in 3.1.1 3.0 3.0.2; do
+    C=("$SMBDIRECT" -q -U labuser --rdma -p "$RP" --vers "$v")
+    A=//127.0.0.1/share
+    check "client $v -> ksmbd: RDMA transport established" bash -c "\"$SMBDIRECT\" -U labuser --rdma -p $RP --vers $v ls $A 2>&1 | grep -q 'RDMA transport established'"
+    check "client $v -> ksmbd: put ${MB} MiB" "${C[@]}" put "$WORK/src.bin" "$A/h$v.bin"
+    rm -f "$WORK/back.bin"
+    check "client $v -> ksmbd: get ${MB} MiB" "${C[@]}" get "$A/h$v.bin" "$WORK/back.bin"
+    check "client $v -> ksmbd: checksum" test "$(sha256sum < "$WORK/back.bin" | cut -d' ' -f1)" = "$SUM"
+    check "client $v -> ksmbd: ls" bash -c "\"\$@\" | grep -q h$v.bin" _ "${C[@]}" ls "$A"
+    check "client $v -> ksmbd: mv" "${C[@]}" mv "$A/h$v.bin" "g$v.bin"
+    check "client $v -> ksmbd: rm" "${C[@]}" rm "$A/g$v.bin"
+  done
+  "$LAB" --stop >/dev/null 2>&1
+fi
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
