@@ -1,0 +1,152 @@
+// Throughput (1 MiB I/O, pipelined) and latency (4 KiB, one at a time) of reads and writes through
+// our client to a running smbdirectd, over TCP and over SMB Direct, in one run.
+// Usage: smbdirect_io_bench --tcp-port N --rdma-port N [--host H] [--user U] [--password P]
+//        [--share S] [--size-mb 512] [--ops 2000] [--runs 3]
+// Prints one line per case with the median of the runs; bench/smbdirect_vs_tcp.sh drives it.
+#include <getopt.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "client/smb_client.h"
+#include "smb2/constants.h"
+
+using namespace sd;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Args {
+  std::string host = "127.0.0.1", user = "smbtest", password = "Pass-1234", share = "share";
+  int tcp_port = 0, rdma_port = 0, size_mb = 512, ops = 2000, runs = 3;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+bool connect(client::SmbClient& c, const Args& a, bool rdma) {
+  client::ConnectOptions o;
+  o.host = a.host;
+  o.port = uint16_t(rdma ? a.rdma_port : a.tcp_port);
+  o.port_explicit = true;
+  o.rdma = rdma;
+  o.user = a.user;
+  o.password = a.password;
+  o.max_io = 1 << 20;
+  auto st = c.connect(o);
+  if (!st) {
+    std::fprintf(stderr, "connect (%s): %s\n", rdma ? "rdma" : "tcp", client::describe(st.status()).c_str());
+    return false;
+  }
+  st = c.treeConnect(a.share);
+  if (!st) std::fprintf(stderr, "tree connect: %s\n", client::describe(st.status()).c_str());
+  return bool(st);
+}
+
+struct Result4 {
+  double write_mibs = 0, read_mibs = 0, write_lat_us = 0, read_lat_us = 0;
+};
+
+Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
+  Result4 r;
+  client::SmbClient c;
+  if (!connect(c, a, rdma)) std::exit(1);
+  std::string name = std::string("bench-") + (rdma ? "rdma" : "tcp") + ".bin";
+  uint64_t size = data.size();
+  auto t = Clock::now();
+  auto st = c.upload(name, size, [&](uint64_t off, std::span<uint8_t> out) -> Result<size_t> {
+    size_t n = std::min<uint64_t>(out.size(), size - off);
+    std::memcpy(out.data(), data.data() + off, n);
+    return n;
+  });
+  if (!st) { std::fprintf(stderr, "upload: %s\n", client::describe(st.status()).c_str()); std::exit(1); }
+  r.write_mibs = double(size) / (1 << 20) / secondsSince(t);
+  uint64_t got = 0;
+  t = Clock::now();
+  st = c.download(name, [&](ByteView b) -> Status {
+    got += b.size();
+    return ok();
+  });
+  if (!st || got != size) { std::fprintf(stderr, "download failed\n"); std::exit(1); }
+  r.read_mibs = double(size) / (1 << 20) / secondsSince(t);
+  // 4 KiB, one request at a time.
+  auto f = c.open(name, smb2::kFileReadData | smb2::kFileWriteData | smb2::kSynchronize, smb2::kFileOpen,
+                  smb2::kFileNonDirectoryFile);
+  if (!f) { std::fprintf(stderr, "open failed\n"); std::exit(1); }
+  std::vector<uint8_t> buf(4096);
+  t = Clock::now();
+  for (int i = 0; i < a.ops; i++) {
+    auto n = c.read(*f, uint64_t(i % 1024) * 4096, buf);
+    if (!n || *n != 4096) { std::fprintf(stderr, "4 KiB read failed\n"); std::exit(1); }
+  }
+  r.read_lat_us = secondsSince(t) / a.ops * 1e6;
+  t = Clock::now();
+  for (int i = 0; i < a.ops; i++) {
+    auto n = c.write(*f, uint64_t(i % 1024) * 4096, ByteView(data.data(), 4096));
+    if (!n || *n != 4096) { std::fprintf(stderr, "4 KiB write failed\n"); std::exit(1); }
+  }
+  r.write_lat_us = secondsSince(t) / a.ops * 1e6;
+  (void)c.close(*f);
+  (void)c.unlink(name);
+  (void)c.logoff();
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  static const option kLong[] = {{"host", required_argument, nullptr, 'H'},   {"tcp-port", required_argument, nullptr, 't'},
+                                 {"rdma-port", required_argument, nullptr, 'r'}, {"user", required_argument, nullptr, 'u'},
+                                 {"password", required_argument, nullptr, 'p'}, {"share", required_argument, nullptr, 's'},
+                                 {"size-mb", required_argument, nullptr, 'm'},  {"ops", required_argument, nullptr, 'o'},
+                                 {"runs", required_argument, nullptr, 'n'},     {nullptr, 0, nullptr, 0}};
+  int ch;
+  while ((ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1) {
+    switch (ch) {
+      case 'H': a.host = optarg; break;
+      case 't': a.tcp_port = std::atoi(optarg); break;
+      case 'r': a.rdma_port = std::atoi(optarg); break;
+      case 'u': a.user = optarg; break;
+      case 'p': a.password = optarg; break;
+      case 's': a.share = optarg; break;
+      case 'm': a.size_mb = std::max(1, std::atoi(optarg)); break;
+      case 'o': a.ops = std::max(1, std::atoi(optarg)); break;
+      case 'n': a.runs = std::max(1, std::atoi(optarg)); break;
+      default: std::fprintf(stderr, "see the header of bench/smbdirect_io_bench.cc\n"); return 2;
+    }
+  }
+  if (!a.tcp_port || !a.rdma_port) {
+    std::fprintf(stderr, "need --tcp-port and --rdma-port\n");
+    return 2;
+  }
+  std::vector<uint8_t> data(size_t(a.size_mb) << 20);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 2654435761u >> 13);
+  std::vector<double> v[2][4];
+  for (int run = 0; run < a.runs; run++) {
+    for (int rdma = 0; rdma < 2; rdma++) {
+      Result4 r = runOnce(a, rdma, data);
+      v[rdma][0].push_back(r.write_mibs);
+      v[rdma][1].push_back(r.read_mibs);
+      v[rdma][2].push_back(r.write_lat_us);
+      v[rdma][3].push_back(r.read_lat_us);
+    }
+  }
+  const char* names[4] = {"write 1 MiB (MiB/s)", "read 1 MiB (MiB/s)", "write 4 KiB latency (us)", "read 4 KiB latency (us)"};
+  std::printf("| case | TCP | SMB Direct (soft iWARP) | SMB Direct / TCP |\n|---|---|---|---|\n");
+  for (int k = 0; k < 4; k++) {
+    double tcp = median(v[0][k]), rd = median(v[1][k]);
+    double ratio = k < 2 ? rd / tcp : tcp / rd;  // > 1 means SMB Direct is better
+    std::printf("| %s | %.1f | %.1f | %.2fx %s |\n", names[k], tcp, rd, ratio, k < 2 ? "throughput" : "faster");
+  }
+  return 0;
+}
