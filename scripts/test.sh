@@ -14,7 +14,7 @@ run() {
 }
 if [ "$preset" = ci ]; then
   run dev
-  SMBCLIENT_TEST_MB=64 ASAN_OPTIONS=detect_leaks=0 run asan
+  SMBCLIENT_TEST_MB=64 SMBDIRECT_TEST_MB=64 ASAN_OPTIONS=detect_leaks=0 run asan
 else
   run "$preset"
 fi

@@ -135,7 +135,7 @@ void Endpoint::start() {
 Result<std::shared_ptr<Endpoint>> Endpoint::connect(rdma::Provider* provider, const std::string& host,
                                                     uint16_t port, const EndpointOptions& o) {
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.connect_timeout_ms);
-  int patience = 3000;
+  int patience = 10000;
   for (int attempt = 1;; attempt++) {
     int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count());
     if (left <= 0) return err(NtStatus::kIoTimeout, "SMB Direct connect timed out");

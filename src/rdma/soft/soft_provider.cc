@@ -469,8 +469,18 @@ class SoftConn : public Handler, public std::enable_shared_from_this<SoftConn> {
       }
       size_t got = size_t(n);
       size_t d = std::min(got, direct.size());
+      bool was_awaiting_reply = stream_.state() != IwarpStream::State::kAwaitRtr &&
+                                stream_.state() != IwarpStream::State::kRts;
       if (d) stream_.rxDirectDone(d);
       if (got > d) stream_.rxBytes(ByteView(staging_.data(), got - d));
+      if (was_awaiting_reply && stream_.state() == IwarpStream::State::kAwaitRtr && initiator_) {
+        // The MPA reply just arrived and our RTR is queued. Linux siw (passive) moves the socket
+        // to its QP only after sending the reply; an RTR that arrives before that sits unread
+        // (seen in the kernel lab, where the connection then never establishes). A short pause
+        // lets the peer switch over first. SD_SOFT_RTR_DELAY_MS overrides (default 50).
+        static const int delay_ms = getenv("SD_SOFT_RTR_DELAY_MS") ? atoi(getenv("SD_SOFT_RTR_DELAY_MS")) : 50;
+        if (delay_ms > 0) usleep(useconds_t(delay_ms) * 1000);
+      }
       if (stream_.txPending()) flushLocked();
     }
   }
