@@ -29,6 +29,7 @@ cleanup() {
 trap cleanup EXIT
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+gap_run() { sleep "${SMBDIRECT_LAB_GAP:-4}"; "$@"; }
 check() { local d=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$d"; else not_ok "$d"; tail -15 "$WORK/last.out" | sed 's/^/    /'; fi; }
 
 # --- 1. cifs.ko (guest) -> smbdirectd (host) ---
@@ -112,9 +113,16 @@ else
   head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/src.bin"
   SUM=$(sha256sum < "$WORK/src.bin" | cut -d' ' -f1)
   export PASSWD=labpass
+  # Each CLI command is a connection. Debian 6.1's ksmbd tears a closed SMB Direct connection
+  # down asynchronously and names its per-connection slab caches after the connection's address:
+  # a new connection that gets the same address before the old caches are gone fails with
+  # "kobject_add_internal failed ... -EEXIST" / "Can't init RDMA pool: -12" (seen here). So the
+  # commands are spaced out.
+  gap() { sleep "${SMBDIRECT_LAB_GAP:-4}"; }
   for v in 3.1.1 3.0 3.0.2; do
-    C=("$SMBDIRECT" -q -U labuser --rdma -p "$RP" --vers "$v")
+    C=(gap_run "$SMBDIRECT" -q -U labuser --rdma -p "$RP" --vers "$v")
     A=//127.0.0.1/share
+    gap
     check "client $v -> ksmbd: RDMA transport established" bash -c "\"$SMBDIRECT\" -U labuser --rdma -p $RP --vers $v ls $A 2>&1 | grep -q 'RDMA transport established'"
     check "client $v -> ksmbd: put ${MB} MiB" "${C[@]}" put "$WORK/src.bin" "$A/h$v.bin"
     rm -f "$WORK/back.bin"

@@ -107,6 +107,10 @@ TEST(SmbdEndpoint, RdmaWriteAndReadThroughDescriptors) {
   Bytes src = pattern(3 << 20, 5);
   std::copy(src.begin(), src.end(), buf->begin());
   ASSERT_TRUE(l.server->rdmaWrite(*buf, lkey, d));
+  // iWARP completes a Write once handed to the transport; placement at the peer is ordered
+  // before a later Send, which is how SMB2 uses it (the READ response follows the data).
+  ASSERT_TRUE(l.server->send(Bytes(8, 7)));
+  ASSERT_TRUE(l.client->receive(10000));
   EXPECT_EQ(sink, src);
   // And reads them back (as a WRITE's channel info would).
   std::fill(buf->begin(), buf->end(), 0);
