@@ -30,6 +30,7 @@ trap cleanup EXIT
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
 gap_run() { sleep "${SMBDIRECT_LAB_GAP:-4}"; "$@"; }
+export -f gap_run
 check() { local d=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$d"; else not_ok "$d"; tail -15 "$WORK/last.out" | sed 's/^/    /'; fi; }
 
 # --- 1. cifs.ko (guest) -> smbdirectd (host) ---

@@ -79,11 +79,14 @@ if [ -e /dev/fuse ] && [ "$(id -u)" -eq 0 ] && command -v fio >/dev/null; then
     ok "mount -o rdma"
     check "mount log says RDMA transport established" grep -q "RDMA transport established" "$WORK/mount.log"
     check "/proc/mounts shows the share" grep -q "^//127.0.0.1/share $MNT fuse.smbdirect" /proc/mounts
-    for job in "seqwrite write 1M" "seqread read 1M" "randwrite randwrite 4k" "randread randread 4k"; do
-      set -- $job
-      check "fio $1 $3 --verify=crc32c" fio --name="$1" --directory="$MNT" --rw="$2" --bs="$3" --size=32M \
-        --ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 --numjobs=1 --output="$WORK/fio-$1.txt"
-    done
+    # Write jobs lay down crc32c-headed blocks (and verify them); the read jobs then read and
+    # verify the very files the writes produced, with the same block size.
+    FIO=(fio --directory="$MNT" --size=32M --ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1
+         --verify_state_save=0 --numjobs=1)
+    check "fio seqwrite 1M --verify=crc32c" "${FIO[@]}" --name=seqwrite --rw=write --bs=1M --output="$WORK/fio-sw.txt"
+    check "fio seqread 1M --verify=crc32c" "${FIO[@]}" --name=seqread --rw=read --bs=1M --filename=seqwrite.0.0 --output="$WORK/fio-sr.txt"
+    check "fio randwrite 4k --verify=crc32c" "${FIO[@]}" --name=randwrite --rw=randwrite --bs=4k --output="$WORK/fio-rw.txt"
+    check "fio randread 4k --verify=crc32c" "${FIO[@]}" --name=randread --rw=randread --bs=4k --filename=randwrite.0.0 --output="$WORK/fio-rr.txt"
     check "copy through the mount" cp "$WORK/local/small.bin" "$MNT/m.bin"
     check "read back through the mount" test "$(sum_of "$MNT/m.bin")" = "$SMALL_SUM"
     fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT"
