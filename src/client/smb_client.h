@@ -38,7 +38,7 @@ struct ConnectOptions {
   bool rdma = false;
   std::string rdma_provider = "auto";  // auto | soft | verbs
   bool port_explicit = false;
-  uint32_t rdma_threshold = 4096;
+  uint32_t rdma_threshold = 8192;
 };
 
 struct ConnectionInfo {

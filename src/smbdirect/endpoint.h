@@ -10,6 +10,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,7 @@ class Endpoint {
   Status postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
                   std::span<const smb2::BufferDescriptorV1> remote);
   void wake();
+  bool spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done);
 
   EndpointOptions opts_;
   std::string provider_name_, device_name_, transport_name_, peer_, local_;

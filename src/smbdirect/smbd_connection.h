@@ -28,7 +28,7 @@ enum class Role : uint8_t { kClient, kServer };
 struct Config {
   uint16_t receive_credit_max = 255;
   uint16_t send_credit_target = 255;
-  uint32_t max_send_size = 1364;
+  uint32_t max_send_size = 8192;  // clamped to the peer's MaxReceiveSize (1364 for cifs.ko)
   uint32_t max_receive_size = 8192;
   uint32_t max_fragmented_size = 1u << 20;
   uint32_t max_read_write_size = 8u << 20;

@@ -52,7 +52,7 @@ TEST(SmbdEndpoint, ConnectsAndExchangesMessagesOfEverySize) {
   Loop l;
   ASSERT_TRUE(l.client && l.server);
   ASSERT_TRUE(l.server->waitConnected(5000));
-  for (size_t n : {1ul, 100ul, 1340ul, 1341ul, 65536ul, 1000000ul, 1ul << 20}) {
+  for (size_t n : {1ul, 100ul, 1340ul, 1341ul, 8168ul, 8169ul, 65536ul, 1000000ul, 1ul << 20}) {
     Bytes m = pattern(n, uint8_t(n));
     ASSERT_TRUE(l.client->send(m));
     auto got = l.server->receive(10000);
@@ -66,7 +66,7 @@ TEST(SmbdEndpoint, ConnectsAndExchangesMessagesOfEverySize) {
   auto st = l.client->status();
   EXPECT_EQ(st.provider, "soft");
   EXPECT_EQ(st.state, "connected");
-  EXPECT_GT(st.stats.fragments_sent, 700u);
+  EXPECT_GT(st.stats.fragments_sent, 250u);  // 1 MiB messages in 8168-byte fragments
 }
 
 TEST(SmbdEndpoint, ManyMessagesInFlightBothWays) {

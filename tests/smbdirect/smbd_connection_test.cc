@@ -9,8 +9,15 @@
 namespace sd::smbdirect {
 namespace {
 
+// Windows and Linux send at most 1364 bytes per packet; the tests use that size.
+Config win() {
+  Config c;
+  c.max_send_size = 1364;
+  return c;
+}
+
 struct Wire {
-  explicit Wire(Config cc = {}, Config sc = {}) : c(Role::kClient, cc), s(Role::kServer, sc) {
+  explicit Wire(Config cc = win(), Config sc = win()) : c(Role::kClient, cc), s(Role::kServer, sc) {
     c.onReceivesPosted(cc.receive_credit_max);
     s.onReceivesPosted(sc.receive_credit_max);
     c.start(now);
@@ -69,6 +76,15 @@ TEST(SmbdCore, NegotiatesWithDefaults) {
   EXPECT_EQ(w.sizes[0][0], kNegotiateRequestSize);
   EXPECT_EQ(w.sizes[1][0], kNegotiateResponseSize);
   EXPECT_EQ(w.c.maxSendSize(), 1364u);
+  // Our own default sends up to 8192, clamped by the peer's MaxReceiveSize.
+  Wire big(Config{}, Config{});
+  big.pump();
+  EXPECT_EQ(big.c.maxSendSize(), 8192u);
+  Config small;
+  small.max_receive_size = 1364;
+  Wire clamp(Config{}, small);
+  clamp.pump();
+  EXPECT_EQ(clamp.c.maxSendSize(), 1364u);
   EXPECT_EQ(w.c.maxReadWriteSize(), 8u << 20);
   // The server granted every receive it posted; the client grants back in its first message.
   EXPECT_GT(w.c.sendCredits(), 200u);
@@ -144,7 +160,7 @@ TEST(SmbdCore, InvalidateKeyRidesOnTheLastFragment) {
 }
 
 TEST(SmbdCore, SenderStallsWithoutCreditsAndKeepsTheLastForAGrant) {
-  Config cc, sc;
+  Config cc = win(), sc = win();
   sc.receive_credit_max = 4;  // the server posts 4 receives and never reposts below
   Wire w(cc, sc);
   w.pump();
@@ -296,9 +312,9 @@ TEST(SmbdCore, MalformedDataMessagesFailTheConnection) {
     EXPECT_EQ(w->s.state(), SmbdConnection::State::kFailed);
   }
   {
-    Config sc;
+    Config sc = win();
     sc.receive_credit_max = 2;
-    Wire w(Config{}, sc);
+    Wire w(win(), sc);
     w.pump();
     // The client holds 2 credits; a third packet without a grant is a protocol violation.
     EXPECT_TRUE(w.s.onReceive(dataPacket(0, 0, pay), w.now));
@@ -317,7 +333,7 @@ TEST(SmbdCore, QueueRefusesMessagesThePeerCannotTake) {
 }
 
 TEST(SmbdCore, KeepaliveAsksForAResponseAndTimesOut) {
-  Config cfg;
+  Config cfg = win();
   cfg.keepalive_interval_ms = 1000;
   cfg.keepalive_timeout_ms = 500;
   Wire w(cfg, cfg);
