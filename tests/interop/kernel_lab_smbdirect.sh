@@ -34,7 +34,7 @@ export -f gap_run
 check() { local d=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$d"; else not_ok "$d"; tail -15 "$WORK/last.out" | sed 's/^/    /'; fi; }
 
 # --- 1. cifs.ko (guest) -> smbdirectd (host) ---
-PARTS=${SMBDIRECT_LAB_PARTS:-1 2}
+PARTS=${SMBDIRECT_LAB_PARTS:-1 2 3}
 if [[ " $PARTS " != *" 1 "* ]]; then
   echo "# part 1 skipped"
 elif ss -ltn 2>/dev/null | grep -q ':5445 '; then
@@ -134,6 +134,68 @@ else
     check "client $v -> ksmbd: rm" "${C[@]}" rm "$A/g$v.bin"
   done
   "$LAB" --stop >/dev/null 2>&1
+fi
+# --- 3. inside the guest: smbdirectd and our client on the rdma-core provider, siw then rxe ---
+if [[ " $PARTS " == *" 3 "* ]]; then
+  G=$WORK/guest3
+  mkdir -p "$G/bin"
+  cp "$SMBDIRECTD" "$SMBDIRECT" "$G/bin/"
+  cat > "$G/verbs.sh" <<'GUEST'
+set -u
+MB=$1
+fail=0
+res() { echo "RESULT $1 $2 $3"; [ "$3" = ok ] || fail=1; }
+mkdir -p /srv/share /mnt/m
+cat > /tmp/sd.conf <<CONF
+[global]
+	netbios name = GUESTSD
+	server multi channel support = yes
+	smb direct = yes
+	smb direct provider = verbs
+[share]
+	path = /srv/share
+	read only = no
+CONF
+printf 'labpass\n' | smbdirectd user add labuser -i /tmp/users.db >/dev/null
+dd if=/dev/urandom of=/tmp/src bs=1M count=$MB 2>/dev/null
+want=$(sha256sum /tmp/src | cut -d' ' -f1)
+export PASSWD=labpass
+for dev in siw rxe; do
+  rdma link add ${dev}0 type $dev netdev eth0 || { res $dev link FAIL; continue; }
+  smbdirectd -n -c /tmp/sd.conf -u /tmp/users.db -p 4450 -P none > /tmp/sd-$dev.log 2>&1 &
+  spid=$!
+  sleep 2
+  grep "listening on" /tmp/sd-$dev.log
+  grep -q "SMB Direct, verbs provider" /tmp/sd-$dev.log && res $dev listen ok || res $dev listen FAIL
+  C="smbdirect -q -U labuser --rdma --rdma-provider verbs"
+  smbdirect -U labuser --rdma --rdma-provider verbs ls //10.0.2.15/share 2>&1 | grep "RDMA transport established" && res $dev established ok || res $dev established FAIL
+  $C put /tmp/src //10.0.2.15/share/f.bin && res $dev put ok || res $dev put FAIL
+  rm -f /tmp/back
+  $C get //10.0.2.15/share/f.bin /tmp/back && res $dev get ok || res $dev get FAIL
+  [ "$(sha256sum /tmp/back | cut -d' ' -f1)" = "$want" ] && res $dev checksum ok || res $dev checksum FAIL
+  if smbdirect mount //10.0.2.15/share /mnt/m -o vers=3.1.1,rdma,rdma_provider=verbs,username=labuser,password=labpass; then
+    res $dev mount ok
+    cp /tmp/src /mnt/m/m.bin && [ "$(sha256sum /srv/share/m.bin | cut -d' ' -f1)" = "$want" ] && res $dev mount_write ok || res $dev mount_write FAIL
+    echo 3 > /proc/sys/vm/drop_caches
+    [ "$(sha256sum /mnt/m/m.bin | cut -d' ' -f1)" = "$want" ] && res $dev mount_read ok || res $dev mount_read FAIL
+    umount /mnt/m
+  else
+    res $dev mount FAIL
+  fi
+  rm -f /srv/share/*
+  kill $spid; sleep 1
+  tail -3 /tmp/sd-$dev.log
+  rdma link delete ${dev}0
+done
+exit $fail
+GUEST
+  "$LAB" --scenario shell --guest-files "$G" --timeout 1200 --guest-cmd "sh /opt/lab/verbs.sh ${SMBDIRECT_LAB_GUEST_MB:-64}" >"$WORK/lab3.log" 2>&1
+  lab_rc=$?
+  while read -r _ dev what verdict; do
+    [ "$verdict" = ok ] && ok "in the guest on $dev (rdma-core): $what" || not_ok "in the guest on $dev (rdma-core): $what"
+  done < <(sed -n 's/^ *> RESULT /RESULT /p' "$WORK/lab3.log")
+  check "guest verbs script exit status" test "$lab_rc" -eq 0
+  [ "$lab_rc" -eq 0 ] || grep "^ *> " "$WORK/lab3.log" | tail -30
 fi
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
