@@ -557,9 +557,16 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
   if (rd) {
     pool.resize(kDepth * size_t(chunk));
     auto m = rdma_->registerMemory(pool.data(), pool.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite);
-    if (!m) { (void)close(f); return m.error(); }
-    mr = *m;
-    for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
+    if (m) {
+      mr = *m;
+      for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
+    } else {
+      // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
+      LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", pool.size(), m.error().what);
+      Bytes().swap(pool);
+      rd = false;
+      chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
+    }
   }
   struct Inflight { uint64_t id, offset; uint32_t length; size_t slot; };
   std::deque<Inflight> inflight;
@@ -636,9 +643,16 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
   if (rd) {
     pool.resize(kDepth * size_t(chunk));
     auto m = rdma_->registerMemory(pool.data(), pool.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
-    if (!m) { (void)close(f); return m.error(); }
-    mr = *m;
-    for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
+    if (m) {
+      mr = *m;
+      for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
+    } else {
+      // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
+      LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", pool.size(), m.error().what);
+      Bytes().swap(pool);
+      rd = false;
+      chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
+    }
   }
   struct Inflight { uint64_t id; uint32_t length; size_t slot; };
   std::deque<Inflight> inflight;

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,7 +59,24 @@ Bytes irdOrdPrivateData(uint32_t ird, uint32_t ord) {
 
 }  // namespace
 
+namespace {
+// Registered memory is pinned and counted against RLIMIT_MEMLOCK (often 8 MiB): raise the soft
+// limit to the hard one, and a privileged process lifts it, as RDMA applications do.
+void raiseMemlock() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rlimit r{};
+    if (getrlimit(RLIMIT_MEMLOCK, &r) != 0) return;
+    rlimit want{RLIM_INFINITY, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_MEMLOCK, &want) == 0) return;
+    r.rlim_cur = r.rlim_max;
+    (void)setrlimit(RLIMIT_MEMLOCK, &r);
+  });
+}
+}  // namespace
+
 Endpoint::Endpoint(Role role, const EndpointOptions& o) : opts_(o), core_(role, o.smbd) {
+  raiseMemlock();
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 

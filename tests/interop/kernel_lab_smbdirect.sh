@@ -140,10 +140,14 @@ if [[ " $PARTS " == *" 3 "* ]]; then
   G=$WORK/guest3
   mkdir -p "$G/bin"
   cp "$SMBDIRECTD" "$SMBDIRECT" "$G/bin/"
+  # NTLM needs OpenSSL's legacy provider (MD4, RC4), a module OpenSSL loads at run time.
+  mkdir -p "$G/ossl-modules"
+  cp "$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"/\1/p')/legacy.so" "$G/ossl-modules/"
   cat > "$G/verbs.sh" <<'GUEST'
 set -u
 MB=$1
 fail=0
+export OPENSSL_MODULES=/opt/lab/ossl-modules
 res() { echo "RESULT $1 $2 $3"; [ "$3" = ok ] || fail=1; }
 mkdir -p /srv/share /mnt/m
 cat > /tmp/sd.conf <<CONF
