@@ -98,9 +98,15 @@ else
 fi
 
 # 4. Faults: the server vanishes mid-transfer; a client vanishes mid-transfer.
-"${R[@]}" get "$A/big.bin" "$WORK/local/cut.bin" >/dev/null 2>&1 &
+truncate -s 8G "$SHARE/huge.bin"   # sparse: the server streams zeros as fast as it can
+"${R[@]}" get "$A/huge.bin" "$WORK/local/cut.bin" >/dev/null 2>&1 &
 CPID=$!
-sleep 0.3
+# Kill the server once data is flowing (the download is landing in cut.bin.part).
+for _ in $(seq 1 200); do
+  [ "$(stat -c %s "$WORK/local/cut.bin.part" 2>/dev/null || echo 0)" -gt 4194304 ] && break
+  sleep 0.05
+done
+check "download under way before the server vanishes" test "$(stat -c %s "$WORK/local/cut.bin.part" 2>/dev/null || echo 0)" -gt 0
 kill -STOP "$SERVER_PID"
 sleep 1
 kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
@@ -109,7 +115,8 @@ if kill -0 "$CPID" 2>/dev/null; then not_ok "client ends when the server vanishe
   wait "$CPID"; rc=$?
   check "client fails when the server vanishes (exit $rc)" test $rc -ne 0
 fi
-check "no partial download left behind" test ! -e "$WORK/local/cut.bin"
+check "no partial download left behind" test ! -e "$WORK/local/cut.bin" -a ! -e "$WORK/local/cut.bin.part"
+rm -f "$SHARE/huge.bin"
 start_server "" "" || { not_ok "server restart"; finish; exit 1; }
 R=("$SMBDIRECT" -q -U smbtest --rdma -p "$RDMA_PORT")
 "${R[@]}" put "$WORK/local/big.bin" "$A/cut.bin" >/dev/null 2>&1 &
