@@ -1,15 +1,76 @@
 #include "runtime/rdma_server.h"
 
 #include "base/log.h"
+#include "smb2/header.h"
+#include "smb2/write.h"
+#include "smb2/constants.h"
+
+#include <array>
+#include <deque>
 
 namespace sd::runtime {
 
-// The connection core's transport on SMB Direct.
+// The connection core's transport on SMB Direct. Registered buffers form a small ring so that
+// transfers overlap the file I/O of the connection thread: an RDMA Write for a READ is posted and
+// the response sent without waiting (the buffer is waited for when its turn comes again), and the
+// RDMA Read of the next queued WRITE is started before the current request runs (prefetch).
 struct RdmaServer::Conn : server::Transport {
+  static constexpr size_t kBuffers = 4;
+  static constexpr size_t kMaxPrefetch = 2;
+  struct Buf {
+    std::vector<uint8_t> mem;
+    std::shared_ptr<rdma::MemoryRegion> mr;
+    uint64_t op = 0;  // outstanding RDMA transfer using this buffer
+  };
+  struct Prefetch {
+    Bytes key;  // descriptor list + length
+    size_t buf = 0;
+    uint64_t op = 0;
+    size_t len = 0;
+  };
   std::shared_ptr<smbdirect::Endpoint> ep;
   server::TransportInfo ti;
-  std::span<uint8_t> buf;  // the last rdmaBuffer()
-  uint32_t lkey = 0;
+  std::array<Buf, kBuffers> bufs;
+  size_t next = 0, current = 0;
+  std::deque<Prefetch> prefetched;
+
+  ~Conn() override {
+    // Nothing may still target the buffers once they are gone.
+    for (auto& b : bufs)
+      if (b.op) (void)ep->rdmaWait(b.op);
+    for (auto& p : prefetched) (void)ep->rdmaWait(p.op);
+  }
+  static Bytes key(std::span<const smb2::BufferDescriptorV1> d, size_t n) {
+    ByteWriter w;
+    w.u64(n);
+    smb2::encodeBufferDescriptors({d.begin(), d.end()}, w);
+    return w.take();
+  }
+  bool heldByPrefetch(size_t i) const {
+    for (const auto& p : prefetched)
+      if (p.buf == i) return true;
+    return false;
+  }
+  // A free ring buffer of at least n bytes (waits for the transfer that last used it).
+  Result<size_t> acquire(size_t n) {
+    for (size_t tries = 0; tries < kBuffers; tries++) {
+      size_t i = next++ % kBuffers;
+      if (heldByPrefetch(i)) continue;
+      Buf& b = bufs[i];
+      if (b.op) {
+        uint64_t op = b.op;
+        b.op = 0;
+        SD_CHECK(ep->rdmaWait(op));
+      }
+      if (b.mem.size() < n) {
+        b.mr.reset();
+        b.mem.assign(std::max<size_t>(n, 1 << 20), 0);
+        b.mr = SD_TRY(ep->registerMemory(b.mem.data(), b.mem.size(), rdma::kAccessLocalWrite));
+      }
+      return i;
+    }
+    return err(NtStatus::kInsufficientResources, "no free RDMA buffer");
+  }
 
   Status send(std::span<const ByteView> parts) override { return ep->send(parts); }
   Status sendInvalidate(std::span<const ByteView> parts, uint32_t rkey) override {
@@ -18,14 +79,55 @@ struct RdmaServer::Conn : server::Transport {
   void close() override { ep->close(); }
   const server::TransportInfo& info() const override { return ti; }
   Result<std::span<uint8_t>> rdmaBuffer(size_t n) override {
-    buf = SD_TRY(ep->scratch(n, &lkey));
-    return buf;
+    current = SD_TRY(acquire(n));
+    return std::span<uint8_t>(bufs[current].mem.data(), n);
   }
   Status rdmaWrite(ByteView data, std::span<const smb2::BufferDescriptorV1> to) override {
-    return ep->rdmaWrite(data, lkey, to);
+    Buf& b = bufs[current];
+    b.op = SD_TRY(ep->rdmaWriteAsync(data, b.mr->lkey(), to));
+    return ok();
   }
   Status rdmaRead(std::span<uint8_t> into, std::span<const smb2::BufferDescriptorV1> from) override {
-    return ep->rdmaRead(into, lkey, from);
+    uint64_t op = SD_TRY(ep->rdmaReadAsync(into, bufs[current].mr->lkey(), from));
+    return ep->rdmaWait(op);
+  }
+  Result<ByteView> rdmaFetch(std::span<const smb2::BufferDescriptorV1> from, size_t n) override {
+    Bytes k = key(from, n);
+    for (size_t j = 0; j < prefetched.size(); j++) {
+      if (prefetched[j].key != k) continue;
+      // Read ahead for this very request. Entries before it belong to requests that failed
+      // before they needed their data: drop them.
+      for (size_t x = 0; x < j; x++) (void)ep->rdmaWait(prefetched[x].op);
+      Prefetch p = prefetched[j];
+      prefetched.erase(prefetched.begin(), prefetched.begin() + long(j) + 1);
+      SD_CHECK(ep->rdmaWait(p.op));
+      current = p.buf;
+      return ByteView(bufs[p.buf].mem.data(), n);
+    }
+    auto buf = SD_TRY(rdmaBuffer(n));
+    SD_CHECK(rdmaRead(buf, from));
+    return ByteView(buf);
+  }
+  // Starts the RDMA Read of a queued WRITE's data (plaintext SMB2 WRITE with an RDMA channel).
+  void prefetchFor(ByteView m, uint32_t max_len) {
+    if (prefetched.size() >= kMaxPrefetch || m.size() < smb2::kHeaderSize + 48 || m[0] != 0xFE) return;
+    auto h = smb2::decodeHeader(m);
+    if (!h || h->command != smb2::Command::kWrite || h->next_command) return;
+    auto q = smb2::decodeWriteRequest(m);
+    if (!q || (q->channel != smb2::kChannelRdmaV1 && q->channel != smb2::kChannelRdmaV1Invalidate)) return;
+    auto d = smb2::decodeBufferDescriptors(q->write_channel_info);
+    if (!d || d->empty() || q->remaining_bytes == 0 || q->remaining_bytes > max_len) return;
+    uint64_t total = 0;
+    for (const auto& x : *d) total += x.length;
+    if (total < q->remaining_bytes) return;
+    Bytes k = key(*d, q->remaining_bytes);
+    for (const auto& p : prefetched)
+      if (p.key == k) return;
+    auto i = acquire(q->remaining_bytes);
+    if (!i) return;
+    auto op = ep->rdmaReadAsync(std::span<uint8_t>(bufs[*i].mem.data(), q->remaining_bytes), bufs[*i].mr->lkey(), *d);
+    if (!op || *op == 0) return;
+    prefetched.push_back(Prefetch{std::move(k), *i, *op, q->remaining_bytes});
   }
 };
 
@@ -88,12 +190,16 @@ void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
   conn->ti.max_message = ep->status().max_fragmented_size;
   LOG_INFO("SMB Direct connection from %s (%s provider)", ep->peer().c_str(), ep->providerName().c_str());
   auto handler = factory_(conn);
+  const uint32_t max_rw = ep->maxReadWriteSize();
   while (!stopping_) {
     auto m = ep->receive(1000);
     if (!m) {
       if (m.status() == NtStatus::kIoTimeout) continue;
       break;
     }
+    // Read ahead: the data of the WRITE queued behind this request moves while this one runs.
+    Bytes peek;
+    if (ep->peekMessage(&peek, 1024)) conn->prefetchFor(peek, max_rw);
     handler->onMessage(*m);
   }
   handler->onDisconnect();

@@ -41,10 +41,9 @@ Status handleWrite(Connection& c, Request& r) {
   }
   ByteView data = req.data;
   if (!rdma.empty()) {
-    auto buf = SD_TRY(c.transport().rdmaBuffer(req.remaining_bytes));
-    Status rd = c.transport().rdmaRead(buf, rdma);
-    if (!rd) return fatal(rd.error().status, "RDMA read from the client failed");
-    data = buf;
+    auto got = c.transport().rdmaFetch(rdma, req.remaining_bytes);
+    if (!got) return fatal(got.error().status, "RDMA read from the client failed");
+    data = *got;
   }
   if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, offset, data.size(), true))
     return err(NtStatus::kFileLockConflict, "range locked");

@@ -37,13 +37,21 @@ class Transport {
   virtual Result<std::span<uint8_t>> rdmaBuffer(size_t n) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
-  // RDMA Write of `data` (inside rdmaBuffer()) into the peer's buffers; returns when done.
+  // RDMA Write of `data` (inside rdmaBuffer()) into the peer's buffers; a response sent after it
+  // reaches the peer after the data (the transport may return before the write completed).
   virtual Status rdmaWrite(ByteView data, std::span<const smb2::BufferDescriptorV1> to) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
   // RDMA Read of into.size() bytes from the peer's buffers into `into` (inside rdmaBuffer()).
   virtual Status rdmaRead(std::span<uint8_t> into, std::span<const smb2::BufferDescriptorV1> from) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
+  }
+  // The `n` bytes of the peer's buffers `from`, in registered memory valid until the next RDMA
+  // call of this connection (a transport may have read them ahead, while earlier requests ran).
+  virtual Result<ByteView> rdmaFetch(std::span<const smb2::BufferDescriptorV1> from, size_t n) {
+    auto buf = SD_TRY(rdmaBuffer(n));
+    SD_CHECK(rdmaRead(buf, from));
+    return ByteView(buf);
   }
 };
 

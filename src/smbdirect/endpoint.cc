@@ -362,10 +362,13 @@ void Endpoint::drainCqLocked() {
       } else if (kind == kWrRdma) {
         auto it = ops_.find(v);
         if (it != ops_.end()) {
-          if (it->second.pending) it->second.pending--;
+          if (it->second.pending) {
+            // The signaled WR completes the transfer; its unsignaled WRs are done with it.
+            it->second.pending = 0;
+            rdma_wrs_inflight_ = rdma_wrs_inflight_ >= it->second.wrs ? rdma_wrs_inflight_ - it->second.wrs : 0;
+          }
           if (wc.status != rdma::WcStatus::kSuccess) it->second.status = wc.status;
         }
-        if (rdma_wrs_inflight_) rdma_wrs_inflight_--;
         if (wc.status != rdma::WcStatus::kSuccess)
           failLocked(NtStatus::kConnectionDisconnected, std::string("RDMA transfer ") + rdma::wcStatusName(wc.status));
         cv_.notify_all();
@@ -500,8 +503,8 @@ Result<std::span<uint8_t>> Endpoint::scratch(size_t n, uint32_t* lkey) {
   return std::span<uint8_t>(scratch_buf_.data(), n);
 }
 
-Status Endpoint::postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
-                          std::span<const smb2::BufferDescriptorV1> remote) {
+Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
+                                     std::span<const smb2::BufferDescriptorV1> remote) {
   std::vector<rdma::Sge> sges;
   std::vector<rdma::SendWr> wrs;
   sges.reserve(remote.size());
@@ -513,7 +516,7 @@ Status Endpoint::postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_
     sges.push_back({uint64_t(uintptr_t(local + off)), piece, lkey});
     off += piece;
   }
-  if (sges.empty()) return ok();
+  if (sges.empty()) return uint64_t(0);
   if (sges.size() > kMaxRdmaWrs) return err(NtStatus::kInvalidParameter, "too many buffer descriptors");
   size_t k = 0;
   for (const auto& d : remote) {
@@ -536,37 +539,75 @@ Status Endpoint::postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_
   uint64_t id = next_op_++;
   for (auto& w : wrs) w.wr_id = wrId(kWrRdma, id);
   wrs.back().flags = rdma::kSendSignaled;  // one completion for the whole transfer
-  ops_[id] = RdmaOp{1, rdma::WcStatus::kSuccess};
+  RdmaOp o;
+  o.wrs = uint32_t(wrs.size());
+  o.bytes = off;
+  o.read = op == rdma::WrOpcode::kRdmaRead;
+  ops_[id] = o;
   size_t posted = 0;
   if (auto st = qp_->postSend(wrs, &posted); !st) {
     ops_.erase(id);
     failLocked(NtStatus::kConnectionDisconnected, "cannot post an RDMA transfer");
-    return st;
+    return st.error();
   }
   rdma_wrs_inflight_ += uint32_t(wrs.size());
-  // Unsignaled WRs complete with the signaled one: release their slots with it.
-  uint32_t extra = uint32_t(wrs.size() - 1);
+  return id;
+}
+
+Status Endpoint::finishRdma(uint64_t id) {
+  if (id == 0) return ok();
+  std::unique_lock<std::mutex> lk(mu_);
+  auto it = ops_.find(id);
+  if (it == ops_.end()) return err(NtStatus::kInvalidParameter, "no such RDMA transfer");
   auto finished = [&] { return ops_[id].pending == 0 || closed_; };
   // Small transfers are worth a spin; a large one takes longer than the budget anyway and the
   // spinning would only take the CPU from the thread that moves the data.
-  bool done = (off <= 65536 && spinLocked(lk, finished)) || cv_.wait_for(lk, std::chrono::seconds(60), finished);
+  bool done = (it->second.bytes <= 65536 && spinLocked(lk, finished)) ||
+              cv_.wait_for(lk, std::chrono::seconds(60), finished);
   RdmaOp res = ops_[id];
   ops_.erase(id);
-  rdma_wrs_inflight_ = rdma_wrs_inflight_ >= extra ? rdma_wrs_inflight_ - extra : 0;
   if (!done) {
     failLocked(NtStatus::kIoTimeout, "RDMA transfer timed out");
     return err(NtStatus::kIoTimeout, "RDMA transfer timed out");
   }
   if (res.pending) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed during RDMA");
   if (res.status != rdma::WcStatus::kSuccess) return err(NtStatus::kUnexpectedNetworkError, rdma::wcStatusName(res.status));
-  if (op == rdma::WrOpcode::kRdmaRead) {
+  if (res.read) {
     rdma_reads_++;
-    rdma_read_bytes_ += off;
+    rdma_read_bytes_ += res.bytes;
   } else {
     rdma_writes_++;
-    rdma_write_bytes_ += off;
+    rdma_write_bytes_ += res.bytes;
   }
   return ok();
+}
+
+Status Endpoint::postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
+                          std::span<const smb2::BufferDescriptorV1> remote) {
+  uint64_t id = SD_TRY(startRdma(op, local, len, lkey, remote));
+  return finishRdma(id);
+}
+
+Result<uint64_t> Endpoint::rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
+  uint64_t room = 0;
+  for (const auto& d : remote) room += d.length;
+  if (local.size() > room) return err(NtStatus::kInvalidParameter, "data larger than the peer's buffers");
+  return startRdma(rdma::WrOpcode::kRdmaWrite, const_cast<uint8_t*>(local.data()), local.size(), lkey, remote);
+}
+
+Result<uint64_t> Endpoint::rdmaReadAsync(std::span<uint8_t> local, uint32_t lkey,
+                                         std::span<const smb2::BufferDescriptorV1> remote) {
+  uint64_t total = 0;
+  for (const auto& d : remote) total += d.length;
+  if (total < local.size()) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
+  return startRdma(rdma::WrOpcode::kRdmaRead, local.data(), local.size(), lkey, remote);
+}
+
+bool Endpoint::peekMessage(Bytes* out, size_t max_size) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (inbox_.empty() || inbox_.front().size() > max_size) return false;
+  *out = inbox_.front();
+  return true;
 }
 
 Status Endpoint::rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {

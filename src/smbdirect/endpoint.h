@@ -71,6 +71,14 @@ class Endpoint {
   Status rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
   // RDMA Read of local.size() bytes from the peer's buffers, in order; waits for completion.
   Status rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
+  // The same as two steps: post now, wait later (rdmaWait). The buffer must stay untouched until
+  // rdmaWait returns. A later Send on this endpoint is placed after the data at the peer.
+  Result<uint64_t> rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
+  Result<uint64_t> rdmaReadAsync(std::span<uint8_t> local, uint32_t lkey,
+                                 std::span<const smb2::BufferDescriptorV1> remote);
+  Status rdmaWait(uint64_t id) { return finishRdma(id); }
+  // A copy of the next message receive() would return, if one is queued and at most max_size bytes.
+  bool peekMessage(Bytes* out, size_t max_size) const;
   // A registered buffer of at least `n` bytes for rdmaWrite/rdmaRead (one per endpoint, grown on
   // demand; for one transfer at a time, as the server's connection thread does them).
   Result<std::span<uint8_t>> scratch(size_t n, uint32_t* lkey);
@@ -95,6 +103,9 @@ class Endpoint {
   void failLocked(NtStatus s, const std::string& why);
   Status postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
                   std::span<const smb2::BufferDescriptorV1> remote);
+  Result<uint64_t> startRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
+                             std::span<const smb2::BufferDescriptorV1> remote);
+  Status finishRdma(uint64_t id);
   void wake();
   bool spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done);
 
@@ -120,8 +131,11 @@ class Endpoint {
   bool closed_ = false;
   bool established_ = false;
   struct RdmaOp {
-    uint32_t pending = 0;
+    uint32_t pending = 1;
     rdma::WcStatus status = rdma::WcStatus::kSuccess;
+    uint32_t wrs = 1;     // work requests of the transfer (one signaled)
+    uint64_t bytes = 0;
+    bool read = false;
   };
   std::map<uint64_t, RdmaOp> ops_;
   uint64_t next_op_ = 1;
