@@ -366,6 +366,10 @@ void Endpoint::drainCqLocked() {
             // The signaled WR completes the transfer; its unsignaled WRs are done with it.
             it->second.pending = 0;
             rdma_wrs_inflight_ = rdma_wrs_inflight_ >= it->second.wrs ? rdma_wrs_inflight_ - it->second.wrs : 0;
+            if (wc.status == rdma::WcStatus::kSuccess) {
+              (it->second.read ? rdma_reads_ : rdma_writes_)++;
+              (it->second.read ? rdma_read_bytes_ : rdma_write_bytes_) += it->second.bytes;
+            }
           }
           if (wc.status != rdma::WcStatus::kSuccess) it->second.status = wc.status;
         }
@@ -572,13 +576,6 @@ Status Endpoint::finishRdma(uint64_t id) {
   }
   if (res.pending) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed during RDMA");
   if (res.status != rdma::WcStatus::kSuccess) return err(NtStatus::kUnexpectedNetworkError, rdma::wcStatusName(res.status));
-  if (res.read) {
-    rdma_reads_++;
-    rdma_read_bytes_ += res.bytes;
-  } else {
-    rdma_writes_++;
-    rdma_write_bytes_ += res.bytes;
-  }
   return ok();
 }
 
