@@ -148,7 +148,9 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
   smb2::encodeHeader(h, w);
   body(w);
   next_message_id_ += charge;
-  credits_ = credits_ > charge ? credits_ - charge : 0;
+  uint32_t have = credits_.load(std::memory_order_relaxed);
+  credits_.store(have > charge ? have - charge : 0, std::memory_order_relaxed);
+  if (uint16_t(cmd) < cmd_sent_.size()) cmd_sent_[uint16_t(cmd)].fetch_add(1, std::memory_order_relaxed);
   *message_id = h.message_id;
   bool can_sign = !signing_key_.empty() && session_id_ != 0;
   if (encrypt_all_ && !c2s_key_.empty()) {
@@ -182,8 +184,10 @@ Result<Bytes> SmbClient::receiveResponse(uint64_t message_id) {
     Bytes m = SD_TRY(readMessage());
     auto h = SD_TRY(smb2::decodeHeader(m));
     if (h.next_command) return fatal(NtStatus::kInvalidNetworkResponse, "unexpected compound");
-    credits_ += h.credit;
+    credits_.fetch_add(h.credit, std::memory_order_relaxed);
     if ((h.flags & smb2::kFlagAsyncCommand) && h.status == toWire(NtStatus::kPending)) continue;
+    if (!isOkStatus(h.status) && uint16_t(h.command) < cmd_failed_.size())
+      cmd_failed_[uint16_t(h.command)].fetch_add(1, std::memory_order_relaxed);
     if ((h.flags & smb2::kFlagSigned) && !signing_key_.empty() &&
         !smb2::verifySignature(info_.signing_algorithm, signing_key_, m))
       return fatal(NtStatus::kAccessDenied, "bad signature from server");
@@ -614,6 +618,7 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
         break;
       }
       data = ByteView(pool.data() + cur.slot * chunk, r->data_remaining);
+      countRdma(true, data.size());
     }
     result = sink(data);
     done += data.size();
@@ -707,6 +712,7 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
     if (s) { result = err(NtStatus(s), "write"); break; }
     auto r = smb2::decodeWriteResponse(*m);
     if (!r || r->count != cur.length) { result = err(NtStatus::kDiskFull, "short write"); break; }
+    if (rd) countRdma(false, cur.length);
     if (progress) progress(cur.length);
   }
   for (auto& x : inflight) (void)receiveResponse(x.id);
@@ -776,6 +782,7 @@ Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span
   if (rd) {
     if (!r.data.empty() || r.data_remaining > q.length)
       return fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
+    countRdma(true, r.data_remaining);
     return size_t(r.data_remaining);
   }
   size_t n = std::min(r.data.size(), out.size());
@@ -809,6 +816,7 @@ Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView
   uint32_t st = le32(m.data() + smb2::kOffStatus);
   if (st) return err(NtStatus(st), "write");
   auto r = SD_TRY(smb2::decodeWriteResponse(m));
+  if (rd) countRdma(false, r.count);
   return size_t(r.count);
 }
 
@@ -900,6 +908,50 @@ Result<std::vector<std::pair<std::string, std::string>>> SmbClient::shares() {
   tree_id_ = saved_tree;
   if (!st) return st.error();
   return out;
+}
+
+std::string SmbClient::statusText() const {
+  std::string o;
+  char line[256];
+  auto add = [&](const char* fmt, auto... a) {
+    std::snprintf(line, sizeof line, fmt, a...);
+    o += line;
+  };
+  add("Server: %s\n", info_.server.c_str());
+  add("Dialect: 0x%04x  Signing: %s  Encryption: %s", info_.dialect, info_.signing ? "yes" : "no",
+      info_.encryption ? "yes" : "no");
+  if (info_.encryption) add("  Cipher: 0x%04x", info_.cipher);
+  add("\nMax read: %u  Max write: %u  SMB credits: %u\n", info_.max_read, info_.max_write,
+      credits_.load(std::memory_order_relaxed));
+  if (rdma_) {
+    auto st = rdma_->status();
+    add("Transport: SMB Direct (%s provider, %s %s), %s -> %s, state %s\n", st.provider.c_str(),
+        st.transport.c_str(), st.device.c_str(), st.local.c_str(), st.peer.c_str(), st.state.c_str());
+    add("  SMBD send credits: %u  receive credits granted to the server: %u  receives posted: %u\n",
+        st.send_credits, st.peer_credits, st.receives_posted);
+    add("  max send: %u  max receive: %u  max fragmented (server): %u  max read/write: %u  IRD/ORD: %u/%u\n",
+        st.max_send_size, st.max_receive_size, st.max_fragmented_size, st.max_read_write_size, st.ird, st.ord);
+    add("  packets sent: %llu received: %llu  messages sent: %llu received: %llu\n",
+        (unsigned long long)st.stats.packets_sent, (unsigned long long)st.stats.packets_received,
+        (unsigned long long)st.stats.messages_sent, (unsigned long long)st.stats.messages_received);
+    add("  fragments sent: %llu received: %llu  credit-only: %llu  keepalives: %llu  credit stalls: %llu\n",
+        (unsigned long long)st.stats.fragments_sent, (unsigned long long)st.stats.fragments_received,
+        (unsigned long long)st.stats.credit_only_sent, (unsigned long long)st.stats.keepalives_sent,
+        (unsigned long long)st.stats.credit_stalls);
+    add("  READ by RDMA: %llu (%llu bytes)  WRITE by RDMA: %llu (%llu bytes)\n",
+        (unsigned long long)rdma_reads_.load(), (unsigned long long)rdma_read_bytes_.load(),
+        (unsigned long long)rdma_writes_.load(), (unsigned long long)rdma_write_bytes_.load());
+  } else {
+    add("Transport: TCP\n");
+  }
+  add("Commands (sent / failed):\n");
+  for (size_t i = 0; i < cmd_sent_.size(); i++) {
+    uint64_t n = cmd_sent_[i].load(std::memory_order_relaxed);
+    if (!n) continue;
+    add("  %-16s %llu / %llu\n", smb2::commandName(uint16_t(i)), (unsigned long long)n,
+        (unsigned long long)cmd_failed_[i].load(std::memory_order_relaxed));
+  }
+  return o;
 }
 
 std::string describe(NtStatus s) {

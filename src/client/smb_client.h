@@ -4,6 +4,7 @@
 // Blocking API; one thread per SmbClient.
 #pragma once
 #include <array>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -94,6 +95,10 @@ class SmbClient {
   Result<std::vector<std::pair<std::string, std::string>>> shares();
   // SMB Direct state (nullptr on TCP).
   std::shared_ptr<smbdirect::Endpoint> rdmaEndpoint() const { return rdma_; }
+  // The `smbdirect status` report of this connection (cifs.ko's DebugData + Stats): server,
+  // dialect, signing/encryption, transport (SMB Direct credits, RDMA transfers, fragments),
+  // SMB credits, per-command counts and errors. Safe to call from another thread.
+  std::string statusText() const;
 
  private:
   struct Pending;
@@ -116,7 +121,14 @@ class SmbClient {
   ConnectOptions opts_;
   ConnectionInfo info_;
   uint64_t next_message_id_ = 0;
-  uint32_t credits_ = 1;
+  std::atomic<uint32_t> credits_{1};
+  std::array<std::atomic<uint64_t>, 19> cmd_sent_{}, cmd_failed_{};
+  // SMB Direct data moved by RDMA (READ: the server wrote into our buffers; WRITE: it read them).
+  std::atomic<uint64_t> rdma_reads_{0}, rdma_read_bytes_{0}, rdma_writes_{0}, rdma_write_bytes_{0};
+  void countRdma(bool read, uint64_t n) {
+    (read ? rdma_reads_ : rdma_writes_).fetch_add(1, std::memory_order_relaxed);
+    (read ? rdma_read_bytes_ : rdma_write_bytes_).fetch_add(n, std::memory_order_relaxed);
+  }
   uint64_t session_id_ = 0;
   uint32_t tree_id_ = 0;
   Bytes signing_key_, c2s_key_, s2c_key_;

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fuse/smbfs.h"
+#include "fuse/status_file.h"
 #include "fuse/utab.h"
 
 #include <fuse_lowlevel.h>
@@ -452,7 +453,14 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
     }
     (void)!chdir("/");
   }
-  int rc = fuse_session_loop(se);
+  std::string header = "Mount: " + r.source + " on " + target + " (pid " + std::to_string(getpid()) +
+                       ")\nOptions: " + client::displayMountOptions(r.options) + "\n";
+  Fs* fsp = fs.get();
+  int rc;
+  {
+    StatusPublisher status([header, fsp] { return header + fsp->smb.statusText(); });
+    rc = fuse_session_loop(se);
+  }
   fuse_session_unmount(se);
   utabRemove(target);
   fuse_remove_signal_handlers(se);

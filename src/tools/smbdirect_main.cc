@@ -24,6 +24,7 @@
 #include "smbdirect/endpoint.h"
 #ifdef SMBDIRECT_HAVE_FUSE
 #include "fuse/mount_main.h"
+#include "fuse/status_file.h"
 #endif
 
 using namespace sd;
@@ -46,6 +47,8 @@ void usage(FILE* out) {
       "  shares //host[:port]    list the server's shares\n"
       "  mount //host/share DIR -o OPTIONS   FUSE mount (see smbdirect mount --help)\n"
       "  rdma devices|ping|bw|lat ...       RDMA devices and tests (see smbdirect rdma --help)\n"
+      "  status                   each mount: server, dialect, signing/encryption, transport\n"
+      "                           (SMB Direct credits, RDMA transfers, fragments), per-command counters\n"
       "\n"
       "Options:\n"
       "  -U, --user [DOMAIN\\]USER[%%PASSWORD]   user (default $USER); password also from $PASSWD\n"
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
   }
 #ifdef SMBDIRECT_HAVE_FUSE
   if (!std::strcmp(argv[1], "mount")) return sd::fuse::mountMain(argc - 1, argv + 1);
+  if (!std::strcmp(argv[1], "status")) return sd::fuse::statusMain();
 #endif
   if (!std::strcmp(argv[1], "rdma")) return sd::rdma::rdmaToolMain(argc - 1, argv + 1);
   Credentials creds;

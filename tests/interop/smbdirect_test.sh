@@ -89,6 +89,11 @@ if [ -e /dev/fuse ] && [ "$(id -u)" -eq 0 ] && command -v fio >/dev/null; then
     check "fio randread 4k --verify=crc32c" "${FIO[@]}" --name=randread --rw=randread --bs=4k --filename=randwrite.0.0 --output="$WORK/fio-rr.txt"
     check "copy through the mount" cp "$WORK/local/small.bin" "$MNT/m.bin"
     check "read back through the mount" test "$(sum_of "$MNT/m.bin")" = "$SMALL_SUM"
+    "$SMBDIRECT" status >"$WORK/status.txt" 2>&1
+    check "smbdirect status shows the SMB Direct mount" grep -q "Transport: SMB Direct (soft provider" "$WORK/status.txt"
+    check "smbdirect status counts RDMA reads and writes" grep -q "READ by RDMA: [1-9][0-9]* ([1-9][0-9]* bytes)  WRITE by RDMA: [1-9]" "$WORK/status.txt"
+    check "smbdirect status shows SMBD credits" grep -q "SMBD send credits: [0-9]" "$WORK/status.txt"
+    check "findmnt --mtab shows rdma" bash -c "findmnt --mtab -n -o OPTIONS '$MNT' | grep -q rdma"
     fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT"
   else
     not_ok "mount -o rdma"; tail -5 "$WORK/mount.log"
