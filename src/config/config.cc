@@ -166,6 +166,23 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
       uint32_t p = 0;
       setU32(&p, k, v, 65535, false);
       g.smb_direct_port = uint16_t(p);
+    } else if (key == "smbdirectreceivecredits" || key == "smbdirectsendcredits") {
+      uint32_t x = 0;
+      setU32(&x, k, v, 65535, false);
+      if (x == 0) ctx.error(k, v, "expected 1 to 65535");
+      else (key == "smbdirectreceivecredits" ? g.smb_direct_receive_credits : g.smb_direct_send_credits) = x;
+    } else if (key == "smbdirectmaxsendsize" || key == "smbdirectmaxreceivesize") {
+      uint32_t x = 0;
+      setU32(&x, k, v, 1u << 20, true);
+      if (x < 128) ctx.error(k, v, "expected at least 128 (MS-SMBD)");
+      else (key == "smbdirectmaxsendsize" ? g.smb_direct_max_send_size : g.smb_direct_max_receive_size) = x;
+    } else if (key == "smbdirectmaxfragmentedsize") {
+      uint32_t x = 0;
+      setU32(&x, k, v, 16u << 20, true);
+      if (x < 131072) ctx.error(k, v, "expected at least 128K (MS-SMBD)");
+      else g.smb_direct_max_fragmented_size = x;
+    } else if (key == "smbdirectmaxreadwritesize") {
+      setU32(&g.smb_direct_max_read_write_size, k, v, 8u << 20, true);
     } else if (key == "smbdirectprovider") {
       std::string s = asciiLower(v);
       if (s != "auto" && s != "soft" && s != "verbs") ctx.error(k, v, "expected auto, soft or verbs");

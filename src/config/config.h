@@ -36,6 +36,13 @@ struct Global {
   SmbDirect smb_direct = SmbDirect::kAuto;
   uint16_t smb_direct_port = 5445;
   std::string smb_direct_provider = "auto";
+  // MS-SMBD connection sizes (smbdirect::Config defaults; clamped to the device at run time).
+  uint32_t smb_direct_receive_credits = 255;
+  uint32_t smb_direct_send_credits = 255;
+  uint32_t smb_direct_max_send_size = 8192;
+  uint32_t smb_direct_max_receive_size = 8192;
+  uint32_t smb_direct_max_fragmented_size = 1u << 20;
+  uint32_t smb_direct_max_read_write_size = 0;  // 0: max(smb2 max read, smb2 max write)
 };
 
 struct ShareConfig {

@@ -95,6 +95,37 @@ TEST(Config, InvalidValuesAreErrorsNamingTheLine) {
   EXPECT_NE(all.find("'rel' is not absolute"), std::string::npos) << all;
 }
 
+TEST(Config, SmbDirectKeys) {
+  std::vector<Diagnostic> d;
+  auto c = loadConfigString("[global]\nsmb direct = yes\nsmb direct port = 0\nsmb direct provider = soft\n"
+                            "smb direct receive credits = 64\nsmb direct send credits = 32\n"
+                            "smb direct max send size = 1364\nsmb direct max receive size = 4K\n"
+                            "smb direct max fragmented size = 2M\nsmb direct max read write size = 1M\n"
+                            "[s]\npath = /x\n",
+                            "t.conf", &d);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->global.smb_direct, SmbDirect::kYes);
+  EXPECT_EQ(c->global.smb_direct_port, 0);
+  EXPECT_EQ(c->global.smb_direct_provider, "soft");
+  EXPECT_EQ(c->global.smb_direct_receive_credits, 64u);
+  EXPECT_EQ(c->global.smb_direct_send_credits, 32u);
+  EXPECT_EQ(c->global.smb_direct_max_send_size, 1364u);
+  EXPECT_EQ(c->global.smb_direct_max_receive_size, 4096u);
+  EXPECT_EQ(c->global.smb_direct_max_fragmented_size, 2u << 20);
+  EXPECT_EQ(c->global.smb_direct_max_read_write_size, 1u << 20);
+  d.clear();
+  auto bad = loadConfigString("[global]\nsmb direct max receive size = 100\nsmb direct provider = fast\n"
+                              "smb direct max fragmented size = 64K\nsmb direct send credits = 0\n[s]\npath = /x\n",
+                              "b.conf", &d);
+  EXPECT_FALSE(bad);
+  std::string all;
+  for (const auto& x : d) all += x.message + "\n";
+  EXPECT_NE(all.find("b.conf:2:"), std::string::npos) << all;
+  EXPECT_NE(all.find("b.conf:3:"), std::string::npos) << all;
+  EXPECT_NE(all.find("b.conf:4:"), std::string::npos) << all;
+  EXPECT_NE(all.find("b.conf:5:"), std::string::npos) << all;
+}
+
 TEST(Access, ValidInvalidReadWriteListsAndGuests) {
   ShareConfig s;
   s.read_only = true;
