@@ -214,36 +214,47 @@ Result<Bytes> SmbClient::transact(smb2::Command cmd, const std::function<void(By
 // software iWARP provider; port 5445 then 445 unless a port was given (as cifs.ko).
 Status SmbClient::connectTransport(const ConnectOptions& o) {
   if (o.rdma) {
-    rdma::Provider* p = nullptr;
+    // The provider asked for, or in auto mode rdma-core when it has a device with a route to the
+    // server, the software provider otherwise.
+    std::vector<rdma::Provider*> candidates;
     if (o.rdma_provider == "soft" || o.rdma_provider == "verbs") {
-      p = rdma::findProvider(o.rdma_provider);
+      rdma::Provider* p = rdma::findProvider(o.rdma_provider);
       if (!p) return err(NtStatus::kNotSupported, "RDMA provider not built");
+      candidates.push_back(p);
     } else {
       rdma::Provider* verbs = rdma::findProvider("verbs");
-      p = verbs && !verbs->devices().empty() ? verbs : rdma::findProvider("soft");
+      if (verbs && !verbs->devices().empty()) candidates.push_back(verbs);
+      candidates.push_back(rdma::findProvider("soft"));
     }
     std::vector<uint16_t> ports = o.port_explicit ? std::vector<uint16_t>{o.port} : std::vector<uint16_t>{5445, 445};
     smbdirect::EndpointOptions eo;
     eo.connect_timeout_ms = o.timeout_ms;
     Status last = err(NtStatus::kConnectionRefused, "SMB Direct connect");
-    for (uint16_t port : ports) {
-      auto ep = smbdirect::Endpoint::connect(p, o.host, port, eo);
-      if (ep) {
-        rdma_ = *ep;
-        auto st = rdma_->status();
-        info_.transport = "rdma";
-        info_.server = rdma_->peer();
-        info_.rdma_provider = st.provider;
-        info_.rdma_device = st.device;
-        rdma_rw_max_ = st.max_read_write_size;
-        rdma_inline_max_ = st.max_fragmented_size > (128u << 10) ? (st.max_fragmented_size - (64u << 10)) & ~4095u : 65536;
-        LOG_INFO("RDMA transport established with %s (%s provider, %s %s)", info_.server.c_str(),
-                 st.provider.c_str(), st.transport.c_str(), st.device.c_str());
-        return ok();
+    for (rdma::Provider* p : candidates) {
+      for (uint16_t port : ports) {
+        auto ep = smbdirect::Endpoint::connect(p, o.host, port, eo);
+        if (ep) {
+          rdma_ = *ep;
+          auto st = rdma_->status();
+          info_.transport = "rdma";
+          info_.server = rdma_->peer();
+          info_.rdma_provider = st.provider;
+          info_.rdma_device = st.device;
+          rdma_rw_max_ = st.max_read_write_size;
+          rdma_inline_max_ = st.max_fragmented_size > (128u << 10) ? (st.max_fragmented_size - (64u << 10)) & ~4095u : 65536;
+          LOG_INFO("RDMA transport established with %s (%s provider, %s %s)", info_.server.c_str(),
+                   st.provider.c_str(), st.transport.c_str(), st.device.c_str());
+          return ok();
+        }
+        last = ep.error();
+        LOG_DEBUG("SMB Direct to %s port %u (%s provider): %s", o.host.c_str(), unsigned(port),
+                  std::string(p->name()).c_str(), ep.error().what);
+        if (ep.status() != NtStatus::kConnectionRefused) break;
       }
-      last = ep.error();
-      LOG_DEBUG("SMB Direct to %s port %u: %s", o.host.c_str(), unsigned(port), ep.error().what);
-      if (ep.status() != NtStatus::kConnectionRefused) break;
+      // No route through this provider's devices: the next one may have it.
+      if (last.status() != NtStatus::kHostUnreachable && last.status() != NtStatus::kNotSupported &&
+          last.status() != NtStatus::kInvalidDeviceState)
+        break;
     }
     return last;
   }

@@ -190,7 +190,8 @@ Result<std::shared_ptr<Endpoint>> Endpoint::connectOnce(rdma::Provider* provider
   ep->provider_name_ = std::string(provider->name());
   ep->ch_ = SD_TRY(provider->createCmChannel());
   auto id = SD_TRY(ep->ch_->createId());
-  SD_CHECK(id->resolve(hostPort(addr, port), std::min(o.connect_timeout_ms, 5000)));
+  if (auto r = id->resolve(hostPort(addr, port), std::min(o.connect_timeout_ms, 5000)); !r)
+    return err(NtStatus::kHostUnreachable, "no RDMA route to the server");
   auto ev = ep->ch_->waitEvent(std::min(o.connect_timeout_ms, 10000));
   if (!ev) return err(NtStatus::kIoTimeout, "RDMA address resolution timed out");
   if (ev->type != rdma::CmEventType::kAddrResolved)
