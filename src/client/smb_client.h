@@ -80,6 +80,10 @@ class SmbClient {
   Status rmdir(const std::string& path);
   Status unlink(const std::string& path);
   Status rename(const std::string& from, const std::string& to, bool replace);
+  // Server-side copy (FSCTL_SRV_REQUEST_RESUME_KEY + FSCTL_SRV_COPYCHUNK_WRITE, MS-SMB2 3.2.4.20.2):
+  // the data never crosses the network. `progress` gets byte counts.
+  Status copy(const std::string& from, const std::string& to,
+              const std::function<void(uint64_t)>& progress = nullptr);
   // Single operations on an open file (the FUSE mount's path).
   Result<size_t> read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out);
   Result<size_t> write(const smb2::FileId& f, uint64_t offset, ByteView data);

@@ -1,11 +1,13 @@
 // smbdirect: the SMB3 command-line client (the smbclient / mount.cifs user's tool).
 //   smbdirect ls|get|put|cat|stat|mkdir|rm|rmdir|mv|shares //host[:port]/share/path ...
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -38,12 +40,14 @@ void usage(FILE* out) {
       "\n"
       "Commands (ADDR is //host[:port]/share[/path] or smb://[user@]host[:port]/share[/path]):\n"
       "  ls ADDR                 list a directory (or one file)\n"
-      "  get ADDR [LOCAL]        download a file (LOCAL '-' = stdout)\n"
-      "  put LOCAL ADDR          upload a file\n"
+      "  get ADDR [LOCAL]        download a file (LOCAL '-' = stdout); -r: a directory tree\n"
+      "  put LOCAL ADDR          upload a file; -r: a directory tree\n"
       "  cat ADDR                print a file\n"
       "  stat ADDR               show size, times and attributes\n"
       "  mkdir ADDR | rmdir ADDR | rm ADDR\n"
       "  mv ADDR NEWPATH         rename within the share (NEWPATH share-relative or an ADDR)\n"
+      "  cp ADDR NEWPATH         server-side copy within the share (SMB2 COPYCHUNK: no data\n"
+      "                          crosses the network)\n"
       "  shares //host[:port]    list the server's shares\n"
       "  mount //host/share DIR -o OPTIONS   FUSE mount (see smbdirect mount --help)\n"
       "  rdma devices|ping|bw|lat ...       RDMA devices and tests (see smbdirect rdma --help)\n"
@@ -61,6 +65,7 @@ void usage(FILE* out) {
       "      --sign               require signing\n"
       "      --seal               encrypt everything\n"
       "  -q, --quiet              no progress bar\n"
+      "  -r, --recursive          get/put whole directory trees\n"
       "  -v, --verbose            log protocol details to stderr\n"
       "  -h, --help               this help\n"
       "\n"
@@ -102,6 +107,114 @@ std::string baseName(const std::string& p) {
   return s == std::string::npos ? p : p.substr(s + 1);
 }
 
+
+// get one file: regular files land as NAME.part and are renamed when complete; devices, fifos
+// and stdout ("-") are written directly. Returns the exit code.
+int getFile(SmbClient& cl, const std::string& path, const std::string& local, bool bars) {
+  auto info = cl.stat(path);
+  if (!info) return fail("get " + path, info.status());
+  struct stat lst;
+  bool direct = local == "-" || (::stat(local.c_str(), &lst) == 0 && !S_ISREG(lst.st_mode));
+  std::string target = direct ? local : local + ".part";
+  int fd = local == "-" ? STDOUT_FILENO
+                        : ::open(target.c_str(), O_WRONLY | O_CREAT | (direct ? 0 : O_TRUNC) | O_CLOEXEC, 0644);
+  if (fd < 0) { std::fprintf(stderr, "smbdirect: cannot write %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
+  Progress bar("get " + baseName(path), info->end_of_file, bars && local != "-");
+  Status st = cl.download(path, [&](ByteView d) -> Status {
+    size_t off = 0;
+    while (off < d.size()) {
+      ssize_t w = ::write(fd, d.data() + off, d.size() - off);
+      if (w < 0) { if (errno == EINTR) continue; return err(ntStatusFromErrno(errno), "local write"); }
+      off += size_t(w);
+    }
+    return ok();
+  }, [&](uint64_t n) { bar.advance(n); });
+  bar.finish();
+  if (!direct) {
+    bool good = st && ::fsync(fd) == 0;
+    ::close(fd);
+    // Nothing half-written under the final name: the download lands only when complete.
+    if (good && ::rename(target.c_str(), local.c_str()) != 0) {
+      std::fprintf(stderr, "smbdirect: cannot rename %s: %s\n", target.c_str(), std::strerror(errno));
+      return 1;
+    }
+    if (!good) ::unlink(target.c_str());
+  } else if (local != "-") {
+    ::close(fd);
+  }
+  if (!st) return fail("get " + path, st.status());
+  return 0;
+}
+
+int putFile(SmbClient& cl, const std::string& local, const std::string& remote, bool bars) {
+  int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0 || fstat(fd, &sb) != 0) {
+    std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    return 1;
+  }
+  Progress bar("put " + baseName(local), uint64_t(sb.st_size), bars);
+  Status st = cl.upload(remote, uint64_t(sb.st_size), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
+    ssize_t n = ::pread(fd, b.data(), b.size(), off_t(off));
+    if (n < 0) return err(ntStatusFromErrno(errno), "local read");
+    return size_t(n);
+  }, [&](uint64_t n) { bar.advance(n); });
+  bar.finish();
+  ::close(fd);
+  if (!st) return fail("put " + remote, st.status());
+  return 0;
+}
+
+constexpr int kMaxDepth = 64;
+
+// get -r: the remote directory tree into `local` (created), files and subdirectories.
+int getTree(SmbClient& cl, const std::string& dir, const std::string& local, bool bars, int depth) {
+  if (depth > kMaxDepth) { std::fprintf(stderr, "smbdirect: %s: too deep\n", dir.c_str()); return 1; }
+  if (::mkdir(local.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "smbdirect: cannot create %s: %s\n", local.c_str(), std::strerror(errno));
+    return 1;
+  }
+  auto l = cl.list(dir);
+  if (!l) return fail("ls " + dir, l.status());
+  for (const auto& e : *l) {
+    if (e.name == "." || e.name == ".." || e.name.find('/') != std::string::npos) continue;
+    std::string r = joinPath(dir, e.name), lp = local + "/" + e.name;
+    int rc = e.directory || (e.file_attributes & 0x10) ? getTree(cl, r, lp, bars, depth + 1) : getFile(cl, r, lp, bars);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+// put -r: the local tree `local` as the remote directory `remote` (created when missing).
+int putTree(SmbClient& cl, const std::string& local, const std::string& remote, bool bars, int depth) {
+  if (depth > kMaxDepth) { std::fprintf(stderr, "smbdirect: %s: too deep\n", local.c_str()); return 1; }
+  Status st = cl.mkdir(remote);
+  if (!st && st.status() != NtStatus::kObjectNameCollision) return fail("mkdir " + remote, st.status());
+  DIR* d = ::opendir(local.c_str());
+  if (!d) { std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000000; i++) {
+    dirent* e = ::readdir(d);
+    if (!e) break;
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    std::string lp = local + "/" + n, r = joinPath(remote, n);
+    struct stat sb;
+    if (::lstat(lp.c_str(), &sb) != 0) continue;
+    int rc = 0;
+    if (S_ISDIR(sb.st_mode)) rc = putTree(cl, lp, r, bars, depth + 1);
+    else if (S_ISREG(sb.st_mode)) rc = putFile(cl, lp, r, bars);
+    else std::fprintf(stderr, "smbdirect: skipping %s (not a regular file or directory)\n", lp.c_str());
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +232,7 @@ int main(int argc, char** argv) {
   std::string cred_file;
   int port = 0;
   std::vector<uint16_t> dialects = {0x0311, 0x0302, 0x0300};
-  bool sign = false, seal = false, quiet = false, rdma = false;
+  bool sign = false, seal = false, quiet = false, rdma = false, recursive = false;
   std::string rdma_provider = "auto";
   static const option kLong[] = {{"user", required_argument, nullptr, 'U'},
                                  {"credentials", required_argument, nullptr, 'A'},
@@ -128,6 +241,7 @@ int main(int argc, char** argv) {
                                  {"sign", no_argument, nullptr, 'S'},
                                  {"seal", no_argument, nullptr, 'E'},
                                  {"quiet", no_argument, nullptr, 'q'},
+                                 {"recursive", no_argument, nullptr, 'r'},
                                  {"rdma", no_argument, nullptr, 'R'},
                                  {"rdma-provider", required_argument, nullptr, 'P'},
                                  {"verbose", no_argument, nullptr, 'v'},
@@ -135,7 +249,7 @@ int main(int argc, char** argv) {
                                  {nullptr, 0, nullptr, 0}};
   optind = 1;  // options may come before or after the command (GNU getopt permutes)
   int c;
-  while ((c = getopt_long(argc, argv, "U:A:p:qvh", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "U:A:p:qrvh", kLong, nullptr)) != -1) {
     switch (c) {
       case 'U': creds = parseUserSpec(optarg); have_user = true; break;
       case 'A': cred_file = optarg; break;
@@ -149,6 +263,7 @@ int main(int argc, char** argv) {
       case 'S': sign = true; break;
       case 'E': seal = true; break;
       case 'q': quiet = true; break;
+      case 'r': recursive = true; break;
       case 'R': rdma = true; break;
       case 'P':
         rdma_provider = optarg;
@@ -170,13 +285,13 @@ int main(int argc, char** argv) {
   }
   std::string cmd = args[0];
   args.erase(args.begin());
-  static const std::set<std::string> kCmds = {"ls", "get", "put", "cat", "stat", "mkdir", "rm", "rmdir", "mv", "shares"};
+  static const std::set<std::string> kCmds = {"ls", "get", "put", "cat", "stat", "mkdir", "rm", "rmdir", "mv", "cp", "shares"};
   if (!kCmds.count(cmd)) {
     std::fprintf(stderr, "smbdirect: unknown command '%s'\n", cmd.c_str());
     usage(stderr);
     return 2;
   }
-  size_t need = (cmd == "put" || cmd == "mv") ? 2 : 1;
+  size_t need = (cmd == "put" || cmd == "mv" || cmd == "cp") ? 2 : 1;
   if (args.size() < need || args.size() > need + (cmd == "get" ? 1 : 0)) {
     usage(stderr);
     return 2;
@@ -265,55 +380,40 @@ int main(int argc, char** argv) {
                 fmtTime(i->last_write_time).c_str(), fmtTime(i->last_access_time).c_str(), fmtTime(i->change_time).c_str());
   } else if (cmd == "get" || cmd == "cat") {
     std::string local = cmd == "cat" ? "-" : args.size() > 1 ? args[1] : baseName(path);
-    auto info = cl.stat(path);
-    if (!info) return fail("get " + path, info.status());
-    // Regular files are written to "NAME.part" and renamed when complete; devices, fifos and
-    // stdout ("-") are written directly.
-    struct stat lst;
-    bool direct = local == "-" || (::stat(local.c_str(), &lst) == 0 && !S_ISREG(lst.st_mode));
-    std::string target = direct ? local : local + ".part";
-    int fd = local == "-" ? STDOUT_FILENO
-                          : ::open(target.c_str(), O_WRONLY | O_CREAT | (direct ? 0 : O_TRUNC) | O_CLOEXEC, 0644);
-    if (fd < 0) { std::fprintf(stderr, "smbdirect: cannot write %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
-    Progress bar("get " + baseName(path), info->end_of_file, bars && local != "-");
-    st = cl.download(path, [&](ByteView d) -> Status {
-      size_t off = 0;
-      while (off < d.size()) {
-        ssize_t w = ::write(fd, d.data() + off, d.size() - off);
-        if (w < 0) { if (errno == EINTR) continue; return err(ntStatusFromErrno(errno), "local write"); }
-        off += size_t(w);
+    if (recursive && cmd == "get") {
+      auto info = cl.stat(path);
+      if (!info) return fail("get " + path, info.status());
+      if (info->directory) {
+        if (args.size() < 2) local = path.empty() ? addr->share : baseName(path);
+        return getTree(cl, path, local, bars, 0);
       }
-      return ok();
-    }, [&](uint64_t n) { bar.advance(n); });
-    bar.finish();
-    if (!direct) {
-      bool good = st && ::fsync(fd) == 0;
-      ::close(fd);
-      // Nothing half-written under the final name: the download lands only when complete.
-      if (good && ::rename(target.c_str(), local.c_str()) != 0) {
-        std::fprintf(stderr, "smbdirect: cannot rename %s: %s\n", target.c_str(), std::strerror(errno));
-        return 1;
-      }
-      if (!good) ::unlink(target.c_str());
-    } else if (local != "-") {
-      ::close(fd);
     }
-    if (!st) return fail("get " + path, st.status());
+    int r = getFile(cl, path, local, bars);
+    if (r) return r;
   } else if (cmd == "put") {
     const std::string& local = args[0];
-    int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) { std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
+    if (::stat(local.c_str(), &sb) != 0) { std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
     std::string remote = path.empty() || path.back() == '/' ? joinPath(path, baseName(local)) : path;
-    Progress bar("put " + baseName(local), uint64_t(sb.st_size), bars);
-    st = cl.upload(remote, uint64_t(sb.st_size), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
-      ssize_t n = ::pread(fd, b.data(), b.size(), off_t(off));
-      if (n < 0) return err(ntStatusFromErrno(errno), "local read");
-      return size_t(n);
-    }, [&](uint64_t n) { bar.advance(n); });
+    if (S_ISDIR(sb.st_mode)) {
+      if (!recursive) { std::fprintf(stderr, "smbdirect: %s is a directory (use -r)\n", local.c_str()); return 2; }
+      return putTree(cl, local, remote, bars, 0);
+    }
+    int r = putFile(cl, local, remote, bars);
+    if (r) return r;
+  } else if (cmd == "cp") {
+    std::string to = args[1];
+    if (to.rfind("//", 0) == 0 || to.rfind("smb://", 0) == 0) {
+      auto a2 = parseSmbAddress(to);
+      if (!a2 || a2->host != addr->host || a2->share != addr->share) { std::fprintf(stderr, "smbdirect: cp copies within one share (server-side)\n"); return 2; }
+      to = a2->path;
+    }
+    auto info = cl.stat(path);
+    if (!info) return fail("cp " + path, info.status());
+    Progress bar("cp " + baseName(path), info->end_of_file, bars);
+    st = cl.copy(path, to, [&](uint64_t n) { bar.advance(n); });
     bar.finish();
-    ::close(fd);
-    if (!st) return fail("put " + remote, st.status());
+    if (!st) return fail("cp " + path, st.status());
   } else if (cmd == "mkdir") {
     st = cl.mkdir(path);
     if (!st) return fail("mkdir " + path, st.status());

@@ -30,6 +30,23 @@ for target in "smbdirectd $PORT" "samba $SAMBA_PORT"; do
     check "$tag: rm" "${C[@]}" rm "$A/$d/g.bin"
     check "$tag: rmdir" "${C[@]}" rmdir "$A/$d"
   done
+  # Directory trees (hundreds of entries) with -r, and server-side copy.
+  T=$WORK/local/tree
+  rm -rf "$T" "$WORK/local/tree.back"
+  mkdir -p "$T/sub/deeper" "$T/other"
+  for i in $(seq 1 300); do echo "entry $i" > "$T/sub/f$i.txt"; done
+  head -c 2000000 /dev/urandom > "$T/other/blob.bin"
+  echo deep > "$T/sub/deeper/x"
+  C=("$SMBDIRECT" -q -U smbtest)
+  check "$name: put -r a tree of 303 files" "${C[@]}" put -r "$T" "//127.0.0.1:$port/share/"
+  check "$name: ls shows 300 entries" bash -c "[ \$(\"\$@\" | grep -c 'f[0-9]*.txt') -eq 300 ]" _ "${C[@]}" ls "//127.0.0.1:$port/share/tree/sub"
+  check "$name: get -r the tree back" "${C[@]}" get -r "//127.0.0.1:$port/share/tree" "$WORK/local/tree.back"
+  check "$name: trees identical" diff -r "$T" "$WORK/local/tree.back"
+  check "$name: cp (server-side copy)" "${C[@]}" cp "//127.0.0.1:$port/share/tree/other/blob.bin" tree/other/copy.bin
+  rm -f "$WORK/local/copy.bin"
+  check "$name: copy read back" "${C[@]}" get "//127.0.0.1:$port/share/tree/other/copy.bin" "$WORK/local/copy.bin"
+  check "$name: copy identical" cmp "$T/other/blob.bin" "$WORK/local/copy.bin"
+  check "$name: put of a directory without -r is refused" bash -c "! \"\$@\" put '$T' '//127.0.0.1:$port/share/' 2>/dev/null" _ "${C[@]}"
   check "$name: shares" bash -c "\"$SMBDIRECT\" shares //127.0.0.1:$port -U smbtest | grep -q '^share'"
   "$SMBDIRECT" -q -U smbtest get "//127.0.0.1:$port/share/missing" "$WORK/local/m" >/dev/null 2>&1; rc=$?
   check "$name: missing file exits 6" test $rc -eq 6
