@@ -49,6 +49,7 @@ void usage(FILE* out) {
       "  cp ADDR NEWPATH         server-side copy within the share (SMB2 COPYCHUNK: no data\n"
       "                          crosses the network)\n"
       "  shares //host[:port]    list the server's shares\n"
+      "  shell ADDR              interactive session (ls, cd, get, put, mkdir, rm, mv, cp, ...)\n"
       "  mount //host/share DIR -o OPTIONS   FUSE mount (see smbdirect mount --help)\n"
       "  rdma devices|ping|bw|lat ...       RDMA devices and tests (see smbdirect rdma --help)\n"
       "  status                   each mount: server, dialect, signing/encryption, transport\n"
@@ -107,6 +108,182 @@ std::string baseName(const std::string& p) {
   return s == std::string::npos ? p : p.substr(s + 1);
 }
 
+
+int getFile(SmbClient& cl, const std::string& path, const std::string& local, bool bars);
+int putFile(SmbClient& cl, const std::string& local, const std::string& remote, bool bars);
+int getTree(SmbClient& cl, const std::string& dir, const std::string& local, bool bars, int depth);
+int putTree(SmbClient& cl, const std::string& local, const std::string& remote, bool bars, int depth);
+
+int lsCmd(SmbClient& cl, const std::string& path) {
+  auto info = path.empty() ? Result<fscc::FileInfo>(err(NtStatus::kSuccess)) : cl.stat(path);
+  if (!path.empty() && !info) return fail("ls " + path, info.status());
+  std::vector<fscc::FileInfo> entries;
+  if (path.empty() || info->directory) {
+    auto l = cl.list(path);
+    if (!l) return fail("ls " + path, l.status());
+    entries = *l;
+  } else {
+    entries.push_back(*info);
+  }
+  for (const auto& e : entries) {
+    if (e.name == "." || e.name == "..") continue;
+    bool dir = e.file_attributes & 0x10;
+    std::printf("%c %12llu  %s  %s%s\n", dir ? 'd' : '-', (unsigned long long)e.end_of_file,
+                fmtTime(e.last_write_time).c_str(), e.name.c_str(), dir ? "/" : "");
+  }
+  return 0;
+}
+
+int statCmd(SmbClient& cl, const std::string& path) {
+  auto i = cl.stat(path);
+  if (!i) return fail("stat " + path, i.status());
+  std::printf("name: %s\ntype: %s\nsize: %llu\nallocation: %llu\nattributes: 0x%x\ncreated: %s\nmodified: %s\naccessed: %s\nchanged: %s\n",
+              path.c_str(), i->directory ? "directory" : "file", (unsigned long long)i->end_of_file,
+              (unsigned long long)i->allocation_size, i->file_attributes, fmtTime(i->creation_time).c_str(),
+              fmtTime(i->last_write_time).c_str(), fmtTime(i->last_access_time).c_str(), fmtTime(i->change_time).c_str());
+  return 0;
+}
+
+// Splits a shell line into words; "double" and 'single' quotes group, backslash escapes.
+std::vector<std::string> words(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in = false;
+  char q = 0;
+  for (size_t i = 0; i < line.size(); i++) {
+    char c = line[i];
+    if (q) {
+      if (c == q) q = 0;
+      else cur.push_back(c);
+      in = true;
+    } else if (c == '"' || c == '\'') {
+      q = c;
+      in = true;
+    } else if (c == '\\' && i + 1 < line.size()) {
+      cur.push_back(line[++i]);
+      in = true;
+    } else if (c == ' ' || c == '\t') {
+      if (in) out.push_back(cur);
+      cur.clear();
+      in = false;
+    } else {
+      cur.push_back(c);
+      in = true;
+    }
+  }
+  if (in) out.push_back(cur);
+  return out;
+}
+
+// A share-relative path from the shell's current directory: '/'-rooted names are absolute,
+// "." and ".." are folded (never above the share root).
+std::string resolve(const std::string& cwd, const std::string& p) {
+  std::vector<std::string> parts;
+  std::string all = (!p.empty() && (p[0] == '/' || p[0] == '\\')) ? p : cwd + "/" + p;
+  std::string cur;
+  for (size_t i = 0; i <= all.size(); i++) {
+    if (i == all.size() || all[i] == '/' || all[i] == '\\') {
+      if (cur == "..") { if (!parts.empty()) parts.pop_back(); }
+      else if (!cur.empty() && cur != ".") parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(all[i]);
+    }
+  }
+  std::string r;
+  for (const auto& x : parts) r += (r.empty() ? "" : "/") + x;
+  return r;
+}
+
+// `smbdirect shell`: an interactive session like smbclient's (commands from stdin; a prompt on a
+// terminal). Returns 0 when every command succeeded, else the exit code of the last failure.
+int shellMain(SmbClient& cl, const SmbAddress& a, bool bars, bool recursive_default) {
+  bool tty = isatty(STDIN_FILENO);
+  std::string cwd = a.path;
+  int last_rc = 0;
+  std::string line;
+  for (int n = 0; n < 1000000; n++) {
+    if (tty) {
+      std::printf("smb: \\%s> ", cwd.c_str());
+      std::fflush(stdout);
+    }
+    if (!std::getline(std::cin, line)) break;
+    auto w = words(line);
+    if (w.empty() || w[0][0] == '#') continue;
+    const std::string c = w[0];
+    bool rec = recursive_default;
+    if (w.size() > 1 && w[1] == "-r") {
+      rec = true;
+      w.erase(w.begin() + 1);
+    }
+    auto arg = [&](size_t i) { return i < w.size() ? w[i] : std::string(); };
+    int rc = 0;
+    Status st = ok();
+    if (c == "exit" || c == "quit" || c == "q") break;
+    if (c == "help" || c == "?") {
+      std::printf("ls [PATH]  cd DIR  pwd  lcd DIR  get [-r] REMOTE [LOCAL]  put [-r] LOCAL [REMOTE]  cat FILE\n"
+                  "mkdir DIR  rmdir DIR  rm FILE  mv FROM TO  cp FROM TO  stat PATH  help  exit\n");
+    } else if (c == "ls" || c == "dir") {
+      rc = lsCmd(cl, resolve(cwd, arg(1)));
+    } else if (c == "pwd") {
+      std::printf("\\\\%s\\%s\\%s\n", a.host.c_str(), a.share.c_str(), cwd.c_str());
+    } else if (c == "cd") {
+      std::string to = resolve(cwd, arg(1));
+      if (!to.empty()) {
+        auto i = cl.stat(to);
+        if (!i) rc = fail("cd " + to, i.status());
+        else if (!i->directory) rc = fail("cd " + to, NtStatus::kNotADirectory);
+      }
+      if (!rc) cwd = to;
+    } else if (c == "lcd") {
+      if (::chdir(arg(1).empty() ? "/" : arg(1).c_str()) != 0) {
+        std::fprintf(stderr, "smbdirect: lcd %s: %s\n", arg(1).c_str(), std::strerror(errno));
+        rc = 1;
+      }
+    } else if (c == "stat") {
+      rc = statCmd(cl, resolve(cwd, arg(1)));
+    } else if (c == "cat") {
+      rc = getFile(cl, resolve(cwd, arg(1)), "-", false);
+    } else if (c == "get" && w.size() >= 2) {
+      std::string r = resolve(cwd, arg(1));
+      std::string local = w.size() > 2 ? arg(2) : baseName(r);
+      auto i = cl.stat(r);
+      if (!i) rc = fail("get " + r, i.status());
+      else if (i->directory) rc = rec ? getTree(cl, r, local, bars, 0) : fail("get " + r, NtStatus::kFileIsADirectory);
+      else rc = getFile(cl, r, local, bars);
+    } else if (c == "put" && w.size() >= 2) {
+      std::string local = arg(1);
+      std::string r = resolve(cwd, w.size() > 2 ? arg(2) : baseName(local));
+      struct stat sb;
+      if (::stat(local.c_str(), &sb) != 0) {
+        std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno));
+        rc = 1;
+      } else if (S_ISDIR(sb.st_mode)) {
+        rc = rec ? putTree(cl, local, r, bars, 0) : (std::fprintf(stderr, "smbdirect: %s is a directory (use put -r)\n", local.c_str()), 1);
+      } else {
+        rc = putFile(cl, local, r, bars);
+      }
+    } else if (c == "mkdir" && w.size() >= 2) {
+      st = cl.mkdir(resolve(cwd, arg(1)));
+    } else if (c == "rmdir" && w.size() >= 2) {
+      st = cl.rmdir(resolve(cwd, arg(1)));
+    } else if ((c == "rm" || c == "del") && w.size() >= 2) {
+      st = cl.unlink(resolve(cwd, arg(1)));
+    } else if ((c == "mv" || c == "rename") && w.size() >= 3) {
+      st = cl.rename(resolve(cwd, arg(1)), resolve(cwd, arg(2)), false);
+    } else if (c == "cp" && w.size() >= 3) {
+      st = cl.copy(resolve(cwd, arg(1)), resolve(cwd, arg(2)));
+    } else {
+      std::fprintf(stderr, "smbdirect: %s: unknown command or missing argument (try help)\n", c.c_str());
+      rc = 2;
+    }
+    if (!st) rc = fail(c + " " + arg(1), st.status());
+    if (rc) last_rc = rc;
+  }
+  if (tty) std::printf("\n");
+  (void)cl.logoff();
+  return last_rc;
+}
 
 // get one file: regular files land as NAME.part and are renamed when complete; devices, fifos
 // and stdout ("-") are written directly. Returns the exit code.
@@ -285,7 +462,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = args[0];
   args.erase(args.begin());
-  static const std::set<std::string> kCmds = {"ls", "get", "put", "cat", "stat", "mkdir", "rm", "rmdir", "mv", "cp", "shares"};
+  static const std::set<std::string> kCmds = {"ls", "get", "put", "cat", "stat", "mkdir", "rm", "rmdir", "mv", "cp", "shares", "shell"};
   if (!kCmds.count(cmd)) {
     std::fprintf(stderr, "smbdirect: unknown command '%s'\n", cmd.c_str());
     usage(stderr);
@@ -354,30 +531,14 @@ int main(int argc, char** argv) {
   bool bars = !quiet && isatty(STDOUT_FILENO);
   int rc = 0;
   const std::string& path = addr->path;
-  if (cmd == "ls") {
-    auto info = path.empty() ? Result<fscc::FileInfo>(err(NtStatus::kSuccess)) : cl.stat(path);
-    if (!path.empty() && !info) return fail("ls " + path, info.status());
-    std::vector<fscc::FileInfo> entries;
-    if (path.empty() || info->directory) {
-      auto l = cl.list(path);
-      if (!l) return fail("ls " + path, l.status());
-      entries = *l;
-    } else {
-      entries.push_back(*info);
-    }
-    for (const auto& e : entries) {
-      if (e.name == "." || e.name == "..") continue;
-      bool dir = e.file_attributes & 0x10;
-      std::printf("%c %12llu  %s  %s%s\n", dir ? 'd' : '-', (unsigned long long)e.end_of_file,
-                  fmtTime(e.last_write_time).c_str(), e.name.c_str(), dir ? "/" : "");
-    }
+  if (cmd == "shell") {
+    return shellMain(cl, *addr, bars, recursive);
+  } else if (cmd == "ls") {
+    int r = lsCmd(cl, path);
+    if (r) return r;
   } else if (cmd == "stat") {
-    auto i = cl.stat(path);
-    if (!i) return fail("stat " + path, i.status());
-    std::printf("name: %s\ntype: %s\nsize: %llu\nallocation: %llu\nattributes: 0x%x\ncreated: %s\nmodified: %s\naccessed: %s\nchanged: %s\n",
-                path.c_str(), i->directory ? "directory" : "file", (unsigned long long)i->end_of_file,
-                (unsigned long long)i->allocation_size, i->file_attributes, fmtTime(i->creation_time).c_str(),
-                fmtTime(i->last_write_time).c_str(), fmtTime(i->last_access_time).c_str(), fmtTime(i->change_time).c_str());
+    int r = statCmd(cl, path);
+    if (r) return r;
   } else if (cmd == "get" || cmd == "cat") {
     std::string local = cmd == "cat" ? "-" : args.size() > 1 ? args[1] : baseName(path);
     if (recursive && cmd == "get") {

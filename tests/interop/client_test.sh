@@ -47,6 +47,14 @@ for target in "smbdirectd $PORT" "samba $SAMBA_PORT"; do
   check "$name: copy read back" "${C[@]}" get "//127.0.0.1:$port/share/tree/other/copy.bin" "$WORK/local/copy.bin"
   check "$name: copy identical" cmp "$T/other/blob.bin" "$WORK/local/copy.bin"
   check "$name: put of a directory without -r is refused" bash -c "! \"\$@\" put '$T' '//127.0.0.1:$port/share/' 2>/dev/null" _ "${C[@]}"
+  # The interactive shell, driven from stdin as smbclient's is.
+  printf 'mkdir sh\ncd sh\nput %s one.bin\ncp one.bin two.bin\nmv two.bin three.bin\nls\nget three.bin %s\nrm one.bin\nrm three.bin\ncd ..\nrmdir sh\npwd\nexit\n' \
+    "$T/other/blob.bin" "$WORK/local/three.bin" | "${C[@]}" shell "//127.0.0.1:$port/share" >"$WORK/shell.out" 2>&1
+  check "$name: shell session succeeds" test $? -eq 0
+  check "$name: shell ls shows the copy" grep -q "three.bin" "$WORK/shell.out"
+  check "$name: shell get is intact" cmp "$T/other/blob.bin" "$WORK/local/three.bin"
+  printf 'cd nosuchdir\n' | "${C[@]}" shell "//127.0.0.1:$port/share" >/dev/null 2>&1
+  check "$name: shell reports a failed command in its exit code" test $? -eq 6
   check "$name: shares" bash -c "\"$SMBDIRECT\" shares //127.0.0.1:$port -U smbtest | grep -q '^share'"
   "$SMBDIRECT" -q -U smbtest get "//127.0.0.1:$port/share/missing" "$WORK/local/m" >/dev/null 2>&1; rc=$?
   check "$name: missing file exits 6" test $rc -eq 6
