@@ -297,6 +297,20 @@ Status SmbClient::connectTransport(const ConnectOptions& o) {
   return ok();
 }
 
+bool SmbClient::makeRdmaPool(size_t depth, uint32_t chunk, uint32_t access, Bytes* pool,
+                             std::shared_ptr<rdma::MemoryRegion>* mr, std::vector<size_t>* free_slots) {
+  pool->resize(depth * size_t(chunk));
+  auto m = rdma_->registerMemory(pool->data(), pool->size(), access);
+  if (!m) {
+    LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", pool->size(), m.error().what);
+    Bytes().swap(*pool);
+    return false;
+  }
+  *mr = *m;
+  for (size_t i = 0; i < depth; i++) free_slots->push_back(depth - 1 - i);
+  return true;
+}
+
 bool SmbClient::useRdma(uint64_t len) const {
   return rdma_ && !sign_all_ && !encrypt_all_ && len >= opts_.rdma_threshold;
 }
@@ -569,19 +583,9 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
   Bytes pool;
   std::shared_ptr<rdma::MemoryRegion> mr;
   std::vector<size_t> free_slots;
-  if (rd) {
-    pool.resize(kDepth * size_t(chunk));
-    auto m = rdma_->registerMemory(pool.data(), pool.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite);
-    if (m) {
-      mr = *m;
-      for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
-    } else {
-      // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
-      LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", pool.size(), m.error().what);
-      Bytes().swap(pool);
-      rd = false;
-      chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
-    }
+  if (rd && !makeRdmaPool(kDepth, chunk, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite, &pool, &mr, &free_slots)) {
+    rd = false;  // cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline
+    chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
   }
   struct Inflight { uint64_t id, offset; uint32_t length; size_t slot; };
   std::deque<Inflight> inflight;
@@ -656,19 +660,9 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
   Bytes pool;
   std::shared_ptr<rdma::MemoryRegion> mr;
   std::vector<size_t> free_slots;
-  if (rd) {
-    pool.resize(kDepth * size_t(chunk));
-    auto m = rdma_->registerMemory(pool.data(), pool.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
-    if (m) {
-      mr = *m;
-      for (size_t i = 0; i < kDepth; i++) free_slots.push_back(kDepth - 1 - i);
-    } else {
-      // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
-      LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", pool.size(), m.error().what);
-      Bytes().swap(pool);
-      rd = false;
-      chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
-    }
+  if (rd && !makeRdmaPool(kDepth, chunk, rdma::kAccessLocalWrite | rdma::kAccessRemoteRead, &pool, &mr, &free_slots)) {
+    rd = false;  // cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline
+    chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
   }
   struct Inflight { uint64_t id; uint32_t length; size_t slot; };
   std::deque<Inflight> inflight;

@@ -17,6 +17,9 @@
 #include "fscc/file_info.h"
 #include "smb2/header.h"
 
+namespace sd::rdma {
+class MemoryRegion;
+}  // namespace sd::rdma
 namespace sd::smbdirect {
 class Endpoint;
 struct EndpointStatus;
@@ -116,6 +119,10 @@ class SmbClient {
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
   Status connectTransport(const ConnectOptions& o);
   bool useRdma(uint64_t len) const;
+  // `depth` registered slots of `chunk` bytes for pipelined RDMA transfers; false when the
+  // memory cannot be registered (the caller then goes inline).
+  bool makeRdmaPool(size_t depth, uint32_t chunk, uint32_t access, Bytes* pool,
+                    std::shared_ptr<rdma::MemoryRegion>* mr, std::vector<size_t>* free_slots);
   uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
   int fd_ = -1;
