@@ -469,7 +469,42 @@ Status SmbClient::connect(const ConnectOptions& o) {
   return err(NtStatus::kLogonFailure, "too many session setup rounds");
 }
 
+bool SmbClient::connectionLost(NtStatus s) {
+  return s == NtStatus::kConnectionDisconnected || s == NtStatus::kConnectionReset ||
+         s == NtStatus::kPipeBroken || s == NtStatus::kConnectionRefused || s == NtStatus::kUnexpectedNetworkError ||
+         s == NtStatus::kNetworkNameDeleted || s == NtStatus::kUserSessionDeleted;
+}
+
+Status SmbClient::reconnect() {
+  if (rdma_) {
+    rdma_->close();
+    rdma_.reset();
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  next_message_id_ = 0;
+  credits_ = 1;
+  session_id_ = 0;
+  tree_id_ = 0;
+  signing_key_.clear();
+  c2s_key_.clear();
+  s2c_key_.clear();
+  sign_all_ = encrypt_all_ = false;
+  preauth_ = {};
+  early_.clear();
+  info_ = ConnectionInfo{};
+  std::string share = share_;
+  SD_CHECK(connect(opts_));
+  if (!share.empty()) SD_CHECK(treeConnect(share));
+  reconnects_++;
+  LOG_INFO("reconnected to %s (reconnect %llu)", info_.server.c_str(), (unsigned long long)reconnects_);
+  return ok();
+}
+
 Status SmbClient::treeConnect(const std::string& share) {
+  if (share != "IPC$") share_ = share;
   std::string path = "\\\\" + opts_.host + "\\" + share;
   auto m = SD_TRY(transact(smb2::Command::kTreeConnect, [&](ByteWriter& w) {
     smb2::encodeTreeConnectRequest({0, path}, w);
@@ -988,7 +1023,7 @@ std::string SmbClient::statusText() const {
     std::snprintf(line, sizeof line, fmt, a...);
     o += line;
   };
-  add("Server: %s\n", info_.server.c_str());
+  add("Server: %s  Reconnects: %llu\n", info_.server.c_str(), (unsigned long long)reconnects_);
   add("Dialect: 0x%04x  Signing: %s  Encryption: %s", info_.dialect, info_.signing ? "yes" : "no",
       info_.encryption ? "yes" : "no");
   if (info_.encryption) add("  Cipher: 0x%04x", info_.cipher);

@@ -65,6 +65,12 @@ class SmbClient {
   // kLogonFailure, kIoTimeout, ...).
   Status connect(const ConnectOptions& o);
   Status treeConnect(const std::string& share);
+  // After the connection dropped: a new connection, negotiate, session and tree connect with the
+  // same options (open files must be re-opened by the caller; their old ids are gone).
+  Status reconnect();
+  uint64_t reconnects() const { return reconnects_; }
+  // Errors that mean the connection is gone (a reconnect may help).
+  static bool connectionLost(NtStatus s);
   Status logoff();
   const ConnectionInfo& info() const { return info_; }
 
@@ -127,6 +133,8 @@ class SmbClient {
 
   int fd_ = -1;
   std::shared_ptr<smbdirect::Endpoint> rdma_;
+  std::string share_;  // the tree connected (for reconnect)
+  uint64_t reconnects_ = 0;
   uint32_t rdma_rw_max_ = 0;      // MS-SMBD MaxReadWriteSize (RDMA transfers)
   uint32_t rdma_inline_max_ = 0;  // inline I/O must fit in the peer's MaxFragmentedSize
   ConnectOptions opts_;

@@ -13,7 +13,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -57,7 +60,37 @@ struct Fs {
   std::unordered_map<fuse_ino_t, std::string> paths{{FUSE_ROOT_ID, ""}};
   std::unordered_map<std::string, fuse_ino_t> inos{{"", FUSE_ROOT_ID}};
   fuse_ino_t next_ino = 2;
-  std::map<uint64_t, smb2::FileId> files;
+  struct OpenFile {
+    smb2::FileId id;
+    std::string path;
+    uint32_t access = 0, options = 0;
+  };
+  std::map<uint64_t, OpenFile> files;
+  std::mutex mu;  // the connection's identity (reconnect) against the status publisher
+
+  // The connection dropped: reconnect (the server may be restarting: a few tries, backing off,
+  // about 30 s in all) and re-open every open file by its path.
+  bool reconnect() {
+    for (int attempt = 0; attempt < 6; attempt++) {
+      if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(500 << std::min(attempt, 4)));
+      Status st = ok();
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        st = smb.reconnect();
+      }
+      if (!st) {
+        LOG_WARN("reconnect to %s failed: %s", opt.given.empty() ? "server" : "the server", client::describe(st.status()).c_str());
+        continue;
+      }
+      for (auto& [fh, of] : files) {
+        auto o = smb.open(of.path, of.access, smb2::kFileOpen, of.options);
+        if (o) of.id = *o;
+        else LOG_WARN("after reconnect %s could not be re-opened: %s", of.path.c_str(), client::describe(o.status()).c_str());
+      }
+      return true;
+    }
+    return false;
+  }
   std::map<uint64_t, std::vector<fscc::FileInfo>> dirs;
   uint64_t next_fh = 1;
 
@@ -107,6 +140,15 @@ struct Fs {
 
 Fs* fsOf(fuse_req_t req) { return static_cast<Fs*>(fuse_req_userdata(req)); }
 
+// Runs `f`; when the connection turned out to be gone, reconnects once and runs it again (f
+// looks up file ids afresh, so re-opened files are used).
+template <class F>
+auto again(Fs* fs, F&& f) -> decltype(f()) {
+  auto r = f();
+  if (!r && client::SmbClient::connectionLost(r.status()) && fs->reconnect()) return f();
+  return r;
+}
+
 void replyEntry(fuse_req_t req, Fs* fs, const std::string& path, const fscc::FileInfo& fi) {
   fuse_entry_param e{};
   e.ino = fs->inoFor(path);
@@ -119,7 +161,7 @@ void replyEntry(fuse_req_t req, Fs* fs, const std::string& path, const fscc::Fil
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Fs* fs = fsOf(req);
   std::string p = fs->child(parent, name);
-  auto st = fs->smb.stat(p);
+  auto st = again(fs, [&] { return fs->smb.stat(p); });
   if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
   replyEntry(req, fs, p, *st);
 }
@@ -128,7 +170,7 @@ void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   Fs* fs = fsOf(req);
   auto it = fs->paths.find(ino);
   if (it == fs->paths.end()) return (void)fuse_reply_err(req, ENOENT);
-  auto st = fs->smb.stat(it->second);
+  auto st = again(fs, [&] { return fs->smb.stat(it->second); });
   if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
   struct stat s;
   fs->toStat(*st, ino, &s);
@@ -141,7 +183,7 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
   smb2::FileId f;
   bool opened = false;
   if (fi && fs->files.count(fi->fh)) {
-    f = fs->files[fi->fh];
+    f = fs->files[fi->fh].id;
   } else {
     auto o = fs->smb.open(path, smb2::kFileWriteData | smb2::kFileWriteAttributes | smb2::kFileReadAttributes,
                           smb2::kFileOpen, 0);
@@ -164,7 +206,7 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
 
 void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
-  auto l = fs->smb.list(fs->paths[ino]);
+  auto l = again(fs, [&] { return fs->smb.list(fs->paths[ino]); });
   if (!l) return (void)fuse_reply_err(req, toErrno(l.status()));
   uint64_t h = fs->next_fh++;
   fs->dirs[h] = std::move(*l);
@@ -208,10 +250,10 @@ uint32_t accessFor(int flags) {
 void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
   uint32_t disp = (fi->flags & O_TRUNC) ? smb2::kFileOverwrite : smb2::kFileOpen;
-  auto f = fs->smb.open(fs->paths[ino], accessFor(fi->flags), disp, smb2::kFileNonDirectoryFile);
+  auto f = again(fs, [&] { return fs->smb.open(fs->paths[ino], accessFor(fi->flags), disp, smb2::kFileNonDirectoryFile); });
   if (!f) return (void)fuse_reply_err(req, toErrno(f.status()));
   uint64_t h = fs->next_fh++;
-  fs->files[h] = *f;
+  fs->files[h] = Fs::OpenFile{*f, fs->paths[ino], accessFor(fi->flags), smb2::kFileNonDirectoryFile};
   fi->fh = h;
   fi->direct_io = fs->opt.cache == "none";
   fi->keep_cache = fs->opt.cache == "loose";
@@ -230,7 +272,7 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_
     return (void)fuse_reply_err(req, toErrno(st.status()));
   }
   uint64_t h = fs->next_fh++;
-  fs->files[h] = *f;
+  fs->files[h] = Fs::OpenFile{*f, p, accessFor(fi->flags) | smb2::kFileWriteData, smb2::kFileNonDirectoryFile};
   fi->fh = h;
   fi->direct_io = fs->opt.cache == "none";
   fuse_entry_param e{};
@@ -248,7 +290,9 @@ void opRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   std::vector<uint8_t> buf(size);
   size_t done = 0;
   while (done < size) {
-    auto n = fs->smb.read(it->second, uint64_t(off) + done, std::span<uint8_t>(buf.data() + done, size - done));
+    auto n = again(fs, [&] {
+      return fs->smb.read(fs->files[fi->fh].id, uint64_t(off) + done, std::span<uint8_t>(buf.data() + done, size - done));
+    });
     if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));
     if (*n == 0) break;
     done += *n;
@@ -262,8 +306,10 @@ void opWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
   if (it == fs->files.end()) return (void)fuse_reply_err(req, EBADF);
   size_t done = 0;
   while (done < size) {
-    auto n = fs->smb.write(it->second, uint64_t(off) + done,
+    auto n = again(fs, [&] {
+      return fs->smb.write(fs->files[fi->fh].id, uint64_t(off) + done,
                            ByteView(reinterpret_cast<const uint8_t*>(data) + done, size - done));
+    });
     if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));
     if (*n == 0) return (void)fuse_reply_err(req, EIO);
     done += *n;
@@ -277,7 +323,7 @@ void opFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
   auto it = fs->files.find(fi->fh);
   if (it == fs->files.end()) return (void)fuse_reply_err(req, EBADF);
-  auto st = fs->smb.flush(it->second);
+  auto st = again(fs, [&] { return fs->smb.flush(fs->files[fi->fh].id); });
   fuse_reply_err(req, st ? 0 : toErrno(st.status()));
 }
 
@@ -285,7 +331,7 @@ void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
   auto it = fs->files.find(fi->fh);
   if (it != fs->files.end()) {
-    (void)fs->smb.close(it->second);
+    (void)fs->smb.close(it->second.id);
     fs->files.erase(it);
   }
   fuse_reply_err(req, 0);
@@ -458,7 +504,10 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
   Fs* fsp = fs.get();
   int rc;
   {
-    StatusPublisher status([header, fsp] { return header + fsp->smb.statusText(); });
+    StatusPublisher status([header, fsp] {
+      std::lock_guard<std::mutex> lk(fsp->mu);
+      return header + fsp->smb.statusText();
+    });
     rc = fuse_session_loop(se);
   }
   fuse_session_unmount(se);

@@ -68,6 +68,21 @@ CONF
   echo "server did not start:"; cat "$WORK/server.log"; return 1
 }
 
+# restart_server: kills smbdirectd (SIGKILL, no goodbye) and starts it again with the same
+# configuration on the same TCP port.
+restart_server() {
+  kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
+  # (fds 7-9 are closed: a test may hold files of a mount open on them)
+  "$SMBDIRECTD" -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p "$PORT" -P none -v >>"$WORK/server.log" 2>&1 7<&- 8<&- 9<&- &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    [ "$(grep -c "listening on 127.0.0.1:$PORT (tcp)" "$WORK/server.log")" -ge 2 ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server did not restart"; return 1
+}
+
 finish() {
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ]

@@ -37,6 +37,17 @@ head -c $((64 * 1024 * 1024)) /dev/urandom > "$WORK/local/big"
 check "64 MiB copy in" cp "$WORK/local/big" "$MNT/big"
 check "64 MiB checksum" bash -c "cmp $WORK/local/big $MNT/big && cmp $WORK/local/big $SHARE/big"
 check "statfs" bash -c "df $MNT | tail -1 | grep -q '^//127.0.0.1/share'"
+# Reconnect: the server is killed and restarted under an open file; the mount reconnects,
+# re-opens the file and the read continues.
+umount "$MNT"
+check "mount with cache=none" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,port=$PORT,vers=3.1.1,actimeo=0,cache=none"
+exec 8<"$MNT/big"
+dd bs=1M count=16 <&8 of="$WORK/local/part1" 2>/dev/null
+check "server restarted" restart_server
+dd bs=1M <&8 of="$WORK/local/part2" 2>/dev/null
+exec 8<&-
+check "read continues after the server restarted" bash -c "cat $WORK/local/part1 $WORK/local/part2 | cmp - $WORK/local/big"
+check "the mount works after the reconnect" bash -c "ls $MNT | grep -qx big"
 check "umount" umount "$MNT"
 check "gone from /proc/mounts" bash -c "! grep -q ' $MNT ' /proc/mounts"
 finish
