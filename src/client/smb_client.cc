@@ -21,6 +21,7 @@
 #include "fscc/fs_info.h"
 #include "rpc/srvsvc_client.h"
 #include "smb2/close.h"
+#include "smb2/compound.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
 #include "smb2/frame.h"
@@ -183,7 +184,25 @@ Result<Bytes> SmbClient::receiveResponse(uint64_t message_id) {
   for (int guard = 0; guard < 100000; guard++) {
     Bytes m = SD_TRY(readMessage());
     auto h = SD_TRY(smb2::decodeHeader(m));
-    if (h.next_command) return fatal(NtStatus::kInvalidNetworkResponse, "unexpected compound");
+    if (h.next_command) {
+      // A compound response: every part must verify; credits of every part count.
+      auto split = SD_TRY(smb2::splitCompound(m));
+      for (ByteView part : split) {
+        auto ph = SD_TRY(smb2::decodeHeader(part));
+        credits_.fetch_add(ph.credit, std::memory_order_relaxed);
+        if (!isOkStatus(ph.status) && uint16_t(ph.command) < cmd_failed_.size())
+          cmd_failed_[uint16_t(ph.command)].fetch_add(1, std::memory_order_relaxed);
+        if ((ph.flags & smb2::kFlagSigned) && !signing_key_.empty() &&
+            !smb2::verifySignature(info_.signing_algorithm, signing_key_, part))
+          return fatal(NtStatus::kAccessDenied, "bad signature from server");
+        if (sign_all_ && !encrypt_all_ && !(ph.flags & smb2::kFlagSigned) && session_id_ && !signing_key_.empty() &&
+            ph.status == 0)
+          return fatal(NtStatus::kAccessDenied, "server response not signed");
+      }
+      if (h.message_id == message_id) return m;
+      early_[h.message_id] = std::move(m);
+      continue;
+    }
     credits_.fetch_add(h.credit, std::memory_order_relaxed);
     if ((h.flags & smb2::kFlagAsyncCommand) && h.status == toWire(NtStatus::kPending)) continue;
     if (!isOkStatus(h.status) && uint16_t(h.command) < cmd_failed_.size())
@@ -198,6 +217,54 @@ Result<Bytes> SmbClient::receiveResponse(uint64_t message_id) {
     early_[h.message_id] = std::move(m);
   }
   return fatal(NtStatus::kInvalidNetworkResponse, "response never came");
+}
+
+Result<std::vector<Bytes>> SmbClient::compound(const std::vector<Part>& parts) {
+  Bytes chain;
+  std::vector<size_t> starts;
+  uint64_t first_id = next_message_id_;
+  for (size_t i = 0; i < parts.size(); i++) {
+    const Part& p = parts[i];
+    uint16_t charge = uint16_t(p.charge_bytes ? (p.charge_bytes - 1) / 65536 + 1 : 1);
+    if (!(capabilities_ & smb2::kCapLargeMtu)) charge = 1;
+    smb2::Header h;
+    h.command = p.cmd;
+    h.credit_charge = charge;
+    h.credit = kCreditRequest;
+    h.message_id = next_message_id_;
+    h.session_id = session_id_;
+    h.tree_id = tree_id_;
+    h.process_id = 0xFEFF;
+    if (i > 0) h.flags |= smb2::kFlagRelatedOperations;
+    ByteWriter w;
+    smb2::encodeHeader(h, w);
+    p.body(w);
+    next_message_id_ += charge;
+    uint32_t have = credits_.load(std::memory_order_relaxed);
+    credits_.store(have > charge ? have - charge : 0, std::memory_order_relaxed);
+    if (uint16_t(p.cmd) < cmd_sent_.size()) cmd_sent_[uint16_t(p.cmd)].fetch_add(1, std::memory_order_relaxed);
+    Bytes m = w.take();
+    if (i + 1 < parts.size()) {
+      m.resize((m.size() + 7) & ~size_t(7));  // each but the last is padded to 8 bytes
+      store32(m.data() + smb2::kOffNextCommand, uint32_t(m.size()));
+    }
+    // Each request of a chain is signed on its own, padding included (MS-SMB2 3.2.4.1.4).
+    if (sign_all_ && !encrypt_all_ && !signing_key_.empty() && session_id_)
+      smb2::signMessage(info_.signing_algorithm, signing_key_, m);
+    starts.push_back(chain.size());
+    chain.insert(chain.end(), m.begin(), m.end());
+  }
+  if (encrypt_all_ && !c2s_key_.empty()) SD_CHECK(writeMessage(smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, chain)));
+  else SD_CHECK(writeMessage(chain));
+  // The server answers the chain in one message (or, if it splits it, message by message).
+  std::vector<Bytes> out;
+  for (int guard = 0; guard < 100 && out.size() < parts.size(); guard++) {
+    Bytes m = SD_TRY(receiveResponse(first_id + out.size()));
+    auto split = SD_TRY(smb2::splitCompound(m, parts.size()));
+    for (ByteView v : split) out.emplace_back(v.begin(), v.end());
+  }
+  if (out.size() != parts.size()) return fatal(NtStatus::kInvalidNetworkResponse, "compound answered in part");
+  return out;
 }
 
 Result<Bytes> SmbClient::transact(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
@@ -578,16 +645,29 @@ Result<std::vector<fscc::FileInfo>> SmbClient::list(const std::string& dir, cons
 }
 
 Result<fscc::FileInfo> SmbClient::stat(const std::string& path) {
-  auto f = SD_TRY(open(path, smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileOpen, 0));
+  // CREATE + QUERY_INFO + CLOSE in one round trip, as Windows and Linux clients do.
+  smb2::CreateRequest cq;
+  cq.impersonation_level = smb2::kImpersonationImpersonation;
+  cq.desired_access = smb2::kFileReadAttributes | smb2::kSynchronize;
+  cq.share_access = 7;
+  cq.create_disposition = smb2::kFileOpen;
+  cq.name = wire(path);
+  smb2::FileId related{~0ull, ~0ull};  // "the file of the previous request" (MS-SMB2 3.2.4.1.4)
   smb2::QueryInfoRequest q;
   q.info_type = smb2::kInfoFile;
   q.file_info_class = fscc::kFileNetworkOpenInformation;
   q.output_buffer_length = 4096;
-  q.file_id = f;
-  auto m = transact(smb2::Command::kQueryInfo, [&](ByteWriter& w) { smb2::encodeQueryInfoRequest(q, w); });
-  (void)close(f);
-  if (!m) return m.error();
-  auto r = SD_TRY(smb2::decodeQueryInfoResponse(*m));
+  q.file_id = related;
+  auto rs = SD_TRY(compound({
+      {smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(cq, {}, w); }},
+      {smb2::Command::kQueryInfo, [&](ByteWriter& w) { smb2::encodeQueryInfoRequest(q, w); }},
+      {smb2::Command::kClose, [&](ByteWriter& w) { smb2::encodeCloseRequest({0, related}, w); }},
+  }));
+  uint32_t st0 = le32(rs[0].data() + smb2::kOffStatus);
+  if (st0) return err(NtStatus(st0), "CREATE");
+  uint32_t st1 = le32(rs[1].data() + smb2::kOffStatus);
+  if (st1) return err(NtStatus(st1), "QUERY_INFO");
+  auto r = SD_TRY(smb2::decodeQueryInfoResponse(rs[1]));
   auto n = SD_TRY(fscc::decodeFileNetworkOpenInformation(r.buffer));
   fscc::FileInfo fi;
   auto slash = path.find_last_of("/\\");

@@ -120,6 +120,14 @@ class SmbClient {
   Status sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
                      uint32_t charge_bytes, uint64_t* message_id, ByteView extra = {});
   Result<Bytes> receiveResponse(uint64_t message_id);
+  // A related compound (MS-SMB2 3.2.4.1.4): the requests go out in one message, each later one
+  // acting on the file the first creates; returns each response message of the chain.
+  struct Part {
+    smb2::Command cmd;
+    std::function<void(ByteWriter&)> body;
+    uint32_t charge_bytes = 0;
+  };
+  Result<std::vector<Bytes>> compound(const std::vector<Part>& parts);
   Result<Bytes> readMessage();
   Status writeMessage(ByteView a, ByteView b = {});
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
