@@ -1,5 +1,6 @@
 #include "client/smb_client.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -399,7 +400,9 @@ Status SmbClient::connect(const ConnectOptions& o) {
   opts_ = o;
   SD_CHECK(connectTransport(o));
   // NEGOTIATE (MS-SMB2 3.2.4.2.2.2)
-  crypto::randomFill(client_guid_);
+  // A binding channel presents the ClientGuid of the session's first connection.
+  if (o.bind_to) client_guid_ = o.bind_to->client_guid_;
+  else crypto::randomFill(client_guid_);
   security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
   capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption;
   smb2::NegotiateRequest nq;
@@ -480,10 +483,16 @@ Status SmbClient::connect(const ConnectOptions& o) {
   auth::SpnegoClient spnego(o.user, o.domain, o.password);
   Bytes token = spnego.initial();
   std::array<uint8_t, 64> session_hash = preauth_;
+  const SmbClient* bind = o.bind_to;
+  if (bind) {
+    if (bind->info_.dialect != info_.dialect) return err(NtStatus::kInvalidParameter, "channel dialect differs");
+    session_id_ = bind->session_id_;
+  }
   for (int round = 0; round < 8; round++) {
     smb2::SessionSetupRequest sq;
     sq.security_mode = uint8_t(security_mode_);
     sq.security_buffer = token;
+    if (bind) sq.flags = smb2::kSessionFlagBinding;
     smb2::Header h;
     h.command = smb2::Command::kSessionSetup;
     h.credit = kCreditRequest;
@@ -493,6 +502,8 @@ Status SmbClient::connect(const ConnectOptions& o) {
     ByteWriter w;
     smb2::encodeHeader(h, w);
     smb2::encodeSessionSetupRequest(sq, w);
+    // The first binding request is signed with the session's key (MS-SMB2 3.2.4.2.3).
+    if (bind && round == 0) smb2::signMessage(bind->info_.signing_algorithm, bind->signing_key_, w.buf());
     if (info_.dialect == smb2::kDialect311) smb2::PreauthHash::extend(session_hash, w.buf());
     SD_CHECK(writeMessage(w.buf()));
     Bytes r = SD_TRY(receiveResponse(h.message_id));
@@ -507,7 +518,28 @@ Status SmbClient::connect(const ConnectOptions& o) {
       continue;
     }
     if (rh.status != 0) return err(NtStatus(rh.status), "session setup failed");
+    if (bind) {
+      // The channel signs with a key of its own on 3.1.1 (over this binding exchange), with the
+      // session's on 3.0/3.0.2; encryption keys and the tree are the session's.
+      session_key_ = bind->session_key_;
+      signing_key_ = info_.dialect == smb2::kDialect311
+                         ? smb2::deriveKeys(info_.dialect, session_key_, session_hash, info_.cipher).signing_key
+                         : bind->signing_key_;
+      c2s_key_ = bind->c2s_key_;
+      s2c_key_ = bind->s2c_key_;
+      if (!(rh.flags & smb2::kFlagSigned) || !smb2::verifySignature(info_.signing_algorithm, signing_key_, r))
+        return err(NtStatus::kAccessDenied, "binding response not signed with the channel key");
+      sign_all_ = bind->sign_all_;
+      encrypt_all_ = bind->encrypt_all_;
+      info_.signing = bind->info_.signing;
+      info_.encryption = bind->info_.encryption;
+      info_.cipher = bind->info_.cipher;
+      tree_id_ = bind->tree_id_;
+      share_ = bind->share_;
+      return ok();
+    }
     if (!(rs.session_flags & (smb2::kSessionFlagIsGuest | smb2::kSessionFlagIsNull))) {
+      session_key_ = spnego.sessionKey();
       auto keys = smb2::deriveKeys(info_.dialect, spnego.sessionKey(), session_hash, info_.cipher);
       signing_key_ = keys.signing_key;
       c2s_key_ = keys.c2s_key;
@@ -534,6 +566,29 @@ Status SmbClient::connect(const ConnectOptions& o) {
     return ok();
   }
   return err(NtStatus::kLogonFailure, "too many session setup rounds");
+}
+
+Result<std::vector<SmbClient::Interface>> SmbClient::interfaces() {
+  smb2::IoctlRequest q;
+  q.ctl_code = smb2::kFsctlQueryNetworkInterfaceInfo;
+  q.file_id = smb2::FileId{~0ull, ~0ull};
+  q.max_output_response = 65536;
+  q.flags = smb2::kIoctlIsFsctl;
+  auto m = SD_TRY(transact(smb2::Command::kIoctl, [&](ByteWriter& w) { smb2::encodeIoctlRequest(q, w); }));
+  auto r = SD_TRY(smb2::decodeIoctlResponse(m));
+  auto list = SD_TRY(smb2::decodeNetworkInterfaceInfo(r.output));
+  std::vector<Interface> out;
+  for (const auto& n : list) {
+    Interface i;
+    char buf[64] = "";
+    inet_ntop(n.family == AF_INET6 ? AF_INET6 : AF_INET, n.address.data(), buf, sizeof buf);
+    i.address = buf;
+    i.rdma = n.capability & smb2::kRdmaCapable;
+    i.rss = n.capability & smb2::kRssCapable;
+    i.link_speed = n.link_speed;
+    out.push_back(i);
+  }
+  return out;
 }
 
 bool SmbClient::connectionLost(NtStatus s) {

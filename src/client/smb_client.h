@@ -43,6 +43,9 @@ struct ConnectOptions {
   std::string rdma_provider = "auto";  // auto | soft | verbs
   bool port_explicit = false;
   uint32_t rdma_threshold = 8192;
+  // Multichannel: instead of a new session, bind this connection as another channel of the
+  // session (and tree) of `bind_to` (MS-SMB2 3.2.4.2.3 with SMB2_SESSION_FLAG_BINDING).
+  const class SmbClient* bind_to = nullptr;
 };
 
 struct ConnectionInfo {
@@ -68,6 +71,14 @@ class SmbClient {
   // After the connection dropped: a new connection, negotiate, session and tree connect with the
   // same options (open files must be re-opened by the caller; their old ids are gone).
   Status reconnect();
+  // QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.2.4.20.x): the server's interfaces and whether they
+  // are RDMA capable.
+  struct Interface {
+    std::string address;
+    bool rdma = false, rss = false;
+    uint64_t link_speed = 0;
+  };
+  Result<std::vector<Interface>> interfaces();
   uint64_t reconnects() const { return reconnects_; }
   // Errors that mean the connection is gone (a reconnect may help).
   static bool connectionLost(NtStatus s);
@@ -158,7 +169,7 @@ class SmbClient {
   }
   uint64_t session_id_ = 0;
   uint32_t tree_id_ = 0;
-  Bytes signing_key_, c2s_key_, s2c_key_;
+  Bytes session_key_, signing_key_, c2s_key_, s2c_key_;
   bool sign_all_ = false, encrypt_all_ = false;
   std::array<uint8_t, 64> preauth_{};
   std::array<uint8_t, 16> client_guid_{};

@@ -54,9 +54,15 @@ void Connection::onDisconnect() {
     sessions.swap(sessions_);
   }
   for (auto& [id, o] : opens) closeOpen(o);
-  // A session lives on while another channel still has it bound; with one channel (until
-  // multichannel binding lands) the session goes with its connection.
-  for (auto& [id, s] : sessions) state_->removeSession(id);
+  // A session lives on while another channel still has it bound.
+  for (auto& [id, s] : sessions) {
+    bool last;
+    {
+      std::lock_guard<std::mutex> lk(s->mu);
+      last = --s->channels <= 0;
+    }
+    if (last) state_->removeSession(id);
+  }
   closed_ = true;
 }
 
@@ -66,12 +72,28 @@ std::shared_ptr<Session> Connection::findSession(uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second;
 }
 void Connection::addSession(const std::shared_ptr<Session>& s) {
-  std::lock_guard<std::mutex> lk(mu_);
-  sessions_[s->session_id] = s;
+  bool added;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    added = sessions_.emplace(s->session_id, s).second;
+  }
+  if (added) {
+    std::lock_guard<std::mutex> lk(s->mu);
+    s->channels++;
+  }
 }
 void Connection::removeSession(uint64_t id) {
-  std::lock_guard<std::mutex> lk(mu_);
-  sessions_.erase(id);
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    s = it->second;
+    sessions_.erase(it);
+    channel_keys_.erase(id);
+  }
+  std::lock_guard<std::mutex> lk(s->mu);
+  s->channels--;
 }
 void Connection::trackOpen(const std::shared_ptr<Open>& o) {
   std::lock_guard<std::mutex> lk(mu_);
@@ -193,8 +215,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
         if (!encrypted && (is_signed || req.session->signing_required) &&
             !req.session->keys.signing_key.empty()) {
           if (!is_signed ||
-              !smb2::verifySignature(req.session->signing_algorithm, req.session->keys.signing_key,
-                                     req.msg))
+              !smb2::verifySignature(req.session->signing_algorithm, signingKey(*req.session), req.msg))
             st = err(NtStatus::kAccessDenied, "bad signature");
         }
         if (st && req.session->encrypt_data && !encrypted)
@@ -282,7 +303,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
     last_sign = sign;
     if (sign) {
       prev_sign_alg = sign_with->signing_algorithm;
-      prev_sign_key = sign_with->keys.signing_key;
+      prev_sign_key = signingKey(*sign_with);
     }
   }
   if (!have_prev) return;
@@ -305,6 +326,17 @@ void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_
   ByteView whole(chain);
   if (invalidate) (void)transport_->sendInvalidate(std::span<const ByteView>(&whole, 1), invalidate);
   else (void)transport_->send(whole);
+}
+
+const Bytes& Connection::signingKey(const Session& s) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = channel_keys_.find(s.session_id);
+  return it == channel_keys_.end() ? s.keys.signing_key : it->second;
+}
+
+void Connection::setChannelKey(uint64_t session_id, Bytes key) {
+  std::lock_guard<std::mutex> lk(mu_);
+  channel_keys_[session_id] = std::move(key);
 }
 
 void Connection::closeSessionOpens(uint64_t session_id) { closeTreeOpens(session_id, 0); }
@@ -361,6 +393,7 @@ std::shared_ptr<AsyncReply> Connection::asyncReply(const Request& req, uint64_t 
   a->message_id = req.hdr.message_id;
   a->async_id = async_id;
   a->session_id = req.hdr.session_id;
+  if (req.session) a->signing_key = signingKey(*req.session);
   a->sign = req.session && !req.session->keys.signing_key.empty() &&
             ((req.hdr.flags & smb2::kFlagSigned) || req.session->signing_required);
   a->encrypt = req.session && (req.encrypted || req.session->encrypt_data) &&
@@ -380,7 +413,7 @@ void AsyncReply::send(NtStatus status, ByteView body) const {
   smb2::encodeHeader(h, w);
   if (body.empty()) smb2::encodeErrorResponse(smb2::ErrorResponse{}, w);
   else w.bytes(body);
-  if (sign && !encrypt) smb2::signMessage(session->signing_algorithm, session->keys.signing_key, w.buf());
+  if (sign && !encrypt) smb2::signMessage(session->signing_algorithm, signing_key, w.buf());
   if (encrypt) {
     Bytes enc = smb2::encryptMessage(session->cipher, session->keys.s2c_key, session_id, w.buf());
     (void)transport->send(enc);

@@ -30,6 +30,7 @@ struct AsyncReply {
   smb2::Command command = smb2::Command::kLock;
   uint64_t message_id = 0, async_id = 0, session_id = 0;
   bool sign = false, encrypt = false;
+  Bytes signing_key;  // the channel's (MS-SMB2 3.3.1.14)
   void send(NtStatus status, ByteView body) const;
 };
 
@@ -112,6 +113,17 @@ class Connection : public MessageHandler {
   void cancelPending(const smb2::Header& cancel);
   void closeTreeOpens(uint64_t session_id, uint32_t tree_id);
 
+  // Multichannel (MS-SMB2 3.3.1.14): a session bound on this connection signs with its
+  // channel's key (3.1.1: derived over this connection's binding exchange).
+  const Bytes& signingKey(const Session& s);
+  void setChannelKey(uint64_t session_id, Bytes key);
+  // Session binding in progress on this connection (3.3.5.5.2).
+  struct Binding {
+    std::unique_ptr<auth::SpnegoServer> auth;
+    std::array<uint8_t, 64> preauth{};
+  };
+  std::map<uint64_t, Binding>& bindings() { return bindings_; }
+
   // Async requests (blocking locks today).
   uint64_t nextAsyncId() { return next_async_id_.fetch_add(1); }
   const std::shared_ptr<PendingTable>& pending() { return pending_; }
@@ -135,6 +147,8 @@ class Connection : public MessageHandler {
   std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   std::map<uint64_t, std::shared_ptr<Open>> opens_;
+  std::map<uint64_t, Bytes> channel_keys_;
+  std::map<uint64_t, Binding> bindings_;
   bool closed_ = false;
   std::atomic<uint64_t> next_async_id_{1};
   std::shared_ptr<PendingTable> pending_ = std::make_shared<PendingTable>();

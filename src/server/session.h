@@ -47,6 +47,7 @@ struct Session {
   uint16_t cipher = 0;
   std::map<uint32_t, std::shared_ptr<TreeConnect>> trees;
   uint32_t next_tree_id = 1;
+  int channels = 0;  // connections this session is bound to (MS-SMB2 3.3.1.8 ChannelList)
 
   std::shared_ptr<TreeConnect> findTree(uint32_t id) {
     std::lock_guard<std::mutex> lk(mu);

@@ -11,13 +11,85 @@
 
 namespace sd::server {
 
+namespace {
+
+std::unique_ptr<auth::SpnegoServer> newAuth(Connection& c) {
+  const auto& g = c.state().global();
+  auth::NtlmServerOptions opts;
+  opts.netbios_name = g.netbios_name;
+  opts.netbios_domain = g.workgroup;
+  opts.dns_name = asciiLower(g.netbios_name);
+  opts.dns_domain = asciiLower(g.workgroup);
+  auto state = c.sharedState();
+  return std::make_unique<auth::SpnegoServer>(
+      opts, [state](std::string_view user, std::string_view) { return state->lookupUser(user); });
+}
+
+// Session binding (MS-SMB2 3.3.5.5.2, 3.3.5.5.3): a client adds this connection as a channel of
+// a session it established on another connection (multichannel; e.g. an SMB Direct channel next
+// to TCP). The same user authenticates again; the channel gets its own signing key on 3.1.1.
+Status bindSession(Connection& c, Request& r, const smb2::SessionSetupRequest& req) {
+  auto& neg = c.negotiated();
+  if (neg.dialect < smb2::kDialect300 || !c.state().global().server_multi_channel_support)
+    return err(NtStatus::kRequestNotAccepted, "multichannel is off");
+  auto session = c.state().findSession(r.hdr.session_id);
+  if (!session || session->state != Session::State::kValid) return err(NtStatus::kUserSessionDeleted, "no such session");
+  if (session->dialect != neg.dialect) return err(NtStatus::kInvalidParameter, "binding with another dialect");
+  if (session->guest || session->anonymous || session->keys.signing_key.empty())
+    return err(NtStatus::kRequestNotAccepted, "guest sessions cannot be bound");
+  if (c.findSession(session->session_id)) return err(NtStatus::kRequestNotAccepted, "already bound here");
+  auto& bindings = c.bindings();
+  auto it = bindings.find(session->session_id);
+  if (it == bindings.end()) {
+    // The first request of a binding is signed with the session's key (3.3.5.5.2).
+    if (!(r.hdr.flags & smb2::kFlagSigned) ||
+        !smb2::verifySignature(session->signing_algorithm, session->keys.signing_key, r.msg))
+      return err(NtStatus::kAccessDenied, "binding request not signed by the session");
+    Connection::Binding b;
+    b.auth = newAuth(c);
+    b.preauth = neg.preauth_hash;
+    it = bindings.emplace(session->session_id, std::move(b)).first;
+  }
+  Connection::Binding& b = it->second;
+  bool v311 = neg.dialect == smb2::kDialect311;
+  if (v311) smb2::PreauthHash::extend(b.preauth, r.msg);
+  auto step = b.auth->step(req.security_buffer);
+  if (!step) {
+    bindings.erase(it);
+    return err(NtStatus::kLogonFailure, "binding authentication failed");
+  }
+  smb2::SessionSetupResponse resp;
+  resp.security_buffer = step->out;
+  if (!step->done) {
+    smb2::encodeSessionSetupResponse(resp, r.out);
+    r.status = NtStatus::kMoreProcessingRequired;
+    if (v311) r.preauth_response = &b.preauth;
+    return ok();
+  }
+  const auto& who = b.auth->result();
+  if (asciiLower(who.user) != asciiLower(session->user)) {
+    bindings.erase(it);
+    return err(NtStatus::kAccessDenied, "binding by another user");
+  }
+  Bytes key = v311 ? smb2::deriveKeys(neg.dialect, session->session_key, b.preauth, neg.cipher).signing_key
+                   : session->keys.signing_key;
+  bindings.erase(it);
+  c.setChannelKey(session->session_id, std::move(key));
+  c.addSession(session);
+  r.session = session;
+  r.sign_response = true;  // with the channel's key
+  smb2::encodeSessionSetupResponse(resp, r.out);
+  LOG_INFO("%s: session %016llx of %s bound as a new channel (%s)", c.transport().info().peer.c_str(),
+           (unsigned long long)session->session_id, session->user.c_str(), c.transport().info().kind.c_str());
+  return ok();
+}
+
+}  // namespace
+
 Status handleSessionSetup(Connection& c, Request& r) {
   auto& neg = c.negotiated();
   auto req = SD_TRY(smb2::decodeSessionSetupRequest(r.msg));
-  if (req.flags & smb2::kSessionFlagBinding) {
-    // Multichannel session binding arrives with the SMB Direct issue.
-    return err(NtStatus::kRequestNotAccepted, "session binding not supported yet");
-  }
+  if (req.flags & smb2::kSessionFlagBinding) return bindSession(c, r, req);
   const auto& g = c.state().global();
   std::shared_ptr<Session> session;
   if (r.hdr.session_id == 0) {
@@ -36,16 +108,7 @@ Status handleSessionSetup(Connection& c, Request& r) {
     }
   }
   r.session = session;
-  if (!session->auth) {
-    auth::NtlmServerOptions opts;
-    opts.netbios_name = g.netbios_name;
-    opts.netbios_domain = g.workgroup;
-    opts.dns_name = asciiLower(g.netbios_name);
-    opts.dns_domain = asciiLower(g.workgroup);
-    auto state = c.sharedState();
-    session->auth = std::make_unique<auth::SpnegoServer>(
-        opts, [state](std::string_view user, std::string_view) { return state->lookupUser(user); });
-  }
+  if (!session->auth) session->auth = newAuth(c);
   bool v311 = neg.dialect == smb2::kDialect311;
   if (v311) smb2::PreauthHash::extend(session->preauth_hash, r.msg);
 

@@ -8,6 +8,8 @@
 #include "auth/ntlmssp.h"
 #include "client/smb_client.h"
 #include "config/config.h"
+#include "rdma/rdma.h"
+#include "runtime/rdma_server.h"
 #include "runtime/tcp_server.h"
 #include "server/connection.h"
 #include "server/server_state.h"
@@ -25,7 +27,8 @@ class InProcess : public ::testing::Test {
     dir_ = mkdtemp(tmpl);
     fs::create_directories(dir_ + "/share");
     std::vector<config::Diagnostic> d;
-    auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\n[share]\npath = " + dir_ +
+    auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\nserver multi channel support = yes\n"
+                                        "[share]\npath = " + dir_ +
                                             "/share\nread only = no\n[ro]\npath = " + dir_ +
                                             "/share\nread only = yes\n",
                                         "test.conf", &d);
@@ -45,8 +48,16 @@ class InProcess : public ::testing::Test {
     spec.port = 0;
     ASSERT_TRUE(tcp_->listen(spec));
     tcp_->start();
+    // SMB Direct beside TCP, on the software iWARP provider.
+    rdma_ = std::make_unique<runtime::RdmaServer>([state](std::shared_ptr<server::Transport> t) {
+      return std::make_unique<server::Connection>(state, std::move(t));
+    });
+    ASSERT_TRUE(rdma_->listen(rdma::findProvider("soft"), "127.0.0.1", 0, smbdirect::EndpointOptions{}, 0));
+    rdma_->start();
+    state_->setRdmaListening(true);
   }
   void TearDown() override {
+    rdma_->stop();
     tcp_->stop();
     fs::remove_all(dir_);
   }
@@ -64,6 +75,7 @@ class InProcess : public ::testing::Test {
   std::string dir_;
   std::shared_ptr<server::ServerState> state_;
   std::unique_ptr<runtime::TcpServer> tcp_;
+  std::unique_ptr<runtime::RdmaServer> rdma_;
 };
 
 TEST_F(InProcess, EveryDialectSignedAndSealed) {
@@ -115,6 +127,66 @@ TEST_F(InProcess, FailuresAreClean) {
   auto shares = c.shares();
   ASSERT_TRUE(shares);
   EXPECT_GE(shares->size(), 2u);
+}
+
+// Multichannel: a session established over TCP gets an SMB Direct channel bound to it (MS-SMB2
+// 3.2.4.2.3 / 3.3.5.5.2), as Windows clients add RDMA channels; data written through the new
+// channel is read back through the first, and the session outlives the extra channel.
+TEST_F(InProcess, SmbDirectChannelBindsToATcpSession) {
+  Bytes data((1 << 20) + 4099);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 13 + (i >> 9));
+  for (uint16_t d : {smb2::kDialect300, smb2::kDialect302, smb2::kDialect311}) {
+    for (bool sign : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "dialect " << std::hex << d << " sign " << sign);
+      client::SmbClient a;
+      ASSERT_TRUE(a.connect(opts(d, sign, false)));
+      ASSERT_TRUE(a.treeConnect("share"));
+      auto ifs = a.interfaces();
+      ASSERT_TRUE(ifs);
+      for (const auto& i : *ifs) EXPECT_TRUE(i.rdma) << i.address;  // SMB Direct listens
+      std::string name = "bound" + std::to_string(d) + (sign ? "s" : "") + ".bin";
+      {
+        client::SmbClient b;
+        auto ob = opts(d, sign, false);
+        ob.port = rdma_->boundPort();
+        ob.port_explicit = true;
+        ob.rdma = true;
+        ob.rdma_provider = "soft";
+        ob.bind_to = &a;
+        auto st = b.connect(ob);
+        ASSERT_TRUE(st) << (st ? "" : st.error().what);
+        EXPECT_EQ(b.info().transport, "rdma");
+        ASSERT_TRUE(b.upload(name, data.size(), [&](uint64_t off, std::span<uint8_t> out) -> Result<size_t> {
+          size_t n = std::min<uint64_t>(out.size(), data.size() - off);
+          std::copy(data.begin() + long(off), data.begin() + long(off + n), out.begin());
+          return n;
+        }));
+      }
+      // The extra channel is gone; the session and its tree still work on the first.
+      Bytes back;
+      ASSERT_TRUE(a.download(name, [&](ByteView v) -> Status {
+        back.insert(back.end(), v.begin(), v.end());
+        return ok();
+      }));
+      EXPECT_EQ(back, data);
+      ASSERT_TRUE(a.unlink(name));
+    }
+  }
+}
+
+TEST_F(InProcess, BindingNeedsTheSessionKeyAndTheSameUser) {
+  client::SmbClient a;
+  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a.treeConnect("share"));
+  client::SmbClient b;
+  auto ob = opts(smb2::kDialect311, true, false, "wrong-password");
+  ob.port = rdma_->boundPort();
+  ob.port_explicit = true;
+  ob.rdma = true;
+  ob.rdma_provider = "soft";
+  ob.bind_to = &a;
+  EXPECT_FALSE(b.connect(ob));  // the channel must authenticate as the session's user
+  EXPECT_TRUE(a.stat(""));      // and the session is unharmed
 }
 
 }  // namespace
