@@ -310,6 +310,9 @@ Status parseMountOptions(std::string_view text, MountOptions* o, std::string* er
       o->max_channels = n;
     } else if (key == "rdma") {
       o->rdma = true;
+    } else if (key == "rdma_port") {
+      if (!needVal() || !parseU32(val, &n) || n == 0 || n > 65535) return fail("rdma_port: invalid value '" + std::string(val) + "'");
+      o->rdma_port = uint16_t(n);
     } else if (key == "rdma_provider") {
       std::string v = lower(val);
       if (v != "auto" && v != "soft" && v != "verbs") return fail("rdma_provider: expected auto, soft or verbs");

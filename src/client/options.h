@@ -60,6 +60,7 @@ struct MountOptions {
   uint32_t max_channels = 1;
   bool rdma = false;
   std::string rdma_provider = "auto";
+  uint16_t rdma_port = 0;  // multichannel: the server's SMB Direct port (0: 5445, then 445)
   std::vector<std::string> given;  // options as the user gave them, for /proc/mounts & findmnt
 };
 // Parses "opt1,opt2=val,..." into `out`; unknown options are an error naming the option.

@@ -53,6 +53,9 @@ int toErrno(NtStatus s) {
 
 struct Fs {
   client::SmbClient smb;
+  // multichannel: an SMB Direct channel bound to the session; READ and WRITE go through it.
+  std::unique_ptr<client::SmbClient> rdma_channel;
+  client::SmbClient& data() { return rdma_channel ? *rdma_channel : smb; }
   client::MountOptions opt;
   uid_t uid;
   gid_t gid;
@@ -66,6 +69,19 @@ struct Fs {
     uint32_t access = 0, options = 0;
   };
   std::map<uint64_t, OpenFile> files;
+  // Runs a data operation on the SMB Direct channel when there is one; if that channel is gone,
+  // it is dropped and the operation runs on the first channel.
+  template <class F>
+  auto dataOp(F&& f) -> decltype(f(smb)) {
+    if (rdma_channel) {
+      auto r = f(*rdma_channel);
+      if (r || !client::SmbClient::connectionLost(r.status())) return r;
+      LOG_WARN("the SMB Direct channel is gone; continuing on the first channel");
+      std::lock_guard<std::mutex> lk(mu);
+      rdma_channel.reset();
+    }
+    return f(smb);
+  }
   std::mutex mu;  // the connection's identity (reconnect) against the status publisher
 
   // The connection dropped: reconnect (the server may be restarting: a few tries, backing off,
@@ -291,7 +307,9 @@ void opRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* 
   size_t done = 0;
   while (done < size) {
     auto n = again(fs, [&] {
-      return fs->smb.read(fs->files[fi->fh].id, uint64_t(off) + done, std::span<uint8_t>(buf.data() + done, size - done));
+      return fs->dataOp([&](client::SmbClient& c) {
+        return c.read(fs->files[fi->fh].id, uint64_t(off) + done, std::span<uint8_t>(buf.data() + done, size - done));
+      });
     });
     if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));
     if (*n == 0) break;
@@ -307,8 +325,10 @@ void opWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
   size_t done = 0;
   while (done < size) {
     auto n = again(fs, [&] {
-      return fs->smb.write(fs->files[fi->fh].id, uint64_t(off) + done,
-                           ByteView(reinterpret_cast<const uint8_t*>(data) + done, size - done));
+      return fs->dataOp([&](client::SmbClient& c) {
+        return c.write(fs->files[fi->fh].id, uint64_t(off) + done,
+                       ByteView(reinterpret_cast<const uint8_t*>(data) + done, size - done));
+      });
     });
     if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));
     if (*n == 0) return (void)fuse_reply_err(req, EIO);
@@ -431,6 +451,33 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
     std::fprintf(stderr, "smbdirect mount: %s: %s\n", r.source.c_str(), client::describe(st.status()).c_str());
     return client::exitCodeFor(st.status());
   }
+  // multichannel over TCP (as Windows clients do): when the server lists an RDMA-capable
+  // interface, bind an SMB Direct channel to the session and move READ/WRITE to it.
+  if (r.options.multichannel && r.options.max_channels > 1 && !r.options.rdma) {
+    auto ifs = fs->smb.interfaces();
+    bool rdma_capable = false;
+    if (ifs)
+      for (const auto& i : *ifs) rdma_capable |= i.rdma;
+    if (rdma_capable) {
+      auto ch = std::make_unique<client::SmbClient>();
+      client::ConnectOptions o2 = o;
+      o2.rdma = true;
+      o2.port = r.options.rdma_port;
+      o2.port_explicit = r.options.rdma_port != 0;
+      o2.bind_to = &fs->smb;
+      Status b = ch->connect(o2);
+      if (b) {
+        std::fprintf(stderr, "smbdirect: multichannel: SMB Direct channel bound (%s provider); reads and writes use it\n",
+                     ch->info().rdma_provider.c_str());
+        fs->rdma_channel = std::move(ch);
+      } else {
+        std::fprintf(stderr, "smbdirect: multichannel: no SMB Direct channel (%s); staying on TCP\n",
+                     client::describe(b.status()).c_str());
+      }
+    } else {
+      std::fprintf(stderr, "smbdirect: multichannel: the server lists no RDMA-capable interface; staying on TCP\n");
+    }
+  }
 
   fuse_lowlevel_ops ops{};
   ops.init = opInit;
@@ -506,7 +553,9 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
   {
     StatusPublisher status([header, fsp] {
       std::lock_guard<std::mutex> lk(fsp->mu);
-      return header + fsp->smb.statusText();
+      std::string t = header + fsp->smb.statusText();
+      if (fsp->rdma_channel) t += "Channel 2 (bound to the session):\n" + fsp->rdma_channel->statusText();
+      return t;
     });
     rc = fuse_session_loop(se);
   }

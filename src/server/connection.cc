@@ -112,11 +112,16 @@ std::shared_ptr<Open> Connection::findOpen(Request& req, uint64_t persistent_id,
     persistent_id = (*req.created_file_id)[0];
     volatile_id = (*req.created_file_id)[1];
   }
-  std::lock_guard<std::mutex> lk(mu_);
-  auto it = opens_.find(volatile_id);
-  if (it == opens_.end()) return nullptr;
-  auto& o = it->second;
-  if (o->persistent_id != persistent_id || o->session_id != req.hdr.session_id ||
+  std::shared_ptr<Open> o;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = opens_.find(volatile_id);
+    if (it != opens_.end()) o = it->second;
+  }
+  // Opens belong to the session (MS-SMB2 3.3.1.8 OpenTable): one made through another channel
+  // of a session bound here is usable on this connection too.
+  if (!o && findSession(req.hdr.session_id)) o = state_->findOpen(volatile_id);
+  if (!o || o->persistent_id != persistent_id || o->session_id != req.hdr.session_id ||
       (req.tree && o->tree_id != req.tree->tree_id))
     return nullptr;
   return o;
@@ -354,6 +359,8 @@ void Connection::closeTreeOpens(uint64_t session_id, uint32_t tree_id) {
 void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
   std::lock_guard<std::mutex> lk(o->mu);
+  if (o->closed) return;  // already closed through another channel of its session
+  o->closed = true;
   if (o->delete_on_close) state_->setDeletePending(o->file_key, true);
   state_->locks().releaseOpen(o->file_key, o->volatile_id);
   state_->removeOpen(o->volatile_id);

@@ -124,6 +124,12 @@ void ServerState::addOpen(const std::shared_ptr<Open>& open) {
   if (open->file_key) opens_by_file_.emplace(open->file_key, open->volatile_id);
 }
 
+std::shared_ptr<Open> ServerState::findOpen(uint64_t volatile_id) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  auto it = opens_.find(volatile_id);
+  return it == opens_.end() ? nullptr : it->second;
+}
+
 void ServerState::removeOpen(uint64_t volatile_id) {
   std::lock_guard<std::mutex> lk(open_mu_);
   auto it = opens_.find(volatile_id);

@@ -63,6 +63,7 @@ class ServerState {
   uint32_t openCount() const;
   void addOpen(const std::shared_ptr<Open>& open);
   void removeOpen(uint64_t volatile_id);
+  std::shared_ptr<Open> findOpen(uint64_t volatile_id) const;
   std::vector<std::shared_ptr<Open>> opensOfFile(uint64_t file_key) const;
 
   // Share-mode arbitration (MS-FSA 2.1.5.1.2): under one lock, checks the new open against every

@@ -59,6 +59,7 @@ struct Session {
 // MS-SMB2 3.3.1.10
 struct Open {
   std::mutex mu;
+  bool closed = false;  // closed once (through any channel); later closes only untrack it
   uint64_t persistent_id = 0;
   uint64_t volatile_id = 0;
   uint64_t session_id = 0;

@@ -98,6 +98,28 @@ if [ -e /dev/fuse ] && [ "$(id -u)" -eq 0 ] && command -v fio >/dev/null; then
   else
     not_ok "mount -o rdma"; tail -5 "$WORK/mount.log"
   fi
+  # multichannel: a TCP mount binds an SMB Direct channel to its session (the server lists its
+  # interface as RDMA capable) and moves reads and writes to it.
+  r0=$(rdma_bytes read); w0=$(rdma_bytes write)
+  if "$SMBDIRECT" mount "//127.0.0.1/share" "$MNT" \
+      -o "vers=3.1.1,port=$PORT,multichannel,max_channels=2,rdma_port=$RDMA_PORT,username=smbtest,password=Pass-1234" \
+      >"$WORK/mount-mc.log" 2>&1; then
+    ok "mount -o multichannel (TCP)"
+    check "an SMB Direct channel was bound" grep -q "SMB Direct channel bound" "$WORK/mount-mc.log"
+    check "copy in through the multichannel mount" cp "$WORK/local/small.bin" "$MNT/mc.bin"
+    check "server copy intact" test "$(sum_of "$SHARE/mc.bin")" = "$SMALL_SUM"
+    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null
+    check "read back through the multichannel mount" test "$(sum_of "$MNT/mc.bin")" = "$SMALL_SUM"
+    "$SMBDIRECT" status >"$WORK/status-mc.txt" 2>&1
+    check "status shows both channels" bash -c "grep -q 'Transport: TCP' $WORK/status-mc.txt && grep -q 'Channel 2' $WORK/status-mc.txt"
+    fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT"
+    sleep 0.5
+    r1=$(rdma_bytes read); w1=$(rdma_bytes write)
+    check "multichannel data went by RDMA" test $((r1 - r0)) -gt 0 -a $((w1 - w0)) -gt 0
+    check "the server bound the channel to the session" grep -q "bound as a new channel (rdma)" "$WORK/server.log"
+  else
+    not_ok "mount -o multichannel"; tail -5 "$WORK/mount-mc.log"
+  fi
 else
   echo "# skipping the mount checks (needs root, /dev/fuse and fio)"
 fi
