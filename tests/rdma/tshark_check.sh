@@ -8,7 +8,14 @@ TOOL=${1:?smbdirect-rdma binary}
 command -v tshark >/dev/null || { echo "skipped: no tshark"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "skipped: capturing on lo needs root"; exit 77; }
 WORK=$(mktemp -d /tmp/rdma-tshark.XXXXXX)
-PORT=$((30000 + RANDOM % 20000))
+# A free port below the ephemeral range (32768+), so that no other test's listener or outgoing
+# connection can hold it while the tool pairs run (ctest runs tests in parallel).
+PORT=""
+for _ in $(seq 1 100); do
+	p=$((20000 + RANDOM % 10000))
+	if [ -z "$(ss -Hltn "sport = :$p")" ] && [ -z "$(ss -Htn "sport = :$p or dport = :$p")" ]; then PORT=$p; break; fi
+done
+[ -n "$PORT" ] || { echo "no free port"; exit 1; }
 tshark -i lo -f "tcp port $PORT" -w "$WORK/cap.pcap" -q >"$WORK/tshark.log" 2>&1 &
 TPID=$!
 for _ in $(seq 1 100); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
