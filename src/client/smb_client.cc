@@ -365,18 +365,28 @@ Status SmbClient::connectTransport(const ConnectOptions& o) {
   return ok();
 }
 
-bool SmbClient::makeRdmaPool(size_t depth, uint32_t chunk, uint32_t access, Bytes* pool,
-                             std::shared_ptr<rdma::MemoryRegion>* mr, std::vector<size_t>* free_slots) {
-  pool->resize(depth * size_t(chunk));
-  auto m = rdma_->registerMemory(pool->data(), pool->size(), access);
+SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint32_t access) {
+  auto chunkFor = [&](bool rdma) {
+    uint32_t limit = ioLimit(rdma, negotiated);
+    return opts_.max_io ? std::min(opts_.max_io, limit) : std::min<uint32_t>(limit, 4u << 20);
+  };
+  Pipeline p;
+  p.rdma = useRdma(std::min<uint64_t>(size, opts_.max_io ? opts_.max_io : 4u << 20));
+  p.chunk = chunkFor(p.rdma);
+  if (!p.rdma) return p;
+  p.pool.resize(kDepth * size_t(p.chunk));
+  auto m = rdma_->registerMemory(p.pool.data(), p.pool.size(), access);
   if (!m) {
-    LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", pool->size(), m.error().what);
-    Bytes().swap(*pool);
-    return false;
+    // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
+    LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", p.pool.size(), m.error().what);
+    Bytes().swap(p.pool);
+    p.rdma = false;
+    p.chunk = chunkFor(false);
+    return p;
   }
-  *mr = *m;
-  for (size_t i = 0; i < depth; i++) free_slots->push_back(depth - 1 - i);
-  return true;
+  p.mr = *m;
+  for (size_t i = 0; i < kDepth; i++) p.free_slots.push_back(kDepth - 1 - i);
+  return p;
 }
 
 bool SmbClient::useRdma(uint64_t len) const {
@@ -744,19 +754,10 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
   if (st.directory) return err(NtStatus::kFileIsADirectory, "is a directory");
   auto f = SD_TRY(open(path, smb2::kFileReadData | smb2::kFileReadAttributes | smb2::kSynchronize,
                        smb2::kFileOpen, smb2::kFileNonDirectoryFile, smb2::kFileShareRead | smb2::kFileShareWrite));
-  constexpr size_t kDepth = 8;
-  bool rd = useRdma(std::min<uint64_t>(st.end_of_file, opts_.max_io ? opts_.max_io : 4u << 20));
-  uint32_t limit = ioLimit(rd, info_.max_read);
-  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, limit) : std::min<uint32_t>(limit, 4u << 20);
+  auto pl = pipeline(st.end_of_file, info_.max_read, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite);
+  const bool rd = pl.rdma;
+  const uint32_t chunk = pl.chunk;
   uint64_t size = st.end_of_file, next = 0, done = 0;
-  // SMB Direct: the server RDMA-writes each read into one of kDepth registered slots.
-  Bytes pool;
-  std::shared_ptr<rdma::MemoryRegion> mr;
-  std::vector<size_t> free_slots;
-  if (rd && !makeRdmaPool(kDepth, chunk, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite, &pool, &mr, &free_slots)) {
-    rd = false;  // cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline
-    chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
-  }
   struct Inflight { uint64_t id, offset; uint32_t length; size_t slot; };
   std::deque<Inflight> inflight;
   Status result = ok();
@@ -772,9 +773,9 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
       size_t slot = 0;
       Bytes desc;
       if (rd) {
-        slot = free_slots.back();
-        free_slots.pop_back();
-        desc = descriptorBytes(pool.data() + slot * chunk, mr->rkey(), q.length);
+        slot = pl.free_slots.back();
+        pl.free_slots.pop_back();
+        desc = descriptorBytes(pl.slot(slot), pl.mr->rkey(), q.length);
         q.channel = smb2::kChannelRdmaV1;
         q.read_channel_info = desc;
       }
@@ -788,7 +789,7 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
     Inflight cur = inflight.front();
     inflight.pop_front();
     auto m = receiveResponse(cur.id);
-    if (rd) free_slots.push_back(cur.slot);
+    if (rd) pl.free_slots.push_back(cur.slot);
     if (!m) { result = m.error(); break; }
     uint32_t s = le32(m->data() + smb2::kOffStatus);
     if (s == toWire(NtStatus::kEndOfFile)) { size = cur.offset; break; }
@@ -802,7 +803,7 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
         result = fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
         break;
       }
-      data = ByteView(pool.data() + cur.slot * chunk, r->data_remaining);
+      data = ByteView(pl.slot(cur.slot), r->data_remaining);
       countRdma(true, data.size());
     }
     result = sink(data);
@@ -822,18 +823,9 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
                          const std::function<void(uint64_t)>& progress) {
   auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
                        smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
-  constexpr size_t kDepth = 8;
-  bool rd = useRdma(std::min<uint64_t>(size, opts_.max_io ? opts_.max_io : 4u << 20));
-  uint32_t limit = ioLimit(rd, info_.max_write);
-  uint32_t chunk = opts_.max_io ? std::min(opts_.max_io, limit) : std::min<uint32_t>(limit, 4u << 20);
-  // SMB Direct: the server RDMA-reads each write from one of kDepth registered slots.
-  Bytes pool;
-  std::shared_ptr<rdma::MemoryRegion> mr;
-  std::vector<size_t> free_slots;
-  if (rd && !makeRdmaPool(kDepth, chunk, rdma::kAccessLocalWrite | rdma::kAccessRemoteRead, &pool, &mr, &free_slots)) {
-    rd = false;  // cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline
-    chunk = opts_.max_io ? std::min(opts_.max_io, ioLimit(false, limit)) : std::min<uint32_t>(ioLimit(false, limit), 4u << 20);
-  }
+  auto pl = pipeline(size, info_.max_write, rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
+  const bool rd = pl.rdma;
+  const uint32_t chunk = pl.chunk;
   struct Inflight { uint64_t id; uint32_t length; size_t slot; };
   std::deque<Inflight> inflight;
   uint64_t next = 0;
@@ -846,8 +838,8 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
       std::span<uint8_t> dst;
       size_t slot = 0;
       if (rd) {
-        slot = free_slots.back();
-        dst = std::span<uint8_t>(pool.data() + slot * chunk, len);
+        slot = pl.free_slots.back();
+        dst = std::span<uint8_t>(pl.slot(slot), len);
       } else {
         b.resize(len);
         dst = b;
@@ -860,8 +852,8 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
       q.file_id = f;
       uint64_t id;
       if (rd) {
-        free_slots.pop_back();
-        Bytes desc = descriptorBytes(dst.data(), mr->rkey(), uint32_t(*n));
+        pl.free_slots.pop_back();
+        Bytes desc = descriptorBytes(dst.data(), pl.mr->rkey(), uint32_t(*n));
         q.channel = smb2::kChannelRdmaV1;
         q.remaining_bytes = uint32_t(*n);
         q.write_channel_info = desc;
@@ -881,7 +873,7 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
     Inflight cur = inflight.front();
     inflight.pop_front();
     auto m = receiveResponse(cur.id);
-    if (rd) free_slots.push_back(cur.slot);
+    if (rd) pl.free_slots.push_back(cur.slot);
     if (!m) { result = m.error(); break; }
     uint32_t s = le32(m->data() + smb2::kOffStatus);
     if (s) { result = err(NtStatus(s), "write"); break; }

@@ -144,10 +144,18 @@ class SmbClient {
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
   Status connectTransport(const ConnectOptions& o);
   bool useRdma(uint64_t len) const;
-  // `depth` registered slots of `chunk` bytes for pipelined RDMA transfers; false when the
-  // memory cannot be registered (the caller then goes inline).
-  bool makeRdmaPool(size_t depth, uint32_t chunk, uint32_t access, Bytes* pool,
-                    std::shared_ptr<rdma::MemoryRegion>* mr, std::vector<size_t>* free_slots);
+  // A pipelined transfer's I/O size and, on SMB Direct, its kDepth registered slots (`access`
+  // for the server's RDMA Write or Read). Goes inline when the memory cannot be registered.
+  static constexpr size_t kDepth = 8;
+  struct Pipeline {
+    bool rdma = false;
+    uint32_t chunk = 0;
+    Bytes pool;
+    std::shared_ptr<rdma::MemoryRegion> mr;  // destroyed before pool
+    std::vector<size_t> free_slots;
+    uint8_t* slot(size_t i) { return pool.data() + i * chunk; }
+  };
+  Pipeline pipeline(uint64_t size, uint32_t negotiated, uint32_t access);
   uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
   int fd_ = -1;

@@ -87,10 +87,6 @@ struct RdmaServer::Conn : server::Transport {
     b.op = SD_TRY(ep->rdmaWriteAsync(data, b.mr->lkey(), to));
     return ok();
   }
-  Status rdmaRead(std::span<uint8_t> into, std::span<const smb2::BufferDescriptorV1> from) override {
-    uint64_t op = SD_TRY(ep->rdmaReadAsync(into, bufs[current].mr->lkey(), from));
-    return ep->rdmaWait(op);
-  }
   Result<ByteView> rdmaFetch(std::span<const smb2::BufferDescriptorV1> from, size_t n) override {
     Bytes k = key(from, n);
     for (size_t j = 0; j < prefetched.size(); j++) {
@@ -105,7 +101,8 @@ struct RdmaServer::Conn : server::Transport {
       return ByteView(bufs[p.buf].mem.data(), n);
     }
     auto buf = SD_TRY(rdmaBuffer(n));
-    SD_CHECK(rdmaRead(buf, from));
+    uint64_t op = SD_TRY(ep->rdmaReadAsync(buf, bufs[current].mr->lkey(), from));
+    SD_CHECK(ep->rdmaWait(op));
     return ByteView(buf);
   }
   // Starts the RDMA Read of a queued WRITE's data (plaintext SMB2 WRITE with an RDMA channel).
@@ -114,12 +111,9 @@ struct RdmaServer::Conn : server::Transport {
     auto h = smb2::decodeHeader(m);
     if (!h || h->command != smb2::Command::kWrite || h->next_command) return;
     auto q = smb2::decodeWriteRequest(m);
-    if (!q || (q->channel != smb2::kChannelRdmaV1 && q->channel != smb2::kChannelRdmaV1Invalidate)) return;
-    auto d = smb2::decodeBufferDescriptors(q->write_channel_info);
-    if (!d || d->empty() || q->remaining_bytes == 0 || q->remaining_bytes > max_len) return;
-    uint64_t total = 0;
-    for (const auto& x : *d) total += x.length;
-    if (total < q->remaining_bytes) return;
+    if (!q || q->remaining_bytes == 0 || q->remaining_bytes > max_len) return;
+    auto d = smb2::decodeChannelDescriptors(q->channel, q->write_channel_info, q->remaining_bytes);
+    if (!d) return;
     Bytes k = key(*d, q->remaining_bytes);
     for (const auto& p : prefetched)
       if (p.key == k) return;

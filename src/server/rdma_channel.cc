@@ -11,12 +11,7 @@ Result<std::vector<smb2::BufferDescriptorV1>> rdmaDescriptors(Connection& c, uin
   if (!c.transport().info().rdma) return err(NtStatus::kInvalidParameter, "RDMA channel on TCP");
   if (channel == smb2::kChannelRdmaV1Invalidate && c.negotiated().dialect < smb2::kDialect302)
     return err(NtStatus::kInvalidParameter, "RDMA_V1_INVALIDATE before SMB 3.0.2");
-  auto d = SD_TRY(smb2::decodeBufferDescriptors(channel_info));
-  if (d.empty()) return err(NtStatus::kInvalidParameter, "no buffer descriptor");
-  uint64_t total = 0;
-  for (const auto& x : d) total += x.length;
-  if (total < length) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
-  return d;
+  return smb2::decodeChannelDescriptors(channel, channel_info, length);
 }
 
 }  // namespace sd::server

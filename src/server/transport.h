@@ -33,7 +33,7 @@ class Transport {
   // SMB Direct only (MS-SMB2 3.3.5.12/3.3.5.13 RDMA channels); TCP reports "not supported".
   // Sends like send(), the last fragment as Send with Invalidate of the peer's `rkey`.
   virtual Status sendInvalidate(std::span<const ByteView> parts, uint32_t rkey) { return send(parts); }
-  // A registered buffer of n bytes for the next rdmaWrite/rdmaRead of this connection's thread.
+  // A registered buffer of n bytes for the next rdmaWrite of this connection's thread.
   virtual Result<std::span<uint8_t>> rdmaBuffer(size_t n) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
@@ -42,16 +42,11 @@ class Transport {
   virtual Status rdmaWrite(ByteView data, std::span<const smb2::BufferDescriptorV1> to) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
-  // RDMA Read of into.size() bytes from the peer's buffers into `into` (inside rdmaBuffer()).
-  virtual Status rdmaRead(std::span<uint8_t> into, std::span<const smb2::BufferDescriptorV1> from) {
-    return err(NtStatus::kNotSupported, "no RDMA on this transport");
-  }
-  // The `n` bytes of the peer's buffers `from`, in registered memory valid until the next RDMA
-  // call of this connection (a transport may have read them ahead, while earlier requests ran).
+  // RDMA Read of the `n` bytes of the peer's buffers `from`, returned in registered memory valid
+  // until the next RDMA call of this connection (the transport may have read them ahead, while
+  // earlier requests ran).
   virtual Result<ByteView> rdmaFetch(std::span<const smb2::BufferDescriptorV1> from, size_t n) {
-    auto buf = SD_TRY(rdmaBuffer(n));
-    SD_CHECK(rdmaRead(buf, from));
-    return ByteView(buf);
+    return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
 };
 

@@ -16,6 +16,16 @@ Result<std::vector<BufferDescriptorV1>> decodeBufferDescriptors(ByteView b) {
   return v;
 }
 
+Result<std::vector<BufferDescriptorV1>> decodeChannelDescriptors(uint32_t channel, ByteView info, uint64_t length) {
+  if (channel != 1 && channel != 2) return err(NtStatus::kInvalidParameter, "not an RDMA channel");
+  auto d = SD_TRY(decodeBufferDescriptors(info));
+  if (d.empty()) return err(NtStatus::kInvalidParameter, "no buffer descriptor");
+  uint64_t total = 0;
+  for (const auto& x : d) total += x.length;
+  if (total < length) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
+  return d;
+}
+
 void encodeBufferDescriptors(const std::vector<BufferDescriptorV1>& v, ByteWriter& w) {
   for (const auto& d : v) {
     w.u64(d.offset);

@@ -14,6 +14,9 @@ struct BufferDescriptorV1 {
 };
 Result<std::vector<BufferDescriptorV1>> decodeBufferDescriptors(ByteView b);
 void encodeBufferDescriptors(const std::vector<BufferDescriptorV1>& v, ByteWriter& w);
+// The descriptors of a READ/WRITE RDMA channel (Channel RDMA_V1 or RDMA_V1_INVALIDATE): at least
+// one, together covering `length` bytes (MS-SMB2 3.3.5.12/3.3.5.13).
+Result<std::vector<BufferDescriptorV1>> decodeChannelDescriptors(uint32_t channel, ByteView info, uint64_t length);
 
 // MS-SMB2 2.2.19
 struct ReadRequest {

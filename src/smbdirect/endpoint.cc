@@ -213,7 +213,6 @@ Result<std::shared_ptr<Endpoint>> Endpoint::connectOnce(rdma::Provider* provider
     return err(refused ? NtStatus::kConnectionRefused : NtStatus::kUnexpectedNetworkError,
                rdma::cmEventName(est->type));
   }
-  ep->established_ = true;
   ep->ird_ = ep->id_->ird() ? ep->id_->ird() : ird;
   ep->ord_ = ep->id_->ord();
   ep->peer_ = ep->id_->peerAddr();
@@ -263,7 +262,6 @@ void Endpoint::onCmEvent(const rdma::CmEvent& ev) {
   std::lock_guard<std::mutex> lk(mu_);
   switch (ev.type) {
     case rdma::CmEventType::kEstablished:
-      established_ = true;
       if (id_->ord()) ord_ = std::min<uint32_t>(ord_, id_->ord());
       break;
     case rdma::CmEventType::kDisconnected:
@@ -418,7 +416,7 @@ void Endpoint::pumpLocked() {
 }
 
 void Endpoint::run() {
-  for (int spins = 0; !stop_;) {
+  while (!stop_) {
     int64_t wait_ms;
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -432,7 +430,6 @@ void Endpoint::run() {
       uint64_t dl = core_.nextDeadline(), now = nowMs();
       wait_ms = dl == UINT64_MAX ? 1000 : int64_t(std::min<uint64_t>(dl > now ? dl - now : 0, 1000));
     }
-    (void)spins;
     pollfd p[3] = {{cq_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}, {ch_ ? ch_->fd() : -1, POLLIN, 0}};
     int rc = ::poll(p, ch_ ? 3 : 2, int(wait_ms));
     if (rc <= 0) continue;
@@ -495,17 +492,6 @@ Result<Bytes> Endpoint::receive(int timeout_ms) {
 
 Result<std::shared_ptr<rdma::MemoryRegion>> Endpoint::registerMemory(void* addr, size_t len, uint32_t access) {
   return pd_->regMr(addr, len, access);
-}
-
-Result<std::span<uint8_t>> Endpoint::scratch(size_t n, uint32_t* lkey) {
-  std::lock_guard<std::mutex> lk(scratch_mu_);
-  if (!scratch_mr_ || scratch_buf_.size() < n) {
-    scratch_mr_.reset();
-    scratch_buf_.assign(std::max<size_t>(n, 1 << 20), 0);
-    scratch_mr_ = SD_TRY(pd_->regMr(scratch_buf_.data(), scratch_buf_.size(), rdma::kAccessLocalWrite));
-  }
-  *lkey = scratch_mr_->lkey();
-  return std::span<uint8_t>(scratch_buf_.data(), n);
 }
 
 Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,

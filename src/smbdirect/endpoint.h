@@ -79,9 +79,6 @@ class Endpoint {
   Status rdmaWait(uint64_t id) { return finishRdma(id); }
   // A copy of the next message receive() would return, if one is queued and at most max_size bytes.
   bool peekMessage(Bytes* out, size_t max_size) const;
-  // A registered buffer of at least `n` bytes for rdmaWrite/rdmaRead (one per endpoint, grown on
-  // demand; for one transfer at a time, as the server's connection thread does them).
-  Result<std::span<uint8_t>> scratch(size_t n, uint32_t* lkey);
 
   void close();
   bool connected() const;
@@ -118,8 +115,6 @@ class Endpoint {
   std::shared_ptr<rdma::QueuePair> qp_;
   Bytes recv_pool_, send_pool_;
   std::shared_ptr<rdma::MemoryRegion> recv_mr_, send_mr_;
-  std::vector<uint8_t> scratch_buf_;
-  std::shared_ptr<rdma::MemoryRegion> scratch_mr_;
   uint32_t recv_count_ = 0, send_slots_ = 0;
   std::vector<uint32_t> free_slots_;
   uint32_t ird_ = 0, ord_ = 0;
@@ -129,7 +124,6 @@ class Endpoint {
   SmbdConnection core_;
   std::deque<Bytes> inbox_;
   bool closed_ = false;
-  bool established_ = false;
   struct RdmaOp {
     uint32_t pending = 1;
     rdma::WcStatus status = rdma::WcStatus::kSuccess;
@@ -141,7 +135,6 @@ class Endpoint {
   uint64_t next_op_ = 1;
   uint32_t rdma_wrs_inflight_ = 0;
   uint64_t rdma_reads_ = 0, rdma_writes_ = 0, rdma_read_bytes_ = 0, rdma_write_bytes_ = 0;
-  std::mutex scratch_mu_;
 
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};

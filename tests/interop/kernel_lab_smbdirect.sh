@@ -119,12 +119,10 @@ else
   # a new connection that gets the same address before the old caches are gone fails with
   # "kobject_add_internal failed ... -EEXIST" / "Can't init RDMA pool: -12" (seen here). So the
   # commands are spaced out.
-  gap() { sleep "${SMBDIRECT_LAB_GAP:-4}"; }
   for v in 3.1.1 3.0 3.0.2; do
     C=(gap_run "$SMBDIRECT" -q -U labuser --rdma -p "$RP" --vers "$v")
     A=//127.0.0.1/share
-    gap
-    check "client $v -> ksmbd: RDMA transport established" bash -c "\"$SMBDIRECT\" -U labuser --rdma -p $RP --vers $v ls $A 2>&1 | grep -q 'RDMA transport established'"
+    check "client $v -> ksmbd: RDMA transport established" bash -c "gap_run \"$SMBDIRECT\" -U labuser --rdma -p $RP --vers $v ls $A 2>&1 | grep -q 'RDMA transport established'"
     check "client $v -> ksmbd: put ${MB} MiB" "${C[@]}" put "$WORK/src.bin" "$A/h$v.bin"
     rm -f "$WORK/back.bin"
     check "client $v -> ksmbd: get ${MB} MiB" "${C[@]}" get "$A/h$v.bin" "$WORK/back.bin"

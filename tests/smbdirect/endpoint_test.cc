@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <optional>
 
 #include "smbdirect/listener.h"
 
@@ -101,9 +102,11 @@ TEST(SmbdEndpoint, RdmaWriteAndReadThroughDescriptors) {
   std::vector<smb2::BufferDescriptorV1> d = {
       {uint64_t(uintptr_t(sink.data())), (*mr)->rkey(), 1u << 20},
       {uint64_t(uintptr_t(sink.data() + (1 << 20))), (*mr)->rkey(), 2u << 20}};
-  uint32_t lkey = 0;
-  auto buf = l.server->scratch(3 << 20, &lkey);
-  ASSERT_TRUE(buf);
+  Bytes local(3 << 20);
+  auto lmr = l.server->registerMemory(local.data(), local.size(), rdma::kAccessLocalWrite);
+  ASSERT_TRUE(lmr);
+  uint32_t lkey = (*lmr)->lkey();
+  auto buf = std::optional<std::span<uint8_t>>(std::span<uint8_t>(local));
   Bytes src = pattern(3 << 20, 5);
   std::copy(src.begin(), src.end(), buf->begin());
   ASSERT_TRUE(l.server->rdmaWrite(*buf, lkey, d));
@@ -132,9 +135,11 @@ TEST(SmbdEndpoint, DescriptorOutsideTheRegionFailsCleanly) {
   auto mr = l.client->registerMemory(sink.data(), sink.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite);
   ASSERT_TRUE(mr);
   std::vector<smb2::BufferDescriptorV1> d = {{uint64_t(uintptr_t(sink.data())), (*mr)->rkey(), 8192}};
-  uint32_t lkey = 0;
-  auto buf = l.server->scratch(8192, &lkey);
-  ASSERT_TRUE(buf);
+  Bytes local(8192);
+  auto lmr = l.server->registerMemory(local.data(), local.size(), rdma::kAccessLocalWrite);
+  ASSERT_TRUE(lmr);
+  uint32_t lkey = (*lmr)->lkey();
+  auto buf = std::optional<std::span<uint8_t>>(std::span<uint8_t>(local));
   // iWARP completes an RDMA Write locally once it is handed to the transport (as siw does); the
   // peer answers the violation with a Terminate, which takes the connection down on both sides.
   (void)l.server->rdmaWrite(*buf, lkey, d);
