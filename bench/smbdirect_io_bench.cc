@@ -1,7 +1,7 @@
 // Throughput (1 MiB I/O, pipelined) and latency (4 KiB, one at a time) of reads and writes through
 // our client to a running smbdirectd, over TCP and over SMB Direct, in one run.
 // Usage: smbdirect_io_bench --tcp-port N --rdma-port N [--host H] [--user U] [--password P]
-//        [--share S] [--size-mb 512] [--ops 2000] [--runs 3]
+//        [--share S] [--size-mb 512] [--ops 2000] [--runs 3] [--only tcp|rdma]
 // Prints one line per case with the median of the runs; bench/smbdirect_vs_tcp.sh drives it.
 #include <getopt.h>
 
@@ -24,6 +24,7 @@ namespace {
 struct Args {
   std::string host = "127.0.0.1", user = "smbtest", password = "Pass-1234", share = "share";
   int tcp_port = 0, rdma_port = 0, size_mb = 512, ops = 2000, runs = 3;
+  std::string only;  // one transport only (for profiling): tcp or rdma
 };
 
 double median(std::vector<double> v) {
@@ -109,7 +110,8 @@ int main(int argc, char** argv) {
                                  {"rdma-port", required_argument, nullptr, 'r'}, {"user", required_argument, nullptr, 'u'},
                                  {"password", required_argument, nullptr, 'p'}, {"share", required_argument, nullptr, 's'},
                                  {"size-mb", required_argument, nullptr, 'm'},  {"ops", required_argument, nullptr, 'o'},
-                                 {"runs", required_argument, nullptr, 'n'},     {nullptr, 0, nullptr, 0}};
+                                 {"runs", required_argument, nullptr, 'n'},     {"only", required_argument, nullptr, 'O'},
+                                 {nullptr, 0, nullptr, 0}};
   int ch;
   while ((ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1) {
     switch (ch) {
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
       case 'm': a.size_mb = std::max(1, std::atoi(optarg)); break;
       case 'o': a.ops = std::max(1, std::atoi(optarg)); break;
       case 'n': a.runs = std::max(1, std::atoi(optarg)); break;
+      case 'O': a.only = optarg; break;
       default: std::fprintf(stderr, "see the header of bench/smbdirect_io_bench.cc\n"); return 2;
     }
   }
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
   std::vector<double> v[2][4];
   for (int run = 0; run < a.runs; run++) {
     for (int rdma = 0; rdma < 2; rdma++) {
+      if ((a.only == "tcp" && rdma) || (a.only == "rdma" && !rdma)) continue;
       Result4 r = runOnce(a, rdma, data);
       v[rdma][0].push_back(r.write_mibs);
       v[rdma][1].push_back(r.read_mibs);

@@ -13,10 +13,11 @@ namespace sd::runtime {
 // The connection core's transport on SMB Direct. Registered buffers form a small ring so that
 // transfers overlap the file I/O of the connection thread: an RDMA Write for a READ is posted and
 // the response sent without waiting (the buffer is waited for when its turn comes again), and the
-// RDMA Read of the next queued WRITE is started before the current request runs (prefetch).
+// RDMA Reads of the WRITEs queued behind the current request (up to kMaxPrefetch) are started
+// before it runs (prefetch).
 struct RdmaServer::Conn : server::Transport {
-  static constexpr size_t kBuffers = 4;
-  static constexpr size_t kMaxPrefetch = 2;
+  static constexpr size_t kMaxPrefetch = 4;
+  static constexpr size_t kBuffers = kMaxPrefetch + 2;
   struct Buf {
     std::vector<uint8_t> mem;
     std::shared_ptr<rdma::MemoryRegion> mr;
@@ -191,9 +192,9 @@ void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
       if (m.status() == NtStatus::kIoTimeout) continue;
       break;
     }
-    // Read ahead: the data of the WRITE queued behind this request moves while this one runs.
+    // Read ahead: the data of the WRITEs queued behind this request moves while this one runs.
     Bytes peek;
-    if (ep->peekMessage(&peek, 1024)) conn->prefetchFor(peek, max_rw);
+    for (size_t i = 0; i < Conn::kMaxPrefetch && ep->peekMessage(i, &peek, 1024); i++) conn->prefetchFor(peek, max_rw);
     handler->onMessage(*m);
   }
   handler->onDisconnect();

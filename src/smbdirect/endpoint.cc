@@ -453,7 +453,7 @@ void Endpoint::run() {
 // the worker thread costs two wake-ups. SD_SMBD_SPIN_US sets the budget (default 50, 0: off).
 bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done) {
   static const int budget_us = getenv("SD_SMBD_SPIN_US") ? atoi(getenv("SD_SMBD_SPIN_US")) : 50;
-  if (budget_us <= 0) return done();
+  if (budget_us <= 0 || done()) return done();
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(budget_us);
   for (int i = 0; i < 100000; i++) {
     drainCqLocked();
@@ -587,10 +587,10 @@ Result<uint64_t> Endpoint::rdmaReadAsync(std::span<uint8_t> local, uint32_t lkey
   return startRdma(rdma::WrOpcode::kRdmaRead, local.data(), local.size(), lkey, remote);
 }
 
-bool Endpoint::peekMessage(Bytes* out, size_t max_size) const {
+bool Endpoint::peekMessage(size_t index, Bytes* out, size_t max_size) const {
   std::lock_guard<std::mutex> lk(mu_);
-  if (inbox_.empty() || inbox_.front().size() > max_size) return false;
-  *out = inbox_.front();
+  if (index >= inbox_.size() || inbox_[index].size() > max_size) return false;
+  *out = inbox_[index];
   return true;
 }
 

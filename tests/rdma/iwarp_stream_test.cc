@@ -365,5 +365,27 @@ TEST(Crc32c, KnownVectors) {
             crc32cUpdateTable(kCrc32cInit, big.data(), big.size()));
 }
 
+// The interleaved (three-block) path must agree with the table at every length around its block
+// boundaries, from any running state and any alignment.
+TEST(Crc32c, InterleavedBlocksMatchTable) {
+  std::vector<uint8_t> buf(3 * 8192 * 2 + 3 * 256 * 2 + 64);
+  uint32_t x = 12345;
+  for (auto& b : buf) b = uint8_t((x = x * 1103515245u + 12345u) >> 16);
+  std::vector<size_t> lengths;
+  for (size_t base : {size_t(0), size_t(3 * 256), size_t(3 * 8192), size_t(2 * 3 * 8192)})
+    for (size_t d = 0; d < 20; d++) {
+      if (base + d <= buf.size() - 8) lengths.push_back(base + d);
+      if (base >= d) lengths.push_back(base - d);
+    }
+  lengths.push_back(65536);
+  for (size_t n : lengths)
+    for (size_t align : {size_t(0), size_t(3)}) {
+      if (n + align > buf.size()) continue;
+      for (uint32_t state : {kCrc32cInit, 0u, 0x12345678u})
+        ASSERT_EQ(crc32cUpdate(state, buf.data() + align, n), crc32cUpdateTable(state, buf.data() + align, n))
+            << "length " << n << " align " << align;
+    }
+}
+
 }  // namespace
 }  // namespace sd::rdma::soft

@@ -1,8 +1,12 @@
-// CRC32c: slicing-by-8 tables built at first use, or the SSE4.2 instruction (three 8-byte lanes
-// would be faster still; one lane already runs at several GB/s, well above loopback TCP).
+// CRC32c: slicing-by-8 tables built at first use, or the SSE4.2 crc32 instruction. The
+// instruction has a latency of three cycles and a throughput of one per cycle, so long buffers are
+// cut into three blocks whose CRCs run interleaved and are then joined: the raw CRC register is
+// linear, crc(s, A||B) = shift_|B|(crc(s, A)) ^ crc(0, B), where shift_n (the effect of n zero
+// bytes) is applied with four byte-indexed tables per block size, built at first use.
 #include "rdma/soft/crc32c.h"
 
 #include <cstring>
+#include <vector>
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
@@ -43,6 +47,63 @@ __attribute__((target("sse4.2"))) uint32_t crcHw(uint32_t c, const uint8_t* p, s
   while (n--) c32 = _mm_crc32_u8(c32, *p++);
   return c32;
 }
+// shift_n for a fixed n as four byte tables: shift(x) = t[0][x & 0xff] ^ ... ^ t[3][x >> 24].
+struct ShiftTables {
+  uint32_t t[4][256];
+  explicit ShiftTables(size_t n) {
+    // Images of the 32 basis states (one zero-byte run each), then every byte value by linearity.
+    std::vector<uint8_t> zeros(n, 0);
+    uint32_t basis[32];
+    for (int j = 0; j < 32; j++) basis[j] = crcHw(1u << j, zeros.data(), n);
+    for (int k = 0; k < 4; k++)
+      for (uint32_t v = 0; v < 256; v++) {
+        uint32_t r = 0;
+        for (int b = 0; b < 8; b++)
+          if (v & (1u << b)) r ^= basis[8 * k + b];
+        t[k][v] = r;
+      }
+  }
+  uint32_t shift(uint32_t x) const {
+    return t[0][x & 0xFF] ^ t[1][(x >> 8) & 0xFF] ^ t[2][(x >> 16) & 0xFF] ^ t[3][x >> 24];
+  }
+};
+
+// Three blocks of `block` bytes each (a multiple of 8), interleaved.
+__attribute__((target("sse4.2"))) uint32_t crcHw3(uint32_t c, const uint8_t* p, size_t block,
+                                                    const ShiftTables& sh) {
+  uint64_t a = c, b = 0, d = 0;
+  const uint8_t* pb = p + block;
+  const uint8_t* pd = p + 2 * block;
+  for (size_t i = 0; i < block; i += 8) {
+    uint64_t va, vb, vd;
+    std::memcpy(&va, p + i, 8);
+    std::memcpy(&vb, pb + i, 8);
+    std::memcpy(&vd, pd + i, 8);
+    a = _mm_crc32_u64(a, va);
+    b = _mm_crc32_u64(b, vb);
+    d = _mm_crc32_u64(d, vd);
+  }
+  uint32_t ab = sh.shift(uint32_t(a)) ^ uint32_t(b);
+  return sh.shift(ab) ^ uint32_t(d);
+}
+
+constexpr size_t kLongBlock = 8192, kShortBlock = 256;
+
+uint32_t crcHwFast(uint32_t c, const uint8_t* p, size_t n) {
+  static const ShiftTables long_shift(kLongBlock), short_shift(kShortBlock);
+  while (n >= 3 * kLongBlock) {
+    c = crcHw3(c, p, kLongBlock, long_shift);
+    p += 3 * kLongBlock;
+    n -= 3 * kLongBlock;
+  }
+  while (n >= 3 * kShortBlock) {
+    c = crcHw3(c, p, kShortBlock, short_shift);
+    p += 3 * kShortBlock;
+    n -= 3 * kShortBlock;
+  }
+  return crcHw(c, p, n);
+}
+
 bool detectHw() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("sse4.2");
@@ -76,7 +137,7 @@ bool crc32cHardware() {
 
 uint32_t crc32cUpdate(uint32_t state, const uint8_t* p, size_t n) {
 #if defined(__x86_64__)
-  if (crc32cHardware()) return crcHw(state, p, n);
+  if (crc32cHardware()) return crcHwFast(state, p, n);
 #endif
   return crc32cUpdateTable(state, p, n);
 }

@@ -176,18 +176,37 @@ class SoftPd : public ProtectionDomain {
   uint32_t id_;
 };
 
+// Something that can make progress on behalf of a CQ's poller (a connection reading its socket).
+struct ProgressSource {
+  virtual ~ProgressSource() = default;
+  virtual void progress() = 0;
+};
+
+// Polling an empty CQ drives its connections itself: the poller reads their sockets (when no
+// other thread is at it) instead of waiting for the provider thread to wake, read and hand the
+// completion over. A thread that busy-polls for a reply (the SMB Direct endpoint does) then gets
+// it with no thread switch. SD_SOFT_POLL_PROGRESS=0 turns it off.
 class SoftCq : public CompletionQueue {
  public:
   explicit SoftCq(uint32_t cap) : cap_(cap) { efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
   ~SoftCq() override { close(efd_); }
   Result<int> poll(std::span<Wc> out) override {
-    std::lock_guard lk(mu_);
-    size_t n = std::min(out.size(), q_.size());
-    for (size_t i = 0; i < n; i++) {
-      out[i] = q_.front();
-      q_.pop_front();
+    static const bool drive = !getenv("SD_SOFT_POLL_PROGRESS") || atoi(getenv("SD_SOFT_POLL_PROGRESS")) != 0;
+    std::vector<std::shared_ptr<ProgressSource>> sources;
+    {
+      std::lock_guard lk(mu_);
+      if (!q_.empty() || !drive) return popLocked(out);
+      for (auto& w : sources_)
+        if (auto s = w.lock()) sources.push_back(std::move(s));
     }
-    return int(n);
+    for (auto& s : sources) s->progress();
+    std::lock_guard lk(mu_);
+    return popLocked(out);
+  }
+  void addSource(const std::shared_ptr<ProgressSource>& s) {
+    std::lock_guard lk(mu_);
+    std::erase_if(sources_, [](const auto& w) { return w.expired(); });
+    sources_.push_back(s);
   }
   Status reqNotify(bool solicited_only) override {
     std::lock_guard lk(mu_);
@@ -201,6 +220,14 @@ class SoftCq : public CompletionQueue {
     return ok();
   }
   uint32_t capacity() const override { return cap_; }
+  int popLocked(std::span<Wc> out) {
+    size_t n = std::min(out.size(), q_.size());
+    for (size_t i = 0; i < n; i++) {
+      out[i] = q_.front();
+      q_.pop_front();
+    }
+    return int(n);
+  }
   void push(const std::vector<Wc>& wcs, bool solicited) {
     if (wcs.empty()) return;
     bool fire = false;
@@ -225,6 +252,7 @@ class SoftCq : public CompletionQueue {
  private:
   std::mutex mu_;
   std::deque<Wc> q_;
+  std::vector<std::weak_ptr<ProgressSource>> sources_;
   int armed_ = 0;
   int efd_;
   uint32_t cap_;
@@ -395,7 +423,7 @@ bool parseAddr(std::string_view s, sockaddr_storage* out, socklen_t* len) {
 class SoftQp;
 
 // One TCP connection with its iWARP stream.
-class SoftConn : public Handler, public std::enable_shared_from_this<SoftConn> {
+class SoftConn : public Handler, public ProgressSource, public std::enable_shared_from_this<SoftConn> {
  public:
   SoftConn(bool initiator, std::weak_ptr<SoftCmChannel> ch)
       : stream_(softDevice()->mem(), makeConfig(initiator)), ch_(std::move(ch)),
@@ -445,6 +473,16 @@ class SoftConn : public Handler, public std::enable_shared_from_this<SoftConn> {
       peer_ = sockName(fd_, true);
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readLocked();
+    afterOpLocked();
+  }
+
+  // A CQ's poller reads the socket itself (when the connection is up and no other thread is at
+  // it): whoever is free moves the data, and a poller waiting for a reply gets it without a
+  // thread switch.
+  void progress() override {
+    std::unique_lock lk(mu_, std::try_to_lock);
+    if (!lk.owns_lock() || fd_ < 0 || connecting_ || stream_.state() != IwarpStream::State::kRts) return;
+    readLocked();
     afterOpLocked();
   }
 
@@ -786,6 +824,8 @@ class SoftCmId : public CmId {
       conn_->scq_ = scq;
       conn_->rcq_ = rcq;
     }
+    if (scq) scq->addSource(conn_);
+    if (rcq && rcq != scq) rcq->addSource(conn_);
     qp_ = std::make_shared<SoftQp>(conn_, qpn, c);
     return std::shared_ptr<QueuePair>(qp_);
   }
