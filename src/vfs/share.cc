@@ -27,6 +27,11 @@ constexpr uint32_t kAttrReadonly = 0x1, kAttrHidden = 0x2, kAttrSystem = 0x4,
 // Our persisted DOS state: attributes (u32 LE) + creation time (u64 LE). Not ksmbd's NDR
 // "user.DOSATTRIB", which we leave untouched (docs/ARCHITECTURE.md).
 constexpr const char* kAttrXattr = "user.smbdirect.dosattrib";
+// The stored NT security descriptor (Share::readSecurity).
+constexpr const char* kNtAclXattr = "user.smbdirect.ntacl";
+// Largest descriptor we store: MS-DTYP ACLs are at most 64 KiB (AclSize is 16 bits), and a
+// descriptor holds two of them plus two SIDs.
+constexpr size_t kMaxNtAcl = 2 * 65536 + 2 * 68 + 20;
 
 Error fromErrno(int e, const char* what) {
   // An escape attempt through "..", an absolute symlink or a magic link: refuse as access denied.
@@ -930,6 +935,61 @@ Status Share::setEa(Handle& h, const std::string& name, ByteView value) {
     return fromErrno(errno, "fsetxattr");
   }
   return ok();
+}
+
+namespace {
+// Reads the descriptor xattr through `path` (an fd's /proc link for O_PATH descriptors).
+Result<std::optional<Bytes>> readNtAcl(int fd, const char* path) {
+  Bytes v(kMaxNtAcl);
+  ssize_t n = path ? getxattr(path, kNtAclXattr, v.data(), v.size())
+                   : fgetxattr(fd, kNtAclXattr, v.data(), v.size());
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return std::optional<Bytes>();
+    return fromErrno(errno, "getxattr ntacl");
+  }
+  v.resize(size_t(n));
+  return std::optional<Bytes>(std::move(v));
+}
+}  // namespace
+
+Result<std::optional<Bytes>> Share::readSecurity(Handle& h) { return readNtAcl(h.fd(), nullptr); }
+
+Status Share::writeSecurity(Handle& h, ByteView descriptor) {
+  if (descriptor.size() > kMaxNtAcl) return err(NtStatus::kInvalidSecurityDescr, "descriptor too large");
+  if (fsetxattr(h.fd(), kNtAclXattr, descriptor.data(), descriptor.size(), 0) != 0) {
+    if (errno == ENOTSUP) return err(NtStatus::kNotSupported, "no xattrs on this file system");
+    return fromErrno(errno, "fsetxattr ntacl");
+  }
+  return ok();
+}
+
+Result<Share::SecurityLookup> Share::lookupSecurity(const std::string& smb_path) {
+  std::string path = SD_TRY(normalize(smb_path));
+  auto colon = path.find(':');
+  if (colon != std::string::npos) path.resize(colon);  // a stream shares its file's descriptor
+  path = SD_TRY(resolveCase(path));
+  SecurityLookup out;
+  auto look = [&](const std::string& rel, bool& exists, FileStat& st,
+                  std::optional<Bytes>& sd) -> Status {
+    auto fd = openBeneath(rel, O_PATH, 0);
+    if (!fd) {
+      NtStatus s = fd.status();
+      if (s == NtStatus::kObjectNameNotFound || s == NtStatus::kObjectPathNotFound) return ok();
+      return fd.error();
+    }
+    std::string link = "/proc/self/fd/" + std::to_string(*fd);
+    auto stat = statxFd(*fd, false);
+    auto acl = readNtAcl(*fd, link.c_str());
+    ::close(*fd);
+    st = SD_TRY(stat);
+    sd = SD_TRY(acl);
+    exists = true;
+    return ok();
+  };
+  SD_CHECK(look(path, out.exists, out.stat, out.descriptor));
+  if (!path.empty())
+    SD_CHECK(look(splitLeaf(path).first, out.parent_exists, out.parent_stat, out.parent_descriptor));
+  return out;
 }
 
 Result<FsStat> Share::statfs() {
