@@ -207,8 +207,13 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
       command_count[cmd]++;
       const CommandEntry& ce = kCommands[cmd];
       Status st = ok();
-      if (related && last_status != NtStatus::kSuccess && i > 0 &&
-          cmd != uint16_t(smb2::Command::kCreate)) {
+      if (related && !last_session && ce.needs_session) {
+        // The session a related request inherits did not resolve (MS-SMB2 3.3.5.2.7.2: the
+        // related request is invalid; Windows and Samba answer STATUS_INVALID_PARAMETER,
+        // smbtorture smb2.compound.invalid2).
+        st = err(NtStatus::kInvalidParameter, "related request without a session");
+      } else if (related && last_status != NtStatus::kSuccess && i > 0 &&
+                 cmd != uint16_t(smb2::Command::kCreate)) {
         // A related request after a failed one fails the same way (MS-SMB2 3.3.5.2.7.2).
         st = err(last_status);
       }
