@@ -352,6 +352,20 @@ Result<std::string> streamXattr(std::string_view stream) {
   return "user.DosStream." + std::string(name) + ":$DATA";
 }
 
+// Stream names are case-insensitive (MS-FSA 2.1.5.1): the stored xattr whose name matches
+// `xname` ignoring case, or `xname` itself when none does.
+std::string resolveStreamXattr(int fd, const std::string& xname) {
+  if (fgetxattr(fd, xname.c_str(), nullptr, 0) >= 0) return xname;
+  std::vector<char> names(65536);
+  ssize_t n = flistxattr(fd, names.data(), names.size());
+  for (ssize_t i = 0; n > 0 && i < n;) {
+    std::string x(names.data() + i);
+    i += ssize_t(x.size()) + 1;
+    if (x.rfind("user.DosStream.", 0) == 0 && iequals(x, xname)) return x;
+  }
+  return xname;
+}
+
 class PosixDirReader : public DirReader {
  public:
   PosixDirReader(Share* share, std::string rel, int dirfd, std::string pattern)
@@ -542,12 +556,14 @@ Result<std::string> Share::resolveCase(const std::string& rel) {
 Result<OpenResult> Share::open(const OpenRequest& req) {
   std::string path = SD_TRY(normalize(req.path));
   std::string stream;
+  bool data_stream = false;  // "name::$DATA": the unnamed data stream, which directories lack
   auto colon = path.find(':');
   if (colon != std::string::npos) {
     stream = path.substr(colon + 1);
     path.resize(colon);
     // "file::$DATA" and "file:" name the file itself.
-    if (stream.empty() || iequals(stream, ":$DATA")) stream.clear();
+    data_stream = iequals(stream, ":$DATA");
+    if (stream.empty() || data_stream) stream.clear();
     else (void)SD_TRY(streamXattr(stream));
   }
   for (size_t i = 0; i <= path.size();) {
@@ -588,6 +604,10 @@ Result<OpenResult> Share::open(const OpenRequest& req) {
 
   uint32_t d = req.disposition;
   if (!stream.empty()) return openStream(req, path, stream, exists, is_dir, hidden);
+  // MS-FSA 2.1.5.1: a directory has no ::$DATA stream; asked for as a directory it is "not a
+  // directory", otherwise "is a directory" (smbtorture smb2.streams.dir).
+  if (data_stream && exists && is_dir)
+    return err(req.directory ? NtStatus::kNotADirectory : NtStatus::kFileIsADirectory, "::$DATA of a directory");
   if (exists) {
     if (d == 2) return err(NtStatus::kObjectNameCollision, "exists");
     if (is_dir && req.non_directory) return err(NtStatus::kFileIsADirectory, "is a directory");
@@ -663,6 +683,7 @@ Result<OpenResult> Share::openStream(const OpenRequest& req, const std::string& 
     creating_base = true;
   }
   int fd = SD_TRY(openBeneath(path, base_is_dir ? (O_RDONLY | O_DIRECTORY) : O_RDWR, 0));
+  xname = resolveStreamXattr(fd, xname);
   auto h = std::make_unique<StreamHandle>(fd, xname, hidden);
   auto cur = h->load();
   bool exists = cur.has_value();
@@ -712,6 +733,7 @@ Status Share::unlink(const std::string& path_in) {
   if (colon != std::string::npos) {
     std::string xname = SD_TRY(streamXattr(path.substr(colon + 1)));
     int fd = SD_TRY(openBeneath(path.substr(0, colon), O_RDONLY, 0));
+    xname = resolveStreamXattr(fd, xname);
     int rc = fremovexattr(fd, xname.c_str());
     int e = errno;
     ::close(fd);
@@ -790,6 +812,7 @@ Result<std::string> Share::renameStream(const std::string& from_in, const std::s
   std::string oldx = SD_TRY(streamXattr(from.substr(colon + 1)));
   std::string newx = SD_TRY(streamXattr(to_stream));
   int fd = SD_TRY(openBeneath(base, O_RDONLY, 0));
+  oldx = resolveStreamXattr(fd, oldx);
   Bytes v(kMaxStreamSize);
   ssize_t n = fgetxattr(fd, oldx.c_str(), v.data(), v.size());
   Status st = ok();
