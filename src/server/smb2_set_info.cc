@@ -26,6 +26,8 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
     if (!open.is_stream || target.empty() || target[0] != ':')
       return err(NtStatus::kInvalidParameter, "stream/file rename mix");
     std::string np = SD_TRY(fs.renameStream(open.path, target.substr(1), ri.replace_if_exists != 0));
+    // This open now names the stream by its new name (smbtorture smb2.streams.rename).
+    SD_CHECK(fs.rebindStream(*open.handle, np));
     c.state().renameOpens(open.file_key, np);
     return ok();
   }

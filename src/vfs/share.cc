@@ -260,6 +260,7 @@ class StreamHandle : public Handle {
   StreamHandle(int fd, std::string xattr, bool hidden) : fd_(fd), xattr_(std::move(xattr)), hidden_(hidden) {}
   ~StreamHandle() override { ::close(fd_); }
   int fd() const override { return fd_; }
+  void rebind(std::string xattr) { xattr_ = std::move(xattr); }
 
   Result<Bytes> load() {
     Bytes v(kMaxStreamSize);
@@ -830,6 +831,15 @@ Result<std::string> Share::renameStream(const std::string& from_in, const std::s
   std::string name = to_stream;
   if (name.size() < 6 || !iequals(name.substr(name.size() - 6), ":$DATA")) name += ":$DATA";
   return base + ":" + name;
+}
+
+Status Share::rebindStream(Handle& h, const std::string& new_stream_path) {
+  auto* sh = dynamic_cast<StreamHandle*>(&h);
+  auto colon = new_stream_path.find(':');
+  if (!sh || colon == std::string::npos) return err(NtStatus::kInvalidParameter, "not a stream");
+  std::string x = SD_TRY(streamXattr(new_stream_path.substr(colon + 1)));
+  sh->rebind(resolveStreamXattr(sh->fd(), x));
+  return ok();
 }
 
 Result<bool> Share::isEmptyDir(Handle& dir) {

@@ -118,6 +118,9 @@ class Share {
   // Renames the stream of "file:stream" to `to_stream` ("name" or "name:$DATA").
   Result<std::string> renameStream(const std::string& from, const std::string& to_stream,
                                    bool replace);
+  // After renameStream: points `h`, an open handle of the renamed stream, at its new name
+  // (`new_stream_path` as renameStream returned it). Other handles are untouched.
+  Status rebindStream(Handle& h, const std::string& new_stream_path);
   Result<bool> isEmptyDir(Handle& dir);
   // FileBasicInformation semantics: 0 = leave unchanged, -1 (all ones) = leave unchanged.
   Status setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64_t write,

@@ -180,6 +180,16 @@ TEST_F(ShareTest, StreamNamesIgnoreCaseAndDirectoriesHaveNoDataStream) {
   EXPECT_EQ(open("dir::$DATA", 1, true).status(), NtStatus::kNotADirectory);
   EXPECT_EQ(open("dir::$DATA").status(), NtStatus::kFileIsADirectory);
   EXPECT_TRUE(open("dir\\File.TXT::$DATA"));
+  // A renamed stream's open handle follows it (smbtorture smb2.streams.rename).
+  auto a = open("dir\\File.TXT:one", 2);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->handle->pwrite(0, data));
+  auto np = share_->renameStream("dir/File.TXT:one", "two", false);
+  ASSERT_TRUE(np);
+  EXPECT_EQ(*np, "dir/File.TXT:two:$DATA");
+  EXPECT_FALSE(a->handle->stat());
+  ASSERT_TRUE(share_->rebindStream(*a->handle, *np));
+  EXPECT_EQ(a->handle->stat()->end_of_file, 2u);
 }
 
 }  // namespace
