@@ -973,9 +973,16 @@ Status Share::setEa(Handle& h, const std::string& name, ByteView value) {
 namespace {
 // Reads the descriptor xattr through `path` (an fd's /proc link for O_PATH descriptors).
 Result<std::optional<Bytes>> readNtAcl(int fd, const char* path) {
-  Bytes v(kMaxNtAcl);
-  ssize_t n = path ? getxattr(path, kNtAclXattr, v.data(), v.size())
-                   : fgetxattr(fd, kNtAclXattr, v.data(), v.size());
+  // Most files have none: ask for the size first so they cost no buffer.
+  auto get = [&](void* buf, size_t len) {
+    return path ? getxattr(path, kNtAclXattr, buf, len) : fgetxattr(fd, kNtAclXattr, buf, len);
+  };
+  ssize_t n = get(nullptr, 0);
+  Bytes v;
+  if (n >= 0) {
+    v.resize(std::min<size_t>(size_t(n) + 64, kMaxNtAcl));  // room if it grew meanwhile
+    n = get(v.data(), v.size());
+  }
   if (n < 0) {
     if (errno == ENODATA || errno == ENOTSUP) return std::optional<Bytes>();
     return fromErrno(errno, "getxattr ntacl");
