@@ -75,7 +75,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)parseSid(std::string_view(reinterpret_cast<const char*>(data), size));
   if (auto acl = decodeAcl(in)) (void)encodeAcl(*acl);
-  if (auto sd = decodeSecurityDescriptor(in)) (void)encodeSecurityDescriptor(*sd);
+  if (auto sd = decodeSecurityDescriptor(in)) {
+    // What the server does with a client's descriptor: store it (encode, and the stored bytes
+    // must decode again), merge it, check access against it, inherit from it.
+    Bytes stored = encodeSecurityDescriptor(*sd);
+    auto again = decodeSecurityDescriptor(stored);
+    if (!again) std::abort();
+    std::vector<Sid> token{unixUserSid(0), unixGroupSid(0), everyoneSid(), authenticatedUsersSid()};
+    (void)grantedAccess(*again, token);
+    auto current = posixSecurityDescriptor(0, 0, 0755, true, 0xF);
+    for (uint32_t info : {0x1u, 0x4u, 0x8u, 0xFu}) {
+      auto merged = mergeSecurityDescriptor(current, *sd, info);
+      if (!decodeSecurityDescriptor(encodeSecurityDescriptor(merged))) std::abort();
+      (void)encodeSecurityDescriptor(selectSecurityInformation(merged, info));
+    }
+    for (bool dir : {false, true})
+      if (auto acl = inheritedDacl(*sd, dir, unixUserSid(1), unixGroupSid(1))) (void)encodeAcl(*acl);
+  }
 
   if (size > 0) {
     uint32_t max = data[0];

@@ -675,6 +675,43 @@ Result<smb2::FileId> SmbClient::open(const std::string& path, uint32_t access, u
   return r.file_id;
 }
 
+Result<smb2::FileId> SmbClient::createWithSecurity(const std::string& path, uint32_t access,
+                                                   uint32_t disposition, uint32_t options,
+                                                   ByteView descriptor, uint32_t share) {
+  smb2::CreateRequest q;
+  q.impersonation_level = smb2::kImpersonationImpersonation;
+  q.desired_access = access;
+  q.share_access = share;
+  q.create_disposition = disposition;
+  q.create_options = options;
+  q.name = wire(path);
+  std::vector<smb2::CreateContextOut> ctxs{{smb2::kCreateSdBuffer, Bytes(descriptor.begin(), descriptor.end())}};
+  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
+  auto r = SD_TRY(smb2::decodeCreateResponse(m));
+  return r.file_id;
+}
+
+Result<Bytes> SmbClient::querySecurity(const smb2::FileId& f, uint32_t security_information) {
+  smb2::QueryInfoRequest q;
+  q.info_type = smb2::kInfoSecurity;
+  q.output_buffer_length = 65536;
+  q.additional_information = security_information;
+  q.file_id = f;
+  auto m = SD_TRY(transact(smb2::Command::kQueryInfo, [&](ByteWriter& w) { smb2::encodeQueryInfoRequest(q, w); }));
+  auto r = SD_TRY(smb2::decodeQueryInfoResponse(m));
+  return Bytes(r.buffer.begin(), r.buffer.end());
+}
+
+Status SmbClient::setSecurity(const smb2::FileId& f, uint32_t security_information, ByteView descriptor) {
+  smb2::SetInfoRequest q;
+  q.info_type = smb2::kInfoSecurity;
+  q.buffer = descriptor;
+  q.additional_information = security_information;
+  q.file_id = f;
+  auto m = transact(smb2::Command::kSetInfo, [&](ByteWriter& w) { smb2::encodeSetInfoRequest(q, w); });
+  return m ? ok() : Status(m.error());
+}
+
 Status SmbClient::close(const smb2::FileId& f) {
   auto m = transact(smb2::Command::kClose, [&](ByteWriter& w) { smb2::encodeCloseRequest({0, f}, w); });
   return m ? ok() : Status(m.error());

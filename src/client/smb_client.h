@@ -88,6 +88,14 @@ class SmbClient {
   Result<smb2::FileId> open(const std::string& path, uint32_t access, uint32_t disposition,
                             uint32_t options, uint32_t share = 7);
   Status close(const smb2::FileId& f);
+  // CREATE with an SMB2_CREATE_SD_BUFFER context (MS-SMB2 2.2.13.2.3) carrying `descriptor`.
+  Result<smb2::FileId> createWithSecurity(const std::string& path, uint32_t access,
+                                          uint32_t disposition, uint32_t options,
+                                          ByteView descriptor, uint32_t share = 7);
+  // QUERY_INFO / SET_INFO with InfoType SMB2_0_INFO_SECURITY (MS-SMB2 2.2.37, 2.2.39):
+  // self-relative descriptors, the parts named by SecurityInformation (MS-DTYP 2.4.7).
+  Result<Bytes> querySecurity(const smb2::FileId& f, uint32_t security_information);
+  Status setSecurity(const smb2::FileId& f, uint32_t security_information, ByteView descriptor);
   Result<std::vector<fscc::FileInfo>> list(const std::string& dir, const std::string& pattern = "*");
   Result<fscc::FileInfo> stat(const std::string& path);
   // Streams a whole file to `sink` / from `source`, pipelined; `progress` gets byte counts.

@@ -186,7 +186,6 @@ Result<Acl> decodeAcl(ByteView in) {
 Bytes encodeSecurityDescriptor(const SecurityDescriptor& sd) {
   ByteWriter w;
   uint16_t control = sd.control | kSeSelfRelative;
-  control = uint16_t(control & ~(kSeDaclPresent | kSeSaclPresent));
   if (sd.dacl) control |= kSeDaclPresent;
   if (sd.sacl) control |= kSeSaclPresent;
   w.u8(sd.revision);
@@ -269,6 +268,118 @@ SecurityDescriptor posixSecurityDescriptor(uint32_t uid, uint32_t gid, uint32_t 
     sd.dacl = std::move(dacl);
   }
   return sd;
+}
+
+Sid authenticatedUsersSid() { return makeSid(5, {11}); }
+Sid creatorGroupSid() { return makeSid(3, {1}); }
+
+uint32_t mapGenericFileRights(uint32_t m) {
+  constexpr uint32_t kGenericAll = 0x10000000, kGenericExecute = 0x20000000,
+                     kGenericWrite = 0x40000000, kGenericRead = 0x80000000;
+  if (m & kGenericAll) m = (m & ~kGenericAll) | kFileAllAccess;
+  if (m & kGenericRead) m = (m & ~kGenericRead) | kFileGenericRead;
+  if (m & kGenericWrite) m = (m & ~kGenericWrite) | kFileGenericWrite;
+  if (m & kGenericExecute) m = (m & ~kGenericExecute) | kFileGenericExecute;
+  return m;
+}
+
+bool hasNullDacl(const SecurityDescriptor& sd) { return !sd.dacl; }
+
+uint32_t grantedAccess(const SecurityDescriptor& sd, const std::vector<Sid>& token) {
+  auto holds = [&](const Sid& s) {
+    for (const auto& t : token)
+      if (t == s) return true;
+    return false;
+  };
+  if (!sd.dacl) return kFileAllAccess;
+  uint32_t granted = 0, denied = 0;
+  for (const auto& ace : sd.dacl->aces) {
+    if (ace.flags & kInheritOnlyAce) continue;
+    if (ace.type != kAccessAllowedAceType && ace.type != kAccessDeniedAceType) continue;
+    if (!holds(ace.sid)) continue;
+    uint32_t m = mapGenericFileRights(ace.mask);
+    if (ace.type == kAccessAllowedAceType) granted |= m & ~denied;
+    else denied |= m & ~granted;
+  }
+  if (sd.owner && holds(*sd.owner)) granted |= kReadControl | kWriteDac;
+  return granted;
+}
+
+SecurityDescriptor selectSecurityInformation(const SecurityDescriptor& sd, uint32_t info) {
+  SecurityDescriptor out;
+  out.revision = sd.revision;
+  out.control = uint16_t(sd.control & ~(kSeDaclPresent | kSeSaclPresent | kSeOwnerDefaulted |
+                                        kSeGroupDefaulted | kSeDaclDefaulted | kSeSaclDefaulted |
+                                        kSeDaclAutoInherited | kSeSaclAutoInherited |
+                                        kSeDaclProtected | kSeSaclProtected));
+  constexpr uint16_t kDaclBits = kSeDaclPresent | kSeDaclDefaulted | kSeDaclAutoInherited | kSeDaclProtected;
+  constexpr uint16_t kSaclBits = kSeSaclPresent | kSeSaclDefaulted | kSeSaclAutoInherited | kSeSaclProtected;
+  if (info & kOwnerSecurityInformation) {
+    out.owner = sd.owner;
+    out.control |= sd.control & kSeOwnerDefaulted;
+  }
+  if (info & kGroupSecurityInformation) {
+    out.group = sd.group;
+    out.control |= sd.control & kSeGroupDefaulted;
+  }
+  if (info & kDaclSecurityInformation) {
+    out.dacl = sd.dacl;
+    out.control |= sd.control & kDaclBits;
+  }
+  if (info & kSaclSecurityInformation) {
+    out.sacl = sd.sacl;
+    out.control |= sd.control & kSaclBits;
+  }
+  return out;
+}
+
+SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
+                                           const SecurityDescriptor& update, uint32_t info) {
+  constexpr uint16_t kDaclBits = kSeDaclPresent | kSeDaclDefaulted | kSeDaclAutoInherited | kSeDaclProtected;
+  constexpr uint16_t kSaclBits = kSeSaclPresent | kSeSaclDefaulted | kSeSaclAutoInherited | kSeSaclProtected;
+  SecurityDescriptor out = current;
+  out.control |= kSeSelfRelative;
+  if ((info & kOwnerSecurityInformation) && update.owner) {
+    out.owner = update.owner;
+    out.control = uint16_t((out.control & ~kSeOwnerDefaulted) | (update.control & kSeOwnerDefaulted));
+  }
+  if ((info & kGroupSecurityInformation) && update.group) {
+    out.group = update.group;
+    out.control = uint16_t((out.control & ~kSeGroupDefaulted) | (update.control & kSeGroupDefaulted));
+  }
+  if (info & kDaclSecurityInformation) {
+    out.dacl = (update.control & kSeDaclPresent) ? update.dacl : std::nullopt;
+    out.control = uint16_t((out.control & ~kDaclBits) | (update.control & kDaclBits) | kSeDaclPresent);
+  }
+  if (info & kSaclSecurityInformation) {
+    out.sacl = (update.control & kSeSaclPresent) ? update.sacl : std::nullopt;
+    out.control = uint16_t((out.control & ~kSaclBits) | (update.control & kSaclBits) | kSeSaclPresent);
+  }
+  return out;
+}
+
+std::optional<Acl> inheritedDacl(const SecurityDescriptor& parent, bool directory, const Sid& owner,
+                                 const Sid& group) {
+  if (!parent.dacl) return std::nullopt;
+  Acl out;
+  out.revision = parent.dacl->revision;
+  for (const auto& ace : parent.dacl->aces) {
+    bool oi = ace.flags & kObjectInheritAce, ci = ace.flags & kContainerInheritAce;
+    if (directory ? !(oi || ci) : !oi) continue;
+    Ace a = ace;
+    if (a.sid == creatorOwnerSid()) a.sid = owner;
+    else if (a.sid == creatorGroupSid()) a.sid = group;
+    uint8_t keep = 0;
+    if (directory && !(ace.flags & kNoPropagateInheritAce)) {
+      // A directory passes the ACE on: effective if CONTAINER_INHERIT, else inherit-only.
+      keep = uint8_t(ace.flags & (kObjectInheritAce | kContainerInheritAce));
+      if (!ci) keep |= kInheritOnlyAce;
+    }
+    a.flags = uint8_t(keep | kInheritedAce | (ace.flags & 0xC0));  // audit flags kept
+    out.aces.push_back(std::move(a));
+  }
+  if (out.aces.empty()) return std::nullopt;
+  return out;
 }
 
 Bytes securityDescriptorFromPosix(uint32_t uid, uint32_t gid, uint32_t mode, bool directory,

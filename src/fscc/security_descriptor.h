@@ -125,11 +125,12 @@ struct SecurityDescriptor {
   std::optional<Acl> dacl;
   bool operator==(const SecurityDescriptor&) const = default;
 };
-// Writes Revision, Sbz1, Control (with SE_SELF_RELATIVE and SE_DACL/SACL_PRESENT set from the
-// optionals), the four offsets (0 for an absent part), then Owner, Group, Sacl, Dacl.
+// Writes Revision, Sbz1, Control (with SE_SELF_RELATIVE, and SE_DACL/SACL_PRESENT set when the
+// optional holds an ACL or when `control` already has the bit: a present bit with no ACL is a NULL
+// ACL, offset 0), the four offsets (0 for an absent part), then Owner, Group, Sacl, Dacl.
 Bytes encodeSecurityDescriptor(const SecurityDescriptor& sd);
 // Bounded: every non-zero offset must lie inside `in` and its structure must fit; a PRESENT
-// bit with offset 0 means a NULL ACL (returned as absent).
+// bit with offset 0 means a NULL ACL (returned as absent, the bit kept in `control`).
 Result<SecurityDescriptor> decodeSecurityDescriptor(ByteView in);
 
 // Maps POSIX rwx bits (0-7) to a file access mask: rwx -> FILE_ALL_ACCESS; otherwise r ->
@@ -147,5 +148,43 @@ SecurityDescriptor posixSecurityDescriptor(uint32_t uid, uint32_t gid, uint32_t 
                                            bool directory, uint32_t security_information);
 Bytes securityDescriptorFromPosix(uint32_t uid, uint32_t gid, uint32_t mode, bool directory,
                                   uint32_t security_information);
+
+// --- Access control on stored descriptors (MS-DTYP 2.5.3) ---
+
+// Well-known SIDs used by access tokens (MS-DTYP 2.4.2.4).
+Sid authenticatedUsersSid();  // S-1-5-11
+Sid creatorGroupSid();        // S-1-3-1
+
+// MS-DTYP 2.4.3 generic rights in an ACE mask mapped to the file rights (MS-SMB2 2.2.13.1.1).
+uint32_t mapGenericFileRights(uint32_t mask);
+
+// The access a token holds under `sd` (MS-DTYP 2.5.3.2 AccessCheck, simplified: no privileges,
+// no object ACEs, no conditional ACEs). `token` lists the caller's SIDs. An absent or NULL DACL
+// grants every file right; an empty DACL grants nothing. ACEs are walked in order, INHERIT_ONLY
+// ones skipped; a deny ACE removes what is not yet granted. An owner in the token also holds
+// READ_CONTROL and WRITE_DAC (MS-DTYP 2.5.3.2 step "owner implicit rights").
+uint32_t grantedAccess(const SecurityDescriptor& sd, const std::vector<Sid>& token);
+
+// True when the DACL is NULL or absent (everything allowed).
+bool hasNullDacl(const SecurityDescriptor& sd);
+
+// The parts of `sd` selected by SecurityInformation (OWNER/GROUP/DACL/SACL, MS-DTYP 2.4.7); the
+// others are left out and their PRESENT bits cleared (what QUERY_INFO returns, MS-SMB2 3.3.5.20.3).
+SecurityDescriptor selectSecurityInformation(const SecurityDescriptor& sd, uint32_t security_information);
+
+// SET_INFO (MS-SMB2 3.3.5.21.3, MS-FSA 2.1.5.16): the parts of `update` selected by
+// `security_information` replace those of `current`; a selected DACL/SACL that `update` does not
+// carry becomes a NULL ACL (PRESENT bit set, no ACL). The DACL/SACL control bits (PROTECTED,
+// AUTO_INHERITED, DEFAULTED) follow the part they describe.
+SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
+                                           const SecurityDescriptor& update,
+                                           uint32_t security_information);
+
+// MS-DTYP 2.5.3.4 CreateSecurityObject, simplified for files: the ACEs of `parent`'s DACL that a
+// new file (OBJECT_INHERIT) or directory (CONTAINER_INHERIT, or OBJECT_INHERIT kept inherit-only)
+// inherits, marked INHERITED_ACE; CREATOR OWNER / CREATOR GROUP become `owner` / `group`.
+// nullopt when the parent passes nothing on (then the caller keeps its default DACL).
+std::optional<Acl> inheritedDacl(const SecurityDescriptor& parent, bool directory, const Sid& owner,
+                                 const Sid& group);
 
 }  // namespace sd::fscc

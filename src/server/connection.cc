@@ -169,7 +169,9 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
   std::shared_ptr<Session> last_session;
   std::shared_ptr<TreeConnect> last_tree;
   std::optional<std::array<uint64_t, 2>> last_file;
-  NtStatus last_status = NtStatus::kSuccess;
+  // A failed CREATE fails the related requests after it with its status (MS-SMB2 3.3.5.2.7.2);
+  // other failures do not carry over (Windows, Samba: smbtorture smb2.compound.interim2).
+  NtStatus create_err = NtStatus::kSuccess;
   uint32_t invalidate = 0;
   bool last_sign = false;
   uint16_t prev_sign_alg = 0;
@@ -179,6 +181,7 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
     Request req;
     req.msg = (*parts)[i];
     req.encrypted = encrypted;
+    req.more_in_chain = i + 1 < parts->size();
     auto hdr = smb2::decodeHeader(req.msg);
     if (!hdr) return fail("malformed SMB2 header");
     req.hdr = *hdr;
@@ -207,10 +210,14 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
       command_count[cmd]++;
       const CommandEntry& ce = kCommands[cmd];
       Status st = ok();
-      if (related && last_status != NtStatus::kSuccess && i > 0 &&
-          cmd != uint16_t(smb2::Command::kCreate)) {
-        // A related request after a failed one fails the same way (MS-SMB2 3.3.5.2.7.2).
-        st = err(last_status);
+      if (related && !last_session && ce.needs_session) {
+        // The session a related request inherits did not resolve (MS-SMB2 3.3.5.2.7.2: the
+        // related request is invalid; Windows and Samba answer STATUS_INVALID_PARAMETER,
+        // smbtorture smb2.compound.invalid2).
+        st = err(NtStatus::kInvalidParameter, "related request without a session");
+      } else if (related && create_err != NtStatus::kSuccess) {
+        // A related request after a failed CREATE fails the same way (MS-SMB2 3.3.5.2.7.2).
+        st = err(create_err);
       }
       if (bad_first_related) st = err(NtStatus::kInvalidParameter, "first request is related");
       if (st && ce.needs_session) st = checkSession(req);
@@ -249,8 +256,12 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
     if (req.session) last_session = req.session;
     else if (!related) last_session = findSession(req.hdr.session_id);
     if (req.tree) last_tree = req.tree;
+    // The file a later related request inherits is this request's; an unrelated request
+    // without one breaks the chain (Samba resets its chain fsp the same way).
     if (req.created_file_id) last_file = req.created_file_id;
-    last_status = req.status;
+    else if (!related) last_file.reset();
+    if (cmd == uint16_t(smb2::Command::kCreate)) create_err = req.status;
+    else if (!related) create_err = NtStatus::kSuccess;
     if (req.session && (req.session->encrypt_data || encrypted)) encrypt_for = req.session;
 
     // Error responses carry the MS-SMB2 2.2.2 body unless the handler wrote its own

@@ -49,6 +49,7 @@ struct Request {
   ByteView msg;             // the request message (header at 0)
   smb2::Header hdr;         // decoded header (ids already resolved for related requests)
   bool encrypted = false;   // came inside a transform header
+  bool more_in_chain = false;  // a compound request that is not the chain's last
   std::shared_ptr<Session> session;
   std::shared_ptr<TreeConnect> tree;
   // Response under construction: the 64-byte header is written by the core; handlers append

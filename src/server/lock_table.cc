@@ -9,11 +9,21 @@ bool LockTable::overlaps(const ByteRange& a, uint64_t off, uint64_t len) {
   return a.offset <= b_end && off <= a_end;
 }
 
+// Lock against lock (MS-FSA 2.1.5.7): a zero-length lock at X conflicts with a lock whose range
+// holds X past its first byte (Windows: {10,0} conflicts with {9,2} but not with {10,2} or
+// {9,1}); two zero-length locks never conflict.
+bool LockTable::locksOverlap(const ByteRange& a, const ByteRange& b) {
+  if (a.length == 0 && b.length == 0) return false;
+  if (a.length == 0) return b.offset < a.offset && a.offset - b.offset < b.length;
+  if (b.length == 0) return a.offset < b.offset && b.offset - a.offset < a.length;
+  return overlaps(a, b.offset, b.length);
+}
+
 bool LockTable::conflictsLocked(const ByteRange& r) const {
   auto it = by_file_.find(r.file_key);
   if (it == by_file_.end()) return false;
   for (const auto& l : it->second) {
-    if (!overlaps(l, r.offset, r.length)) continue;
+    if (!locksOverlap(l, r)) continue;
     if (!r.exclusive && (!l.exclusive || l.open_id == r.open_id)) continue;  // stacking
     return true;
   }
@@ -92,15 +102,19 @@ Status LockTable::unlock(const ByteRange& r) {
     auto it = by_file_.find(r.file_key);
     bool found = false;
     if (it != by_file_.end()) {
+      // Stacked locks on one range: the kind `r` names goes first (SMB unlocks name exclusive:
+      // MS-FSA 2.1.5.8, smbtorture smb2.lock.unlock), then the other, oldest first.
       auto& v = it->second;
-      for (size_t i = 0; i < v.size(); i++) {
-        if (v[i].open_id == r.open_id && v[i].offset == r.offset && v[i].length == r.length) {
-          v.erase(v.begin() + long(i));
-          if (v.empty()) by_file_.erase(it);
-          found = true;
-          break;
+      for (bool exclusive : {r.exclusive, !r.exclusive}) {
+        for (size_t i = 0; !found && i < v.size(); i++) {
+          if (v[i].open_id == r.open_id && v[i].offset == r.offset && v[i].length == r.length &&
+              v[i].exclusive == exclusive) {
+            v.erase(v.begin() + long(i));
+            found = true;
+          }
         }
       }
+      if (v.empty()) by_file_.erase(it);
     }
     if (!found) return err(NtStatus::kRangeNotLocked, "no such lock");
     granted = grantWaitersLocked(r.file_key);

@@ -25,6 +25,8 @@ class LockTable {
   using Done = std::function<void(NtStatus)>;
 
   Status lock(const ByteRange& r);
+  // Removes one lock of r's open on exactly r's range: of r's kind if there is one (SMB unlocks
+  // pass exclusive, so a stacked exclusive lock goes before shared ones), else of the other.
   Status unlock(const ByteRange& r);
   void releaseOpen(uint64_t file_key, uint64_t open_id);
   // A blocking lock (MS-SMB2 3.3.5.14.2): granted now, or queued until the ranges in its way are
@@ -41,6 +43,7 @@ class LockTable {
 
  private:
   static bool overlaps(const ByteRange& a, uint64_t off, uint64_t len);
+  static bool locksOverlap(const ByteRange& a, const ByteRange& b);
   bool conflictsLocked(const ByteRange& r) const;
   // Grants queued waiters of `file_key` that no longer conflict; returns their callbacks.
   std::vector<Done> grantWaitersLocked(uint64_t file_key);

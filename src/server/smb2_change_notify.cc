@@ -1,6 +1,6 @@
 // CHANGE_NOTIFY (MS-SMB2 3.3.5.19) and OPLOCK_BREAK acknowledgements (3.3.5.22). Change
 // notification and oplocks/leases come in a later issue; until then CHANGE_NOTIFY answers
-// STATUS_NOT_SUPPORTED and, since no oplock or lease is ever granted, any break acknowledgement
+// STATUS_NOT_SUPPORTED (STATUS_INTERNAL_ERROR inside a compound, where it could not go async) and, since no oplock or lease is ever granted, any break acknowledgement
 // is answered as MS-SMB2 prescribes for an open without one.
 #include "server/connection.h"
 #include "smb2/change_notify.h"
@@ -13,6 +13,10 @@ Status handleChangeNotify(Connection& c, Request& r) {
   auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
   if (!open) return err(NtStatus::kFileClosed, "no such open");
   if (!open->is_directory) return err(NtStatus::kInvalidParameter, "not a directory");
+  // A NOTIFY can only complete asynchronously; inside a compound, before its last request,
+  // Windows fails what would go async with STATUS_INTERNAL_ERROR (MS-SMB2 3.3.4.2 <159>,
+  // smbtorture smb2.compound.interim2).
+  if (r.more_in_chain) return err(NtStatus::kInternalError, "async request inside a compound");
   return err(NtStatus::kNotSupported, "change notify");
 }
 

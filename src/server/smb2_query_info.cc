@@ -1,8 +1,10 @@
-// QUERY_INFO (MS-SMB2 3.3.5.20): file, file-system and security information, with the
+// QUERY_INFO (MS-SMB2 3.3.5.20): file, file-system and security information (stored NT
+// descriptors, else synthesised from POSIX), with the
 // output-length rules of 3.3.5.20.1 applied uniformly by fscc::fitOutput.
 #include "fscc/file_info.h"
 #include "fscc/fs_info.h"
 #include "fscc/security_descriptor.h"
+#include "server/access_check.h"
 #include "server/connection.h"
 #include "server/file_info_util.h"
 #include "smb2/constants.h"
@@ -130,9 +132,13 @@ Status handleQueryInfo(Connection& c, Request& r) {
     case smb2::kInfoSecurity: {
       if (!(open->granted_access & smb2::kReadControl))
         return err(NtStatus::kAccessDenied, "no READ_CONTROL");
+      // MS-SMB2 3.3.5.20.3: the stored descriptor (server/access_check.h) or one synthesised
+      // from POSIX, reduced to the parts AdditionalInformation asks for.
       auto st = SD_TRY(open->handle->stat());
-      full = fscc::securityDescriptorFromPosix(st.uid, st.gid, st.mode, st.directory,
-                                               req.additional_information);
+      auto stored = SD_TRY(open->tree->share->fs->readSecurity(*open->handle));
+      auto sd = SD_TRY(effectiveDescriptor(stored, st));
+      full = fscc::encodeSecurityDescriptor(
+          fscc::selectSecurityInformation(sd, req.additional_information));
       if (full.size() > req.output_buffer_length) {
         // MS-SMB2 3.3.5.20.3: tell the client the size it needs.
         smb2::encodeErrorResponse(smb2::ErrorResponse::bufferTooSmall(uint32_t(full.size())), r.out);

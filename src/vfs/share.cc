@@ -27,6 +27,11 @@ constexpr uint32_t kAttrReadonly = 0x1, kAttrHidden = 0x2, kAttrSystem = 0x4,
 // Our persisted DOS state: attributes (u32 LE) + creation time (u64 LE). Not ksmbd's NDR
 // "user.DOSATTRIB", which we leave untouched (docs/ARCHITECTURE.md).
 constexpr const char* kAttrXattr = "user.smbdirect.dosattrib";
+// The stored NT security descriptor (Share::readSecurity).
+constexpr const char* kNtAclXattr = "user.smbdirect.ntacl";
+// Largest descriptor we store: MS-DTYP ACLs are at most 64 KiB (AclSize is 16 bits), and a
+// descriptor holds two of them plus two SIDs.
+constexpr size_t kMaxNtAcl = 2 * 65536 + 2 * 68 + 20;
 
 Error fromErrno(int e, const char* what) {
   // An escape attempt through "..", an absolute symlink or a magic link: refuse as access denied.
@@ -255,6 +260,7 @@ class StreamHandle : public Handle {
   StreamHandle(int fd, std::string xattr, bool hidden) : fd_(fd), xattr_(std::move(xattr)), hidden_(hidden) {}
   ~StreamHandle() override { ::close(fd_); }
   int fd() const override { return fd_; }
+  void rebind(std::string xattr) { xattr_ = std::move(xattr); }
 
   Result<Bytes> load() {
     Bytes v(kMaxStreamSize);
@@ -345,6 +351,20 @@ Result<std::string> streamXattr(std::string_view stream) {
     if (ch == 0 || ch == '/' || ch == '\\' || ch == ':')
       return err(NtStatus::kObjectNameInvalid, "stream name");
   return "user.DosStream." + std::string(name) + ":$DATA";
+}
+
+// Stream names are case-insensitive (MS-FSA 2.1.5.1): the stored xattr whose name matches
+// `xname` ignoring case, or `xname` itself when none does.
+std::string resolveStreamXattr(int fd, const std::string& xname) {
+  if (fgetxattr(fd, xname.c_str(), nullptr, 0) >= 0) return xname;
+  std::vector<char> names(65536);
+  ssize_t n = flistxattr(fd, names.data(), names.size());
+  for (ssize_t i = 0; n > 0 && i < n;) {
+    std::string x(names.data() + i);
+    i += ssize_t(x.size()) + 1;
+    if (x.rfind("user.DosStream.", 0) == 0 && iequals(x, xname)) return x;
+  }
+  return xname;
 }
 
 class PosixDirReader : public DirReader {
@@ -537,12 +557,14 @@ Result<std::string> Share::resolveCase(const std::string& rel) {
 Result<OpenResult> Share::open(const OpenRequest& req) {
   std::string path = SD_TRY(normalize(req.path));
   std::string stream;
+  bool data_stream = false;  // "name::$DATA": the unnamed data stream, which directories lack
   auto colon = path.find(':');
   if (colon != std::string::npos) {
     stream = path.substr(colon + 1);
     path.resize(colon);
     // "file::$DATA" and "file:" name the file itself.
-    if (stream.empty() || iequals(stream, ":$DATA")) stream.clear();
+    data_stream = iequals(stream, ":$DATA");
+    if (stream.empty() || data_stream) stream.clear();
     else (void)SD_TRY(streamXattr(stream));
   }
   for (size_t i = 0; i <= path.size();) {
@@ -583,6 +605,10 @@ Result<OpenResult> Share::open(const OpenRequest& req) {
 
   uint32_t d = req.disposition;
   if (!stream.empty()) return openStream(req, path, stream, exists, is_dir, hidden);
+  // MS-FSA 2.1.5.1: a directory has no ::$DATA stream; asked for as a directory it is "not a
+  // directory", otherwise "is a directory" (smbtorture smb2.streams.dir).
+  if (data_stream && exists && is_dir)
+    return err(req.directory ? NtStatus::kNotADirectory : NtStatus::kFileIsADirectory, "::$DATA of a directory");
   if (exists) {
     if (d == 2) return err(NtStatus::kObjectNameCollision, "exists");
     if (is_dir && req.non_directory) return err(NtStatus::kFileIsADirectory, "is a directory");
@@ -658,6 +684,7 @@ Result<OpenResult> Share::openStream(const OpenRequest& req, const std::string& 
     creating_base = true;
   }
   int fd = SD_TRY(openBeneath(path, base_is_dir ? (O_RDONLY | O_DIRECTORY) : O_RDWR, 0));
+  xname = resolveStreamXattr(fd, xname);
   auto h = std::make_unique<StreamHandle>(fd, xname, hidden);
   auto cur = h->load();
   bool exists = cur.has_value();
@@ -707,6 +734,7 @@ Status Share::unlink(const std::string& path_in) {
   if (colon != std::string::npos) {
     std::string xname = SD_TRY(streamXattr(path.substr(colon + 1)));
     int fd = SD_TRY(openBeneath(path.substr(0, colon), O_RDONLY, 0));
+    xname = resolveStreamXattr(fd, xname);
     int rc = fremovexattr(fd, xname.c_str());
     int e = errno;
     ::close(fd);
@@ -785,6 +813,7 @@ Result<std::string> Share::renameStream(const std::string& from_in, const std::s
   std::string oldx = SD_TRY(streamXattr(from.substr(colon + 1)));
   std::string newx = SD_TRY(streamXattr(to_stream));
   int fd = SD_TRY(openBeneath(base, O_RDONLY, 0));
+  oldx = resolveStreamXattr(fd, oldx);
   Bytes v(kMaxStreamSize);
   ssize_t n = fgetxattr(fd, oldx.c_str(), v.data(), v.size());
   Status st = ok();
@@ -802,6 +831,15 @@ Result<std::string> Share::renameStream(const std::string& from_in, const std::s
   std::string name = to_stream;
   if (name.size() < 6 || !iequals(name.substr(name.size() - 6), ":$DATA")) name += ":$DATA";
   return base + ":" + name;
+}
+
+Status Share::rebindStream(Handle& h, const std::string& new_stream_path) {
+  auto* sh = dynamic_cast<StreamHandle*>(&h);
+  auto colon = new_stream_path.find(':');
+  if (!sh || colon == std::string::npos) return err(NtStatus::kInvalidParameter, "not a stream");
+  std::string x = SD_TRY(streamXattr(new_stream_path.substr(colon + 1)));
+  sh->rebind(resolveStreamXattr(sh->fd(), x));
+  return ok();
 }
 
 Result<bool> Share::isEmptyDir(Handle& dir) {
@@ -930,6 +968,68 @@ Status Share::setEa(Handle& h, const std::string& name, ByteView value) {
     return fromErrno(errno, "fsetxattr");
   }
   return ok();
+}
+
+namespace {
+// Reads the descriptor xattr through `path` (an fd's /proc link for O_PATH descriptors).
+Result<std::optional<Bytes>> readNtAcl(int fd, const char* path) {
+  // Most files have none: ask for the size first so they cost no buffer.
+  auto get = [&](void* buf, size_t len) {
+    return path ? getxattr(path, kNtAclXattr, buf, len) : fgetxattr(fd, kNtAclXattr, buf, len);
+  };
+  ssize_t n = get(nullptr, 0);
+  Bytes v;
+  if (n >= 0) {
+    v.resize(std::min<size_t>(size_t(n) + 64, kMaxNtAcl));  // room if it grew meanwhile
+    n = get(v.data(), v.size());
+  }
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return std::optional<Bytes>();
+    return fromErrno(errno, "getxattr ntacl");
+  }
+  v.resize(size_t(n));
+  return std::optional<Bytes>(std::move(v));
+}
+}  // namespace
+
+Result<std::optional<Bytes>> Share::readSecurity(Handle& h) { return readNtAcl(h.fd(), nullptr); }
+
+Status Share::writeSecurity(Handle& h, ByteView descriptor) {
+  if (descriptor.size() > kMaxNtAcl) return err(NtStatus::kInvalidSecurityDescr, "descriptor too large");
+  if (fsetxattr(h.fd(), kNtAclXattr, descriptor.data(), descriptor.size(), 0) != 0) {
+    if (errno == ENOTSUP) return err(NtStatus::kNotSupported, "no xattrs on this file system");
+    return fromErrno(errno, "fsetxattr ntacl");
+  }
+  return ok();
+}
+
+Result<Share::SecurityLookup> Share::lookupSecurity(const std::string& smb_path) {
+  std::string path = SD_TRY(normalize(smb_path));
+  auto colon = path.find(':');
+  if (colon != std::string::npos) path.resize(colon);  // a stream shares its file's descriptor
+  path = SD_TRY(resolveCase(path));
+  SecurityLookup out;
+  auto look = [&](const std::string& rel, bool& exists, FileStat& st,
+                  std::optional<Bytes>& sd) -> Status {
+    auto fd = openBeneath(rel, O_PATH, 0);
+    if (!fd) {
+      NtStatus s = fd.status();
+      if (s == NtStatus::kObjectNameNotFound || s == NtStatus::kObjectPathNotFound) return ok();
+      return fd.error();
+    }
+    std::string link = "/proc/self/fd/" + std::to_string(*fd);
+    auto stat = statxFd(*fd, false);
+    auto acl = readNtAcl(*fd, link.c_str());
+    ::close(*fd);
+    st = SD_TRY(stat);
+    sd = SD_TRY(acl);
+    exists = true;
+    return ok();
+  };
+  SD_CHECK(look(path, out.exists, out.stat, out.descriptor));
+  if (!path.empty())
+    SD_CHECK(look(splitLeaf(path).first, out.parent_exists, out.parent_stat, out.parent_descriptor));
+  return out;
 }
 
 Result<FsStat> Share::statfs() {

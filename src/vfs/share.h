@@ -118,6 +118,9 @@ class Share {
   // Renames the stream of "file:stream" to `to_stream` ("name" or "name:$DATA").
   Result<std::string> renameStream(const std::string& from, const std::string& to_stream,
                                    bool replace);
+  // After renameStream: points `h`, an open handle of the renamed stream, at its new name
+  // (`new_stream_path` as renameStream returned it). Other handles are untouched.
+  Status rebindStream(Handle& h, const std::string& new_stream_path);
   Result<bool> isEmptyDir(Handle& dir);
   // FileBasicInformation semantics: 0 = leave unchanged, -1 (all ones) = leave unchanged.
   Status setBasicInfo(Handle& h, uint64_t creation, uint64_t access, uint64_t write,
@@ -127,6 +130,24 @@ class Share {
   Result<std::vector<Ea>> listEas(Handle& h);
   Status setEa(Handle& h, const std::string& name, ByteView value);
   Result<FsStat> statfs();
+
+  // NT security descriptors (MS-DTYP 2.4.6 self-relative bytes, as SET_INFO or the SecD create
+  // context gave them) are kept whole in the xattr "user.smbdirect.ntacl" of the file (of the base
+  // file for a stream); a file without it has no stored descriptor. Not an EA, not a stream.
+  Result<std::optional<Bytes>> readSecurity(Handle& h);
+  Status writeSecurity(Handle& h, ByteView descriptor);
+  // What CREATE needs before it opens a name (the access check comes before any truncation):
+  // whether it exists, its stat and stored descriptor, and the same for its parent directory.
+  struct SecurityLookup {
+    bool exists = false;
+    FileStat stat;
+    std::optional<Bytes> descriptor;
+    bool parent_exists = false;
+    FileStat parent_stat;
+    std::optional<Bytes> parent_descriptor;
+  };
+  Result<SecurityLookup> lookupSecurity(const std::string& smb_path);
+
   uint32_t volumeSerial() const { return serial_; }
   const ShareOptions& options() const { return opts_; }
   const std::string& root() const { return root_path_; }

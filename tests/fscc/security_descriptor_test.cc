@@ -140,5 +140,113 @@ TEST(SecurityDescriptor, PosixMapping) {
   EXPECT_EQ(none.size(), 20u);
 }
 
+// A NULL DACL (SE_DACL_PRESENT with offset 0) survives decode and encode.
+TEST(SecurityDescriptor, NullDaclRoundTrip) {
+  SecurityDescriptor sd;
+  sd.control = kSeSelfRelative | kSeDaclPresent;
+  sd.owner = unixUserSid(7);
+  Bytes b = encodeSecurityDescriptor(sd);
+  EXPECT_EQ(le16(b.data() + 2), kSeSelfRelative | kSeDaclPresent);
+  EXPECT_EQ(le32(b.data() + 16), 0u);
+  auto d = decodeSecurityDescriptor(b);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->dacl);
+  EXPECT_TRUE(d->control & kSeDaclPresent);
+  EXPECT_TRUE(hasNullDacl(*d));
+  EXPECT_EQ(encodeSecurityDescriptor(*d), b);
+}
+
+TEST(AccessCheck, DaclOrderOwnerAndNullDacl) {
+  Sid me = unixUserSid(1000), other = unixUserSid(2000);
+  std::vector<Sid> token{me, unixGroupSid(1000), everyoneSid()};
+  SecurityDescriptor sd;
+  sd.owner = other;
+  // NULL DACL: everything.
+  EXPECT_EQ(grantedAccess(sd, token), kFileAllAccess);
+  // Empty DACL: nothing, and the owner's implicit rights only for the owner.
+  sd.dacl = Acl{};
+  EXPECT_EQ(grantedAccess(sd, token), 0u);
+  sd.owner = me;
+  EXPECT_EQ(grantedAccess(sd, token), kReadControl | kWriteDac);
+  // A deny before an allow wins; an allow before a deny wins (MS-DTYP 2.5.3.2 order).
+  sd.owner = other;
+  sd.dacl->aces = {{kAccessDeniedAceType, 0, kFileWriteData, everyoneSid(), {}},
+                   {kAccessAllowedAceType, 0, kFileGenericRead | kFileGenericWrite, me, {}},
+                   {kAccessAllowedAceType, 0, kDelete, other, {}},
+                   {kAccessAllowedAceType, kInheritOnlyAce, kFileAllAccess, me, {}}};
+  uint32_t g = grantedAccess(sd, token);
+  EXPECT_FALSE(g & kFileWriteData);
+  EXPECT_TRUE(g & kFileAppendData);
+  EXPECT_TRUE(g & kFileReadData);
+  EXPECT_FALSE(g & kDelete);  // not our SID; inherit-only ACEs do not count
+  sd.dacl->aces[0].type = kAccessAllowedAceType;
+  sd.dacl->aces[0].mask = 0x10000000;  // GENERIC_ALL maps to FILE_ALL_ACCESS
+  EXPECT_EQ(grantedAccess(sd, token), kFileAllAccess);
+}
+
+TEST(SecurityDescriptor, MergeAndSelect) {
+  auto current = posixSecurityDescriptor(1, 2, 0644, false, 0x7);
+  SecurityDescriptor update;
+  update.owner = everyoneSid();
+  update.group = unixGroupSid(9);
+  update.control = kSeSelfRelative | kSeDaclPresent | kSeDaclProtected;
+  update.dacl = Acl{};
+  // Only the selected parts change.
+  auto m = mergeSecurityDescriptor(current, update, kOwnerSecurityInformation);
+  EXPECT_EQ(m.owner, everyoneSid());
+  EXPECT_EQ(m.group, current.group);
+  EXPECT_EQ(m.dacl, current.dacl);
+  m = mergeSecurityDescriptor(current, update, kDaclSecurityInformation);
+  EXPECT_EQ(m.owner, current.owner);
+  ASSERT_TRUE(m.dacl);
+  EXPECT_TRUE(m.dacl->aces.empty());
+  EXPECT_TRUE(m.control & kSeDaclProtected);
+  // DACL selected but not present in the update: a NULL DACL.
+  SecurityDescriptor no_dacl;
+  m = mergeSecurityDescriptor(current, no_dacl, kDaclSecurityInformation);
+  EXPECT_FALSE(m.dacl);
+  EXPECT_TRUE(m.control & kSeDaclPresent);
+  // Selecting parts for a query clears what was not asked for.
+  auto sel = selectSecurityInformation(m, kOwnerSecurityInformation);
+  EXPECT_TRUE(sel.owner);
+  EXPECT_FALSE(sel.group);
+  EXPECT_FALSE(sel.control & kSeDaclPresent);
+  Bytes b = encodeSecurityDescriptor(sel);
+  EXPECT_EQ(le16(b.data() + 2), kSeSelfRelative);
+  sel = selectSecurityInformation(m, kDaclSecurityInformation);
+  EXPECT_TRUE(sel.control & kSeDaclPresent);
+  EXPECT_FALSE(sel.owner);
+}
+
+TEST(SecurityDescriptor, Inheritance) {
+  Sid me = unixUserSid(5), grp = unixGroupSid(6);
+  SecurityDescriptor parent;
+  Acl dacl;
+  dacl.aces = {{kAccessAllowedAceType, kObjectInheritAce, kFileGenericRead, everyoneSid(), {}},
+               {kAccessAllowedAceType, kContainerInheritAce, kFileAllAccess, creatorOwnerSid(), {}},
+               {kAccessAllowedAceType, 0, kFileAllAccess, everyoneSid(), {}},
+               {kAccessDeniedAceType, kObjectInheritAce | kContainerInheritAce | kNoPropagateInheritAce,
+                kDelete, creatorGroupSid(), {}}};
+  parent.dacl = dacl;
+  auto file = inheritedDacl(parent, false, me, grp);
+  ASSERT_TRUE(file);
+  ASSERT_EQ(file->aces.size(), 2u);
+  EXPECT_EQ(file->aces[0].flags, kInheritedAce);
+  EXPECT_EQ(file->aces[0].sid, everyoneSid());
+  EXPECT_EQ(file->aces[1].sid, grp);
+  EXPECT_EQ(file->aces[1].type, kAccessDeniedAceType);
+  auto dir = inheritedDacl(parent, true, me, grp);
+  ASSERT_TRUE(dir);
+  ASSERT_EQ(dir->aces.size(), 3u);
+  EXPECT_EQ(dir->aces[0].flags, kObjectInheritAce | kInheritOnlyAce | kInheritedAce);
+  EXPECT_EQ(dir->aces[1].sid, me);
+  EXPECT_EQ(dir->aces[1].flags, kContainerInheritAce | kInheritedAce);
+  EXPECT_EQ(dir->aces[2].flags, kInheritedAce);  // NO_PROPAGATE: stops here
+  parent.dacl->aces = {parent.dacl->aces[2]};
+  EXPECT_FALSE(inheritedDacl(parent, false, me, grp));
+  parent.dacl.reset();
+  EXPECT_FALSE(inheritedDacl(parent, true, me, grp));
+}
+
 }  // namespace
 }  // namespace sd::fscc

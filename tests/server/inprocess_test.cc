@@ -2,12 +2,16 @@
 // the server core (src/server) through the runtime shell, for every dialect, signed and sealed.
 #include <gtest/gtest.h>
 
+#include <sys/xattr.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include "auth/ntlmssp.h"
 #include "client/smb_client.h"
 #include "config/config.h"
+#include "fscc/security_descriptor.h"
 #include "rdma/rdma.h"
 #include "runtime/rdma_server.h"
 #include "runtime/tcp_server.h"
@@ -187,6 +191,177 @@ TEST_F(InProcess, BindingNeedsTheSessionKeyAndTheSameUser) {
   ob.bind_to = &a;
   EXPECT_FALSE(b.connect(ob));  // the channel must authenticate as the session's user
   EXPECT_TRUE(a.stat(""));      // and the session is unharmed
+}
+
+// NT ACL storage (server/access_check.h): descriptors set through the SecD create context and
+// SET_INFO are stored in user.smbdirect.ntacl, returned by QUERY_INFO part by part, and enforced
+// at CREATE.
+namespace acl {
+using namespace fscc;
+constexpr uint32_t kAll = kOwnerSecurityInformation | kGroupSecurityInformation | kDaclSecurityInformation;
+Sid me() { return unixUserSid(uint32_t(geteuid())); }
+SecurityDescriptor dacl(std::vector<Ace> aces) {
+  SecurityDescriptor sd;
+  Acl a;
+  a.aces = std::move(aces);
+  sd.dacl = a;
+  return sd;
+}
+}  // namespace acl
+
+TEST_F(InProcess, NtAclStoredAndReturnedByParts) {
+  using namespace acl;
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  SecurityDescriptor sd = dacl({{kAccessAllowedAceType, 0, kFileAllAccess, everyoneSid(), {}},
+                                {kAccessAllowedAceType, 0, kFileGenericRead, authenticatedUsersSid(), {}}});
+  sd.owner = everyoneSid();
+  sd.group = unixGroupSid(4242);
+  auto f = c.createWithSecurity("acl.txt", smb2::kMaximumAllowed, smb2::kFileCreate, 0,
+                                encodeSecurityDescriptor(sd));
+  ASSERT_TRUE(f) << (f ? "" : f.error().what);
+  auto q = c.querySecurity(*f, kAll);
+  ASSERT_TRUE(q);
+  auto back = decodeSecurityDescriptor(*q);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->owner, sd.owner);
+  EXPECT_EQ(back->group, sd.group);
+  EXPECT_EQ(back->dacl, sd.dacl);
+  char buf[512];
+  EXPECT_GT(getxattr((dir_ + "/share/acl.txt").c_str(), "user.smbdirect.ntacl", buf, sizeof buf), 0);
+  // Only the parts asked for.
+  auto owner_only = decodeSecurityDescriptor(*c.querySecurity(*f, kOwnerSecurityInformation));
+  ASSERT_TRUE(owner_only);
+  EXPECT_EQ(owner_only->owner, sd.owner);
+  EXPECT_FALSE(owner_only->group);
+  EXPECT_FALSE(owner_only->dacl);
+  EXPECT_FALSE(owner_only->control & kSeDaclPresent);
+  // SET_INFO of the group alone leaves owner and DACL as they were.
+  SecurityDescriptor g;
+  g.group = unixGroupSid(7);
+  ASSERT_TRUE(c.setSecurity(*f, kGroupSecurityInformation, encodeSecurityDescriptor(g)));
+  back = decodeSecurityDescriptor(*c.querySecurity(*f, kAll));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->owner, sd.owner);
+  EXPECT_EQ(back->group, g.group);
+  EXPECT_EQ(back->dacl, sd.dacl);
+  // Not an EA.
+  EXPECT_EQ(c.stat("acl.txt")->name, "acl.txt");
+  ASSERT_TRUE(c.close(*f));
+  // A file without a stored descriptor still gets one synthesised from POSIX.
+  auto plain = c.open("plain.txt", smb2::kReadControl, smb2::kFileCreate, 0);
+  ASSERT_TRUE(plain);
+  auto ps = decodeSecurityDescriptor(*c.querySecurity(*plain, kAll));
+  ASSERT_TRUE(ps && ps->dacl);
+  EXPECT_EQ(ps->owner, me());
+  ASSERT_TRUE(c.close(*plain));
+}
+
+TEST_F(InProcess, NtAclDaclDecidesCreateAccess) {
+  using namespace acl;
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  auto f = c.open("d.txt", smb2::kReadControl | smb2::kWriteDac, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  // Read only, for us.
+  auto ro = dacl({{kAccessAllowedAceType, 0, kFileGenericRead, me(), {}}});
+  ASSERT_TRUE(c.setSecurity(*f, kDaclSecurityInformation, encodeSecurityDescriptor(ro)));
+  EXPECT_EQ(c.open("d.txt", smb2::kFileWriteData, smb2::kFileOpen, 0).status(), NtStatus::kAccessDenied);
+  EXPECT_EQ(c.open("d.txt", smb2::kFileReadData, smb2::kFileOverwriteIf, 0).status(), NtStatus::kAccessDenied);
+  auto r = c.open("d.txt", smb2::kFileReadData, smb2::kFileOpen, 0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(c.close(*r));
+  // DELETE through the parent's FILE_DELETE_CHILD (the share root: POSIX, owned by us).
+  r = c.open("d.txt", smb2::kDelete, smb2::kFileOpen, 0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(c.close(*r));
+  // Empty DACL: nothing but the owner's READ_CONTROL / WRITE_DAC.
+  ASSERT_TRUE(c.setSecurity(*f, kDaclSecurityInformation, encodeSecurityDescriptor(dacl({}))));
+  EXPECT_EQ(c.open("d.txt", smb2::kFileReadData, smb2::kFileOpen, 0).status(), NtStatus::kAccessDenied);
+  r = c.open("d.txt", smb2::kReadControl | smb2::kWriteDac, smb2::kFileOpen, 0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(c.close(*r));
+  // DACL named but not present: a NULL DACL, everything allowed.
+  ASSERT_TRUE(c.setSecurity(*f, kDaclSecurityInformation, encodeSecurityDescriptor(SecurityDescriptor{})));
+  auto q = decodeSecurityDescriptor(*c.querySecurity(*f, kDaclSecurityInformation));
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->control & kSeDaclPresent);
+  EXPECT_FALSE(q->dacl);
+  r = c.open("d.txt", smb2::kFileWriteData, smb2::kFileOpen, 0);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(c.close(*r));
+  // Setting the DACL needs WRITE_DAC on the open.
+  auto rd = c.open("d.txt", smb2::kReadControl, smb2::kFileOpen, 0);
+  ASSERT_TRUE(rd);
+  EXPECT_EQ(c.setSecurity(*rd, kDaclSecurityInformation, encodeSecurityDescriptor(ro)).status(),
+            NtStatus::kAccessDenied);
+  ASSERT_TRUE(c.close(*rd));
+  ASSERT_TRUE(c.close(*f));
+}
+
+TEST_F(InProcess, NtAclInheritedAndDeleteOnClose) {
+  using namespace acl;
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect302, false, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  auto d = c.open("dir", smb2::kReadControl | smb2::kWriteDac, smb2::kFileCreate, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(d);
+  // Everything but DELETE and FILE_DELETE_CHILD, passed on to files (smbtorture
+  // delete-on-close-perms does the same).
+  uint32_t perms = kFileAllAccess & ~(kDelete | kFileDeleteChild);
+  ASSERT_TRUE(c.setSecurity(*d, kDaclSecurityInformation,
+                            encodeSecurityDescriptor(dacl({{kAccessAllowedAceType, kObjectInheritAce, perms, me(), {}}}))));
+  ASSERT_TRUE(c.close(*d));
+  // A new file may be created delete-on-close: the creator gets what it asked for.
+  auto n = c.open("dir\\new.txt", smb2::kDelete | smb2::kFileWriteData, smb2::kFileCreate,
+                  smb2::kFileDeleteOnClose | smb2::kFileNonDirectoryFile);
+  ASSERT_TRUE(n);
+  ASSERT_TRUE(c.close(*n));
+  EXPECT_FALSE(fs::exists(dir_ + "/share/dir/new.txt"));
+  // An existing file inherited the DACL without DELETE: refused, and not truncated.
+  auto e = c.open("dir\\old.txt", smb2::kFileWriteData | smb2::kReadControl, smb2::kFileCreate, 0);
+  ASSERT_TRUE(e);
+  ASSERT_TRUE(c.write(*e, 0, Bytes{1, 2, 3}));
+  auto q = decodeSecurityDescriptor(*c.querySecurity(*e, kDaclSecurityInformation));
+  ASSERT_TRUE(q && q->dacl);
+  ASSERT_EQ(q->dacl->aces.size(), 1u);
+  EXPECT_EQ(q->dacl->aces[0].flags, kInheritedAce);
+  EXPECT_EQ(q->dacl->aces[0].mask, perms);
+  ASSERT_TRUE(c.close(*e));
+  EXPECT_EQ(c.open("dir\\old.txt", smb2::kDelete | smb2::kFileWriteData, smb2::kFileOverwriteIf,
+                   smb2::kFileDeleteOnClose | smb2::kFileNonDirectoryFile).status(),
+            NtStatus::kAccessDenied);
+  EXPECT_EQ(fs::file_size(dir_ + "/share/dir/old.txt"), 3u);
+  // A directory that grants no FILE_ADD_FILE refuses new names.
+  d = c.open("dir", smb2::kWriteDac, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(c.setSecurity(*d, kDaclSecurityInformation,
+                            encodeSecurityDescriptor(dacl({{kAccessAllowedAceType, 0, kFileGenericRead, me(), {}}}))));
+  ASSERT_TRUE(c.close(*d));
+  EXPECT_EQ(c.open("dir\\more.txt", smb2::kFileWriteData, smb2::kFileCreate, 0).status(), NtStatus::kAccessDenied);
+}
+
+TEST_F(InProcess, NtAclMalformedDescriptorsAreRefused) {
+  using namespace acl;
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  Bytes good = encodeSecurityDescriptor(dacl({{kAccessAllowedAceType, 0, kFileAllAccess, everyoneSid(), {}}}));
+  Bytes bad = good;
+  store32(bad.data() + 16, 0xFFFF);  // OffsetDacl outside the descriptor
+  EXPECT_EQ(c.createWithSecurity("bad.txt", smb2::kFileAllAccess, smb2::kFileCreate, 0, bad).status(),
+            NtStatus::kInvalidSecurityDescr);
+  EXPECT_FALSE(fs::exists(dir_ + "/share/bad.txt"));
+  auto f = c.open("f.txt", smb2::kWriteDac | smb2::kWriteOwner | smb2::kReadControl, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  for (size_t n : {size_t(0), size_t(3), size_t(19), good.size() - 1})
+    EXPECT_EQ(c.setSecurity(*f, kDaclSecurityInformation, ByteView(good).first(n)).status(),
+              NtStatus::kInvalidSecurityDescr) << n;
+  EXPECT_EQ(c.setSecurity(*f, kDaclSecurityInformation, bad).status(), NtStatus::kInvalidSecurityDescr);
+  ASSERT_TRUE(c.setSecurity(*f, kDaclSecurityInformation, good));
+  ASSERT_TRUE(c.close(*f));
 }
 
 }  // namespace

@@ -163,5 +163,34 @@ TEST_F(ShareTest, StreamsLiveInXattrs) {
   EXPECT_TRUE(fs::exists(root_ + "/dir/File.TXT"));
 }
 
+// Stream names match ignoring case (MS-FSA 2.1.5.1; smbtorture smb2.streams.io), and a
+// directory has no ::$DATA stream (smb2.streams.dir).
+TEST_F(ShareTest, StreamNamesIgnoreCaseAndDirectoriesHaveNoDataStream) {
+  auto s = open("dir\\File.TXT:Second Stream", 2);
+  if (!s && s.status() == NtStatus::kNotSupported) GTEST_SKIP() << "no user xattrs on /tmp";
+  ASSERT_TRUE(s);
+  uint8_t data[2] = {7, 8};
+  ASSERT_TRUE(s->handle->pwrite(0, data));
+  auto again = open("dir\\File.TXT:SECOND STREAM:$DATA");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->handle->stat()->end_of_file, 2u);
+  EXPECT_EQ(open("dir\\File.TXT:second stream", 2).status(), NtStatus::kObjectNameCollision);
+  ASSERT_TRUE(share_->unlink("dir/File.TXT:SECOND stream"));
+  EXPECT_EQ(open("dir\\File.TXT:Second Stream").status(), NtStatus::kObjectNameNotFound);
+  EXPECT_EQ(open("dir::$DATA", 1, true).status(), NtStatus::kNotADirectory);
+  EXPECT_EQ(open("dir::$DATA").status(), NtStatus::kFileIsADirectory);
+  EXPECT_TRUE(open("dir\\File.TXT::$DATA"));
+  // A renamed stream's open handle follows it (smbtorture smb2.streams.rename).
+  auto a = open("dir\\File.TXT:one", 2);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->handle->pwrite(0, data));
+  auto np = share_->renameStream("dir/File.TXT:one", "two", false);
+  ASSERT_TRUE(np);
+  EXPECT_EQ(*np, "dir/File.TXT:two:$DATA");
+  EXPECT_FALSE(a->handle->stat());
+  ASSERT_TRUE(share_->rebindStream(*a->handle, *np));
+  EXPECT_EQ(a->handle->stat()->end_of_file, 2u);
+}
+
 }  // namespace
 }  // namespace sd::vfs
