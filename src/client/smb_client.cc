@@ -77,7 +77,11 @@ Status SmbClient::writeMessage(ByteView a, ByteView b) {
     if (!p.empty()) iov[n++] = {const_cast<uint8_t*>(p.data()), p.size()};
   struct iovec* cur = iov;
   while (n > 0) {
-    ssize_t w = ::writev(fd_, cur, n);
+    // MSG_NOSIGNAL: a server that closed the connection is an error here, not SIGPIPE.
+    msghdr mh{};
+    mh.msg_iov = cur;
+    mh.msg_iovlen = size_t(n);
+    ssize_t w = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
       return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "send");
@@ -1142,6 +1146,78 @@ Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span
   size_t n = std::min(r.data.size(), out.size());
   std::copy(r.data.begin(), r.data.begin() + long(n), out.begin());
   return n;
+}
+
+Result<SmbClient::ReadReply> SmbClient::readReply(const smb2::FileId& f, uint64_t offset, uint32_t length) {
+  smb2::ReadRequest q;
+  q.length = std::min<uint32_t>(length, ioLimit(false, info_.max_read));
+  q.offset = offset;
+  q.file_id = f;
+  auto m = transact(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length);
+  ReadReply out;
+  if (!m) {
+    if (m.status() == NtStatus::kEndOfFile) return out;
+    return m.error();
+  }
+  out.message = std::move(*m);
+  auto r = SD_TRY(smb2::decodeReadResponse(out.message));
+  out.data = r.data.first(std::min<size_t>(r.data.size(), q.length));
+  return out;
+}
+
+Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece) {
+  piece = std::max<uint32_t>(std::min(piece, ioLimit(false, info_.max_write)), 4096);
+  if (rdma_ || data.size() <= piece) {
+    size_t done = 0;
+    while (done < data.size()) {
+      size_t n = SD_TRY(write(f, offset + done, data.subspan(done)));
+      if (n == 0) break;
+      done += n;
+    }
+    return done;
+  }
+  struct Sent {
+    uint64_t id;
+    size_t length;
+  };
+  std::vector<Sent> sent;
+  Status st = ok();
+  for (size_t off = 0; off < data.size(); off += piece) {
+    ByteView part = data.subspan(off, std::min<size_t>(piece, data.size() - off));
+    smb2::WriteRequest q;
+    q.offset = offset + off;
+    q.file_id = f;
+    uint64_t id;
+    st = sendRequest(smb2::Command::kWrite,
+                     [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
+                     uint32_t(part.size()), &id, part);
+    if (!st) break;
+    sent.push_back({id, part.size()});
+  }
+  // Every response is collected (even after a failure) so none is left behind.
+  size_t done = 0;
+  bool short_write = false;
+  for (const Sent& s : sent) {
+    auto m = receiveResponse(s.id);
+    if (!m) {
+      if (st) st = m.error();
+      continue;
+    }
+    uint32_t status = le32(m->data() + smb2::kOffStatus);
+    if (status) {
+      if (st) st = err(NtStatus(status), "write");
+      continue;
+    }
+    auto r = smb2::decodeWriteResponse(*m);
+    if (!r) {
+      if (st) st = r.error();
+      continue;
+    }
+    if (!short_write && st) done += r->count;
+    if (r->count != s.length) short_write = true;
+  }
+  if (!st && done == 0) return st.error();
+  return done;
 }
 
 Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView data) {

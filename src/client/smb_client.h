@@ -118,6 +118,17 @@ class SmbClient {
   // Single operations on an open file (the FUSE mount's path).
   Result<size_t> read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out);
   Result<size_t> write(const smb2::FileId& f, uint64_t offset, ByteView data);
+  // One READ over TCP whose data stays in the response message (no copy): `data` views into
+  // `message`; empty at end of file. (SMB Direct places data in registered memory: use read().)
+  struct ReadReply {
+    Bytes message;
+    ByteView data;
+  };
+  Result<ReadReply> readReply(const smb2::FileId& f, uint64_t offset, uint32_t length);
+  // Writes all of `data` as WRITEs of `piece` bytes sent back to back and then collected, so
+  // that the server works on one while the next arrives. Returns the bytes written (a short
+  // count stops at the first short WRITE). Falls back to write() in a loop on SMB Direct.
+  Result<size_t> writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece);
   Status truncate(const smb2::FileId& f, uint64_t size);
   Status setTimes(const smb2::FileId& f, uint64_t access_ft, uint64_t write_ft);  // 0 = keep
   Status flush(const smb2::FileId& f);

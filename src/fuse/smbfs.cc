@@ -36,6 +36,10 @@ namespace {
 
 // The kernel's readahead window on the mount (its default, 128 KiB, keeps one READ in flight).
 constexpr uint32_t kReadaheadBytes = 8u << 20;
+// WRITE requests of the mount are cut into pieces of this size, pipelined. Measured with dd
+// bs=1M conv=fsync against Samba on loopback: 1 MiB (no split) 167-186 MB/s, 256 KiB 228-233,
+// 128 KiB 195-213.
+constexpr uint32_t kWritePiece = 256u << 10;
 
 int toErrno(NtStatus s) {
   switch (s) {
@@ -423,8 +427,27 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_
 void opRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
   if (!fs->fileId(fi->fh)) return (void)fuse_reply_err(req, EBADF);
+  // Over TCP the reply is sent straight from the READ response (no copy); a short READ before
+  // the end of the file is completed below (the kernel takes a short reply for end of file).
+  client::SmbClient::ReadReply first;
+  auto r = again(fs, [&]() -> Result<bool> {
+    auto id = fs->fileId(fi->fh);
+    if (!id) return err(NtStatus::kInvalidHandle, "closed");
+    return fs->dataOp([&](client::SmbClient& c) -> Result<bool> {
+      if (c.info().transport == "rdma") return false;
+      first = SD_TRY(c.readReply(*id, uint64_t(off), uint32_t(size)));
+      return true;
+    });
+  });
+  if (!r) return (void)fuse_reply_err(req, toErrno(r.status()));
+  if (*r && (first.data.size() == size || first.data.empty()))
+    return (void)fuse_reply_buf(req, reinterpret_cast<const char*>(first.data.data()), first.data.size());
   std::vector<uint8_t> buf(size);
   size_t done = 0;
+  if (*r) {
+    std::copy(first.data.begin(), first.data.end(), buf.begin());
+    done = first.data.size();
+  }
   while (done < size) {
     auto n = again(fs, [&]() -> Result<size_t> {
       auto id = fs->fileId(fi->fh);
@@ -445,11 +468,14 @@ void opWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
   if (!fs->fileId(fi->fh)) return (void)fuse_reply_err(req, EBADF);
   size_t done = 0;
   while (done < size) {
+    // A large WRITE goes as pieces sent back to back: the server writes one while the next
+    // arrives (a qd1 writer's 1 MiB requests otherwise wait for one whole round trip each).
     auto n = again(fs, [&]() -> Result<size_t> {
       auto id = fs->fileId(fi->fh);
       if (!id) return err(NtStatus::kInvalidHandle, "closed");
       return fs->dataOp([&](client::SmbClient& c) {
-        return c.write(*id, uint64_t(off) + done, ByteView(reinterpret_cast<const uint8_t*>(data) + done, size - done));
+        return c.writePipelined(*id, uint64_t(off) + done,
+                                ByteView(reinterpret_cast<const uint8_t*>(data) + done, size - done), kWritePiece);
       });
     });
     if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));
