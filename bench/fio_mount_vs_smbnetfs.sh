@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # fio on our FUSE mount and on smbnetfs, both against the same Samba smbd share, in one run:
-# sequential 1 MiB write and read, 4 KiB random read and write, writes verified with crc32c.
+# sequential 1 MiB write and read, 4 KiB random read and write, writes verified with crc32c; then
+# the same with 4 parallel jobs (numjobs=4, psync, group reporting) to show concurrency.
 # Results: bench/results/fio_mount_vs_smbnetfs.md. Usage: bench/fio_mount_vs_smbnetfs.sh [build]
 # (env: SIZE_MB=256 RUNTIME=15)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build/release}
+BUILD_NAME=${1:-build/release}
 export SMBDIRECTD=$BUILD/src/tools/smbdirectd
 SMBDIRECT=$BUILD/src/tools/smbdirect
 SIZE_MB=${SIZE_MB:-256}
@@ -37,13 +39,18 @@ for fs in smbdirect smbnetfs; do
   R[$fs.sr]=$(job "${fs}_seqread" "$dir" bw --rw=read --bs=1M --size=${SIZE_MB}M --filename=${fs}_seqwrite.0.0)
   R[$fs.rr]=$(job "${fs}_randread" "$dir" iops --rw=randread --bs=4k --size=${SIZE_MB}M --filename=${fs}_seqwrite.0.0 --time_based --runtime=$RUNTIME)
   R[$fs.rw]=$(job "${fs}_randwrite" "$dir" iops --rw=randwrite --bs=4k --size=64M --verify=crc32c --do_verify=1 --time_based=0)
+  P="--numjobs=4 --group_reporting"
+  R[$fs.sw4]=$(job "${fs}_pseqwrite" "$dir" bw --rw=write --bs=1M --size=$((SIZE_MB / 4))M --end_fsync=1 $P)
+  R[$fs.sr4]=$(job "${fs}_pseqwrite" "$dir" bw --rw=read --bs=1M --size=$((SIZE_MB / 4))M $P)
+  R[$fs.rr4]=$(job "${fs}_prandread" "$dir" iops --rw=randread --bs=4k --size=${SIZE_MB}M --filename=${fs}_seqwrite.0.0 --time_based --runtime=$RUNTIME $P)
+  R[$fs.rw4]=$(job "${fs}_prandwrite" "$dir" iops --rw=randwrite --bs=4k --size=16M --verify=crc32c --do_verify=1 $P)
 done
-OUT=$HERE/results/fio_mount_vs_smbnetfs.md
+OUT=${OUT:-$HERE/results/fio_mount_vs_smbnetfs.md}
 ratio() { /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.1f' % (a/b) if b else 'n/a')" "$1" "$2"; }
 {
   echo "# fio through the smbdirect FUSE mount vs smbnetfs, same Samba share (loopback)"
   echo
-  echo "Command: \`bench/fio_mount_vs_smbnetfs.sh\` (SIZE_MB=$SIZE_MB RUNTIME=$RUNTIME, fio psync, writes verified with crc32c)"
+  echo "Command: \`bench/fio_mount_vs_smbnetfs.sh $BUILD_NAME\` (SIZE_MB=$SIZE_MB RUNTIME=$RUNTIME, fio psync, writes verified with crc32c; \"4 jobs\": numjobs=4 group_reporting)"
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), Samba $(smbd --version)"
   echo
   echo "| job | smbdirect mount | smbnetfs | ratio |"
@@ -52,4 +59,8 @@ ratio() { /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv
   echo "| seq read 1 MiB (MiB/s) | ${R[smbdirect.sr]} | ${R[smbnetfs.sr]} | $(ratio ${R[smbdirect.sr]} ${R[smbnetfs.sr]}) |"
   echo "| rand read 4 KiB (IOPS) | ${R[smbdirect.rr]} | ${R[smbnetfs.rr]} | $(ratio ${R[smbdirect.rr]} ${R[smbnetfs.rr]}) |"
   echo "| rand write 4 KiB, verified (IOPS) | ${R[smbdirect.rw]} | ${R[smbnetfs.rw]} | $(ratio ${R[smbdirect.rw]} ${R[smbnetfs.rw]}) |"
+  echo "| 4 jobs: seq write 1 MiB (MiB/s) | ${R[smbdirect.sw4]} | ${R[smbnetfs.sw4]} | $(ratio ${R[smbdirect.sw4]} ${R[smbnetfs.sw4]}) |"
+  echo "| 4 jobs: seq read 1 MiB (MiB/s) | ${R[smbdirect.sr4]} | ${R[smbnetfs.sr4]} | $(ratio ${R[smbdirect.sr4]} ${R[smbnetfs.sr4]}) |"
+  echo "| 4 jobs: rand read 4 KiB (IOPS) | ${R[smbdirect.rr4]} | ${R[smbnetfs.rr4]} | $(ratio ${R[smbdirect.rr4]} ${R[smbnetfs.rr4]}) |"
+  echo "| 4 jobs: rand write 4 KiB, verified (IOPS) | ${R[smbdirect.rw4]} | ${R[smbnetfs.rw4]} | $(ratio ${R[smbdirect.rw4]} ${R[smbnetfs.rw4]}) |"
 } | tee "$OUT"

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <deque>
 
 #include "auth/spnego.h"
@@ -76,7 +77,11 @@ Status SmbClient::writeMessage(ByteView a, ByteView b) {
     if (!p.empty()) iov[n++] = {const_cast<uint8_t*>(p.data()), p.size()};
   struct iovec* cur = iov;
   while (n > 0) {
-    ssize_t w = ::writev(fd_, cur, n);
+    // MSG_NOSIGNAL: a server that closed the connection is an error here, not SIGPIPE.
+    msghdr mh{};
+    mh.msg_iov = cur;
+    mh.msg_iovlen = size_t(n);
+    ssize_t w = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
       return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "send");
@@ -108,14 +113,17 @@ Result<Bytes> SmbClient::readMessage() {
     }
     return m;
   }
+  bool started = false;  // a timeout inside a frame leaves the stream unframed: the connection ends
   auto readAll = [&](uint8_t* p, size_t len) -> Status {
     while (len) {
       ssize_t r = ::recv(fd_, p, len, 0);
       if (r == 0) return err(NtStatus::kConnectionDisconnected, "server closed the connection");
       if (r < 0) {
         if (errno == EINTR) continue;
+        if (errno == EAGAIN && started) return fatal(NtStatus::kConnectionDisconnected, "timed out inside a message");
         return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "recv");
       }
+      started = true;
       p += r;
       len -= size_t(r);
     }
@@ -134,10 +142,31 @@ Result<Bytes> SmbClient::readMessage() {
   return m;
 }
 
+Status SmbClient::takeCredits(uint16_t charge) {
+  // Without LARGE_MTU or before the first grant a charge is 1; the server's window counts.
+  for (;;) {
+    uint32_t have = credits_.load(std::memory_order_relaxed);
+    if (have >= charge) {
+      if (credits_.compare_exchange_weak(have, have - charge, std::memory_order_relaxed)) return ok();
+      continue;
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    if (outstanding_ == 0) {
+      // Nothing will return credits: send on what we have (the server grants at least one per
+      // response, so this only happens before the first grant or after an error).
+      credits_.store(0, std::memory_order_relaxed);
+      return ok();
+    }
+    SD_CHECK(waitUntil(lk, [&] { return credits_.load(std::memory_order_relaxed) >= charge || outstanding_ == 0; }));
+  }
+}
+
 Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
                               uint32_t charge_bytes, uint64_t* message_id, ByteView extra) {
   uint16_t charge = uint16_t(charge_bytes ? (charge_bytes - 1) / 65536 + 1 : 1);
   if (!(capabilities_ & smb2::kCapLargeMtu)) charge = 1;
+  std::lock_guard<std::mutex> send_lock(send_mu_);
+  if (info_.dialect) SD_CHECK(takeCredits(charge));
   smb2::Header h;
   h.command = cmd;
   h.credit_charge = info_.dialect ? charge : 0;
@@ -150,16 +179,30 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
   smb2::encodeHeader(h, w);
   body(w);
   next_message_id_ += charge;
-  uint32_t have = credits_.load(std::memory_order_relaxed);
-  credits_.store(have > charge ? have - charge : 0, std::memory_order_relaxed);
   if (uint16_t(cmd) < cmd_sent_.size()) cmd_sent_[uint16_t(cmd)].fetch_add(1, std::memory_order_relaxed);
   *message_id = h.message_id;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (broken_) return *broken_;
+    outstanding_++;
+  }
+  auto sent = [&](Status st) {
+    if (!st) {
+      // A request that did not go out entirely leaves the stream unusable.
+      std::lock_guard<std::mutex> lk(mu_);
+      outstanding_--;
+      if (!broken_) broken_ = fatal(connectionLost(st.status()) ? st.status() : NtStatus::kConnectionDisconnected,
+                                    "send failed");
+      cv_.notify_all();
+    }
+    return st;
+  };
   bool can_sign = !signing_key_.empty() && session_id_ != 0;
   if (encrypt_all_ && !c2s_key_.empty()) {
     Bytes plain = w.take();
     plain.insert(plain.end(), extra.begin(), extra.end());
     Bytes enc = smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, plain);
-    return writeMessage(enc);
+    return sent(writeMessage(enc));
   }
   // 3.1.1 requires TREE_CONNECT to be signed whatever the signing policy (MS-SMB2 3.2.4.2.4).
   bool sign_this = sign_all_ || (cmd == smb2::Command::kTreeConnect && info_.dialect == smb2::kDialect311);
@@ -168,95 +211,166 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
       Bytes plain = w.take();
       plain.insert(plain.end(), extra.begin(), extra.end());
       smb2::signMessage(info_.signing_algorithm, signing_key_, plain);
-      return writeMessage(plain);
+      return sent(writeMessage(plain));
     }
     smb2::signMessage(info_.signing_algorithm, signing_key_, w.buf());
   }
-  return writeMessage(w.buf(), extra);
+  return sent(writeMessage(w.buf(), extra));
+}
+
+Status SmbClient::receiveOne() {
+  auto got = readMessage();
+  if (!got) return got.error();
+  Bytes m = std::move(*got);
+  auto hr = smb2::decodeHeader(m);
+  if (!hr) return fatal(NtStatus::kInvalidNetworkResponse, "bad SMB2 header");
+  const smb2::Header& h = *hr;
+  // What to file under h.message_id: the message, or the reason it cannot be trusted.
+  Result<Bytes> out = err(NtStatus::kInvalidNetworkResponse, "");
+  size_t parts = 1;
+  uint32_t granted = 0;
+  bool interim = false;
+  auto check = [&](const smb2::Header& ph, ByteView part) -> Status {
+    granted += ph.credit;
+    if (!isOkStatus(ph.status) && ph.status != toWire(NtStatus::kPending) && uint16_t(ph.command) < cmd_failed_.size())
+      cmd_failed_[uint16_t(ph.command)].fetch_add(1, std::memory_order_relaxed);
+    if ((ph.flags & smb2::kFlagSigned) && !signing_key_.empty() &&
+        !smb2::verifySignature(info_.signing_algorithm, signing_key_, part))
+      return fatal(NtStatus::kAccessDenied, "bad signature from server");
+    if (sign_all_ && !encrypt_all_ && !(ph.flags & smb2::kFlagSigned) && session_id_ && !signing_key_.empty() &&
+        ph.status == 0)
+      return fatal(NtStatus::kAccessDenied, "server response not signed");
+    return ok();
+  };
+  if (h.next_command) {
+    // A compound response: every part must verify; credits of every part count.
+    auto split = smb2::splitCompound(m);
+    if (!split) return fatal(NtStatus::kInvalidNetworkResponse, "bad compound response");
+    parts = split->size();
+    Status st = ok();
+    for (ByteView part : *split) {
+      auto ph = smb2::decodeHeader(part);
+      if (!ph) {
+        st = fatal(NtStatus::kInvalidNetworkResponse, "bad compound part");
+        break;
+      }
+      Status c = check(*ph, part);
+      if (!c && st) st = c;
+    }
+    if (st) out = std::move(m);
+    else out = st.error();
+  } else {
+    // An interim STATUS_PENDING (MS-SMB2 3.2.5.1.5) grants credits; the final response follows.
+    interim = (h.flags & smb2::kFlagAsyncCommand) && h.status == toWire(NtStatus::kPending);
+    Status c = check(h, m);
+    if (c) out = std::move(m);
+    else out = c.error();
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  credits_.fetch_add(granted, std::memory_order_relaxed);
+  if (!interim) {
+    outstanding_ -= std::min<uint32_t>(outstanding_, uint32_t(parts));
+    if (abandoned_.erase(h.message_id) == 0) early_.insert_or_assign(h.message_id, std::move(out));
+  }
+  cv_.notify_all();
+  return ok();
+}
+
+Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.timeout_ms > 0 ? opts_.timeout_ms : 15000);
+  for (;;) {
+    if (done()) return ok();
+    if (broken_) return *broken_;
+    if (receiving_) {
+      if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && !done() && !broken_)
+        return err(NtStatus::kIoTimeout, "no response from the server");
+      continue;
+    }
+    // Nobody reads: this thread does, for everyone, until what it waits for has arrived.
+    receiving_ = true;
+    lk.unlock();
+    Status st = receiveOne();
+    lk.lock();
+    receiving_ = false;
+    cv_.notify_all();
+    if (!st) {
+      // A quiet line between messages only times this caller out; anything else (closed, reset,
+      // a message we cannot frame or decrypt) ends the connection for every caller.
+      if (st.status() == NtStatus::kIoTimeout) return st;
+      if (!broken_) broken_ = st.error();
+      return *broken_;
+    }
+  }
 }
 
 Result<Bytes> SmbClient::receiveResponse(uint64_t message_id) {
+  std::unique_lock<std::mutex> lk(mu_);
+  Status st = waitUntil(lk, [&] { return early_.count(message_id) != 0; });
+  if (!st) {
+    // Its response may still come: drop it then, rather than keep it forever.
+    if (!early_.erase(message_id)) abandoned_.insert(message_id);
+    return st.error();
+  }
   auto it = early_.find(message_id);
-  if (it != early_.end()) {
-    Bytes m = std::move(it->second);
-    early_.erase(it);
-    return m;
-  }
-  for (int guard = 0; guard < 100000; guard++) {
-    Bytes m = SD_TRY(readMessage());
-    auto h = SD_TRY(smb2::decodeHeader(m));
-    if (h.next_command) {
-      // A compound response: every part must verify; credits of every part count.
-      auto split = SD_TRY(smb2::splitCompound(m));
-      for (ByteView part : split) {
-        auto ph = SD_TRY(smb2::decodeHeader(part));
-        credits_.fetch_add(ph.credit, std::memory_order_relaxed);
-        if (!isOkStatus(ph.status) && uint16_t(ph.command) < cmd_failed_.size())
-          cmd_failed_[uint16_t(ph.command)].fetch_add(1, std::memory_order_relaxed);
-        if ((ph.flags & smb2::kFlagSigned) && !signing_key_.empty() &&
-            !smb2::verifySignature(info_.signing_algorithm, signing_key_, part))
-          return fatal(NtStatus::kAccessDenied, "bad signature from server");
-        if (sign_all_ && !encrypt_all_ && !(ph.flags & smb2::kFlagSigned) && session_id_ && !signing_key_.empty() &&
-            ph.status == 0)
-          return fatal(NtStatus::kAccessDenied, "server response not signed");
-      }
-      if (h.message_id == message_id) return m;
-      early_[h.message_id] = std::move(m);
-      continue;
-    }
-    credits_.fetch_add(h.credit, std::memory_order_relaxed);
-    if ((h.flags & smb2::kFlagAsyncCommand) && h.status == toWire(NtStatus::kPending)) continue;
-    if (!isOkStatus(h.status) && uint16_t(h.command) < cmd_failed_.size())
-      cmd_failed_[uint16_t(h.command)].fetch_add(1, std::memory_order_relaxed);
-    if ((h.flags & smb2::kFlagSigned) && !signing_key_.empty() &&
-        !smb2::verifySignature(info_.signing_algorithm, signing_key_, m))
-      return fatal(NtStatus::kAccessDenied, "bad signature from server");
-    if (sign_all_ && !encrypt_all_ && !(h.flags & smb2::kFlagSigned) && session_id_ &&
-        !signing_key_.empty() && h.status == 0)
-      return fatal(NtStatus::kAccessDenied, "server response not signed");
-    if (h.message_id == message_id) return m;
-    early_[h.message_id] = std::move(m);
-  }
-  return fatal(NtStatus::kInvalidNetworkResponse, "response never came");
+  Result<Bytes> m = std::move(it->second);
+  early_.erase(it);
+  return m;
 }
 
 Result<std::vector<Bytes>> SmbClient::compound(const std::vector<Part>& parts) {
   Bytes chain;
   std::vector<size_t> starts;
-  uint64_t first_id = next_message_id_;
-  for (size_t i = 0; i < parts.size(); i++) {
-    const Part& p = parts[i];
-    uint16_t charge = uint16_t(p.charge_bytes ? (p.charge_bytes - 1) / 65536 + 1 : 1);
-    if (!(capabilities_ & smb2::kCapLargeMtu)) charge = 1;
-    smb2::Header h;
-    h.command = p.cmd;
-    h.credit_charge = charge;
-    h.credit = kCreditRequest;
-    h.message_id = next_message_id_;
-    h.session_id = session_id_;
-    h.tree_id = tree_id_;
-    h.process_id = 0xFEFF;
-    if (i > 0) h.flags |= smb2::kFlagRelatedOperations;
-    ByteWriter w;
-    smb2::encodeHeader(h, w);
-    p.body(w);
-    next_message_id_ += charge;
-    uint32_t have = credits_.load(std::memory_order_relaxed);
-    credits_.store(have > charge ? have - charge : 0, std::memory_order_relaxed);
-    if (uint16_t(p.cmd) < cmd_sent_.size()) cmd_sent_[uint16_t(p.cmd)].fetch_add(1, std::memory_order_relaxed);
-    Bytes m = w.take();
-    if (i + 1 < parts.size()) {
-      m.resize((m.size() + 7) & ~size_t(7));  // each but the last is padded to 8 bytes
-      store32(m.data() + smb2::kOffNextCommand, uint32_t(m.size()));
+  uint64_t first_id;
+  {
+    std::lock_guard<std::mutex> send_lock(send_mu_);
+    first_id = next_message_id_;
+    for (size_t i = 0; i < parts.size(); i++) {
+      const Part& p = parts[i];
+      uint16_t charge = uint16_t(p.charge_bytes ? (p.charge_bytes - 1) / 65536 + 1 : 1);
+      if (!(capabilities_ & smb2::kCapLargeMtu)) charge = 1;
+      SD_CHECK(takeCredits(charge));
+      smb2::Header h;
+      h.command = p.cmd;
+      h.credit_charge = charge;
+      h.credit = kCreditRequest;
+      h.message_id = next_message_id_;
+      h.session_id = session_id_;
+      h.tree_id = tree_id_;
+      h.process_id = 0xFEFF;
+      if (i > 0) h.flags |= smb2::kFlagRelatedOperations;
+      ByteWriter w;
+      smb2::encodeHeader(h, w);
+      p.body(w);
+      next_message_id_ += charge;
+      if (uint16_t(p.cmd) < cmd_sent_.size()) cmd_sent_[uint16_t(p.cmd)].fetch_add(1, std::memory_order_relaxed);
+      Bytes m = w.take();
+      if (i + 1 < parts.size()) {
+        m.resize((m.size() + 7) & ~size_t(7));  // each but the last is padded to 8 bytes
+        store32(m.data() + smb2::kOffNextCommand, uint32_t(m.size()));
+      }
+      // Each request of a chain is signed on its own, padding included (MS-SMB2 3.2.4.1.4).
+      if (sign_all_ && !encrypt_all_ && !signing_key_.empty() && session_id_)
+        smb2::signMessage(info_.signing_algorithm, signing_key_, m);
+      starts.push_back(chain.size());
+      chain.insert(chain.end(), m.begin(), m.end());
     }
-    // Each request of a chain is signed on its own, padding included (MS-SMB2 3.2.4.1.4).
-    if (sign_all_ && !encrypt_all_ && !signing_key_.empty() && session_id_)
-      smb2::signMessage(info_.signing_algorithm, signing_key_, m);
-    starts.push_back(chain.size());
-    chain.insert(chain.end(), m.begin(), m.end());
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (broken_) return *broken_;
+      outstanding_ += uint32_t(parts.size());
+    }
+    Status st = encrypt_all_ && !c2s_key_.empty()
+                    ? writeMessage(smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, chain))
+                    : writeMessage(chain);
+    if (!st) {
+      std::lock_guard<std::mutex> lk(mu_);
+      outstanding_ -= std::min<uint32_t>(outstanding_, uint32_t(parts.size()));
+      if (!broken_) broken_ = fatal(connectionLost(st.status()) ? st.status() : NtStatus::kConnectionDisconnected,
+                                    "send failed");
+      cv_.notify_all();
+      return st.error();
+    }
   }
-  if (encrypt_all_ && !c2s_key_.empty()) SD_CHECK(writeMessage(smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, chain)));
-  else SD_CHECK(writeMessage(chain));
   // The server answers the chain in one message (or, if it splits it, message by message).
   std::vector<Bytes> out;
   for (int guard = 0; guard < 100 && out.size() < parts.size(); guard++) {
@@ -408,6 +522,10 @@ Bytes descriptorBytes(const void* addr, uint32_t rkey, uint32_t len) {
 
 Status SmbClient::connect(const ConnectOptions& o) {
   opts_ = o;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    broken_.reset();
+  }
   SD_CHECK(connectTransport(o));
   // NEGOTIATE (MS-SMB2 3.2.4.2.2.2)
   // A binding channel presents the ClientGuid of the session's first connection.
@@ -625,7 +743,14 @@ Status SmbClient::reconnect() {
   s2c_key_.clear();
   sign_all_ = encrypt_all_ = false;
   preauth_ = {};
-  early_.clear();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    early_.clear();
+    abandoned_.clear();
+    broken_.reset();
+    outstanding_ = 0;
+    receiving_ = false;
+  }
   info_ = ConnectionInfo{};
   std::string share = share_;
   SD_CHECK(connect(opts_));
@@ -1058,6 +1183,78 @@ Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span
   size_t n = std::min(r.data.size(), out.size());
   std::copy(r.data.begin(), r.data.begin() + long(n), out.begin());
   return n;
+}
+
+Result<SmbClient::ReadReply> SmbClient::readReply(const smb2::FileId& f, uint64_t offset, uint32_t length) {
+  smb2::ReadRequest q;
+  q.length = std::min<uint32_t>(length, ioLimit(false, info_.max_read));
+  q.offset = offset;
+  q.file_id = f;
+  auto m = transact(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length);
+  ReadReply out;
+  if (!m) {
+    if (m.status() == NtStatus::kEndOfFile) return out;
+    return m.error();
+  }
+  out.message = std::move(*m);
+  auto r = SD_TRY(smb2::decodeReadResponse(out.message));
+  out.data = r.data.first(std::min<size_t>(r.data.size(), q.length));
+  return out;
+}
+
+Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece) {
+  piece = std::max<uint32_t>(std::min(piece, ioLimit(false, info_.max_write)), 4096);
+  if (rdma_ || data.size() <= piece) {
+    size_t done = 0;
+    while (done < data.size()) {
+      size_t n = SD_TRY(write(f, offset + done, data.subspan(done)));
+      if (n == 0) break;
+      done += n;
+    }
+    return done;
+  }
+  struct Sent {
+    uint64_t id;
+    size_t length;
+  };
+  std::vector<Sent> sent;
+  Status st = ok();
+  for (size_t off = 0; off < data.size(); off += piece) {
+    ByteView part = data.subspan(off, std::min<size_t>(piece, data.size() - off));
+    smb2::WriteRequest q;
+    q.offset = offset + off;
+    q.file_id = f;
+    uint64_t id;
+    st = sendRequest(smb2::Command::kWrite,
+                     [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
+                     uint32_t(part.size()), &id, part);
+    if (!st) break;
+    sent.push_back({id, part.size()});
+  }
+  // Every response is collected (even after a failure) so none is left behind.
+  size_t done = 0;
+  bool short_write = false;
+  for (const Sent& s : sent) {
+    auto m = receiveResponse(s.id);
+    if (!m) {
+      if (st) st = m.error();
+      continue;
+    }
+    uint32_t status = le32(m->data() + smb2::kOffStatus);
+    if (status) {
+      if (st) st = err(NtStatus(status), "write");
+      continue;
+    }
+    auto r = smb2::decodeWriteResponse(*m);
+    if (!r) {
+      if (st) st = r.error();
+      continue;
+    }
+    if (!short_write && st) done += r->count;
+    if (r->count != s.length) short_write = true;
+  }
+  if (!st && done == 0) return st.error();
+  return done;
 }
 
 Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView data) {

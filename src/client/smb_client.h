@@ -1,14 +1,25 @@
 // The SMB3 client (the cifs.ko role): one connection, one session, one tree, over a byte-stream
 // transport. Requests are built and responses checked with the shared smb2/ codecs; signing and
 // sealing use smb2/security. Large reads and writes are pipelined up to the granted credits.
-// Blocking API; one thread per SmbClient.
+//
+// Threads: blocking API. The per-request calls (open, close, stat, list, read, write, truncate,
+// setTimes, flush, statfs, mkdir, rmdir, unlink, rename, download, upload, copy) may run from
+// several threads at once on one SmbClient (the FUSE mount's workers): MessageIds and credits
+// are allocated and each request signed/sealed and written under one send lock; responses are
+// read by one thread at a time (leader/follower: whichever waiting caller finds no receiver
+// becomes it) and filed by MessageId for their callers, so a single caller still reads its own
+// response with no thread hand-off. connect, treeConnect, reconnect, shares and logoff must not
+// overlap any other call. statusText() is safe from any thread.
 #pragma once
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -115,6 +126,17 @@ class SmbClient {
   // Single operations on an open file (the FUSE mount's path).
   Result<size_t> read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out);
   Result<size_t> write(const smb2::FileId& f, uint64_t offset, ByteView data);
+  // One READ over TCP whose data stays in the response message (no copy): `data` views into
+  // `message`; empty at end of file. (SMB Direct places data in registered memory: use read().)
+  struct ReadReply {
+    Bytes message;
+    ByteView data;
+  };
+  Result<ReadReply> readReply(const smb2::FileId& f, uint64_t offset, uint32_t length);
+  // Writes all of `data` as WRITEs of `piece` bytes sent back to back and then collected, so
+  // that the server works on one while the next arrives. Returns the bytes written (a short
+  // count stops at the first short WRITE). Falls back to write() in a loop on SMB Direct.
+  Result<size_t> writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece);
   Status truncate(const smb2::FileId& f, uint64_t size);
   Status setTimes(const smb2::FileId& f, uint64_t access_ft, uint64_t write_ft);  // 0 = keep
   Status flush(const smb2::FileId& f);
@@ -149,6 +171,15 @@ class SmbClient {
   Result<std::vector<Bytes>> compound(const std::vector<Part>& parts);
   Result<Bytes> readMessage();
   Status writeMessage(ByteView a, ByteView b = {});
+  // Reads one message from the transport and files it (or its error) under its MessageId; the
+  // caller holds the receiver role, not mu_.
+  Status receiveOne();
+  // Waits under mu_ until `done`, taking the receiver role whenever nobody holds it. Errors: the
+  // connection broke (every waiter gets it), or the timeout passed.
+  Status waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done);
+  // Takes `charge` credits, waiting (under send_mu_) for responses to return some when none are
+  // left and requests are outstanding.
+  Status takeCredits(uint16_t charge);
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
   Status connectTransport(const ConnectOptions& o);
   bool useRdma(uint64_t len) const;
@@ -174,8 +205,19 @@ class SmbClient {
   uint32_t rdma_inline_max_ = 0;  // inline I/O must fit in the peer's MaxFragmentedSize
   ConnectOptions opts_;
   ConnectionInfo info_;
+  // send_mu_: MessageId allocation, credit charging and the transport's write side; a request's
+  // id is allocated and the request written under one hold, so ids go out in order.
+  std::mutex send_mu_;
   uint64_t next_message_id_ = 0;
   std::atomic<uint32_t> credits_{1};
+  // mu_: responses filed for their callers, the receiver role, the connection's failure.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool receiving_ = false;           // a thread is reading from the transport
+  std::optional<Error> broken_;      // the connection failed: every waiter gets this
+  uint32_t outstanding_ = 0;         // responses still expected
+  std::map<uint64_t, Result<Bytes>> early_;  // responses filed by MessageId, not yet collected
+  std::set<uint64_t> abandoned_;     // ids whose caller gave up (timed out): dropped on arrival
   std::array<std::atomic<uint64_t>, 19> cmd_sent_{}, cmd_failed_{};
   // SMB Direct data moved by RDMA (READ: the server wrote into our buffers; WRITE: it read them).
   std::atomic<uint64_t> rdma_reads_{0}, rdma_read_bytes_{0}, rdma_writes_{0}, rdma_write_bytes_{0};
@@ -191,7 +233,6 @@ class SmbClient {
   std::array<uint8_t, 16> client_guid_{};
   uint16_t security_mode_ = 0;
   uint32_t capabilities_ = 0;
-  std::map<uint64_t, Bytes> early_;  // responses received while waiting for another id
 };
 
 // Process exit codes of the CLI, by failure kind.

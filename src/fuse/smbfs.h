@@ -1,6 +1,8 @@
 // The FUSE mount (libfuse3 low-level API) over one SmbClient: inode numbers map to share paths,
-// attributes are cached for `actimeo` seconds, reads and writes go straight to SMB2 READ/WRITE.
-// The session loop is single-threaded (the client is not thread-safe).
+// the kernel caches attributes for `actimeo` seconds, reads and writes go straight to SMB2
+// READ/WRITE (cache= decides what the kernel page cache keeps). The session loop runs several
+// worker threads that issue requests concurrently on the one (thread-safe) SmbClient; see
+// docs/ARCHITECTURE.md "Threading of the client and the mount".
 #pragma once
 #include <string>
 

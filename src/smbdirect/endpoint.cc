@@ -310,6 +310,9 @@ void Endpoint::close() {
   }
   stop_ = true;
   wake();
+  // close() may run on two threads at once (the server's stop() and the connection's own
+  // teardown): one joins, the other waits for it.
+  std::lock_guard<std::mutex> jl(join_mu_);
   if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) worker_.join();
 }
 

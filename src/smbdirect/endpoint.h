@@ -140,6 +140,7 @@ class Endpoint {
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::thread worker_;
+  std::mutex join_mu_;  // serializes the join of worker_ in close()
 };
 
 }  // namespace sd::smbdirect

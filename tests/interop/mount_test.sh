@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The FUSE mount against smbdirectd: /proc/mounts entry, POSIX behaviour (create, write, read
 # back, rename over an existing file, unlink, readdir after changes, truncate up and down, mtime
-# updates), a 64 MiB checksummed copy, statfs, and umount.
+# updates), a 64 MiB checksummed copy, statfs, concurrent writers/readers/directory workers,
+# cache=strict coherence, cache=none reconnect, cache=loose writeback, and umount.
 . "$(dirname "$0")/lib.sh"
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
 [ -e /dev/fuse ] || { echo "no /dev/fuse: skipped"; echo "0 passed, 0 failed"; exit 0; }
@@ -37,6 +38,28 @@ head -c $((64 * 1024 * 1024)) /dev/urandom > "$WORK/local/big"
 check "64 MiB copy in" cp "$WORK/local/big" "$MNT/big"
 check "64 MiB checksum" bash -c "cmp $WORK/local/big $MNT/big && cmp $WORK/local/big $SHARE/big"
 check "statfs" bash -c "df $MNT | tail -1 | grep -q '^//127.0.0.1/share'"
+# Concurrency (the mount's workers share one connection): 8 writers at once, then 8 readers at
+# once, each file checked against its source; 8 shells doing directory operations at once.
+for i in 1 2 3 4 5 6 7 8; do head -c $(( (6 + i) * 1024 * 1024 + i * 4097 )) /dev/urandom > "$WORK/local/p$i"; done
+check "8 concurrent writers" bash -c "for i in 1 2 3 4 5 6 7 8; do dd if=$WORK/local/p\$i of=$MNT/p\$i bs=\$((64 * 1024 * i)) 2>/dev/null & done; wait"
+check "8 concurrent readers, checksums" bash -c "for i in 1 2 3 4 5 6 7 8; do (cmp $WORK/local/p\$i $MNT/p\$i && cmp $WORK/local/p\$i $SHARE/p\$i) > $WORK/local/cmp\$i 2>&1 & done; wait; ! grep -q . $WORK/local/cmp*"
+check "concurrent reads of one file" bash -c "for i in 1 2 3 4; do (dd if=$MNT/big bs=1M skip=\$((i * 8)) count=16 2>/dev/null | cmp - <(dd if=$WORK/local/big bs=1M skip=\$((i * 8)) count=16 2>/dev/null)) > $WORK/local/one\$i 2>&1 & done; wait; ! grep -q . $WORK/local/one*"
+dirops() {  # dirops N: a private tree made, renamed, filled, listed and removed 10 times
+  local d=$MNT/dir$1
+  for r in $(seq 1 10); do
+    mkdir "$d" && echo "$1.$r" > "$d/f" && mv "$d/f" "$d/g" && mkdir "$d/sub" && [ "$(ls "$d" | wc -l)" = 2 ] &&
+      [ "$(cat "$d/g")" = "$1.$r" ] && mv "$d" "$d.moved" && rm "$d.moved/g" && rmdir "$d.moved/sub" "$d.moved" || return 1
+  done
+  mkdir "$d" && echo "$1" > "$d/last"
+}
+export -f dirops; export MNT
+check "8 concurrent directory workers" bash -c "for i in 1 2 3 4 5 6 7 8; do dirops \$i > $WORK/local/dirops\$i 2>&1 || echo failed >> $WORK/local/dirops\$i & done; wait; ! grep -q . $WORK/local/dirops*"
+check "directory workers' results on the server" bash -c "for i in 1 2 3 4 5 6 7 8; do [ \"\$(cat $SHARE/dir\$i/last)\" = \$i ] && [ ! -e $SHARE/dir\$i.moved ] || exit 1; done"
+# cache=strict (this mount): another client's change is seen at the next open, even at the same size.
+echo AAAA > "$MNT/coherent"
+cat "$MNT/coherent" > /dev/null
+echo BBBB > "$SHARE/coherent"
+check "strict: a change on the server is read at the next open" bash -c "[ \"\$(cat $MNT/coherent)\" = BBBB ]"
 # Reconnect: the server is killed and restarted under an open file; the mount reconnects,
 # re-opens the file and the read continues.
 umount "$MNT"
@@ -48,6 +71,12 @@ dd bs=1M <&8 of="$WORK/local/part2" 2>/dev/null
 exec 8<&-
 check "read continues after the server restarted" bash -c "cat $WORK/local/part1 $WORK/local/part2 | cmp - $WORK/local/big"
 check "the mount works after the reconnect" bash -c "ls $MNT | grep -qx big"
+umount "$MNT"
+# cache=loose: the kernel caches writes (writeback cache); close pushes them, fsync reports.
+check "mount with cache=loose" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,port=$PORT,vers=3.1.1,cache=loose"
+check "loose: written data is on the server after close" bash -c "cp $WORK/local/p3 $MNT/loose && cmp $WORK/local/p3 $SHARE/loose"
+check "loose: concurrent writers with fsync" bash -c "for i in 1 2 3 4; do dd if=$WORK/local/p\$i of=$MNT/loose\$i bs=1M conv=fsync 2>/dev/null & done; wait; for i in 1 2 3 4; do cmp $WORK/local/p\$i $SHARE/loose\$i || exit 1; done"
+check "loose: partial overwrite keeps the rest" bash -c "printf XYZ | dd of=$MNT/loose bs=1 seek=5000 conv=notrunc 2>/dev/null && sync $MNT/loose && [ \"\$(dd if=$SHARE/loose bs=1 skip=5000 count=3 2>/dev/null)\" = XYZ ] && cmp -n 5000 $WORK/local/p3 $SHARE/loose"
 check "umount" umount "$MNT"
 check "gone from /proc/mounts" bash -c "! grep -q ' $MNT ' /proc/mounts"
 finish
