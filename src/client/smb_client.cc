@@ -788,18 +788,10 @@ Status SmbClient::logoff() {
 
 Result<smb2::FileId> SmbClient::open(const std::string& path, uint32_t access, uint32_t disposition,
                                      uint32_t options, uint32_t share) {
-  smb2::CreateRequest q;
-  q.impersonation_level = smb2::kImpersonationImpersonation;
-  q.desired_access = access;
-  q.share_access = share;
-  q.create_disposition = disposition;
-  q.create_options = options;
-  q.name = wire(path);
-  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, {}, w); }));
-  auto r = SD_TRY(smb2::decodeCreateResponse(m));
-  return r.file_id;
+  return createWithSecurity(path, access, disposition, options, {}, share);
 }
 
+// CREATE (MS-SMB2 2.2.13); a non-empty descriptor goes in an SMB2_CREATE_SD_BUFFER context.
 Result<smb2::FileId> SmbClient::createWithSecurity(const std::string& path, uint32_t access,
                                                    uint32_t disposition, uint32_t options,
                                                    ByteView descriptor, uint32_t share) {
@@ -810,7 +802,8 @@ Result<smb2::FileId> SmbClient::createWithSecurity(const std::string& path, uint
   q.create_disposition = disposition;
   q.create_options = options;
   q.name = wire(path);
-  std::vector<smb2::CreateContextOut> ctxs{{smb2::kCreateSdBuffer, Bytes(descriptor.begin(), descriptor.end())}};
+  std::vector<smb2::CreateContextOut> ctxs;
+  if (!descriptor.empty()) ctxs.push_back({smb2::kCreateSdBuffer, Bytes(descriptor.begin(), descriptor.end())});
   auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
   auto r = SD_TRY(smb2::decodeCreateResponse(m));
   return r.file_id;

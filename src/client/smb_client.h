@@ -99,7 +99,8 @@ class SmbClient {
   Result<smb2::FileId> open(const std::string& path, uint32_t access, uint32_t disposition,
                             uint32_t options, uint32_t share = 7);
   Status close(const smb2::FileId& f);
-  // CREATE with an SMB2_CREATE_SD_BUFFER context (MS-SMB2 2.2.13.2.3) carrying `descriptor`.
+  // CREATE with an SMB2_CREATE_SD_BUFFER context (MS-SMB2 2.2.13.2.3) carrying `descriptor`
+  // (none when it is empty: the same as open).
   Result<smb2::FileId> createWithSecurity(const std::string& path, uint32_t access,
                                           uint32_t disposition, uint32_t options,
                                           ByteView descriptor, uint32_t share = 7);
