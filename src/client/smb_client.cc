@@ -821,13 +821,7 @@ Result<Bytes> SmbClient::querySecurity(const smb2::FileId& f, uint32_t security_
 }
 
 Status SmbClient::setSecurity(const smb2::FileId& f, uint32_t security_information, ByteView descriptor) {
-  smb2::SetInfoRequest q;
-  q.info_type = smb2::kInfoSecurity;
-  q.buffer = descriptor;
-  q.additional_information = security_information;
-  q.file_id = f;
-  auto m = transact(smb2::Command::kSetInfo, [&](ByteWriter& w) { smb2::encodeSetInfoRequest(q, w); });
-  return m ? ok() : Status(m.error());
+  return setInfo(f, smb2::kInfoSecurity, 0, security_information, descriptor);
 }
 
 Status SmbClient::close(const smb2::FileId& f) {
@@ -1061,9 +1055,15 @@ Status SmbClient::unlink(const std::string& path) {
 }
 
 Status SmbClient::setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf) {
+  return setInfo(f, smb2::kInfoFile, cls, 0, buf);
+}
+
+// SET_INFO (MS-SMB2 2.2.39) of any InfoType.
+Status SmbClient::setInfo(const smb2::FileId& f, uint8_t info_type, uint8_t cls, uint32_t additional, ByteView buf) {
   smb2::SetInfoRequest q;
-  q.info_type = smb2::kInfoFile;
+  q.info_type = info_type;
   q.file_info_class = cls;
+  q.additional_information = additional;
   q.buffer = buf;
   q.file_id = f;
   auto m = transact(smb2::Command::kSetInfo, [&](ByteWriter& w) { smb2::encodeSetInfoRequest(q, w); });

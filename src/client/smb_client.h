@@ -182,6 +182,7 @@ class SmbClient {
   // left and requests are outstanding.
   Status takeCredits(uint16_t charge);
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
+  Status setInfo(const smb2::FileId& f, uint8_t info_type, uint8_t cls, uint32_t additional, ByteView buf);
   Status connectTransport(const ConnectOptions& o);
   bool useRdma(uint64_t len) const;
   // A pipelined transfer's I/O size and, on SMB Direct, its kDepth registered slots (`access`
