@@ -1,7 +1,8 @@
 // Throughput (1 MiB I/O, pipelined) and latency (4 KiB, one at a time) of reads and writes through
 // our client to a running smbdirectd, over TCP and over SMB Direct, in one run.
 // Usage: smbdirect_io_bench --tcp-port N --rdma-port N [--host H] [--user U] [--password P]
-//        [--share S] [--size-mb 512] [--ops 2000] [--runs 3] [--only tcp|rdma]
+//        [--share S] [--size-mb 512] [--ops 2000] [--runs 3] [--only tcp|rdma] [--cases wrl]
+// (--only and --cases, for profiling: one transport; a subset of write, read, latency)
 // Prints one line per case with the median of the runs; bench/smbdirect_vs_tcp.sh drives it.
 #include <getopt.h>
 
@@ -25,6 +26,7 @@ struct Args {
   std::string host = "127.0.0.1", user = "smbtest", password = "Pass-1234", share = "share";
   int tcp_port = 0, rdma_port = 0, size_mb = 512, ops = 2000, runs = 3;
   std::string only;  // one transport only (for profiling): tcp or rdma
+  std::string cases = "wrl";  // w: 1 MiB writes, r: 1 MiB reads, l: 4 KiB latency
 };
 
 double median(std::vector<double> v) {
@@ -63,6 +65,8 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   if (!connect(c, a, rdma)) std::exit(1);
   std::string name = std::string("bench-") + (rdma ? "rdma" : "tcp") + ".bin";
   uint64_t size = data.size();
+  auto has = [&](char k) { return a.cases.find(k) != std::string::npos; };
+  // The file is written even when only reads are measured (without timing then).
   auto t = Clock::now();
   auto st = c.upload(name, size, [&](uint64_t off, std::span<uint8_t> out) -> Result<size_t> {
     size_t n = std::min<uint64_t>(out.size(), size - off);
@@ -70,15 +74,22 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
     return n;
   });
   if (!st) { std::fprintf(stderr, "upload: %s\n", client::describe(st.status()).c_str()); std::exit(1); }
-  r.write_mibs = double(size) / (1 << 20) / secondsSince(t);
-  uint64_t got = 0;
-  t = Clock::now();
-  st = c.download(name, [&](ByteView b) -> Status {
-    got += b.size();
-    return ok();
-  });
-  if (!st || got != size) { std::fprintf(stderr, "download failed\n"); std::exit(1); }
-  r.read_mibs = double(size) / (1 << 20) / secondsSince(t);
+  if (has('w')) r.write_mibs = double(size) / (1 << 20) / secondsSince(t);
+  if (has('r')) {
+    uint64_t got = 0;
+    t = Clock::now();
+    st = c.download(name, [&](ByteView b) -> Status {
+      got += b.size();
+      return ok();
+    });
+    if (!st || got != size) { std::fprintf(stderr, "download failed\n"); std::exit(1); }
+    r.read_mibs = double(size) / (1 << 20) / secondsSince(t);
+  }
+  if (!has('l')) {
+    (void)c.unlink(name);
+    (void)c.logoff();
+    return r;
+  }
   // 4 KiB, one request at a time.
   auto f = c.open(name, smb2::kFileReadData | smb2::kFileWriteData | smb2::kSynchronize, smb2::kFileOpen,
                   smb2::kFileNonDirectoryFile);
@@ -111,7 +122,7 @@ int main(int argc, char** argv) {
                                  {"password", required_argument, nullptr, 'p'}, {"share", required_argument, nullptr, 's'},
                                  {"size-mb", required_argument, nullptr, 'm'},  {"ops", required_argument, nullptr, 'o'},
                                  {"runs", required_argument, nullptr, 'n'},     {"only", required_argument, nullptr, 'O'},
-                                 {nullptr, 0, nullptr, 0}};
+                                 {"cases", required_argument, nullptr, 'C'},    {nullptr, 0, nullptr, 0}};
   int ch;
   while ((ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1) {
     switch (ch) {
@@ -125,6 +136,7 @@ int main(int argc, char** argv) {
       case 'o': a.ops = std::max(1, std::atoi(optarg)); break;
       case 'n': a.runs = std::max(1, std::atoi(optarg)); break;
       case 'O': a.only = optarg; break;
+      case 'C': a.cases = optarg; break;
       default: std::fprintf(stderr, "see the header of bench/smbdirect_io_bench.cc\n"); return 2;
     }
   }

@@ -1,3 +1,4 @@
+#include "base/thread_name.h"
 #include "fuse/status_file.h"
 
 #include <dirent.h>
@@ -26,6 +27,7 @@ StatusPublisher::StatusPublisher(std::function<std::string()> report) : report_(
   path_ = dir + "/" + std::to_string(getpid());
   writeOnce();
   thread_ = std::thread([this] {
+    setThreadName("sd-status");
     while (!stop_) {
       for (int i = 0; i < 10 && !stop_; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (!stop_) writeOnce();

@@ -204,6 +204,18 @@ class CompletionQueue {
   virtual int fd() const { return -1; }
   virtual Status consumeEvent() { return err(NtStatus::kNotSupported, "cq event"); }
   virtual uint32_t capacity() const { return 0; }
+  // Blocks the calling thread until completions may be ready, interrupt_fd is readable (it is
+  // not consumed) or timeout_ms passed, with the provider doing its work in the calling thread
+  // where it can: the soft provider waits on the connection's socket itself and moves the data
+  // there, so the thread that will use the data receives it and no other thread is woken. The
+  // caller then poll()s. Completions produced in the calling thread do not signal fd() (the
+  // caller consumes them). Not supported (the base, rdma-core, a CQ shared by several QPs):
+  // callers wait on fd() or for another thread instead.
+  virtual Status waitProgress(int timeout_ms, int interrupt_fd) {
+    (void)timeout_ms;
+    (void)interrupt_fd;
+    return err(NtStatus::kNotSupported, "progress in the caller");
+  }
 };
 
 struct QpCaps {

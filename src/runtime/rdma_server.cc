@@ -1,3 +1,4 @@
+#include "base/thread_name.h"
 #include "runtime/rdma_server.h"
 
 #include "base/log.h"
@@ -170,6 +171,7 @@ void RdmaServer::start() {
 }
 
 void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
+  setThreadName("sd-smbd-conn");
   if (!ep->waitConnected(30000)) {
     LOG_DEBUG("SMB Direct %s: negotiate did not complete", ep->peer().c_str());
     ep->close();

@@ -1,3 +1,4 @@
+#include "base/thread_name.h"
 #include "runtime/tcp_server.h"
 
 #include <arpa/inet.h>
@@ -171,6 +172,7 @@ void TcpServer::start() {
 }
 
 void TcpServer::acceptLoop(int lfd) {
+  setThreadName("sd-tcp-accept");
   while (!stopping_) {
     pollfd pfd[2] = {{lfd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     int rc = ::poll(pfd, 2, 1000);
@@ -211,6 +213,7 @@ void TcpServer::acceptLoop(int lfd) {
 }
 
 void TcpServer::serve(std::shared_ptr<Conn> conn) {
+  setThreadName("sd-tcp-conn");
   LOG_DEBUG("connection from %s", conn->ti.peer.c_str());
   auto handler = factory_(conn);
   // One receive buffer per connection, grown on demand: no allocation or zero-fill per message.

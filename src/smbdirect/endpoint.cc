@@ -1,3 +1,4 @@
+#include "base/thread_name.h"
 #include "smbdirect/endpoint.h"
 
 #include <arpa/inet.h>
@@ -43,6 +44,7 @@ uint64_t wrKind(uint64_t id) { return id >> 56; }
 uint64_t wrVal(uint64_t id) { return id & ((1ull << 56) - 1); }
 
 constexpr uint32_t kMaxRdmaWrs = 32;  // RDMA read/write work requests in flight per endpoint
+constexpr uint32_t kSignalEvery = 16;  // sends per signaled send
 
 std::string hostPort(const std::string& host, uint16_t port) {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
@@ -78,6 +80,7 @@ void raiseMemlock() {
 Endpoint::Endpoint(Role role, const EndpointOptions& o) : opts_(o), core_(role, o.smbd) {
   raiseMemlock();
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  poll_wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 Endpoint::~Endpoint() {
@@ -86,11 +89,19 @@ Endpoint::~Endpoint() {
   id_.reset();
   ch_.reset();
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (poll_wake_fd_ >= 0) ::close(poll_wake_fd_);
 }
 
 void Endpoint::wake() {
   uint64_t one = 1;
   if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+// A caller waiting on the provider learns that the endpoint closed.
+void Endpoint::wakePollerLocked() {
+  uint64_t one = 1;
+  if (poll_wake_fd_ >= 0 && !poller_woken_) (void)!::write(poll_wake_fd_, &one, sizeof one);
+  poller_woken_ = true;
 }
 
 // Device resources for `id`: PD, CQ, QP and the registered receive/send buffers; posts every
@@ -294,6 +305,7 @@ void Endpoint::failLocked(NtStatus s, const std::string& why) {
   if (core_.state() != SmbdConnection::State::kFailed) core_.fail(s, why);
   LOG_INFO("SMB Direct %s: connection closed: %s", peer_.c_str(), core_.failReason().c_str());
   if (id_) (void)id_->disconnect();
+  wakePollerLocked();
   cv_.notify_all();
   wake();
 }
@@ -305,6 +317,7 @@ void Endpoint::close() {
       closed_ = true;
       core_.fail(NtStatus::kConnectionDisconnected, "closed locally");
       if (id_) (void)id_->disconnect();
+      wakePollerLocked();
     }
     cv_.notify_all();
   }
@@ -331,6 +344,9 @@ void Endpoint::drainCqLocked() {
   for (int round = 0; round < 64; round++) {
     auto n = cq_->poll(wcs);
     if (!n || *n == 0) return;
+    // The caller waiting on the provider (poller_, it does not hold mu_ meanwhile) may be
+    // waiting for what this thread now takes: tell it to look.
+    if (poller_) wakePollerLocked();
     for (int i = 0; i < *n; i++) {
       const rdma::Wc& wc = wcs[i];
       uint64_t kind = wrKind(wc.wr_id), v = wrVal(wc.wr_id);
@@ -358,7 +374,13 @@ void Endpoint::drainCqLocked() {
         }
         core_.onReceivesPosted(1);
       } else if (kind == kWrSend) {
-        free_slots_.push_back(uint32_t(v));
+        // This send and every unsignaled one posted before it are done.
+        for (size_t k = posted_slots_.size(); k > 0; k--) {
+          uint32_t done_slot = posted_slots_.front();
+          posted_slots_.pop_front();
+          free_slots_.push_back(done_slot);
+          if (done_slot == uint32_t(v)) break;
+        }
         if (wc.status != rdma::WcStatus::kSuccess)
           failLocked(NtStatus::kConnectionDisconnected, std::string("send ") + rdma::wcStatusName(wc.status));
       } else if (kind == kWrRdma) {
@@ -399,13 +421,20 @@ void Endpoint::pumpLocked() {
       wr.wr_id = wrId(kWrSend, slot);
       wr.opcode = p->invalidate_rkey ? rdma::WrOpcode::kSendWithInv : rdma::WrOpcode::kSend;
       wr.invalidate_rkey = p->invalidate_rkey;
-      wr.flags = rdma::kSendSignaled;
+      // Selective signaling (as RDMA applications do): a completion every kSignalEvery sends,
+      // or when free slots run low; it frees every slot posted before it too (a send queue
+      // completes in order). Each completion would otherwise wake the worker once per send.
+      const bool signal = send_slots_ <= 2 * kSignalEvery || unsignaled_run_ + 1 >= kSignalEvery ||
+                          free_slots_.size() <= send_slots_ / 4;
+      wr.flags = signal ? uint32_t(rdma::kSendSignaled) : 0u;
       wr.sg_list = std::span<const rdma::Sge>(&sge, 1);
       if (auto st = qp_->postSend(std::span<const rdma::SendWr>(&wr, 1)); !st) {
         free_slots_.push_back(slot);
         failLocked(NtStatus::kConnectionDisconnected, "cannot post a send");
         break;
       }
+      posted_slots_.push_back(slot);
+      unsignaled_run_ = signal ? 0 : unsignaled_run_ + 1;
     }
     if (core_.state() == SmbdConnection::State::kFailed)
       failLocked(core_.failStatus(), core_.failReason());
@@ -419,6 +448,7 @@ void Endpoint::pumpLocked() {
 }
 
 void Endpoint::run() {
+  setThreadName("sd-smbd-worker");
   while (!stop_) {
     int64_t wait_ms;
     {
@@ -470,6 +500,39 @@ bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<
   return done();
 }
 
+// Waits until done() or `until`. One waiting caller at a time waits on the provider itself
+// (CompletionQueue::waitProgress: on the soft provider it reads the socket, so the data reaches
+// the thread that uses it without waking the provider thread or the worker) and then processes
+// the completions; the others wait to be notified.
+bool Endpoint::waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point until,
+                          const std::function<bool()>& done) {
+  using namespace std::chrono;
+  for (int i = 0; i < 1000000 && !done(); i++) {
+    auto now = steady_clock::now();
+    if (now >= until) break;
+    if (progress_wait_ && !poller_ && !closed_) {
+      int ms = int(std::min<int64_t>(duration_cast<milliseconds>(until - now).count() + 1, 1000));
+      poller_ = true;
+      lk.unlock();
+      Status st = cq_->waitProgress(ms, poll_wake_fd_);
+      lk.lock();
+      poller_ = false;
+      if (poller_woken_ && !closed_) {
+        uint64_t v;
+        (void)!::read(poll_wake_fd_, &v, sizeof v);
+        poller_woken_ = false;
+      }
+      if (!st) progress_wait_ = false;
+      drainCqLocked();
+      pumpLocked();
+      cv_.notify_all();  // others may be done, or one of them takes over the waiting
+      continue;
+    }
+    cv_.wait_until(lk, until);
+  }
+  return done();
+}
+
 Status Endpoint::send(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
   std::lock_guard<std::mutex> lk(mu_);
   if (closed_) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
@@ -481,9 +544,9 @@ Status Endpoint::send(std::span<const ByteView> parts, uint32_t invalidate_rkey)
 Result<Bytes> Endpoint::receive(int timeout_ms) {
   std::unique_lock<std::mutex> lk(mu_);
   auto ready = [&] { return !inbox_.empty() || closed_; };
-  if (spinLocked(lk, ready)) {
-  } else if (timeout_ms < 0) cv_.wait(lk, ready);
-  else if (!cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms), ready))
+  auto until = timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
+                              : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (!spinLocked(lk, ready) && !waitLocked(lk, until, ready))
     return err(NtStatus::kIoTimeout, "no SMB Direct message");
   if (!inbox_.empty()) {
     Bytes m = std::move(inbox_.front());
@@ -557,7 +620,7 @@ Status Endpoint::finishRdma(uint64_t id) {
   // Small transfers are worth a spin; a large one takes longer than the budget anyway and the
   // spinning would only take the CPU from the thread that moves the data.
   bool done = (it->second.bytes <= 65536 && spinLocked(lk, finished)) ||
-              cv_.wait_for(lk, std::chrono::seconds(60), finished);
+              waitLocked(lk, std::chrono::steady_clock::now() + std::chrono::seconds(60), finished);
   RdmaOp res = ops_[id];
   ops_.erase(id);
   if (!done) {

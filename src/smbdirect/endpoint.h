@@ -8,6 +8,7 @@
 // the core); receive(), rdmaWrite() and rdmaRead() block the caller until done, failed or timed out.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -105,7 +106,10 @@ class Endpoint {
                              std::span<const smb2::BufferDescriptorV1> remote);
   Status finishRdma(uint64_t id);
   void wake();
+  void wakePollerLocked();
   bool spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done);
+  bool waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point until,
+                  const std::function<bool()>& done);
 
   EndpointOptions opts_;
   std::string provider_name_, device_name_, transport_name_, peer_, local_;
@@ -118,6 +122,8 @@ class Endpoint {
   std::shared_ptr<rdma::MemoryRegion> recv_mr_, send_mr_;
   uint32_t recv_count_ = 0, send_slots_ = 0;
   std::vector<uint32_t> free_slots_;
+  std::deque<uint32_t> posted_slots_;  // send slots posted and not known complete, in order
+  uint32_t unsignaled_run_ = 0;        // sends posted unsignaled since the last signaled one
   uint32_t ird_ = 0, ord_ = 0;
 
   mutable std::mutex mu_;
@@ -138,6 +144,14 @@ class Endpoint {
   uint64_t rdma_reads_ = 0, rdma_writes_ = 0, rdma_read_bytes_ = 0, rdma_write_bytes_ = 0;
 
   int wake_fd_ = -1;
+  // A waiting caller waits on the CQ's provider itself (waitProgress), one at a time (poller_);
+  // the others wait on cv_. poll_wake_fd_ interrupts it (close, or another thread took
+  // completions from the CQ meanwhile); progress_wait_ turns false when the provider cannot
+  // (rdma-core).
+  int poll_wake_fd_ = -1;
+  bool poller_ = false;
+  bool poller_woken_ = false;  // poll_wake_fd_ holds a count
+  bool progress_wait_ = true;
   std::atomic<bool> stop_{false};
   std::thread worker_;
   std::mutex join_mu_;  // serializes the join of worker_ in close()

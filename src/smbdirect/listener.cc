@@ -1,3 +1,4 @@
+#include "base/thread_name.h"
 #include "smbdirect/listener.h"
 
 #include "base/log.h"
@@ -33,6 +34,7 @@ void Listener::stop() {
 }
 
 void Listener::run() {
+  setThreadName("sd-smbd-listen");
   while (!stop_) {
     auto ev = ch_->waitEvent(200);
     if (!ev) continue;

@@ -1,6 +1,7 @@
 // The TCP shell around IwarpStream: an epoll provider thread, non-blocking sockets, eventfd-backed
 // CQs and CM channels. Protocol decisions all live in the sans-I/O core; this file moves bytes and
 // turns core events into verbs completions and CM events.
+#include "base/thread_name.h"
 #include "rdma/soft/soft_provider.h"
 
 #include <arpa/inet.h>
@@ -8,6 +9,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -38,8 +40,24 @@ SoftOptions g_opts = [] {
   if (const char* v = getenv("SD_SOFT_MPA_REV")) o.mpa_revision = uint8_t(atoi(v) == 1 ? 1 : 2);
   if (const char* v = getenv("SD_SOFT_P2P")) o.peer_to_peer = atoi(v) != 0;
   if (const char* v = getenv("SD_SOFT_FPDU")) o.max_payload = uint32_t(atoi(v));
+  if (const char* v = getenv("SD_SOFT_SOCKBUF")) o.socket_buffer = atoi(v);
   return o;
 }();
+
+// Socket options of every iWARP connection (both sides).
+void tuneSocket(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int buf = 0;
+  {
+    std::lock_guard lk(g_opt_mu);
+    buf = g_opts.socket_buffer;
+  }
+  if (buf > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  }
+}
 
 std::atomic<uint32_t> g_next_qpn{1};
 std::atomic<uint32_t> g_next_pd{1};
@@ -61,7 +79,10 @@ class Engine {
     ev.events = EPOLLIN;
     ev.data.fd = wake_;
     epoll_ctl(ep_, EPOLL_CTL_ADD, wake_, &ev);
-    th_ = std::thread([this] { run(); });
+    th_ = std::thread([this] {
+      setThreadName("sd-soft-iwarp");
+      run();
+    });
   }
   ~Engine() {
     stop_ = true;
@@ -179,29 +200,78 @@ class SoftPd : public ProtectionDomain {
 // Something that can make progress on behalf of a CQ's poller (a connection reading its socket).
 struct ProgressSource {
   virtual ~ProgressSource() = default;
+  // Reads what the socket has, if no other thread is at it (never blocks).
   virtual void progress() = 0;
+  // Waits on the socket in the calling thread and reads what arrives (see waitProgress).
+  virtual Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd) = 0;
 };
 
-// Polling an empty CQ drives its connections itself: the poller reads their sockets (when no
-// other thread is at it) instead of waiting for the provider thread to wake, read and hand the
-// completion over. A thread that busy-polls for a reply (the SMB Direct endpoint does) then gets
-// it with no thread switch. SD_SOFT_POLL_PROGRESS=0 turns it off.
+class SoftCq;
+// The CQ whose completions the current thread will poll itself (it is polling or waiting
+// through it): completions it produces meanwhile do not signal the CQ's event fd.
+thread_local const SoftCq* t_polling_cq = nullptr;
+
+struct PollingScope {
+  explicit PollingScope(const SoftCq* cq) : prev(t_polling_cq) { t_polling_cq = cq; }
+  ~PollingScope() { t_polling_cq = prev; }
+  const SoftCq* prev;
+};
+
+// Completions with an eventfd for event loops. Its connections (sources) make progress in
+// pollers: poll() on an empty CQ reads their sockets when no other thread is at them, and
+// waitProgress() waits on the socket in the caller (docs/rdma.md).
 class SoftCq : public CompletionQueue {
  public:
-  explicit SoftCq(uint32_t cap) : cap_(cap) { efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
-  ~SoftCq() override { close(efd_); }
+  explicit SoftCq(uint32_t cap) : cap_(cap) {
+    efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    wait_efd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  }
+  ~SoftCq() override {
+    close(efd_);
+    close(wait_efd_);
+  }
   Result<int> poll(std::span<Wc> out) override {
     static const bool drive = !getenv("SD_SOFT_POLL_PROGRESS") || atoi(getenv("SD_SOFT_POLL_PROGRESS")) != 0;
-    std::vector<std::shared_ptr<ProgressSource>> sources;
+    std::shared_ptr<ProgressSource> one;  // the usual case: one QP per CQ (no allocation)
+    std::vector<std::shared_ptr<ProgressSource>> more;
     {
       std::lock_guard lk(mu_);
       if (!q_.empty() || !drive) return popLocked(out);
-      for (auto& w : sources_)
-        if (auto s = w.lock()) sources.push_back(std::move(s));
+      if (sources_.size() == 1) {
+        one = sources_[0].lock();
+      } else {
+        for (auto& w : sources_)
+          if (auto s = w.lock()) more.push_back(std::move(s));
+      }
     }
-    for (auto& s : sources) s->progress();
+    {
+      PollingScope scope(this);
+      if (one) one->progress();
+      for (auto& s : more) s->progress();
+    }
     std::lock_guard lk(mu_);
     return popLocked(out);
+  }
+  Status waitProgress(int timeout_ms, int interrupt_fd) override {
+    static const bool drive = !getenv("SD_SOFT_WAIT_PROGRESS") || atoi(getenv("SD_SOFT_WAIT_PROGRESS")) != 0;
+    std::shared_ptr<ProgressSource> src;
+    {
+      std::lock_guard lk(mu_);
+      if (!q_.empty()) return ok();
+      if (!drive || sources_.size() != 1 || !(src = sources_[0].lock()))
+        return err(NtStatus::kNotSupported, "progress in the caller");
+    }
+    PollingScope scope(this);
+    waiters_++;
+    // Completions that another thread adds meanwhile (the provider thread finishing a blocked
+    // write) wake the waiter through wait_efd_.
+    Status st = src->waitAndProgress(timeout_ms, interrupt_fd, wait_efd_);
+    waiters_--;
+    if (wait_signaled_.exchange(false)) {
+      uint64_t v;
+      (void)!read(wait_efd_, &v, 8);
+    }
+    return st;
   }
   void addSource(const std::shared_ptr<ProgressSource>& s) {
     std::lock_guard lk(mu_);
@@ -238,15 +308,17 @@ class SoftCq : public CompletionQueue {
         q_.push_back(w);
         any_err |= w.status != WcStatus::kSuccess;
       }
-      if (armed_ == 1 || (armed_ == 2 && (solicited || any_err))) {
+      // The thread polling this CQ takes these itself: no event (the CQ stays armed).
+      if (t_polling_cq == this) {
+      } else if (armed_ == 1 || (armed_ == 2 && (solicited || any_err))) {
         fire = true;
         armed_ = 0;
       }
     }
-    if (fire) {
-      uint64_t one = 1;
-      (void)!write(efd_, &one, 8);
-    }
+    uint64_t one = 1;
+    if (fire) (void)!write(efd_, &one, 8);
+    if (t_polling_cq != this && waiters_.load() > 0 && !wait_signaled_.exchange(true))
+      (void)!write(wait_efd_, &one, 8);
   }
 
  private:
@@ -255,6 +327,9 @@ class SoftCq : public CompletionQueue {
   std::vector<std::weak_ptr<ProgressSource>> sources_;
   int armed_ = 0;
   int efd_;
+  int wait_efd_;
+  std::atomic<int> waiters_{0};
+  std::atomic<bool> wait_signaled_{false};  // wait_efd_ holds a count
   uint32_t cap_;
 };
 
@@ -456,6 +531,8 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   void onEvent(uint32_t events) override {
     std::lock_guard lk(mu_);
     if (fd_ < 0) return;
+    // A thread waiting in waitAndProgress() owns the reading (an error or hang-up wakes it too).
+    if (waiter_ && !(events & EPOLLOUT)) return;
     if (connecting_) {
       if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
       int e = 0;
@@ -481,9 +558,38 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   // thread switch.
   void progress() override {
     std::unique_lock lk(mu_, std::try_to_lock);
-    if (!lk.owns_lock() || fd_ < 0 || connecting_ || stream_.state() != IwarpStream::State::kRts) return;
+    if (!lk.owns_lock() || fd_ < 0 || connecting_ || waiter_ || stream_.state() != IwarpStream::State::kRts) return;
     readLocked();
     afterOpLocked();
+  }
+
+  // The caller waits on the socket itself (CompletionQueue::waitProgress): while it does, the
+  // provider thread is not woken for input (EPOLLIN is off), and the caller reads what arrives.
+  Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd) override {
+    int fd;
+    {
+      std::lock_guard lk(mu_);
+      if (fd_ < 0 || connecting_ || waiter_ || stream_.state() != IwarpStream::State::kRts)
+        return err(NtStatus::kNotSupported, "progress in the caller");
+      // What already arrived first: if that completes something, no wait at all.
+      uint64_t before = delivered_;
+      readLocked();
+      afterOpLocked();
+      if (fd_ < 0 || delivered_ != before) return ok();
+      waiter_ = true;
+      interestLocked();
+      fd = fd_;
+    }
+    pollfd p[3] = {{fd, POLLIN | POLLRDHUP, 0}, {cq_fd, POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
+    (void)::poll(p, interrupt_fd >= 0 ? 3 : 2, timeout_ms);
+    std::lock_guard lk(mu_);
+    waiter_ = false;
+    if (fd_ >= 0) {
+      readLocked();
+      afterOpLocked();
+      interestLocked();
+    }
+    return ok();
   }
 
   void readLocked() {
@@ -494,6 +600,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       int cnt = 0;
       if (!direct.empty()) iov[cnt++] = {direct.data(), direct.size()};
       iov[cnt++] = {staging_.data(), direct.empty() ? staging_.size() : size_t(64)};
+      const size_t asked = direct.size() + iov[cnt - 1].iov_len;
       ssize_t n = readv(fd_, iov, cnt);
       if (n == 0) {
         eofLocked();
@@ -520,6 +627,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
         if (delay_ms > 0) usleep(useconds_t(delay_ms) * 1000);
       }
       if (stream_.txPending()) flushLocked();
+      // A short read emptied the socket: no need for a readv that only says EAGAIN (input
+      // arriving later is reported by epoll or the waiter's poll, both level-triggered).
+      if (got < asked) return;
     }
   }
 
@@ -557,7 +667,15 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   void setOut(bool on) {
     if (on == out_armed_ || fd_ < 0) return;
     out_armed_ = on;
-    engine().mod(fd_, EPOLLIN | EPOLLRDHUP | (on ? uint32_t(EPOLLOUT) : 0u));
+    interestLocked();
+  }
+  // The provider thread's epoll interest: input unless a waiter reads, output while a write waits.
+  void interestLocked() {
+    if (fd_ < 0) return;
+    uint32_t ev = (waiter_ ? 0u : uint32_t(EPOLLIN | EPOLLRDHUP)) | (out_armed_ ? uint32_t(EPOLLOUT) : 0u);
+    if (ev == interest_) return;
+    interest_ = ev;
+    engine().mod(fd_, ev);
   }
 
   void afterOpLocked();
@@ -566,6 +684,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     if (fd_ < 0) return;
     int fd = fd_;
     fd_ = -1;
+    if (waiter_) shutdown(fd, SHUT_RDWR);  // wakes the thread waiting on it
     engine().remove(fd);
   }
 
@@ -578,7 +697,8 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       peer_ = sockName(fd_, true);
     }
     out_armed_ = connecting;
-    engine().add(fd, EPOLLIN | EPOLLRDHUP | (connecting ? uint32_t(EPOLLOUT) : 0u), shared_from_this());
+    interest_ = EPOLLIN | EPOLLRDHUP | (connecting ? uint32_t(EPOLLOUT) : 0u);
+    engine().add(fd, interest_, shared_from_this());
   }
 
   // Recursive: a CmId's destructor may run on the provider thread inside this connection's own
@@ -594,6 +714,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   int fd_ = -1;
   bool connecting_ = false;
   bool out_armed_ = false;
+  bool waiter_ = false;     // a thread waits on the socket in waitAndProgress()
+  uint64_t delivered_ = 0;  // completions and CM events handed out so far
+  uint32_t interest_ = 0;   // the events registered with the provider thread's epoll
   bool eof_ = false;
   bool shut_wr_ = false;
   bool established_ = false;
@@ -659,6 +782,7 @@ void SoftConn::afterOpLocked() {
     if (chan) chan->push(std::move(e));
   };
   StreamEvents ev = stream_.takeEvents();
+  if (!ev.empty()) delivered_++;
   if (scq_) scq_->push(ev.sq, false);
   if (rcq_) rcq_->push(ev.rq, ev.solicited);
   std::shared_ptr<CmId> id = id_.lock();
@@ -837,8 +961,7 @@ class SoftCmId : public CmId {
       return err(NtStatus::kInvalidParameter, "private data");
     int fd = socket(dst_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return err(ntStatusFromErrno(errno), "socket");
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tuneSocket(fd);
     int r = ::connect(fd, reinterpret_cast<sockaddr*>(&dst_), dst_len_);
     if (r != 0 && errno != EINPROGRESS) {
       int e = errno;
@@ -934,8 +1057,7 @@ void ListenHandler::onEvent(uint32_t) {
       close(fd);
       return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    tuneSocket(fd);
     auto child = std::make_shared<SoftCmId>(ch_);
     auto conn = std::make_shared<SoftConn>(false, ch_);
     child->conn_ = conn;

@@ -22,11 +22,15 @@ struct SoftOptions {
   // sent right after its MPA reply can otherwise sit unprocessed, docs/rdma.md).
   bool peer_to_peer = true;
   uint32_t max_payload = 65536 - 64;  // DDP payload bytes per FPDU
+  // SO_SNDBUF/SO_RCVBUF of the connection's socket (0: the kernel's autotuning). A Read Response
+  // or Write of 1 MiB then goes into the socket in one sendmsg instead of window by window.
+  int socket_buffer = 4 << 20;
 };
 
 Provider* softProvider();
 // Options for connections created afterwards. Defaults come from the environment:
 // SD_SOFT_CRC=1, SD_SOFT_MPA_REV=1|2, SD_SOFT_P2P=0|1, SD_SOFT_FPDU=<payload bytes>,
+// SD_SOFT_SOCKBUF=<bytes>,
 // SD_SOFT_TRACE=1 (print every FPDU header to stderr).
 void setSoftOptions(const SoftOptions& o);
 SoftOptions softOptions();
