@@ -23,6 +23,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -68,6 +69,7 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual void onEvent(uint32_t events) = 0;
+  virtual void onDeferred() {}  // the time asked for with Engine::defer() has come
 };
 
 class Engine {
@@ -123,11 +125,23 @@ class Engine {
     }
   }
 
+ public:
+  // Provider thread only: h->onDeferred() at `when` (or a little later).
+  void defer(std::weak_ptr<Handler> h, std::chrono::steady_clock::time_point when) {
+    deferred_.push_back({std::move(h), when});
+  }
+
  private:
   void run() {
     epoll_event evs[64];
     while (!stop_) {
-      int n = epoll_wait(ep_, evs, 64, 1000);
+      int timeout = 1000;
+      auto now = std::chrono::steady_clock::now();
+      for (const auto& d : deferred_) {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(d.when - now).count();
+        timeout = std::min<int>(timeout, us <= 0 ? 0 : int((us + 999) / 1000));
+      }
+      int n = epoll_wait(ep_, evs, 64, timeout);
       for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
         if (fd == wake_) continue;
@@ -139,8 +153,23 @@ class Engine {
         }
         if (h) h->onEvent(evs[i].events);
       }
+      if (deferred_.empty()) continue;
+      now = std::chrono::steady_clock::now();
+      std::vector<std::weak_ptr<Handler>> due;
+      std::erase_if(deferred_, [&](const Deferred& d) {
+        if (d.when > now) return false;
+        due.push_back(d.h);
+        return true;
+      });
+      for (auto& w : due)
+        if (auto h = w.lock()) h->onDeferred();
     }
   }
+  struct Deferred {
+    std::weak_ptr<Handler> h;
+    std::chrono::steady_clock::time_point when;
+  };
+  std::vector<Deferred> deferred_;  // provider thread only
   int ep_ = -1, wake_ = -1;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
@@ -549,8 +578,34 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       local_ = sockName(fd_, false);
       peer_ = sockName(fd_, true);
     }
+    // Input for a connection whose owner waits on it often (a thread of the endpoint above was
+    // in waitAndProgress() a moment ago) is left for the owner for a short while: it reads it
+    // into the memory it is about to use, on its own core, where this thread would copy it
+    // cold and contend for the connection. The deferral is bounded: at kDeferUs the provider
+    // thread reads what is still there.
+    static const int defer_us = getenv("SD_SOFT_DEFER_US") ? atoi(getenv("SD_SOFT_DEFER_US")) : 1000;
+    if ((events & EPOLLIN) && !(events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && defer_us > 0 && !deferred_ &&
+        stream_.state() == IwarpStream::State::kRts &&
+        std::chrono::steady_clock::now() - owner_seen_ < std::chrono::microseconds(2 * defer_us)) {
+      deferred_ = true;
+      interestLocked();
+      engine().defer(weak_from_this(), std::chrono::steady_clock::now() + std::chrono::microseconds(defer_us));
+      if (events & EPOLLOUT) afterOpLocked();
+      return;
+    }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readLocked();
     afterOpLocked();
+  }
+
+  void onDeferred() override {
+    std::lock_guard lk(mu_);
+    if (!deferred_) return;
+    deferred_ = false;
+    if (fd_ >= 0 && !waiter_) {
+      readLocked();
+      afterOpLocked();
+    }
+    interestLocked();
   }
 
   // A CQ's poller reads the socket itself (when the connection is up and no other thread is at
@@ -584,6 +639,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     (void)::poll(p, interrupt_fd >= 0 ? 3 : 2, timeout_ms);
     std::lock_guard lk(mu_);
     waiter_ = false;
+    owner_seen_ = std::chrono::steady_clock::now();
     if (fd_ >= 0) {
       readLocked();
       afterOpLocked();
@@ -672,7 +728,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   // The provider thread's epoll interest: input unless a waiter reads, output while a write waits.
   void interestLocked() {
     if (fd_ < 0) return;
-    uint32_t ev = (waiter_ ? 0u : uint32_t(EPOLLIN | EPOLLRDHUP)) | (out_armed_ ? uint32_t(EPOLLOUT) : 0u);
+    uint32_t ev = (waiter_ || deferred_ ? 0u : uint32_t(EPOLLIN | EPOLLRDHUP)) | (out_armed_ ? uint32_t(EPOLLOUT) : 0u);
     if (ev == interest_) return;
     interest_ = ev;
     engine().mod(fd_, ev);
@@ -716,6 +772,8 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   bool out_armed_ = false;
   bool waiter_ = false;     // a thread waits on the socket in waitAndProgress()
   uint64_t delivered_ = 0;  // completions and CM events handed out so far
+  bool deferred_ = false;   // input left to the owner for now (onDeferred() reads it)
+  std::chrono::steady_clock::time_point owner_seen_{};  // the last waitAndProgress() ended
   uint32_t interest_ = 0;   // the events registered with the provider thread's epoll
   bool eof_ = false;
   bool shut_wr_ = false;
