@@ -23,6 +23,7 @@ struct RdmaServer::Conn : server::Transport {
     std::vector<uint8_t> mem;
     std::shared_ptr<rdma::MemoryRegion> mr;
     uint64_t op = 0;  // outstanding RDMA transfer using this buffer
+    uint64_t used = 0;  // when it was last handed out
   };
   struct Prefetch {
     Bytes key;  // descriptor list + length
@@ -34,6 +35,7 @@ struct RdmaServer::Conn : server::Transport {
   server::TransportInfo ti;
   std::array<Buf, kBuffers> bufs;
   size_t next = 0, current = 0;
+  uint64_t uses = 0;
   std::deque<Prefetch> prefetched;
 
   ~Conn() override {
@@ -53,11 +55,18 @@ struct RdmaServer::Conn : server::Transport {
       if (p.buf == i) return true;
     return false;
   }
-  // A free ring buffer of at least n bytes (waits for the transfer that last used it).
+  // A free ring buffer of at least n bytes: the most recently used one whose transfer is done
+  // (its lines are likely still in cache), else the next in turn (waiting for its transfer).
   Result<size_t> acquire(size_t n) {
+    size_t best = kBuffers;
+    for (size_t i = 0; i < kBuffers; i++) {
+      if (heldByPrefetch(i) || (bufs[i].op && !ep->rdmaDone(bufs[i].op))) continue;
+      if (best == kBuffers || bufs[i].used > bufs[best].used) best = i;
+    }
     for (size_t tries = 0; tries < kBuffers; tries++) {
-      size_t i = next++ % kBuffers;
+      size_t i = best < kBuffers && tries == 0 ? best : next++ % kBuffers;
       if (heldByPrefetch(i)) continue;
+      bufs[i].used = ++uses;
       Buf& b = bufs[i];
       if (b.op) {
         uint64_t op = b.op;

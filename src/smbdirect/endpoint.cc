@@ -632,6 +632,12 @@ Status Endpoint::finishRdma(uint64_t id) {
   return ok();
 }
 
+bool Endpoint::rdmaDone(uint64_t id) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = ops_.find(id);
+  return closed_ || it == ops_.end() || it->second.pending == 0;
+}
+
 Status Endpoint::postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
                           std::span<const smb2::BufferDescriptorV1> remote) {
   uint64_t id = SD_TRY(startRdma(op, local, len, lkey, remote));
