@@ -100,6 +100,38 @@ class InProcess : public ::testing::Test {
   std::vector<std::unique_ptr<vfs::Handle>> held_;
 };
 
+// Large WRITEs are handled on the connection's second thread while the next ones are read
+// (runtime::TcpServer); back-to-back ones all land, one the file system refuses reports its
+// error, and what follows on the connection (READ, FLUSH, CLOSE) sees every earlier WRITE.
+TEST_F(InProcess, PipelinedLargeWritesAndARefusedOne) {
+  Bytes data(6 * 1024 * 1024 + 3);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 31 + (i >> 16));
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  auto f = c.open("p.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0);
+  ASSERT_TRUE(f);
+  auto n = c.writePipelined(*f, 0, data, 256 * 1024);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, data.size());
+  // Beyond the largest file ext4 holds: pwrite(2) fails, the WRITE reports it.
+  auto bad = c.writePipelined(*f, 1ull << 62, ByteView(data.data(), 768 * 1024), 256 * 1024);
+  EXPECT_FALSE(bad);
+  Bytes back(data.size());
+  size_t got = 0;
+  while (got < back.size()) {
+    auto r = c.read(*f, got, std::span<uint8_t>(back.data() + got, std::min<size_t>(1 << 20, back.size() - got)));
+    ASSERT_TRUE(r);
+    ASSERT_GT(*r, 0u);
+    got += *r;
+  }
+  EXPECT_EQ(back, data);
+  ASSERT_TRUE(c.flush(*f));
+  ASSERT_TRUE(c.close(*f));
+  EXPECT_EQ(fs::file_size(dir_ + "/share/p.bin"), data.size());
+  ASSERT_TRUE(c.logoff());
+}
+
 // A CLOSE of a written file is answered before its descriptor is released (the release may block
 // in the file system, ext4 auto_da_alloc); the file's data and every later request on it do not
 // depend on that release.
