@@ -125,8 +125,7 @@ namespace {
 // into a few buffers that are reused; the thread starts with the first large message.
 class LargeMessagePipeline {
  public:
-  static constexpr size_t kMinSize = 128 * 1024;  // smaller messages are handled inline
-  static constexpr size_t kMaxBuffers = 3;        // being read, queued and being handled
+  static constexpr size_t kMaxBuffers = 3;  // being read, queued and being handled
 
   explicit LargeMessagePipeline(server::MessageHandler& h) : h_(h) {}
   ~LargeMessagePipeline() { finish(); }
@@ -300,7 +299,7 @@ void TcpServer::serve(std::shared_ptr<Conn> conn) {
   LOG_DEBUG("connection from %s", conn->ti.peer.c_str());
   auto handler = factory_(conn);
   // Receive buffers are kept and grown on demand: no allocation or zero-fill per message. Small
-  // messages are handled here; large ones on the pipeline's thread.
+  // messages are handled here; large ones (kPipelinedMessageMin) on the pipeline's thread.
   Bytes buf;
   LargeMessagePipeline large(*handler);
   while (!stopping_ && !conn->closed) {
@@ -311,7 +310,7 @@ void TcpServer::serve(std::shared_ptr<Conn> conn) {
       LOG_WARN("%s: bad frame header (len %u), closing", conn->ti.peer.c_str(), len);
       break;
     }
-    if (len >= LargeMessagePipeline::kMinSize) {
+    if (len >= kPipelinedMessageMin) {
       Bytes big = large.take();
       if (big.size() < len) big.resize(len);
       if (!readFully(conn->fd, big.data(), len)) break;

@@ -109,8 +109,9 @@ class TcpServerTest : public ::testing::Test {
 TEST_F(TcpServerTest, LargeAndSmallMessagesAreHandledInOrderOneAtATime) {
   // Sizes around the pipeline's threshold; message 0 (large) blocks in the handler until
   // message 1 (small) has been sent, so the small one waits for the large one before it.
-  const std::vector<size_t> sizes = {300000, 10, 200000, 131072, 131071, 64, 1 << 20, 500000,
-                                     8, 140000, 150000, 160000, 20, 16};
+  const size_t big = kPipelinedMessageMin;
+  const std::vector<size_t> sizes = {big + 300, 10, big + 20, big, big - 1, 64, 2 * big, big + 5,
+                                     8, big + 7, big + 1, big + 2, 20, 16};
   {
     std::lock_guard<std::mutex> lk(rec_.mu);
     rec_.gate_open = false;
@@ -144,8 +145,8 @@ TEST_F(TcpServerTest, MessagesReadBeforeADisconnectAreHandledFirst) {
     std::lock_guard<std::mutex> lk(rec_.mu);
     rec_.gate_open = false;
   }
-  sendMessage(0, 400000);
-  sendMessage(1, 300000);
+  sendMessage(0, kPipelinedMessageMin + 4);
+  sendMessage(1, kPipelinedMessageMin);
   sendMessage(2, 12);
   ::shutdown(fd_, SHUT_WR);
   {

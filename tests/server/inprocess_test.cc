@@ -104,18 +104,19 @@ class InProcess : public ::testing::Test {
 // (runtime::TcpServer); back-to-back ones all land, one the file system refuses reports its
 // error, and what follows on the connection (READ, FLUSH, CLOSE) sees every earlier WRITE.
 TEST_F(InProcess, PipelinedLargeWritesAndARefusedOne) {
-  Bytes data(6 * 1024 * 1024 + 3);
+  Bytes data(3 * runtime::kPipelinedMessageMin + 1024 * 1024 + 3);
   for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 31 + (i >> 16));
   client::SmbClient c;
   ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
   ASSERT_TRUE(c.treeConnect("share"));
   auto f = c.open("p.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0);
   ASSERT_TRUE(f);
-  auto n = c.writePipelined(*f, 0, data, 256 * 1024);
+  const uint32_t piece = uint32_t(runtime::kPipelinedMessageMin);
+  auto n = c.writePipelined(*f, 0, data, piece);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, data.size());
   // Beyond the largest file ext4 holds: pwrite(2) fails, the WRITE reports it.
-  auto bad = c.writePipelined(*f, 1ull << 62, ByteView(data.data(), 768 * 1024), 256 * 1024);
+  auto bad = c.writePipelined(*f, 1ull << 62, ByteView(data.data(), 2 * piece), piece);
   EXPECT_FALSE(bad);
   Bytes back(data.size());
   size_t got = 0;
