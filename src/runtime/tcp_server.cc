@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 
 #include "base/log.h"
 
@@ -112,6 +113,90 @@ struct TcpServer::Conn : server::Transport, std::enable_shared_from_this<TcpServ
   }
   const server::TransportInfo& info() const override { return ti; }
 };
+
+namespace {
+
+// Hands large messages (WRITEs with their data) to a second thread of the connection, so that
+// the socket is read while a WRITE's data goes to the file system: a client keeps several WRITEs
+// in flight (smbclient: 8 MiB each), and reading the next one while the last is in pwrite(2) is
+// what keeps it sending (Samba's smbd gets the same from its aio pool). The core still handles
+// one message at a time, in arrival order: a small message waits until the large ones before it
+// are done, so it sees the same sequence as on one thread (a READ after a WRITE sees its data, a
+// FLUSH or CLOSE comes after it) and responses leave in request order. Large messages are read
+// into a few buffers that are reused; the thread starts with the first large message.
+class LargeMessagePipeline {
+ public:
+  static constexpr size_t kMaxBuffers = 3;  // being read, queued and being handled
+
+  explicit LargeMessagePipeline(server::MessageHandler& h) : h_(h) {}
+  ~LargeMessagePipeline() { finish(); }
+
+  // A buffer for the next large message (waits while all kMaxBuffers are in use).
+  Bytes take() {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [this] { return !free_.empty() || in_use_ < kMaxBuffers; });
+    in_use_++;
+    if (free_.empty()) return Bytes();
+    Bytes b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  // Queues the message in buf[0, len) for the pipeline's thread.
+  void post(Bytes buf, size_t len) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    queue_.push_back({std::move(buf), len});
+    cv_.notify_all();
+  }
+  // Waits until every posted message has been handled.
+  void waitIdle() {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [this] { return queue_.empty() && !busy_; });
+  }
+  // Handles what is queued, then stops the thread.
+  void finish() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Item {
+    Bytes buf;
+    size_t len;
+  };
+  void run() {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      Item it = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      lk.unlock();
+      h_.onMessage(ByteView(it.buf.data(), it.len));
+      lk.lock();
+      busy_ = false;
+      free_.push_back(std::move(it.buf));
+      in_use_--;
+      cv_.notify_all();
+    }
+  }
+  server::MessageHandler& h_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  std::vector<Bytes> free_;
+  size_t in_use_ = 0;  // buffers out of free_: with the reader, queued or being handled
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 TcpServer::TcpServer(Factory factory) : factory_(std::move(factory)) {}
 TcpServer::~TcpServer() { stop(); }
@@ -216,8 +301,10 @@ void TcpServer::serve(std::shared_ptr<Conn> conn) {
   setThreadName("sd-tcp-conn");
   LOG_DEBUG("connection from %s", conn->ti.peer.c_str());
   auto handler = factory_(conn);
-  // One receive buffer per connection, grown on demand: no allocation or zero-fill per message.
+  // Receive buffers are kept and grown on demand: no allocation or zero-fill per message. Small
+  // messages are handled here; large ones (kPipelinedMessageMin) on the pipeline's thread.
   Bytes buf;
+  LargeMessagePipeline large(*handler);
   while (!stopping_ && !conn->closed) {
     uint8_t hdr[4];
     if (!readFully(conn->fd, hdr, 4)) break;
@@ -226,10 +313,20 @@ void TcpServer::serve(std::shared_ptr<Conn> conn) {
       LOG_WARN("%s: bad frame header (len %u), closing", conn->ti.peer.c_str(), len);
       break;
     }
+    if (len >= kPipelinedMessageMin) {
+      Bytes big = large.take();
+      if (big.size() < len) big.resize(len);
+      if (!readFully(conn->fd, big.data(), len)) break;
+      large.post(std::move(big), len);
+      continue;
+    }
     if (buf.size() < len) buf.resize(len);
     if (!readFully(conn->fd, buf.data(), len)) break;
+    large.waitIdle();
     handler->onMessage(ByteView(buf.data(), len));
   }
+  // Messages read in full are still handled (their responses may not reach the peer).
+  large.finish();
   conn->close();
   handler->onDisconnect();
   handler.reset();

@@ -15,6 +15,13 @@
 
 namespace sd::runtime {
 
+// Messages at least this large (WRITEs with their data) are handled on a second thread of the
+// connection while the socket is read; smaller ones inline (see LargeMessagePipeline in
+// tcp_server.cc). Below a few MiB the hand-off costs more than it overlaps on this 2-core
+// machine (1 MiB pipelined writes lost 12% throughput with a 128 KiB threshold, bench/results/
+// smbclient_vs_samba.md); smbclient's WRITEs are 8 MiB.
+inline constexpr size_t kPipelinedMessageMin = 4 * 1024 * 1024;
+
 struct ListenSpec {
   std::vector<std::string> addresses;  // empty: all addresses (IPv6 dual-stack, or IPv4 0.0.0.0)
   uint16_t port = 445;

@@ -383,6 +383,9 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
     auto st = o->is_directory ? o->tree->share->fs->rmdir(o->path) : o->tree->share->fs->unlink(o->path);
     if (!st) LOG_DEBUG("delete on close of %s failed: %s", o->path.c_str(), ntStatusName(st.status()));
   }
+  // The SMB open is gone (share modes, locks, table entries); only the descriptor remains.
+  if (o->handle && !o->is_directory && o->written.load(std::memory_order_relaxed))
+    state_->releaseHandle(std::move(o->handle));
   o->handle.reset();
   o->pipe.reset();
   o->dir.reset();

@@ -86,7 +86,18 @@ class ServerState {
   std::shared_ptr<Open> findOpenByResumeKey(const std::array<uint8_t, 24>& key) const;
   LockTable& locks() { return locks_; }
 
+  // Where a closed open's file handle goes when the file was written through it: releasing
+  // such a descriptor may block (ext4's auto_da_alloc starts writeback of a file truncated to
+  // 0 and rewritten), and the CLOSE need not wait for that. The runtime installs a background
+  // closer (runtime::HandleCloser) before serving; without one the handle is released inline.
+  using HandleRelease = std::function<void(std::unique_ptr<vfs::Handle>)>;
+  void setHandleRelease(HandleRelease release) { handle_release_ = std::move(release); }
+  void releaseHandle(std::unique_ptr<vfs::Handle> h) {
+    if (handle_release_) handle_release_(std::move(h));
+  }
+
  private:
+  HandleRelease handle_release_;  // set once, before any connection
   mutable std::shared_mutex mu_;
   config::Global global_;
   std::shared_ptr<const config::Config> cfg_;

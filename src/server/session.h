@@ -3,6 +3,7 @@
 // connections (channels) bound to it, so its mutable parts are guarded by its mutex.
 #pragma once
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -77,6 +78,8 @@ struct Open {
   bool is_stream = false;
   uint8_t oplock_level = 0;
   uint64_t position = 0;  // FilePositionInformation
+  // Data was written through this open: its last close may block (see ServerState::releaseHandle).
+  std::atomic<bool> written{false};
   uint32_t mode = 0;      // FileModeInformation
   // QUERY_DIRECTORY state (MS-SMB2 3.3.1.10: EnumerationLocation / SearchPattern)
   std::unique_ptr<vfs::DirReader> dir;

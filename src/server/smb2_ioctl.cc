@@ -101,6 +101,7 @@ Result<Bytes> copyChunk(Connection& c, Request& r, Open& dst, ByteView in, bool 
   uint32_t need = smb2::kFileWriteData | (write_variant ? 0 : smb2::kFileReadData);
   if ((dst.granted_access & need) != need) return err(NtStatus::kAccessDenied, "dest access");
   smb2::SrvCopychunkResponse done{0, 0, 0};
+  dst.written.store(true, std::memory_order_relaxed);
   for (const auto& ch : cc.chunks) {
     auto n = dst.handle->copyFrom(*src->handle, ch.source_offset, ch.target_offset, ch.length);
     if (!n) return n.error();

@@ -48,6 +48,7 @@ Status handleWrite(Connection& c, Request& r) {
   if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, offset, data.size(), true))
     return err(NtStatus::kFileLockConflict, "range locked");
   auto n = SD_TRY(open->handle->pwrite(offset, data));
+  open->written.store(true, std::memory_order_relaxed);
   open->position = offset + n;
   if (req.flags & (smb2::kWriteFlagWriteThrough | smb2::kWriteFlagWriteUnbuffered))
     SD_CHECK(open->handle->fsync());

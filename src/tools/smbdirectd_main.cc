@@ -18,6 +18,7 @@
 #include "config/user_db.h"
 #include "config/user_command.h"
 #include "rdma/rdma.h"
+#include "runtime/handle_closer.h"
 #include "runtime/rdma_server.h"
 #include "runtime/tcp_server.h"
 #include "server/connection.h"
@@ -184,7 +185,11 @@ int main(int argc, char** argv) {
   if (!loaded) return 1;
   if (port >= 0) loaded->cfg.global.tcp_port = uint16_t(port);
 
+  // Declared before the state so that it outlives every connection: written files are released
+  // on its thread, after their CLOSE was answered.
+  sd::runtime::HandleCloser closer;
   auto state = std::make_shared<sd::server::ServerState>();
+  state->setHandleRelease([&closer](std::unique_ptr<sd::vfs::Handle> h) { closer.close(std::move(h)); });
   auto users = loaded->users;
   auto st = state->configure(loaded->cfg, [users](std::string_view u) { return users->find(u); });
   if (!st) {

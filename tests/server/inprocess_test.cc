@@ -2,6 +2,7 @@
 // the server core (src/server) through the runtime shell, for every dialect, signed and sealed.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -47,6 +48,11 @@ class InProcess : public ::testing::Test {
       if (u == "alice") return hash;
       return std::nullopt;
     }));
+    // Released handles of written files: dropped at once, or held while a test asks for it.
+    state_->setHandleRelease([this](std::unique_ptr<vfs::Handle> h) {
+      std::lock_guard<std::mutex> lk(released_mu_);
+      if (hold_released_) held_.push_back(std::move(h));
+    });
     auto state = state_;
     tcp_ = std::make_unique<runtime::TcpServer>([state](std::shared_ptr<server::Transport> t) {
       return std::make_unique<server::Connection>(state, std::move(t));
@@ -67,7 +73,12 @@ class InProcess : public ::testing::Test {
   void TearDown() override {
     rdma_->stop();
     tcp_->stop();
+    held_.clear();
     fs::remove_all(dir_);
+  }
+  size_t heldCount() {
+    std::lock_guard<std::mutex> lk(released_mu_);
+    return held_.size();
   }
   client::ConnectOptions opts(uint16_t dialect, bool sign, bool seal, std::string pass = "Pass-1234") {
     client::ConnectOptions o;
@@ -84,7 +95,102 @@ class InProcess : public ::testing::Test {
   std::shared_ptr<server::ServerState> state_;
   std::unique_ptr<runtime::TcpServer> tcp_;
   std::unique_ptr<runtime::RdmaServer> rdma_;
+  std::mutex released_mu_;
+  bool hold_released_ = false;
+  std::vector<std::unique_ptr<vfs::Handle>> held_;
 };
+
+// Large WRITEs are handled on the connection's second thread while the next ones are read
+// (runtime::TcpServer); back-to-back ones all land, one the file system refuses reports its
+// error, and what follows on the connection (READ, FLUSH, CLOSE) sees every earlier WRITE.
+TEST_F(InProcess, PipelinedLargeWritesAndARefusedOne) {
+  Bytes data(3 * runtime::kPipelinedMessageMin + 1024 * 1024 + 3);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 31 + (i >> 16));
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  auto f = c.open("p.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0);
+  ASSERT_TRUE(f);
+  const uint32_t piece = uint32_t(runtime::kPipelinedMessageMin);
+  auto n = c.writePipelined(*f, 0, data, piece);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, data.size());
+  // Beyond the largest file ext4 holds: pwrite(2) fails, the WRITE reports it.
+  auto bad = c.writePipelined(*f, 1ull << 62, ByteView(data.data(), 2 * piece), piece);
+  EXPECT_FALSE(bad);
+  Bytes back(data.size());
+  size_t got = 0;
+  while (got < back.size()) {
+    auto r = c.read(*f, got, std::span<uint8_t>(back.data() + got, std::min<size_t>(1 << 20, back.size() - got)));
+    ASSERT_TRUE(r);
+    ASSERT_GT(*r, 0u);
+    got += *r;
+  }
+  EXPECT_EQ(back, data);
+  ASSERT_TRUE(c.flush(*f));
+  ASSERT_TRUE(c.close(*f));
+  EXPECT_EQ(fs::file_size(dir_ + "/share/p.bin"), data.size());
+  ASSERT_TRUE(c.logoff());
+}
+
+// A CLOSE of a written file is answered before its descriptor is released (the release may block
+// in the file system, ext4 auto_da_alloc); the file's data and every later request on it do not
+// depend on that release.
+TEST_F(InProcess, CloseOfAWrittenFileDoesNotWaitForTheRelease) {
+  {
+    std::lock_guard<std::mutex> lk(released_mu_);
+    hold_released_ = true;
+  }
+  Bytes data(2 * 1024 * 1024 + 5), data2(1024 * 1024 + 3);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 13 + (i >> 10));
+  for (size_t i = 0; i < data2.size(); i++) data2[i] = uint8_t(i * 5 + 1);
+  auto source = [](const Bytes& d) {
+    return [&d](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
+      size_t n = std::min(b.size(), d.size() - size_t(off));
+      std::copy(d.begin() + long(off), d.begin() + long(off + n), b.begin());
+      return n;
+    };
+  };
+  auto readBack = [](client::SmbClient& c, const std::string& name) {
+    Bytes back;
+    EXPECT_TRUE(c.download(name, [&](ByteView v) -> Status {
+      back.insert(back.end(), v.begin(), v.end());
+      return ok();
+    }));
+    return back;
+  };
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  ASSERT_TRUE(c.upload("w.bin", data.size(), source(data)));
+  // The upload's CLOSE was answered; its descriptor is still open, held here.
+  ASSERT_EQ(heldCount(), 1u);
+  {
+    std::lock_guard<std::mutex> lk(released_mu_);
+    EXPECT_GE(fcntl(held_[0]->fd(), F_GETFD), 0);
+  }
+  EXPECT_EQ(fs::file_size(dir_ + "/share/w.bin"), data.size());
+  EXPECT_EQ(readBack(c, "w.bin"), data);
+  EXPECT_EQ(heldCount(), 1u);  // a reading open is released at once
+  // Overwritten (truncated) and rewritten while the first descriptor is still open.
+  ASSERT_TRUE(c.upload("w.bin", data2.size(), source(data2)));
+  EXPECT_EQ(heldCount(), 2u);
+  EXPECT_EQ(readBack(c, "w.bin"), data2);
+  // An open without writes, closed: released at once.
+  auto f = c.open("w.bin", smb2::kFileWriteData, smb2::kFileOpen, 0);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(c.close(*f));
+  EXPECT_EQ(heldCount(), 2u);
+  // Deleted while descriptors are pending: gone for the client and on disk.
+  ASSERT_TRUE(c.unlink("w.bin"));
+  EXPECT_FALSE(fs::exists(dir_ + "/share/w.bin"));
+  EXPECT_EQ(c.stat("w.bin").status(), NtStatus::kObjectNameNotFound);
+  {
+    std::lock_guard<std::mutex> lk(released_mu_);
+    held_.clear();
+  }
+  ASSERT_TRUE(c.logoff());
+}
 
 TEST_F(InProcess, EveryDialectSignedAndSealed) {
   Bytes data(3 * 1024 * 1024 + 17);
