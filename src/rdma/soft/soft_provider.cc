@@ -49,11 +49,7 @@ SoftOptions g_opts = [] {
 void tuneSocket(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int buf = 0;
-  {
-    std::lock_guard lk(g_opt_mu);
-    buf = g_opts.socket_buffer;
-  }
+  int buf = softOptions().socket_buffer;
   if (buf > 0) {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
