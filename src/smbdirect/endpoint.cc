@@ -484,9 +484,11 @@ void Endpoint::run() {
 // A waiting caller first polls the CQ itself for a short while (as ib_send_lat-style tools
 // busy-poll): a reply usually arrives within microseconds on a fast link, and handing it through
 // the worker thread costs two wake-ups. SD_SMBD_SPIN_US sets the budget (default 50, 0: off).
+// Not where the provider lets the caller wait on its input (progress_wait_, the soft provider):
+// the wait there reads the socket as soon as data arrives, which a spin would only delay.
 bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done) {
   static const int budget_us = getenv("SD_SMBD_SPIN_US") ? atoi(getenv("SD_SMBD_SPIN_US")) : 50;
-  if (budget_us <= 0 || done()) return done();
+  if (budget_us <= 0 || progress_wait_ || done()) return done();
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(budget_us);
   for (int i = 0; i < 100000; i++) {
     drainCqLocked();

@@ -42,6 +42,7 @@ SoftOptions g_opts = [] {
   if (const char* v = getenv("SD_SOFT_P2P")) o.peer_to_peer = atoi(v) != 0;
   if (const char* v = getenv("SD_SOFT_FPDU")) o.max_payload = uint32_t(atoi(v));
   if (const char* v = getenv("SD_SOFT_SOCKBUF")) o.socket_buffer = atoi(v);
+  if (const char* v = getenv("SD_SOFT_OWNER_GRACE_US")) o.owner_grace_us = atoi(v);
   return o;
 }();
 
@@ -65,7 +66,8 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual void onEvent(uint32_t events) = 0;
-  virtual void onDeferred() {}  // the time asked for with Engine::defer() has come
+  // About every millisecond while watched (Engine::watchOwned): false ends the watch.
+  virtual bool onOwnerTick(std::chrono::steady_clock::time_point) { return false; }
 };
 
 class Engine {
@@ -122,25 +124,38 @@ class Engine {
   }
 
  public:
-  // Provider thread only: h->onDeferred() at `when` (or a little later).
-  void defer(std::weak_ptr<Handler> h, std::chrono::steady_clock::time_point when) {
-    deferred_.push_back({std::move(h), when});
+  // Thread-safe: h->onOwnerTick() about every millisecond until it returns false.
+  void watchOwned(std::weak_ptr<Handler> h) {
+    bool was_empty;
+    {
+      std::lock_guard lk(mu_);
+      was_empty = owned_.empty();
+      owned_.push_back(std::move(h));
+    }
+    if (was_empty) {  // the thread may sleep in epoll_wait without a timeout
+      uint64_t one = 1;
+      (void)!write(wake_, &one, 8);
+    }
   }
 
  private:
   void run() {
     epoll_event evs[64];
+    auto next_tick = std::chrono::steady_clock::now();
     while (!stop_) {
-      int timeout = 1000;
-      auto now = std::chrono::steady_clock::now();
-      for (const auto& d : deferred_) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(d.when - now).count();
-        timeout = std::min<int>(timeout, us <= 0 ? 0 : int((us + 999) / 1000));
+      bool ticking;
+      {
+        std::lock_guard lk(mu_);
+        ticking = !owned_.empty();
       }
-      int n = epoll_wait(ep_, evs, 64, timeout);
+      int n = epoll_wait(ep_, evs, 64, ticking ? 1 : 1000);
       for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
-        if (fd == wake_) continue;
+        if (fd == wake_) {
+          uint64_t v;
+          (void)!read(wake_, &v, 8);
+          continue;
+        }
         std::shared_ptr<Handler> h;
         {
           std::lock_guard lk(mu_);
@@ -149,23 +164,21 @@ class Engine {
         }
         if (h) h->onEvent(evs[i].events);
       }
-      if (deferred_.empty()) continue;
-      now = std::chrono::steady_clock::now();
-      std::vector<std::weak_ptr<Handler>> due;
-      std::erase_if(deferred_, [&](const Deferred& d) {
-        if (d.when > now) return false;
-        due.push_back(d.h);
-        return true;
-      });
-      for (auto& w : due)
-        if (auto h = w.lock()) h->onDeferred();
+      auto now = std::chrono::steady_clock::now();
+      if (!ticking || now < next_tick) continue;
+      next_tick = now + std::chrono::milliseconds(1);
+      std::vector<std::weak_ptr<Handler>> watched, kept;
+      {
+        std::lock_guard lk(mu_);
+        watched.swap(owned_);
+      }
+      for (auto& w : watched)
+        if (auto h = w.lock(); h && h->onOwnerTick(now)) kept.push_back(w);
+      std::lock_guard lk(mu_);
+      owned_.insert(owned_.end(), kept.begin(), kept.end());
     }
   }
-  struct Deferred {
-    std::weak_ptr<Handler> h;
-    std::chrono::steady_clock::time_point when;
-  };
-  std::vector<Deferred> deferred_;  // provider thread only
+  std::vector<std::weak_ptr<Handler>> owned_;  // connections whose input waits for their owner
   int ep_ = -1, wake_ = -1;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
@@ -527,7 +540,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
  public:
   SoftConn(bool initiator, std::weak_ptr<SoftCmChannel> ch)
       : stream_(softDevice()->mem(), makeConfig(initiator)), ch_(std::move(ch)),
-        initiator_(initiator) {}
+        initiator_(initiator) {
+    grace_us_ = softOptions().owner_grace_us;
+  }
   ~SoftConn() override = default;
 
   static StreamConfig makeConfig(bool initiator) {
@@ -574,37 +589,30 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       local_ = sockName(fd_, false);
       peer_ = sockName(fd_, true);
     }
-    // Input for a connection whose owner waits on it often (a thread of the endpoint above was
-    // in waitAndProgress() a moment ago) is left for the owner for a short while: it reads it
-    // into the memory it is about to use, on its own core, where this thread would copy it
-    // cold and contend for the connection. The deferral is bounded: after SD_SOFT_DEFER_US the provider
-    // thread reads what is still there. Off by default (SD_SOFT_DEFER_US=1000 turns it on):
-    // with it on, the kernel lab's Linux 6.1 siw (guest, cifs.ko mounting us) oopsed in
-    // siw_tx_hdt on its send-resume path in two of three runs: draining the peer's data later
-    // fills its socket, and siw's resume after a partial send touched a freed buffer.
-    static const int defer_us = getenv("SD_SOFT_DEFER_US") ? atoi(getenv("SD_SOFT_DEFER_US")) : 0;
-    if ((events & EPOLLIN) && !(events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && defer_us > 0 && !deferred_ &&
-        stream_.state() == IwarpStream::State::kRts &&
-        std::chrono::steady_clock::now() - owner_seen_ < std::chrono::microseconds(2 * defer_us)) {
-      deferred_ = true;
-      interestLocked();
-      engine().defer(weak_from_this(), std::chrono::steady_clock::now() + std::chrono::microseconds(defer_us));
-      if (events & EPOLLOUT) afterOpLocked();
-      return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+      rx_empty_ = false;
+      readLocked();
     }
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readLocked();
     afterOpLocked();
   }
 
-  void onDeferred() override {
+  // The owner's grace (SoftOptions::owner_grace_us): while a thread keeps coming back to wait on
+  // this socket, the provider thread stays out of its input (EPOLLIN off, no epoll change per
+  // message); once no thread has waited for the grace time, input goes back to the provider.
+  bool onOwnerTick(std::chrono::steady_clock::time_point now) override {
     std::lock_guard lk(mu_);
-    if (!deferred_) return;
-    deferred_ = false;
-    if (fd_ >= 0 && !waiter_) {
-      readLocked();
-      afterOpLocked();
-    }
-    interestLocked();
+    if (!owned_) return false;
+    if (fd_ >= 0 && (waiter_ || now - owner_seen_ < std::chrono::microseconds(grace_us_))) return true;
+    owned_ = false;
+    rx_empty_ = false;  // nobody watched the socket meanwhile
+    interestLocked();   // level-triggered: what arrived meanwhile is reported at once
+    return false;
+  }
+  void noteOwnerLocked() {
+    owner_seen_ = std::chrono::steady_clock::now();
+    if (owned_ || grace_us_ <= 0 || fd_ < 0 || stream_.state() != IwarpStream::State::kRts) return;
+    owned_ = true;
+    engine().watchOwned(weak_from_this());
   }
 
   // A CQ's poller reads the socket itself (when the connection is up and no other thread is at
@@ -612,7 +620,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   // thread switch.
   void progress() override {
     std::unique_lock lk(mu_, std::try_to_lock);
-    if (!lk.owns_lock() || fd_ < 0 || connecting_ || waiter_ || stream_.state() != IwarpStream::State::kRts) return;
+    if (!lk.owns_lock() || fd_ < 0 || connecting_ || waiter_ || rx_empty_ ||
+        stream_.state() != IwarpStream::State::kRts)
+      return;
     readLocked();
     afterOpLocked();
   }
@@ -625,11 +635,17 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       std::lock_guard lk(mu_);
       if (fd_ < 0 || connecting_ || waiter_ || stream_.state() != IwarpStream::State::kRts)
         return err(NtStatus::kNotSupported, "progress in the caller");
-      // What already arrived first: if that completes something, no wait at all.
-      uint64_t before = delivered_;
-      readLocked();
-      afterOpLocked();
-      if (fd_ < 0 || delivered_ != before) return ok();
+      // What already arrived first (unless the socket is known to be empty): if that completes
+      // something, no wait at all.
+      if (!rx_empty_) {
+        uint64_t before = delivered_;
+        readLocked();
+        afterOpLocked();
+        if (fd_ < 0 || delivered_ != before) {
+          noteOwnerLocked();
+          return ok();
+        }
+      }
       waiter_ = true;
       interestLocked();
       fd = fd_;
@@ -638,10 +654,11 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     (void)::poll(p, interrupt_fd >= 0 ? 3 : 2, timeout_ms);
     std::lock_guard lk(mu_);
     waiter_ = false;
-    owner_seen_ = std::chrono::steady_clock::now();
     if (fd_ >= 0) {
-      readLocked();
+      if (p[0].revents) rx_empty_ = false;
+      if (!rx_empty_) readLocked();
       afterOpLocked();
+      noteOwnerLocked();
       interestLocked();
     }
     return ok();
@@ -662,7 +679,10 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
         return;
       }
       if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          rx_empty_ = true;
+          return;
+        }
         if (errno == EINTR) continue;
         eofLocked();
         return;
@@ -684,7 +704,10 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       if (stream_.txPending()) flushLocked();
       // A short read emptied the socket: no need for a readv that only says EAGAIN (input
       // arriving later is reported by epoll or the waiter's poll, both level-triggered).
-      if (got < asked) return;
+      if (got < asked) {
+        rx_empty_ = true;
+        return;
+      }
     }
   }
 
@@ -727,7 +750,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   // The provider thread's epoll interest: input unless a waiter reads, output while a write waits.
   void interestLocked() {
     if (fd_ < 0) return;
-    uint32_t ev = (waiter_ || deferred_ ? 0u : uint32_t(EPOLLIN | EPOLLRDHUP)) | (out_armed_ ? uint32_t(EPOLLOUT) : 0u);
+    uint32_t ev = (waiter_ || owned_ ? 0u : uint32_t(EPOLLIN | EPOLLRDHUP)) | (out_armed_ ? uint32_t(EPOLLOUT) : 0u);
     if (ev == interest_) return;
     interest_ = ev;
     engine().mod(fd_, ev);
@@ -771,7 +794,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   bool out_armed_ = false;
   bool waiter_ = false;     // a thread waits on the socket in waitAndProgress()
   uint64_t delivered_ = 0;  // completions and CM events handed out so far
-  bool deferred_ = false;   // input left to the owner for now (onDeferred() reads it)
+  bool owned_ = false;      // input left to the thread that waits on it (onOwnerTick())
+  bool rx_empty_ = false;   // the last read found the socket empty, and no event said otherwise
+  int grace_us_ = 0;        // SoftOptions::owner_grace_us
   std::chrono::steady_clock::time_point owner_seen_{};  // the last waitAndProgress() ended
   uint32_t interest_ = 0;   // the events registered with the provider thread's epoll
   bool eof_ = false;

@@ -25,12 +25,17 @@ struct SoftOptions {
   // SO_SNDBUF/SO_RCVBUF of the connection's socket (0: the kernel's autotuning). A Read Response
   // or Write of 1 MiB then goes into the socket in one sendmsg instead of window by window.
   int socket_buffer = 4 << 20;
+  // After a thread waited on a connection's socket itself (CompletionQueue::waitProgress), the
+  // provider thread leaves that socket's input to it for this long: a thread that comes back to
+  // wait within the time finds its input in the socket, with no provider wake-up and no epoll
+  // change per message. Afterwards the provider thread reads again. 0: hand back at once.
+  int owner_grace_us = 1000;
 };
 
 Provider* softProvider();
 // Options for connections created afterwards. Defaults come from the environment:
 // SD_SOFT_CRC=1, SD_SOFT_MPA_REV=1|2, SD_SOFT_P2P=0|1, SD_SOFT_FPDU=<payload bytes>,
-// SD_SOFT_SOCKBUF=<bytes>,
+// SD_SOFT_SOCKBUF=<bytes>, SD_SOFT_OWNER_GRACE_US=<microseconds>,
 // SD_SOFT_TRACE=1 (print every FPDU header to stderr).
 void setSoftOptions(const SoftOptions& o);
 SoftOptions softOptions();
