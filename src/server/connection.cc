@@ -335,6 +335,10 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
   sendChain(std::move(chain), encrypt_for, invalidate);
 }
 
+namespace {
+constexpr size_t kSpareMin = 256 * 1024;  // smaller buffers are cheap to zero-fill
+}  // namespace
+
 void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for, uint32_t invalidate) {
   if (encrypt_for && !encrypt_for->keys.s2c_key.empty())
     chain = smb2::encryptMessage(encrypt_for->cipher, encrypt_for->keys.s2c_key,
@@ -342,6 +346,17 @@ void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_
   ByteView whole(chain);
   if (invalidate) (void)transport_->sendInvalidate(std::span<const ByteView>(&whole, 1), invalidate);
   else (void)transport_->send(whole);
+  // The transports have copied the message: keep a large buffer for the next READ.
+  if (chain.capacity() >= kSpareMin) {
+    chain.resize(chain.capacity());  // zero-fills only the tail beyond the message
+    std::lock_guard<std::mutex> lk(spare_mu_);
+    if (chain.size() > spare_.size()) spare_ = std::move(chain);
+  }
+}
+
+Bytes Connection::takeResponseBuffer() {
+  std::lock_guard<std::mutex> lk(spare_mu_);
+  return std::move(spare_);
 }
 
 const Bytes& Connection::signingKey(const Session& s) {

@@ -130,6 +130,11 @@ class Connection : public MessageHandler {
   const std::shared_ptr<PendingTable>& pending() { return pending_; }
   std::shared_ptr<AsyncReply> asyncReply(const Request& req, uint64_t async_id);
 
+  // A large response buffer kept from the last response sent, with its size (its bytes stale),
+  // so that READ can place file data behind its header without zero-filling a new buffer
+  // (std::vector's resize value-initializes: a memset of every byte read). Empty if none.
+  Bytes takeResponseBuffer();
+
   // Per-command counters for `smbdirect status`-style reporting.
   std::array<uint64_t, 19> command_count{};
 
@@ -153,6 +158,8 @@ class Connection : public MessageHandler {
   bool closed_ = false;
   std::atomic<uint64_t> next_async_id_{1};
   std::shared_ptr<PendingTable> pending_ = std::make_shared<PendingTable>();
+  std::mutex spare_mu_;
+  Bytes spare_;  // takeResponseBuffer()
 };
 
 // The per-command handlers, one file each (server/smb2_<command>.cc).

@@ -50,9 +50,14 @@ Status handleRead(Connection& c, Request& r) {
     open->position = req.offset + n;
     return ok();
   }
-  // Encode the fixed part, then read the data directly behind it.
+  // Encode the fixed part, then read the data directly behind it, into the connection's spare
+  // response buffer when it is large enough (no zero-fill of bytes the read overwrites).
   size_t data_at = smb2::encodeReadResponseHeader(r.out);
   Bytes& out = r.out.buf();
+  if (Bytes spare = c.takeResponseBuffer(); spare.size() >= data_at + req.length) {
+    std::copy(out.begin(), out.begin() + long(data_at), spare.begin());
+    out.swap(spare);
+  }
   out.resize(data_at + req.length);
   auto n = open->handle->pread(req.offset, std::span<uint8_t>(out.data() + data_at, req.length));
   if (!n) {
