@@ -979,19 +979,19 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
   std::deque<Inflight> inflight;
   uint64_t next = 0;
   Status result = ok();
+  Bytes b;  // inline data: one buffer, reused (the request is in the socket when sent)
   while (result && (next < size || !inflight.empty())) {
     uint32_t charge = (chunk - 1) / 65536 + 1;
     while (next < size && inflight.size() < kDepth && (inflight.empty() || credits_ >= charge)) {
       uint32_t len = uint32_t(std::min<uint64_t>(chunk, size - next));
-      Bytes b;
       std::span<uint8_t> dst;
       size_t slot = 0;
       if (rd) {
         slot = pl.free_slots.back();
         dst = std::span<uint8_t>(pl.slot(slot), len);
       } else {
-        b.resize(len);
-        dst = b;
+        if (b.size() < len) b.resize(len);
+        dst = std::span<uint8_t>(b.data(), len);
       }
       auto n = source(next, dst);
       if (!n) { result = n.error(); break; }
@@ -1009,10 +1009,10 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
         result = sendRequest(smb2::Command::kWrite,
                              [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, 0, w); }, uint32_t(*n), &id);
       } else {
-        b.resize(*n);
+        ByteView part(b.data(), *n);
         result = sendRequest(smb2::Command::kWrite,
-                             [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(b.size()), w); },
-                             uint32_t(b.size()), &id, b);
+                             [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
+                             uint32_t(part.size()), &id, part);
       }
       if (!result) break;
       inflight.push_back({id, uint32_t(*n), slot});
