@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SMB Direct (built-in soft iWARP provider) vs TCP through our client to smbdirectd on loopback, in
-# one run: 1 MiB pipelined read/write throughput and 4 KiB read/write latency (medians of RUNS).
+# one run: 1 MiB pipelined read/write throughput and 4 KiB read/write latency (medians of RUNS; the transports take turns going first).
 # Results go to bench/results/smbdirect_vs_tcp.md with the command that produced them.
 # Usage: bench/smbdirect_vs_tcp.sh [build-dir]   (env: SIZE_MB=512 OPS=2000 RUNS=3)
 set -uo pipefail
@@ -14,14 +14,17 @@ export SMBDIRECTD
 start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 [ -n "$RDMA_PORT" ] || { echo "smbdirectd has no SMB Direct listener"; exit 1; }
 OUT=$HERE/results/smbdirect_vs_tcp.md
+# The table replaces the file's head; the sections below it (from the first "## ") are kept.
+NOTES=$( [ -f "$OUT" ] && sed -n '/^## /,$p' "$OUT" )
 TABLE=$("$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_MB:-512}" --ops "${OPS:-2000}" \
   --runs "${RUNS:-3}") || { echo "benchmark failed"; exit 1; }
 {
   echo "# SMB Direct vs TCP through the smbdirect client (loopback)"
   echo
-  echo "Command: \`bench/smbdirect_vs_tcp.sh $BUILD\` (SIZE_MB=${SIZE_MB:-512} OPS=${OPS:-2000} RUNS=${RUNS:-3}), $(date -u +%Y-%m-%d), $(nproc) cores."
+  echo "Command: \`bench/smbdirect_vs_tcp.sh $BUILD\` (SIZE_MB=${SIZE_MB:-512} OPS=${OPS:-2000} RUNS=${RUNS:-3}), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, release build at $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null)."
   echo "Same smbdirectd, same client library, same run; SMB Direct on the built-in software iWARP provider."
   echo
   echo "$TABLE"
-} > "$OUT"
-cat "$OUT"
+} > "$WORK/table.md"
+cat "$WORK/table.md"
+{ cat "$WORK/table.md"; [ -n "$NOTES" ] && printf '\n%s\n' "$NOTES"; } > "$OUT"
