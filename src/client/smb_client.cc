@@ -297,9 +297,12 @@ Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::functio
   // Counted so that the idle receiver leaves the transport to us.
   waiters_++;
   struct Leave {
-    uint32_t& n;
-    ~Leave() { n--; }
-  } leave{waiters_};
+    SmbClient* c;
+    ~Leave() {
+      c->waiters_--;
+      if (c->idle_thread_running_) c->last_busy_ = std::chrono::steady_clock::now();
+    }
+  } leave{this};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.timeout_ms > 0 ? opts_.timeout_ms : 15000);
   for (;;) {
     if (done()) return ok();
@@ -884,6 +887,8 @@ Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uin
 }
 
 void SmbClient::setLeaseBreakHandler(std::function<void(const LeaseBreak&)> handler) {
+  // No handler: the idle receiver stops first, so that it calls no handler being destroyed.
+  if (!handler) stopIdleReceiver();
   {
     std::lock_guard<std::mutex> lk(idle_mu_);
     break_handler_ = std::move(handler);
@@ -936,6 +941,8 @@ void SmbClient::startIdleReceiver() {
   {
     std::lock_guard<std::mutex> l2(mu_);
     idle_stop_ = false;
+    idle_thread_running_ = true;
+    last_busy_ = std::chrono::steady_clock::now();
   }
   idle_thread_ = std::thread([this] { idleLoop(); });
 }
@@ -946,9 +953,11 @@ void SmbClient::stopIdleReceiver() {
   {
     std::lock_guard<std::mutex> l2(mu_);
     idle_stop_ = true;
-    cv_.notify_all();
+    idle_cv_.notify_all();
   }
   idle_thread_.join();
+  std::lock_guard<std::mutex> l2(mu_);
+  idle_thread_running_ = false;
 }
 
 bool SmbClient::waitReadable(int timeout_ms) {
@@ -957,17 +966,26 @@ bool SmbClient::waitReadable(int timeout_ms) {
   return r > 0;
 }
 
-// The receiver role is taken only when nobody waits (waiters_ == 0) and nobody reads: a caller
-// reads its own response as before (no hand-off at qd1). On TCP the line is polled without the
-// role, so a caller that comes finds it free; SMB Direct has no descriptor to poll, so there
-// the role is held for short receives (a caller arriving then gets its response from this
-// thread). Each pass waits at most kIdlePollMs, so stopping takes at most that long.
+// The receiver role is taken only when nobody waits (waiters_ == 0), nobody reads, and no
+// caller has waited for kQuiet: while requests come and go their callers read every message
+// (breaks included) and this thread stays asleep, woken by nothing but its own timer (it has
+// its own condition variable: the callers' wake-ups would cost a context switch per response).
+// On TCP the line is then polled without the role, so a caller that comes finds it free; SMB
+// Direct has no descriptor to poll, so there the role is held for short receives (the first
+// caller after a quiet spell gets its response from this thread). Each pass waits at most
+// kIdlePollMs, so stopping takes at most that long.
 void SmbClient::idleLoop() {
   constexpr int kIdlePollMs = 100;
+  constexpr auto kQuiet = std::chrono::milliseconds(20);
   std::unique_lock<std::mutex> lk(mu_);
   while (!idle_stop_) {
+    auto now = std::chrono::steady_clock::now();
     if (broken_ || receiving_ || waiters_ > 0) {
-      cv_.wait_for(lk, std::chrono::milliseconds(kIdlePollMs));
+      idle_cv_.wait_until(lk, now + kQuiet);
+      continue;
+    }
+    if (now - last_busy_ < kQuiet) {
+      idle_cv_.wait_until(lk, last_busy_ + kQuiet);
       continue;
     }
     if (!rdma_) {

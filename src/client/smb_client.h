@@ -13,6 +13,7 @@
 #pragma once
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -128,7 +129,8 @@ class SmbClient {
   // and return: write back, invalidate, close, then call ackLeaseBreak from its own thread.
   // Set it once, after connect and before the first openLeased, with no other call running:
   // it starts the idle receiver (also restarted by reconnect). A break with no handler is
-  // logged and not acknowledged.
+  // logged and not acknowledged. A null handler stops the idle receiver (before the owner of
+  // the old handler goes away).
   void setLeaseBreakHandler(std::function<void(const LeaseBreak&)> handler);
   // Lease Break Acknowledgment (MS-SMB2 2.2.24.2) with the state kept (the break's new state or
   // less), answered by a Lease Break Response (2.2.25.2).
@@ -268,6 +270,9 @@ class SmbClient {
   std::set<uint64_t> abandoned_;     // ids whose caller gave up (timed out): dropped on arrival
   uint32_t waiters_ = 0;             // threads in waitUntil (the idle receiver yields to them)
   bool idle_stop_ = false;           // the idle receiver must exit
+  bool idle_thread_running_ = false;
+  std::chrono::steady_clock::time_point last_busy_;  // the last caller stopped waiting
+  std::condition_variable idle_cv_;  // the idle receiver sleeps here (woken to stop)
   // The idle receiver thread (started and joined by single-caller paths under idle_mu_).
   std::mutex idle_mu_;
   std::thread idle_thread_;

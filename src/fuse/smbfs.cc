@@ -1128,6 +1128,8 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
       for (auto& [ino, l] : fs->lease_of) inos.push_back(ino);
     }
     for (fuse_ino_t ino : inos) fs->closeDeferred(ino);
+    // No break reaches the mount's lease state after this (it is destroyed before the client).
+    fs->smb.setLeaseBreakHandler(nullptr);
   }
   fs->se = nullptr;
   fuse_session_unmount(se);

@@ -817,5 +817,38 @@ TEST_F(InProcess, LeaseBreaksReachTheOwnerIdleAndBusy) {
   }
 }
 
+// SMB Direct: the idle receiver holds the receiver role for short receives while the line is
+// quiet; callers that come then (alone, or eight at once) still get their responses, and the
+// receiver stops cleanly at reconnect and at destruction.
+TEST_F(InProcess, IdleReceiverOnSmbDirect) {
+  client::SmbClient c;
+  auto o = opts(smb2::kDialect311, false, false);
+  o.port = rdma_->boundPort();
+  o.port_explicit = true;
+  o.rdma = true;
+  o.rdma_provider = "soft";
+  ASSERT_TRUE(c.connect(o));
+  ASSERT_TRUE(c.treeConnect("share"));
+  c.setLeaseBreakHandler([](const client::SmbClient::LeaseBreak&) {});
+  for (int round = 0; round < 3; round++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));  // quiet: the idle receiver reads
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.stat(""));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; t++)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 20; i++)
+          if (!c.stat("")) failures++;
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    if (round == 1) {
+      ASSERT_TRUE(c.reconnect());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sd
