@@ -673,6 +673,7 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     }
     auto f = again(fs, [&] { return fs->openUnderLease(ino, *p, access, disp, smb2::kFileNonDirectoryFile); });
     if (!f) return (void)fuse_reply_err(req, toErrno(f.status()));
+    if (disp != smb2::kFileOpen) f->covered = false;  // truncated: no cached page is still right
     LOG_DEBUG("open %s: lease %s, %s the page cache", p->c_str(), smb2::leaseStateText(f->state).c_str(),
               f->covered ? "keeping" : "dropping");
     fi->fh = fs->addFile(Fs::OpenFile{f->id, *p, access, smb2::kFileNonDirectoryFile, ino, true});
