@@ -3,7 +3,8 @@
 # sequential 1 MiB write and read, 4 KiB random read and write, writes verified with crc32c; then
 # the same with 4 parallel jobs (numjobs=4, psync, group reporting) to show concurrency.
 # Results: bench/results/fio_mount_vs_smbnetfs.md. Usage: bench/fio_mount_vs_smbnetfs.sh [build]
-# (env: SIZE_MB=256 RUNTIME=15)
+# (env: SIZE_MB=256 RUNTIME=15; FIO_EXTRA="..." is added to every fio job, e.g. --invalidate=0
+# to keep the page cache fio drops by default at the start of each job)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build/release}
@@ -12,6 +13,7 @@ export SMBDIRECTD=$BUILD/src/tools/smbdirectd
 SMBDIRECT=$BUILD/src/tools/smbdirect
 SIZE_MB=${SIZE_MB:-256}
 RUNTIME=${RUNTIME:-15}
+FIO_EXTRA=${FIO_EXTRA:-}
 . "$HERE/../tests/interop/lib.sh"
 # smbnetfs (libsmbclient) always dials port 445: Samba listens there for this benchmark.
 if ss -ltn 'sport = :445' | grep -q LISTEN; then echo "port 445 is busy: stop the SMB server there first"; exit 1; fi
@@ -28,7 +30,8 @@ for _ in $(seq 1 50); do [ -d "$D2" ] && break; sleep 0.2; done
 trap 'umount "$M1" 2>/dev/null; fusermount3 -u "$M2" 2>/dev/null; cleanup' EXIT
 job() {  # job NAME DIR bw|iops FIO-ARGS...
   local name=$1 dir=$2 metric=$3; shift 3
-  fio --name="$name" --directory="$dir" --ioengine=psync --verify_state_save=0 --output-format=json "$@" > "$WORK/$name.json" 2>"$WORK/$name.err" ||
+  # shellcheck disable=SC2086
+  fio --name="$name" --directory="$dir" --ioengine=psync --verify_state_save=0 --output-format=json "$@" $FIO_EXTRA > "$WORK/$name.json" 2>"$WORK/$name.err" ||
     { echo "fio $name failed: $(tail -2 "$WORK/$name.err")" >&2; echo 0; return; }
   /usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['jobs'][0]; r=j['read']; w=j['write']; print('%.1f' % ((r['bw']+w['bw'])/1024) if sys.argv[2]=='bw' else '%.0f' % (r['iops']+w['iops']))" "$WORK/$name.json" "$metric"
 }
@@ -50,7 +53,7 @@ ratio() { /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv
 {
   echo "# fio through the smbdirect FUSE mount vs smbnetfs, same Samba share (loopback)"
   echo
-  echo "Command: \`bench/fio_mount_vs_smbnetfs.sh $BUILD_NAME\` (SIZE_MB=$SIZE_MB RUNTIME=$RUNTIME, fio psync, writes verified with crc32c; \"4 jobs\": numjobs=4 group_reporting)"
+  echo "Command: \`${FIO_EXTRA:+FIO_EXTRA=\"$FIO_EXTRA\" }bench/fio_mount_vs_smbnetfs.sh $BUILD_NAME\` (SIZE_MB=$SIZE_MB RUNTIME=$RUNTIME, fio psync, writes verified with crc32c; \"4 jobs\": numjobs=4 group_reporting)"
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r), Samba $(smbd --version)"
   echo
   echo "| job | smbdirect mount | smbnetfs | ratio |"

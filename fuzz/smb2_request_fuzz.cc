@@ -10,6 +10,7 @@
 #include "smb2/flush.h"
 #include "smb2/header.h"
 #include "smb2/ioctl.h"
+#include "smb2/lease.h"
 #include "smb2/lock.h"
 #include "smb2/negotiate.h"
 #include "smb2/oplock_break.h"
@@ -48,7 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case Command::kCreate: {
         auto r = decodeCreateRequest(msg);
         if (r)
-          for (const auto& c : r->create_contexts) (void)decodeAllocationSize(c.data);
+          for (const auto& c : r->create_contexts) {
+            (void)decodeAllocationSize(c.data);
+            (void)decodeLeaseContext(c.data);
+          }
         break;
       }
       case Command::kClose: (void)decodeCloseRequest(msg); break;
@@ -74,7 +78,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case Command::kChangeNotify: (void)decodeChangeNotifyRequest(msg); break;
       case Command::kQueryInfo: (void)decodeQueryInfoRequest(msg); break;
       case Command::kSetInfo: (void)decodeSetInfoRequest(msg); break;
-      case Command::kOplockBreak: (void)decodeOplockBreakAcknowledgment(msg); break;
+      case Command::kOplockBreak:
+        (void)decodeOplockBreakAcknowledgment(msg);
+        (void)decodeLeaseBreakAck(msg);
+        break;
       default: break;
     }
   }

@@ -3,10 +3,12 @@
 #include <cstdint>
 
 #include "smb2/close.h"
+#include "smb2/constants.h"
 #include "smb2/create.h"
 #include "smb2/error.h"
 #include "smb2/header.h"
 #include "smb2/ioctl.h"
+#include "smb2/lease.h"
 #include "smb2/negotiate.h"
 #include "smb2/query_directory.h"
 #include "smb2/query_info.h"
@@ -27,7 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case Command::kNegotiate: (void)decodeNegotiateResponse(msg); break;
     case Command::kSessionSetup: (void)decodeSessionSetupResponse(msg); break;
     case Command::kTreeConnect: (void)decodeTreeConnectResponse(msg); break;
-    case Command::kCreate: (void)decodeCreateResponse(msg); break;
+    case Command::kCreate: {
+      auto r = decodeCreateResponse(msg);
+      if (r)
+        for (const auto& c : r->decoded_contexts)
+          if (c.name == kCreateRequestLease) (void)decodeLeaseContext(c.data);
+      break;
+    }
+    case Command::kOplockBreak:
+      (void)oplockBreakStructureSize(msg);
+      (void)decodeLeaseBreakNotification(msg);
+      (void)decodeLeaseBreakAck(msg);
+      break;
     case Command::kClose: (void)decodeCloseResponse(msg); break;
     case Command::kRead: (void)decodeReadResponse(msg); break;
     case Command::kWrite: (void)decodeWriteResponse(msg); break;

@@ -293,6 +293,11 @@ Status parseMountOptions(std::string_view text, MountOptions* o, std::string* er
     } else if (key == "actimeo") {
       if (!needVal() || !parseU32(val, &n)) return fail("actimeo: invalid value '" + std::string(val) + "'");
       o->actimeo = n;
+    } else if (key == "closetimeo") {
+      // cifs.ko's deferred close: seconds a released file keeps its handle while a lease with
+      // Handle caching is held (0: close at once). cifs.ko's maximum is 2^30 seconds.
+      if (!needVal() || !parseU32(val, &n) || n > (1u << 30)) return fail("closetimeo: invalid value '" + std::string(val) + "'");
+      o->closetimeo = n;
     } else if (key == "cache") {
       std::string v = lower(val);
       if (v != "strict" && v != "none" && v != "loose") return fail("cache: expected strict, none or loose");

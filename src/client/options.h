@@ -55,6 +55,7 @@ struct MountOptions {
   uint32_t rsize = 0, wsize = 0;  // 0: negotiated maximum
   uint32_t actimeo = 1;           // seconds
   std::string cache = "strict";   // strict | none | loose
+  uint32_t closetimeo = 5;        // seconds a closed file's handle is kept under a lease (cifs.ko: 5)
   bool seal = false, sign = false;
   bool multichannel = false;
   uint32_t max_channels = 1;

@@ -28,6 +28,7 @@
 #include "smb2/create.h"
 #include "smb2/frame.h"
 #include "smb2/ioctl.h"
+#include "smb2/lease.h"
 #include "smb2/negotiate.h"
 #include "smb2/query_directory.h"
 #include "smb2/query_info.h"
@@ -60,6 +61,8 @@ bool isOkStatus(uint32_t s) {
 SmbClient::SmbClient() = default;
 SmbClient::~SmbClient() {
   if (rdma_) rdma_->close();
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  stopIdleReceiver();
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -100,9 +103,9 @@ Status SmbClient::writeMessage(ByteView a, ByteView b) {
   return ok();
 }
 
-Result<Bytes> SmbClient::readMessage() {
+Result<Bytes> SmbClient::readMessage(int timeout_ms) {
   if (rdma_) {
-    auto m = rdma_->receive(opts_.timeout_ms);
+    auto m = rdma_->receive(timeout_ms < 0 ? opts_.timeout_ms : timeout_ms);
     if (!m) {
       if (m.status() == NtStatus::kIoTimeout) return err(NtStatus::kIoTimeout, "no response from the server");
       return fatal(NtStatus::kConnectionDisconnected, "SMB Direct connection lost");
@@ -218,13 +221,27 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
   return sent(writeMessage(w.buf(), extra));
 }
 
-Status SmbClient::receiveOne() {
-  auto got = readMessage();
+Status SmbClient::receiveOne(int timeout_ms) {
+  auto got = readMessage(timeout_ms);
   if (!got) return got.error();
   Bytes m = std::move(*got);
   auto hr = smb2::decodeHeader(m);
   if (!hr) return fatal(NtStatus::kInvalidNetworkResponse, "bad SMB2 header");
   const smb2::Header& h = *hr;
+  if (h.message_id == smb2::kUnsolicitedMessageId && !h.next_command) {
+    // A break notification (MS-SMB2 3.2.5.19): no request waits for it. It may come unsigned
+    // (it belongs to no request); a signed one must verify.
+    if ((h.flags & smb2::kFlagSigned) && !signing_key_.empty() && h.session_id == session_id_ &&
+        !smb2::verifySignature(info_.signing_algorithm, signing_key_, m))
+      return fatal(NtStatus::kAccessDenied, "bad signature on a break notification");
+    if (h.credit) {
+      std::lock_guard<std::mutex> lk(mu_);
+      credits_.fetch_add(h.credit, std::memory_order_relaxed);
+      cv_.notify_all();
+    }
+    if (h.command == smb2::Command::kOplockBreak) onUnsolicited(m);
+    return ok();
+  }
   // What to file under h.message_id: the message, or the reason it cannot be trusted.
   Result<Bytes> out = err(NtStatus::kInvalidNetworkResponse, "");
   size_t parts = 1;
@@ -277,6 +294,15 @@ Status SmbClient::receiveOne() {
 }
 
 Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done) {
+  // Counted so that the idle receiver leaves the transport to us.
+  waiters_++;
+  struct Leave {
+    SmbClient* c;
+    ~Leave() {
+      c->waiters_--;
+      if (c->idle_thread_running_) c->last_busy_ = std::chrono::steady_clock::now();
+    }
+  } leave{this};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.timeout_ms > 0 ? opts_.timeout_ms : 15000);
   for (;;) {
     if (done()) return ok();
@@ -532,7 +558,7 @@ Status SmbClient::connect(const ConnectOptions& o) {
   if (o.bind_to) client_guid_ = o.bind_to->client_guid_;
   else crypto::randomFill(client_guid_);
   security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
-  capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption;
+  capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption | smb2::kCapLeasing;
   smb2::NegotiateRequest nq;
   nq.security_mode = security_mode_;
   nq.capabilities = capabilities_;
@@ -726,6 +752,11 @@ bool SmbClient::connectionLost(NtStatus s) {
 }
 
 Status SmbClient::reconnect() {
+  // The idle receiver reads the old transport: wake it (a shut down socket reads as closed, a
+  // closed endpoint as disconnected) and wait for it before the state below is reset.
+  if (rdma_) rdma_->close();
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  stopIdleReceiver();
   if (rdma_) {
     rdma_->close();
     rdma_.reset();
@@ -756,6 +787,7 @@ Status SmbClient::reconnect() {
   SD_CHECK(connect(opts_));
   if (!share.empty()) SD_CHECK(treeConnect(share));
   reconnects_++;
+  if (break_handler_) startIdleReceiver();
   LOG_INFO("reconnected to %s (reconnect %llu)", info_.server.c_str(), (unsigned long long)reconnects_);
   return ok();
 }
@@ -807,6 +839,174 @@ Result<smb2::FileId> SmbClient::createWithSecurity(const std::string& path, uint
   auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
   auto r = SD_TRY(smb2::decodeCreateResponse(m));
   return r.file_id;
+}
+
+// CREATE with a lease v2 request context (MS-SMB2 2.2.13.2.10; the 3.x client sends v2,
+// 3.2.4.3.8): the granted state comes back in the RqLs response context (2.2.14.2.11) with
+// OplockLevel SMB2_OPLOCK_LEVEL_LEASE; a server without leases answers with neither.
+Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uint32_t access,
+                                                    uint32_t disposition, uint32_t options,
+                                                    const smb2::LeaseKey& key, uint32_t want, uint32_t share) {
+  smb2::CreateRequest q;
+  q.impersonation_level = smb2::kImpersonationImpersonation;
+  q.desired_access = access;
+  q.share_access = share;
+  q.create_disposition = disposition;
+  q.create_options = options;
+  q.name = wire(path);
+  std::vector<smb2::CreateContextOut> ctxs;
+  bool lease = leasesSupported() && want;
+  if (lease) {
+    q.requested_oplock_level = smb2::kOplockLevelLease;
+    smb2::LeaseContext c;
+    c.v2 = true;
+    c.lease_key = key;
+    c.lease_state = want;
+    ctxs.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(c)});
+    startIdleReceiver();
+  }
+  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
+  auto r = SD_TRY(smb2::decodeCreateResponse(m));
+  LeasedOpen out;
+  out.id = r.file_id;
+  if (lease && r.oplock_level == smb2::kOplockLevelLease) {
+    for (const auto& c : r.decoded_contexts) {
+      if (c.name != smb2::kCreateRequestLease) continue;
+      auto g = smb2::decodeLeaseContext(c.data);
+      if (!g || g->lease_key != key) {
+        // Not ours to cache under: keep the open, trust no lease.
+        LOG_WARN("%s: lease response context %s", path.c_str(), g ? "for another key" : "malformed");
+        break;
+      }
+      out.lease_state = g->lease_state & want;
+      out.epoch = g->epoch;
+      if (out.lease_state) leases_granted_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  return out;
+}
+
+void SmbClient::setLeaseBreakHandler(std::function<void(const LeaseBreak&)> handler) {
+  // No handler: the idle receiver stops first, so that it calls no handler being destroyed.
+  if (!handler) stopIdleReceiver();
+  {
+    std::lock_guard<std::mutex> lk(idle_mu_);
+    break_handler_ = std::move(handler);
+  }
+  // From now on a break may come at any time: read the line while idle.
+  if (break_handler_ && (fd_ >= 0 || rdma_)) startIdleReceiver();
+}
+
+Status SmbClient::ackLeaseBreak(const smb2::LeaseKey& key, uint32_t lease_state) {
+  smb2::LeaseBreakAck a;
+  a.lease_key = key;
+  a.lease_state = lease_state;
+  auto m = transact(smb2::Command::kOplockBreak, [&](ByteWriter& w) { smb2::encodeLeaseBreakAck(a, w); });
+  if (!m) return m.error();
+  auto r = smb2::decodeLeaseBreakAck(*m);  // the Lease Break Response, MS-SMB2 2.2.25.2
+  if (!r) return r.error();
+  breaks_acked_.fetch_add(1, std::memory_order_relaxed);
+  return ok();
+}
+
+void SmbClient::onUnsolicited(const Bytes& m) {
+  auto size = smb2::oplockBreakStructureSize(m);
+  if (!size || *size != smb2::kLeaseBreakNotificationSize) {
+    // An oplock break (2.2.23.1): we never ask for oplocks. Nothing to do.
+    LOG_WARN("ignoring an unsolicited OPLOCK_BREAK of size %u", size ? unsigned(*size) : 0u);
+    return;
+  }
+  auto n = smb2::decodeLeaseBreakNotification(m);
+  if (!n) {
+    LOG_WARN("malformed lease break notification: %s", n.error().what);
+    return;
+  }
+  breaks_received_.fetch_add(1, std::memory_order_relaxed);
+  LeaseBreak b;
+  b.key = n->lease_key;
+  b.current_state = n->current_lease_state;
+  b.new_state = n->new_lease_state;
+  b.new_epoch = n->new_epoch;
+  b.ack_required = n->flags & smb2::kNotifyBreakLeaseFlagAckRequired;
+  // break_handler_ is set before the idle receiver starts and before any leased open, and
+  // never changed after: read without a lock.
+  if (break_handler_) break_handler_(b);
+  else LOG_WARN("lease break %s -> %s with no handler", smb2::leaseStateText(b.current_state).c_str(),
+                smb2::leaseStateText(b.new_state).c_str());
+}
+
+void SmbClient::startIdleReceiver() {
+  std::lock_guard<std::mutex> lk(idle_mu_);
+  if (idle_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> l2(mu_);
+    idle_stop_ = false;
+    idle_thread_running_ = true;
+    last_busy_ = std::chrono::steady_clock::now();
+  }
+  idle_thread_ = std::thread([this] { idleLoop(); });
+}
+
+void SmbClient::stopIdleReceiver() {
+  std::lock_guard<std::mutex> lk(idle_mu_);
+  if (!idle_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> l2(mu_);
+    idle_stop_ = true;
+    idle_cv_.notify_all();
+  }
+  idle_thread_.join();
+  std::lock_guard<std::mutex> l2(mu_);
+  idle_thread_running_ = false;
+}
+
+bool SmbClient::waitReadable(int timeout_ms) {
+  pollfd p{fd_, POLLIN, 0};
+  int r = ::poll(&p, 1, timeout_ms);
+  return r > 0;
+}
+
+// The receiver role is taken only when nobody waits (waiters_ == 0), nobody reads, and no
+// caller has waited for kQuiet: while requests come and go their callers read every message
+// (breaks included) and this thread stays asleep, woken by nothing but its own timer (it has
+// its own condition variable: the callers' wake-ups would cost a context switch per response).
+// On TCP the line is then polled without the role, so a caller that comes finds it free; SMB
+// Direct has no descriptor to poll, so there the role is held for short receives (the first
+// caller after a quiet spell gets its response from this thread). Each pass waits at most
+// kIdlePollMs, so stopping takes at most that long.
+void SmbClient::idleLoop() {
+  constexpr int kIdlePollMs = 100;
+  constexpr auto kQuiet = std::chrono::milliseconds(20);
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!idle_stop_) {
+    auto now = std::chrono::steady_clock::now();
+    if (broken_ || receiving_ || waiters_ > 0) {
+      idle_cv_.wait_until(lk, now + kQuiet);
+      continue;
+    }
+    if (now - last_busy_ < kQuiet) {
+      idle_cv_.wait_until(lk, last_busy_ + kQuiet);
+      continue;
+    }
+    if (!rdma_) {
+      lk.unlock();
+      bool readable = waitReadable(kIdlePollMs);
+      lk.lock();
+      if (!readable || idle_stop_ || broken_ || receiving_ || waiters_ > 0) continue;
+      // A caller may have read what woke us while we took the lock: read only if still there.
+      lk.unlock();
+      readable = waitReadable(0);
+      lk.lock();
+      if (!readable || idle_stop_ || broken_ || receiving_ || waiters_ > 0) continue;
+    }
+    receiving_ = true;
+    lk.unlock();
+    Status st = receiveOne(rdma_ ? kIdlePollMs : -1);
+    lk.lock();
+    receiving_ = false;
+    cv_.notify_all();
+    if (!st && st.status() != NtStatus::kIoTimeout && !broken_) broken_ = st.error();
+  }
 }
 
 Result<Bytes> SmbClient::querySecurity(const smb2::FileId& f, uint32_t security_information) {
@@ -1404,6 +1604,9 @@ std::string SmbClient::statusText() const {
   } else {
     add("Transport: TCP\n");
   }
+  add("Leases granted: %llu  breaks received: %llu  acknowledged: %llu\n",
+      (unsigned long long)leases_granted_.load(), (unsigned long long)breaks_received_.load(),
+      (unsigned long long)breaks_acked_.load());
   add("Commands (sent / failed):\n");
   for (size_t i = 0; i < cmd_sent_.size(); i++) {
     uint64_t n = cmd_sent_[i].load(std::memory_order_relaxed);

@@ -13,6 +13,7 @@
 #pragma once
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -21,12 +22,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/bytes.h"
 #include "fscc/directory_info.h"
 #include "fscc/file_info.h"
+#include "smb2/constants.h"
 #include "smb2/header.h"
+#include "smb2/lease.h"
 
 namespace sd::rdma {
 class MemoryRegion;
@@ -98,6 +102,39 @@ class SmbClient {
 
   Result<smb2::FileId> open(const std::string& path, uint32_t access, uint32_t disposition,
                             uint32_t options, uint32_t share = 7);
+
+  // Leases (MS-SMB2 3.2.4.3.8, 3.2.5.19.2). The server offered SMB2_GLOBAL_CAP_LEASING.
+  bool leasesSupported() const { return capabilities_ & smb2::kCapLeasing; }
+  // CREATE with an RqLs context (lease v2 on every dialect we speak: they are all 3.x) asking
+  // for `want` (kLeaseRead|kLeaseHandle|kLeaseWrite) under `key`; every open of one file should
+  // use the same key. `lease_state` is what the server granted (0: none, e.g. a server without
+  // leases), `epoch` the lease's epoch then.
+  struct LeasedOpen {
+    smb2::FileId id;
+    uint32_t lease_state = 0;
+    uint16_t epoch = 0;
+  };
+  Result<LeasedOpen> openLeased(const std::string& path, uint32_t access, uint32_t disposition,
+                                uint32_t options, const smb2::LeaseKey& key, uint32_t want,
+                                uint32_t share = 7);
+  // A LEASE_BREAK notification (MS-SMB2 2.2.23.2) as handed to the handler.
+  struct LeaseBreak {
+    smb2::LeaseKey key{};
+    uint32_t current_state = 0, new_state = 0;
+    uint16_t new_epoch = 0;
+    bool ack_required = false;
+  };
+  // The owner of the leases (the mount) gets each break here. It runs on whichever thread read
+  // the notification (a waiting caller or the idle receiver), so it must only queue the work
+  // and return: write back, invalidate, close, then call ackLeaseBreak from its own thread.
+  // Set it once, after connect and before the first openLeased, with no other call running:
+  // it starts the idle receiver (also restarted by reconnect). A break with no handler is
+  // logged and not acknowledged. A null handler stops the idle receiver (before the owner of
+  // the old handler goes away).
+  void setLeaseBreakHandler(std::function<void(const LeaseBreak&)> handler);
+  // Lease Break Acknowledgment (MS-SMB2 2.2.24.2) with the state kept (the break's new state or
+  // less), answered by a Lease Break Response (2.2.25.2).
+  Status ackLeaseBreak(const smb2::LeaseKey& key, uint32_t lease_state);
   Status close(const smb2::FileId& f);
   // CREATE with an SMB2_CREATE_SD_BUFFER context (MS-SMB2 2.2.13.2.3) carrying `descriptor`
   // (none when it is empty: the same as open).
@@ -170,11 +207,22 @@ class SmbClient {
     uint32_t charge_bytes = 0;
   };
   Result<std::vector<Bytes>> compound(const std::vector<Part>& parts);
-  Result<Bytes> readMessage();
+  // timeout_ms < 0: the connection's timeout.
+  Result<Bytes> readMessage(int timeout_ms = -1);
   Status writeMessage(ByteView a, ByteView b = {});
   // Reads one message from the transport and files it (or its error) under its MessageId; the
   // caller holds the receiver role, not mu_.
-  Status receiveOne();
+  Status receiveOne(int timeout_ms = -1);
+  // An unsolicited OPLOCK_BREAK (MessageId 0xFFFFFFFFFFFFFFFF): a lease break goes to the
+  // handler; nothing else is filed. Called by the receiver, not under mu_.
+  void onUnsolicited(const Bytes& m);
+  // The idle receiver: while leases may be held and no caller waits for a response, it reads
+  // the connection so that a break is seen (and handed to the owner) at once; it leaves the
+  // receiver role to callers whenever one waits. Started by the first openLeased.
+  void startIdleReceiver();
+  void stopIdleReceiver();  // joins it; the transport must be shut down or be quiet
+  void idleLoop();
+  bool waitReadable(int timeout_ms);
   // Waits under mu_ until `done`, taking the receiver role whenever nobody holds it. Errors: the
   // connection broke (every waiter gets it), or the timeout passed.
   Status waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done);
@@ -220,6 +268,16 @@ class SmbClient {
   uint32_t outstanding_ = 0;         // responses still expected
   std::map<uint64_t, Result<Bytes>> early_;  // responses filed by MessageId, not yet collected
   std::set<uint64_t> abandoned_;     // ids whose caller gave up (timed out): dropped on arrival
+  uint32_t waiters_ = 0;             // threads in waitUntil (the idle receiver yields to them)
+  bool idle_stop_ = false;           // the idle receiver must exit
+  bool idle_thread_running_ = false;
+  std::chrono::steady_clock::time_point last_busy_;  // the last caller stopped waiting
+  std::condition_variable idle_cv_;  // the idle receiver sleeps here (woken to stop)
+  // The idle receiver thread (started and joined by single-caller paths under idle_mu_).
+  std::mutex idle_mu_;
+  std::thread idle_thread_;
+  std::function<void(const LeaseBreak&)> break_handler_;  // set before the thread starts
+  std::atomic<uint64_t> breaks_received_{0}, breaks_acked_{0}, leases_granted_{0};
   std::array<std::atomic<uint64_t>, 19> cmd_sent_{}, cmd_failed_{};
   // SMB Direct data moved by RDMA (READ: the server wrote into our buffers; WRITE: it read them).
   std::atomic<uint64_t> rdma_reads_{0}, rdma_read_bytes_{0}, rdma_writes_{0}, rdma_write_bytes_{0};

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/log.h"
 #include "fuse/smbfs.h"
 
 namespace sd::fuse {
@@ -44,8 +45,11 @@ int mountMain(int argc, char** argv) {
     } else if (a == "-h" || a == "--help") {
       usage(stdout);
       return 0;
-    } else if (a == "-n" || a == "-s" || a == "-v") {
-      // mount(8) passes these to helpers (no mtab, sloppy, verbose): accepted.
+    } else if (a == "-v") {
+      // mount(8)'s verbose: protocol details on stderr (seen with -f).
+      logSetLevel(LogLevel::kDebug);
+    } else if (a == "-n" || a == "-s") {
+      // mount(8) passes these to helpers (no mtab, sloppy): accepted.
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "smbdirect mount: unknown flag '%s'\n", a.c_str());
       usage(stderr);

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -28,7 +30,9 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "client/smb_client.h"
+#include "crypto/random.h"
 #include "smb2/constants.h"
+#include "smb2/lease.h"
 
 namespace sd::fuse {
 
@@ -95,11 +99,47 @@ struct Fs {
     smb2::FileId id;
     std::string path;
     uint32_t access = 0, options = 0;
+    fuse_ino_t ino = 0;
+    bool leased = false;  // opened under the inode's lease key (counted in Lease::handles)
   };
   std::mutex files_mu;
   std::map<uint64_t, OpenFile> files;
   std::map<uint64_t, std::shared_ptr<const std::vector<fscc::FileInfo>>> dirs;
   uint64_t next_fh = 1;
+
+  // Leases (cache=strict on a server that offers them; docs/ARCHITECTURE.md "Leases and data
+  // caching in the mount"). One lease key per inode, used by every open of that file. lease_mu
+  // guards the table, the deferred handles and the work queue; it is never held across a
+  // round trip or a call into the kernel.
+  struct Lease {
+    smb2::LeaseKey key{};
+    uint32_t state = 0;        // what the server granted and has not broken
+    uint16_t epoch = 0;        // lease v2 epoch of `state`
+    bool have_epoch = false;
+    uint32_t handles = 0;      // SMB opens under this key: open files + deferred
+    struct Deferred {
+      smb2::FileId id;
+      uint32_t access = 0;
+      std::chrono::steady_clock::time_point since;
+    };
+    std::vector<Deferred> deferred;  // released files whose close waits for closetimeo
+  };
+  // A break from the server, or (local) a reconnect's "trust nothing cached".
+  struct BreakWork {
+    client::SmbClient::LeaseBreak b;
+    bool local = false;
+  };
+  bool leases = false;
+  std::chrono::seconds closetimeo{5};
+  fuse_session* se = nullptr;  // set before the session loop; the lease worker notifies through it
+  std::mutex lease_mu;
+  std::condition_variable lease_cv;
+  std::unordered_map<fuse_ino_t, Lease> lease_of;
+  std::map<smb2::LeaseKey, fuse_ino_t> ino_of_key;
+  std::deque<BreakWork> break_queue;
+  bool lease_stop = false;
+  std::thread lease_worker;
+  std::atomic<uint64_t> cache_invalidations{0}, deferred_reused{0}, deferred_closed{0};
 
   // Runs a data operation on the SMB Direct channel when there is one; if that channel is gone,
   // it is abandoned and the operation runs on the first channel.
@@ -127,8 +167,32 @@ struct Fs {
         continue;
       }
       generation++;
+      // The old session's leases and handles are gone: deferred handles are forgotten, every
+      // lease starts again from nothing, and the kernel's cache of each leased file is dropped
+      // by the lease worker (not here: invalidating pages waits for READs that wait for us).
+      if (leases) {
+        std::lock_guard<std::mutex> ll(lease_mu);
+        for (auto& [ino, l] : lease_of) {
+          l.deferred.clear();
+          l.handles = 0;
+          l.have_epoch = false;
+          BreakWork w;
+          w.b.key = l.key;
+          w.b.current_state = l.state;
+          w.local = true;
+          break_queue.push_back(w);
+          l.state = 0;
+        }
+        lease_cv.notify_all();
+      }
       std::lock_guard<std::mutex> fl(files_mu);
       for (auto& [fh, of] : files) {
+        if (of.leased) {
+          auto o = openUnderLease(of.ino, of.path, of.access, smb2::kFileOpen, of.options);
+          if (o) of.id = o->id;
+          else LOG_WARN("after reconnect %s could not be re-opened: %s", of.path.c_str(), client::describe(o.status()).c_str());
+          continue;
+        }
         auto o = smb.open(of.path, of.access, smb2::kFileOpen, of.options);
         if (o) of.id = *o;
         else LOG_WARN("after reconnect %s could not be re-opened: %s", of.path.c_str(), client::describe(o.status()).c_str());
@@ -137,6 +201,99 @@ struct Fs {
     }
     return false;
   }
+
+  // CREATE under the inode's lease key asking for RWH; records the grant (unless a break with a
+  // later epoch was already applied) and counts the handle. `covered` says whether, before this
+  // open, the lease held R with at least one handle open all along: only then may the kernel
+  // keep pages it cached earlier.
+  struct LeasedOpen {
+    smb2::FileId id;
+    uint32_t state = 0;
+    bool covered = false;
+  };
+  Result<LeasedOpen> openUnderLease(fuse_ino_t ino, const std::string& path, uint32_t access,
+                                    uint32_t disposition, uint32_t options) {
+    smb2::LeaseKey key;
+    bool covered;
+    {
+      std::lock_guard<std::mutex> lk(lease_mu);
+      auto [it, fresh] = lease_of.try_emplace(ino);
+      if (fresh) {
+        crypto::randomFill(it->second.key);
+        ino_of_key[it->second.key] = ino;
+      }
+      key = it->second.key;
+      covered = it->second.handles > 0 && (it->second.state & smb2::kLeaseRead);
+    }
+    auto o = SD_TRY(smb.openLeased(path, access, disposition, options, key,
+                                   smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle));
+    std::lock_guard<std::mutex> lk(lease_mu);
+    Lease& l = lease_of[ino];
+    // A break handled while this CREATE was answered has a later epoch than the grant.
+    if (!l.have_epoch || int16_t(o.epoch - l.epoch) >= 0) {
+      l.state = o.lease_state;
+      l.epoch = o.epoch;
+      l.have_epoch = o.lease_state != 0;
+    }
+    l.handles++;
+    return LeasedOpen{o.id, l.state, covered && (l.state & smb2::kLeaseRead)};
+  }
+  // One handle under the lease is closed: when none is left the server has dropped the lease.
+  void leaseHandleClosed(fuse_ino_t ino) {
+    std::lock_guard<std::mutex> lk(lease_mu);
+    auto it = lease_of.find(ino);
+    if (it == lease_of.end()) return;
+    Lease& l = it->second;
+    if (l.handles) l.handles--;
+    if (!l.handles) {
+      l.state = 0;
+      l.have_epoch = false;
+    }
+  }
+  // A deferred handle of this inode with at least `access`, taken out of the deferred list
+  // (it stays counted in handles), while the lease still has Handle caching.
+  std::optional<smb2::FileId> takeDeferred(fuse_ino_t ino, uint32_t access, bool* covered) {
+    std::lock_guard<std::mutex> lk(lease_mu);
+    auto it = lease_of.find(ino);
+    if (it == lease_of.end() || !(it->second.state & smb2::kLeaseHandle)) return std::nullopt;
+    Lease& l = it->second;
+    for (size_t i = 0; i < l.deferred.size(); i++) {
+      if ((l.deferred[i].access & access) != access) continue;
+      smb2::FileId id = l.deferred[i].id;
+      l.deferred.erase(l.deferred.begin() + ptrdiff_t(i));
+      *covered = (l.state & smb2::kLeaseRead) != 0;
+      deferred_reused++;
+      return id;
+    }
+    return std::nullopt;
+  }
+  // Closes the deferred handles of `ino` now (before an unlink or rename of its path, as
+  // cifs.ko does, so that the server need not break our own Handle lease first).
+  void closeDeferred(fuse_ino_t ino) {
+    std::vector<smb2::FileId> ids;
+    {
+      std::lock_guard<std::mutex> lk(lease_mu);
+      auto it = lease_of.find(ino);
+      if (it == lease_of.end()) return;
+      for (auto& d : it->second.deferred) ids.push_back(d.id);
+      it->second.deferred.clear();
+    }
+    if (ids.empty()) return;
+    std::shared_lock<std::shared_mutex> cl(conn_mu);
+    for (auto& id : ids) {
+      (void)smb.close(id);
+      deferred_closed++;
+      leaseHandleClosed(ino);
+    }
+  }
+  std::optional<fuse_ino_t> knownIno(const std::string& p) {
+    std::lock_guard<std::mutex> lk(tab_mu);
+    auto it = inos.find(p);
+    if (it == inos.end()) return std::nullopt;
+    return it->second;
+  }
+  void leaseWorkerLoop();
+  void handleBreak(const BreakWork& w);
 
   std::optional<std::string> pathOf(fuse_ino_t ino) {
     std::lock_guard<std::mutex> lk(tab_mu);
@@ -205,6 +362,107 @@ struct Fs {
 
 Fs* fsOf(fuse_req_t req) { return static_cast<Fs*>(fuse_req_userdata(req)); }
 
+// The lease worker: applies breaks in arrival order and closes deferred handles whose
+// closetimeo has passed. A break is handled as cifs.ko does: nothing to write back when W goes
+// (writes go through to the server before they are answered), the kernel's pages and
+// attributes of the inode dropped when R goes, the deferred handles closed when H goes, then
+// the acknowledgment with the new state. Each wait is bounded (1 s), so stopping is prompt.
+void Fs::leaseWorkerLoop() {
+  std::unique_lock<std::mutex> lk(lease_mu);
+  while (!lease_stop) {
+    if (!break_queue.empty()) {
+      BreakWork w = break_queue.front();
+      break_queue.pop_front();
+      lk.unlock();
+      handleBreak(w);
+      lk.lock();
+      continue;
+    }
+    // Deferred handles past their time.
+    auto now = std::chrono::steady_clock::now();
+    auto next = now + std::chrono::seconds(1);
+    std::vector<std::pair<fuse_ino_t, smb2::FileId>> expired;
+    for (auto& [ino, l] : lease_of) {
+      for (size_t i = 0; i < l.deferred.size();) {
+        auto due = l.deferred[i].since + closetimeo;
+        if (due <= now) {
+          expired.emplace_back(ino, l.deferred[i].id);
+          l.deferred.erase(l.deferred.begin() + ptrdiff_t(i));
+        } else {
+          next = std::min(next, due);
+          i++;
+        }
+      }
+    }
+    if (!expired.empty()) {
+      lk.unlock();
+      {
+        std::shared_lock<std::shared_mutex> cl(conn_mu);
+        for (auto& [ino, id] : expired) (void)smb.close(id);
+      }
+      for (auto& [ino, id] : expired) {
+        deferred_closed++;
+        leaseHandleClosed(ino);
+      }
+      lk.lock();
+      continue;
+    }
+    lease_cv.wait_until(lk, next);
+  }
+}
+
+void Fs::handleBreak(const BreakWork& w) {
+  std::optional<fuse_ino_t> ino;
+  std::vector<smb2::FileId> to_close;
+  bool drop_cache = w.local;
+  {
+    std::lock_guard<std::mutex> lk(lease_mu);
+    auto k = ino_of_key.find(w.b.key);
+    if (k != ino_of_key.end()) {
+      ino = k->second;
+      Lease& l = lease_of[*ino];
+      if (!w.local) {
+        drop_cache = (l.state & smb2::kLeaseRead) && !(w.b.new_state & smb2::kLeaseRead);
+        l.state &= w.b.new_state;
+        l.epoch = w.b.new_epoch;
+        l.have_epoch = true;
+        // Every break closes the kept handles, not only one that takes H: a break means another
+        // client wants the file, and a kept handle would, e.g., keep a file it deleted (delete
+        // on close) on the server until closetimeo (Samba breaks only W for that open).
+        for (auto& d : l.deferred) to_close.push_back(d.id);
+        l.deferred.clear();
+      }
+    }
+  }
+  LOG_DEBUG("lease break %s -> %s%s", smb2::leaseStateText(w.b.current_state).c_str(),
+            smb2::leaseStateText(w.b.new_state).c_str(), w.local ? " (reconnect)" : "");
+  if (ino && drop_cache && se) {
+    // Pages and attributes of the inode: the next read goes to the server.
+    int rc = fuse_lowlevel_notify_inval_inode(se, *ino, 0, 0);
+    if (rc != 0 && rc != -ENOENT) LOG_WARN("invalidating inode %llu: %s", (unsigned long long)*ino, std::strerror(-rc));
+    cache_invalidations++;
+  }
+  if (w.local) return;
+  std::shared_lock<std::shared_mutex> cl(conn_mu);
+  for (auto& id : to_close) {
+    (void)smb.close(id);
+    deferred_closed++;
+    leaseHandleClosed(*ino);
+  }
+  bool any_left = true;
+  if (ino) {
+    std::lock_guard<std::mutex> lk(lease_mu);
+    any_left = lease_of[*ino].handles > 0;
+  }
+  // Closing the lease's last handle ends it and with it the break (MS-SMB2 3.3.4.7 and
+  // 3.3.5.22.2: the server answers an acknowledgment of a lease it no longer has with
+  // STATUS_OBJECT_NAME_NOT_FOUND): acknowledge only a lease that still has opens.
+  if (w.b.ack_required && any_left) {
+    Status st = smb.ackLeaseBreak(w.b.key, w.b.new_state);
+    if (!st) LOG_WARN("lease break acknowledgment: %s", client::describe(st.status()).c_str());
+  }
+}
+
 // Runs `f` with the connection held (shared); when the connection turned out to be gone,
 // reconnects once and runs it again (f looks up file ids afresh, so re-opened files are used).
 template <class F>
@@ -263,15 +521,23 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
   if (!path) return (void)fuse_reply_err(req, ENOENT);
   Status st = again(fs, [&]() -> Status {
     smb2::FileId f;
-    bool opened = false;
+    bool opened = false, leased = false;
     std::optional<smb2::FileId> have = fi ? fs->fileId(fi->fh) : std::nullopt;
     if (have) {
       f = *have;
     } else {
-      auto o = fs->smb.open(*path, smb2::kFileWriteData | smb2::kFileWriteAttributes | smb2::kFileReadAttributes,
-                            smb2::kFileOpen, 0);
-      if (!o) return o.error();
-      f = *o;
+      uint32_t acc = smb2::kFileWriteData | smb2::kFileWriteAttributes | smb2::kFileReadAttributes;
+      if (fs->leases) {
+        // Under the file's own lease key: another key would break our lease.
+        auto o = fs->openUnderLease(ino, *path, acc, smb2::kFileOpen, 0);
+        if (!o) return o.error();
+        f = o->id;
+        leased = true;
+      } else {
+        auto o = fs->smb.open(*path, acc, smb2::kFileOpen, 0);
+        if (!o) return o.error();
+        f = *o;
+      }
       opened = true;
     }
     Status r = ok();
@@ -282,7 +548,10 @@ void opSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
       uint64_t m = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : (to_set & FUSE_SET_ATTR_MTIME) ? filetimeFromTimespec(attr->st_mtim) : 0;
       r = fs->smb.setTimes(f, a, m);
     }
-    if (opened) (void)fs->smb.close(f);
+    if (opened) {
+      (void)fs->smb.close(f);
+      if (leased) fs->leaseHandleClosed(ino);
+    }
     return r;
   });
   if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
@@ -355,9 +624,11 @@ uint32_t accessFor(const Fs* fs, int flags) {
 // at every open, and writes go through to the server: another client's change is seen at the
 // next open, as cifs.ko without an oplock. cache=loose: the page cache is kept across opens and
 // writes are cached (writeback cache, pushed at flush/fsync/close).
-void setCaching(const Fs* fs, fuse_file_info* fi) {
+// With a lease (cache=strict on a server that grants them) the page cache is kept across opens
+// while R was held without a gap (`covered`), as cifs.ko caches under a lease.
+void setCaching(const Fs* fs, fuse_file_info* fi, bool covered = false) {
   fi->direct_io = fs->opt.cache == "none";
-  fi->keep_cache = fs->opt.cache == "loose";
+  fi->keep_cache = fs->opt.cache == "loose" || covered;
 }
 
 // FUSE caps the readahead window at the bdi default (128 KiB) whatever max_readahead says; the
@@ -388,6 +659,27 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fs->opt.cache == "loose") flags &= ~O_APPEND;
   uint32_t disp = (flags & O_TRUNC) ? smb2::kFileOverwrite : smb2::kFileOpen;
   uint32_t access = accessFor(fs, flags);
+  if (fs->leases) {
+    // A handle kept by a recent close of this file (deferred close) serves the open with no
+    // round trip; otherwise a CREATE under the file's lease key.
+    bool covered = false;
+    if (disp == smb2::kFileOpen) {
+      if (auto id = fs->takeDeferred(ino, access, &covered)) {
+        LOG_DEBUG("open %s: kept handle reused, %s the page cache", p->c_str(), covered ? "keeping" : "dropping");
+        fi->fh = fs->addFile(Fs::OpenFile{*id, *p, access, smb2::kFileNonDirectoryFile, ino, true});
+        setCaching(fs, fi, covered);
+        return (void)fuse_reply_open(req, fi);
+      }
+    }
+    auto f = again(fs, [&] { return fs->openUnderLease(ino, *p, access, disp, smb2::kFileNonDirectoryFile); });
+    if (!f) return (void)fuse_reply_err(req, toErrno(f.status()));
+    if (disp != smb2::kFileOpen) f->covered = false;  // truncated: no cached page is still right
+    LOG_DEBUG("open %s: lease %s, %s the page cache", p->c_str(), smb2::leaseStateText(f->state).c_str(),
+              f->covered ? "keeping" : "dropping");
+    fi->fh = fs->addFile(Fs::OpenFile{f->id, *p, access, smb2::kFileNonDirectoryFile, ino, true});
+    setCaching(fs, fi, f->covered);
+    return (void)fuse_reply_open(req, fi);
+  }
   auto f = again(fs, [&] { return fs->smb.open(*p, access, disp, smb2::kFileNonDirectoryFile); });
   if (!f) return (void)fuse_reply_err(req, toErrno(f.status()));
   fi->fh = fs->addFile(Fs::OpenFile{*f, *p, access, smb2::kFileNonDirectoryFile});
@@ -403,21 +695,26 @@ void opCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_
   uint32_t disp = (fi->flags & O_EXCL) ? smb2::kFileCreate : (fi->flags & O_TRUNC) ? smb2::kFileOverwriteIf : smb2::kFileOpenIf;
   uint32_t access = accessFor(fs, fi->flags) | smb2::kFileWriteData;
   std::optional<fscc::FileInfo> info;
+  fuse_ino_t ino = fs->inoFor(*p);
+  if (fs->leases) fs->closeDeferred(ino);  // O_TRUNC/O_EXCL act on the file, not a kept handle
   auto f = once(fs, [&]() -> Result<smb2::FileId> {
-    auto o = SD_TRY(fs->smb.open(*p, access, disp, smb2::kFileNonDirectoryFile));
+    smb2::FileId o;
+    if (fs->leases) o = SD_TRY(fs->openUnderLease(ino, *p, access, disp, smb2::kFileNonDirectoryFile)).id;
+    else o = SD_TRY(fs->smb.open(*p, access, disp, smb2::kFileNonDirectoryFile));
     auto st = fs->smb.stat(*p);
     if (!st) {
       (void)fs->smb.close(o);
+      if (fs->leases) fs->leaseHandleClosed(ino);
       return st.error();
     }
     info = *st;
     return o;
   });
   if (!f) return (void)fuse_reply_err(req, toErrno(f.status()));
-  fi->fh = fs->addFile(Fs::OpenFile{*f, *p, access, smb2::kFileNonDirectoryFile});
+  fi->fh = fs->addFile(Fs::OpenFile{*f, *p, access, smb2::kFileNonDirectoryFile, ino, fs->leases});
   setCaching(fs, fi);
   fuse_entry_param e{};
-  e.ino = fs->inoFor(*p);
+  e.ino = ino;
   e.attr_timeout = fs->ttl;
   e.entry_timeout = fs->ttl;
   fs->toStat(*info, e.ino, &e.attr);
@@ -519,16 +816,28 @@ void opFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
 
 void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
-  std::optional<smb2::FileId> id;
+  std::optional<Fs::OpenFile> of;
   {
     std::lock_guard<std::mutex> lk(fs->files_mu);
     auto it = fs->files.find(fi->fh);
     if (it != fs->files.end()) {
-      id = it->second.id;
+      of = std::move(it->second);
       fs->files.erase(it);
     }
   }
-  if (id) (void)once(fs, [&] { return fs->smb.close(*id); });
+  if (of && of->leased) {
+    // Deferred close (cifs.ko's closetimeo): while the lease caches the handle (H), keep it for
+    // the next open of this file; the lease worker closes it when its time is up or H breaks.
+    std::lock_guard<std::mutex> lk(fs->lease_mu);
+    auto it = fs->lease_of.find(of->ino);
+    if (fs->closetimeo.count() > 0 && it != fs->lease_of.end() && (it->second.state & smb2::kLeaseHandle)) {
+      it->second.deferred.push_back({of->id, of->access, std::chrono::steady_clock::now()});
+      fs->lease_cv.notify_all();
+      return (void)fuse_reply_err(req, 0);
+    }
+  }
+  if (of) (void)once(fs, [&] { return fs->smb.close(of->id); });
+  if (of && of->leased) fs->leaseHandleClosed(of->ino);
   fuse_reply_err(req, 0);
 }
 
@@ -536,6 +845,8 @@ void opUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Fs* fs = fsOf(req);
   auto p = fs->child(parent, name);
   if (!p) return (void)fuse_reply_err(req, ENOENT);
+  if (fs->leases)
+    if (auto ino = fs->knownIno(*p)) fs->closeDeferred(*ino);
   auto st = once(fs, [&] { return fs->smb.unlink(*p); });
   fuse_reply_err(req, st ? 0 : toErrno(st.status()));
 }
@@ -566,6 +877,10 @@ void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
   if (flags & ~unsigned(RENAME_NOREPLACE)) return (void)fuse_reply_err(req, EINVAL);
   auto from = fs->child(parent, name), to = fs->child(newparent, newname);
   if (!from || !to) return (void)fuse_reply_err(req, ENOENT);
+  if (fs->leases) {
+    for (const auto* q : {&*from, &*to})
+      if (auto ino = fs->knownIno(*q)) fs->closeDeferred(*ino);
+  }
   auto st = once(fs, [&] { return fs->smb.rename(*from, *to, !(flags & RENAME_NOREPLACE)); });
   if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
   fs->renamePaths(*from, *to);
@@ -602,8 +917,12 @@ void opInit(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   if (fs->opt.cache == "loose" && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
   else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-  // Attributes cached by the kernel are dropped when the server reports another mtime/size.
-  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  // Without leases: cached pages are dropped when the server reports another mtime (a size
+  // change drops them anyway). Under leases the breaks say when pages go stale, and the mtime
+  // must not: Samba moves a file's mtime up to 2 s after our own writes (its delayed write
+  // time), which would drop the pages we just wrote or read.
+  if ((conn->capable & FUSE_CAP_AUTO_INVAL_DATA) && !fs->leases) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  else conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 constexpr unsigned kWorkers = 16;
@@ -674,6 +993,19 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
     } else {
       std::fprintf(stderr, "smbdirect: multichannel: the server lists no RDMA-capable interface; staying on TCP\n");
     }
+  }
+
+  // Leases: cache=strict on a server that offers them (cache=none/loose keep their behaviour).
+  fs->leases = r.options.cache == "strict" && fs->smb.leasesSupported();
+  fs->closetimeo = std::chrono::seconds(r.options.closetimeo);
+  if (fs->leases) {
+    Fs* fsp = fs.get();
+    // Called on the client's receiving thread: only queue the work.
+    fs->smb.setLeaseBreakHandler([fsp](const client::SmbClient::LeaseBreak& b) {
+      std::lock_guard<std::mutex> lk(fsp->lease_mu);
+      fsp->break_queue.push_back(Fs::BreakWork{b, false});
+      fsp->lease_cv.notify_all();
+    });
   }
 
   fuse_lowlevel_ops ops{};
@@ -748,11 +1080,29 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
   std::string header = "Mount: " + r.source + " on " + target + " (pid " + std::to_string(getpid()) +
                        ")\nOptions: " + client::displayMountOptions(r.options) + "\n";
   Fs* fsp = fs.get();
+  fs->se = se;
+  if (fs->leases) fs->lease_worker = std::thread([fsp] { fsp->leaseWorkerLoop(); });
   int rc;
   {
     StatusPublisher status([header, fsp] {
       std::shared_lock<std::shared_mutex> lk(fsp->conn_mu);
       std::string t = header + fsp->smb.statusText();
+      if (fsp->leases) {
+        size_t held = 0, deferred = 0;
+        {
+          std::lock_guard<std::mutex> ll(fsp->lease_mu);
+          for (auto& [ino, l] : fsp->lease_of) {
+            held += l.state != 0;
+            deferred += l.deferred.size();
+          }
+        }
+        t += "Leases held: " + std::to_string(held) + "  deferred closes pending: " + std::to_string(deferred) +
+             "  reused: " + std::to_string(fsp->deferred_reused.load()) +
+             "  closed: " + std::to_string(fsp->deferred_closed.load()) +
+             "  cache invalidations: " + std::to_string(fsp->cache_invalidations.load()) + "\n";
+      } else {
+        t += "Leases: not used (" + std::string(fsp->opt.cache != "strict" ? "cache=" + fsp->opt.cache : "the server offers none") + ")\n";
+      }
       if (fsp->rdma_channel) t += "Channel 2 (bound to the session):\n" + fsp->rdma_channel->statusText();
       return t;
     });
@@ -765,6 +1115,24 @@ int mountAndServe(const MountRequest& r, int notify_fd) {
     rc = fuse_session_loop_mt(se, lc);
     fuse_loop_cfg_destroy(lc);
   }
+  // The lease worker stops before the session goes; then the kept handles are closed.
+  if (fs->lease_worker.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(fs->lease_mu);
+      fs->lease_stop = true;
+      fs->lease_cv.notify_all();
+    }
+    fs->lease_worker.join();
+    std::vector<fuse_ino_t> inos;
+    {
+      std::lock_guard<std::mutex> lk(fs->lease_mu);
+      for (auto& [ino, l] : fs->lease_of) inos.push_back(ino);
+    }
+    for (fuse_ino_t ino : inos) fs->closeDeferred(ino);
+    // No break reaches the mount's lease state after this (it is destroyed before the client).
+    fs->smb.setLeaseBreakHandler(nullptr);
+  }
+  fs->se = nullptr;
   fuse_session_unmount(se);
   utabRemove(target);
   fuse_remove_signal_handlers(se);

@@ -94,6 +94,20 @@ TEST(MountOptions, Errors) {
   EXPECT_EQ(o.dialects.size(), 3u);
 }
 
+TEST(MountOptions, CloseTimeout) {
+  MountOptions o;
+  std::string e;
+  EXPECT_EQ(o.closetimeo, 5u);  // cifs.ko's default
+  ASSERT_TRUE(parseMountOptions("closetimeo=0", &o, &e)) << e;
+  EXPECT_EQ(o.closetimeo, 0u);
+  ASSERT_TRUE(parseMountOptions("closetimeo=30", &o, &e)) << e;
+  EXPECT_EQ(o.closetimeo, 30u);
+  EXPECT_FALSE(parseMountOptions("closetimeo=x", &o, &e));
+  EXPECT_NE(e.find("closetimeo"), std::string::npos);
+  EXPECT_FALSE(parseMountOptions("closetimeo", &o, &e));
+  EXPECT_FALSE(parseMountOptions("closetimeo=2000000000", &o, &e));
+}
+
 }  // namespace
 }  // namespace sd::client
 

@@ -2,7 +2,9 @@
 # The FUSE mount against smbdirectd: /proc/mounts entry, POSIX behaviour (create, write, read
 # back, rename over an existing file, unlink, readdir after changes, truncate up and down, mtime
 # updates), a 64 MiB checksummed copy, statfs, concurrent writers/readers/directory workers,
-# cache=strict coherence, cache=none reconnect, cache=loose writeback, and umount.
+# cache=strict coherence, cache=none reconnect, cache=loose writeback, and umount; then against
+# Samba smbd: caching under leases, a second client's change seen after its lease break,
+# written data seen by the second client after close.
 . "$(dirname "$0")/lib.sh"
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
 [ -e /dev/fuse ] || { echo "no /dev/fuse: skipped"; echo "0 passed, 0 failed"; exit 0; }
@@ -79,4 +81,40 @@ check "loose: concurrent writers with fsync" bash -c "for i in 1 2 3 4; do dd if
 check "loose: partial overwrite keeps the rest" bash -c "printf XYZ | dd of=$MNT/loose bs=1 seek=5000 conv=notrunc 2>/dev/null && sync $MNT/loose && [ \"\$(dd if=$SHARE/loose bs=1 skip=5000 count=3 2>/dev/null)\" = XYZ ] && cmp -n 5000 $WORK/local/p3 $SHARE/loose"
 check "umount" umount "$MNT"
 check "gone from /proc/mounts" bash -c "! grep -q ' $MNT ' /proc/mounts"
+# Leases against Samba smbd (smbdirectd grants none: everything above ran without them).
+# cache=strict (the default) with actimeo=30, so that only a lease break can tell the mount of
+# another client's change (attributes stay cached); the other client is smbclient.
+if ! start_samba; then not_ok "samba start"; finish; exit 1; fi
+SM="smbclient //127.0.0.1/share -p $SAMBA_PORT -U smbtest%Pass-1234 -m SMB3"
+mstatus() {  # this mount's `smbdirect status` report, once it has been refreshed (every second)
+  sleep 1.2; "$SMBDIRECT" status 2>/dev/null | awk -v m=" on $MNT " '/^Mount:/ { on = index($0, m) > 0 } on'
+}
+reads() { mstatus | awk '$1 == "READ" { print $2 }'; }
+check "samba: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,port=$SAMBA_PORT,vers=3.1.1,actimeo=30"
+printf 'AAAA-first-version\n' > "$WORK/local/v1"
+printf 'BBBB-other-client!\n' > "$WORK/local/v2"  # same size, so only the content differs
+cp "$WORK/local/v1" "$MNT/leased"
+check "leases: first read" bash -c "[ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
+mstatus > "$WORK/st"
+check "leases: a lease is held" grep -q 'Leases held: [1-9]' "$WORK/st"
+n1=$(reads)
+cat "$MNT/leased" > /dev/null; cat "$MNT/leased" > /dev/null
+n2=$(reads)
+check "leases: later opens read from the page cache (READs $n1 -> $n2)" test "${n1:-x}" = "${n2:-y}"
+# A handle stays open (fd 7) so that the break must be acknowledged (a lease whose handles are
+# all closed ends with them); Samba holds smbclient's open until then, up to 35 s.
+exec 7<"$MNT/leased"
+t0=$(date +%s%N)
+check "leases: smbclient overwrites the cached file" $SM -c "put $WORK/local/v2 leased"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "leases: the break was acknowledged at once (smbclient took $ms ms)" test "$ms" -lt 10000
+check "leases: the mount reads the other client's data" bash -c "[ \"\$(cat $MNT/leased)\" = BBBB-other-client! ]"
+exec 7<&-
+mstatus > "$WORK/st"
+check "leases: breaks received and acknowledged" grep -q 'breaks received: [1-9][0-9]*  acknowledged: [1-9]' "$WORK/st"
+check "leases: the kernel's cache was invalidated" grep -q 'cache invalidations: [1-9]' "$WORK/st"
+check "leases: written data is visible to smbclient after close" bash -c "cp $WORK/local/p2 $MNT/wr && $SM -c 'get wr $WORK/local/wr.back' && cmp $WORK/local/p2 $WORK/local/wr.back"
+check "leases: smbclient deletes a file the mount just read (kept handle closed on the break)" bash -c "cat $MNT/wr > /dev/null && $SM -c 'rm wr' && [ ! -e $SAMBA_SHARE/wr ]"
+check "leases: a change through the other client while the mount is idle" bash -c "cat $MNT/leased > /dev/null && sleep 1 && $SM -c 'put $WORK/local/v1 leased' && [ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
+check "samba: umount" umount "$MNT"
 finish

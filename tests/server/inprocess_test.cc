@@ -2,11 +2,16 @@
 // the server core (src/server) through the runtime shell, for every dialect, signed and sealed.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +27,7 @@
 #include "server/connection.h"
 #include "server/server_state.h"
 #include "smb2/constants.h"
+#include "smb2/lease.h"
 
 namespace sd {
 namespace {
@@ -587,6 +593,261 @@ TEST_F(InProcess, ConnectionLossWakesEveryCaller) {
   stop = true;
   EXPECT_EQ(lost.load(), 6);
   EXPECT_TRUE(client::SmbClient::connectionLost(c.stat("").status()));  // and stays failed
+}
+
+// A loopback TCP relay between the client and the server that can slip a message of its own
+// into the server-to-client stream between two whole frames: how a server's unsolicited lease
+// break reaches the client (smbdirectd grants no leases, so it never sends one itself).
+class BreakInjector {
+ public:
+  explicit BreakInjector(uint16_t server_port) : server_port_(server_port) {
+    lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(lfd_, 4) == 0 &&
+        ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port_ = ntohs(a.sin_port);
+    acceptor_ = std::thread([this] { acceptLoop(); });
+  }
+  ~BreakInjector() {
+    stop_ = true;
+    ::shutdown(lfd_, SHUT_RDWR);
+    dropClient();
+    acceptor_.join();
+    for (auto& t : relays_) t.join();
+    ::close(lfd_);
+    for (int fd : fds_) ::close(fd);
+  }
+  uint16_t port() const { return port_; }
+  // Writes one Direct-TCP frame carrying `msg` to the current client, between two relayed frames.
+  bool inject(ByteView msg) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (client_fd_ < 0) return false;
+    uint8_t h[4] = {0, uint8_t(msg.size() >> 16), uint8_t(msg.size() >> 8), uint8_t(msg.size())};
+    return writeAll(client_fd_, h, 4) && writeAll(client_fd_, msg.data(), msg.size());
+  }
+  // Cuts the current client's connection (both directions).
+  void dropClient() {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (client_fd_ >= 0) ::shutdown(client_fd_, SHUT_RDWR);
+    if (server_fd_ >= 0) ::shutdown(server_fd_, SHUT_RDWR);
+  }
+
+ private:
+  static bool writeAll(int fd, const uint8_t* p, size_t n) {
+    while (n) {
+      ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+      if (w <= 0) return false;
+      p += w;
+      n -= size_t(w);
+    }
+    return true;
+  }
+  static bool readAll(int fd, uint8_t* p, size_t n) {
+    while (n) {
+      ssize_t r = ::recv(fd, p, n, 0);
+      if (r <= 0) return false;
+      p += r;
+      n -= size_t(r);
+    }
+    return true;
+  }
+  void acceptLoop() {
+    for (int i = 0; i < 8 && !stop_; i++) {  // a few connections: the first and reconnects
+      int c = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(server_port_);
+      if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(c);
+        ::close(s);
+        return;
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        client_fd_ = c;
+        server_fd_ = s;
+        fds_.push_back(c);
+        fds_.push_back(s);
+      }
+      // Client to server: bytes as they come.
+      relays_.emplace_back([c, s] {
+        uint8_t buf[65536];
+        for (;;) {
+          ssize_t r = ::recv(c, buf, sizeof buf, 0);
+          if (r <= 0 || !writeAll(s, buf, size_t(r))) break;
+        }
+        ::shutdown(s, SHUT_RDWR);
+      });
+      // Server to client: whole frames, each written under mu_ so an injected one never lands
+      // inside another.
+      relays_.emplace_back([this, c, s] {
+        Bytes buf;
+        for (;;) {
+          uint8_t h[4];
+          if (!readAll(s, h, 4)) break;
+          size_t n = (size_t(h[1]) << 16) | (size_t(h[2]) << 8) | h[3];
+          buf.resize(n);
+          if (!readAll(s, buf.data(), n)) break;
+          std::lock_guard<std::mutex> lk(mu_);
+          if (!writeAll(c, h, 4) || !writeAll(c, buf.data(), n)) break;
+        }
+        ::shutdown(c, SHUT_RDWR);
+      });
+    }
+  }
+  uint16_t server_port_;
+  uint16_t port_ = 0;
+  int lfd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  int client_fd_ = -1, server_fd_ = -1;
+  std::vector<int> fds_;
+  std::thread acceptor_;
+  std::vector<std::thread> relays_;
+};
+
+// A LEASE_BREAK notification as a server sends it (MS-SMB2 2.2.23.2: MessageId all ones,
+// unsigned, SessionId 0).
+Bytes leaseBreak(uint8_t key_byte, uint32_t from, uint32_t to, uint16_t epoch) {
+  ByteWriter w;
+  smb2::Header h;
+  h.command = smb2::Command::kOplockBreak;
+  h.flags = smb2::kFlagServerToRedir;
+  h.message_id = smb2::kUnsolicitedMessageId;
+  smb2::encodeHeader(h, w);
+  smb2::LeaseBreakNotification n;
+  n.new_epoch = epoch;
+  n.flags = smb2::kNotifyBreakLeaseFlagAckRequired;
+  n.lease_key.fill(key_byte);
+  n.current_lease_state = from;
+  n.new_lease_state = to;
+  smb2::encodeLeaseBreakNotification(n, w);
+  return w.take();
+}
+
+// Breaks reach the owner's handler at any time: while the connection is idle (the idle
+// receiver reads them), and between responses while several callers wait (whoever receives
+// hands them over), on plain and signed sessions; they disturb no request; the idle receiver
+// stops and restarts across a reconnect, and a connection cut while idle fails the next call.
+TEST_F(InProcess, LeaseBreaksReachTheOwnerIdleAndBusy) {
+  for (int mode = 0; mode < 2; mode++) {
+    SCOPED_TRACE(testing::Message() << (mode ? "signed" : "plain"));
+    BreakInjector proxy(tcp_->boundPort());
+    ASSERT_NE(proxy.port(), 0);
+    client::SmbClient c;
+    auto o = opts(smb2::kDialect311, mode == 1, false);
+    o.port = proxy.port();
+    ASSERT_TRUE(c.connect(o));
+    ASSERT_TRUE(c.treeConnect("share"));
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<client::SmbClient::LeaseBreak> got;
+    c.setLeaseBreakHandler([&](const client::SmbClient::LeaseBreak& b) {
+      std::lock_guard<std::mutex> lk(mu);
+      got.push_back(b);
+      cv.notify_all();
+    });
+    auto waitFor = [&](size_t n) {
+      std::unique_lock<std::mutex> lk(mu);
+      return cv.wait_for(lk, std::chrono::seconds(5), [&] { return got.size() >= n; });
+    };
+    // Idle: no request outstanding, nobody waiting for a response.
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    ASSERT_TRUE(proxy.inject(leaseBreak(0x11, smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle,
+                                        smb2::kLeaseRead | smb2::kLeaseHandle, 2)));
+    ASSERT_TRUE(waitFor(1)) << "a break on an idle connection was not read";
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      EXPECT_EQ(got[0].key[0], 0x11);
+      EXPECT_EQ(got[0].current_state, 7u);
+      EXPECT_EQ(got[0].new_state, 3u);
+      EXPECT_EQ(got[0].new_epoch, 2);
+      EXPECT_TRUE(got[0].ack_required);
+    }
+    // Busy: four callers loop on requests while 20 breaks come between their responses.
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0}, calls{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 100000 && !stop; i++) {
+          if (!c.stat("")) failures++;
+          calls++;
+        }
+      });
+    }
+    for (int i = 0; i < 20; i++) {
+      ASSERT_TRUE(proxy.inject(leaseBreak(uint8_t(0x20 + i), smb2::kLeaseRead, 0, uint16_t(3 + i))));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(waitFor(21)) << "breaks lost while callers were waiting";
+    stop = true;
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GT(calls.load(), 0);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      ASSERT_EQ(got.size(), 21u);
+      for (int i = 0; i < 20; i++) EXPECT_EQ(got[size_t(1 + i)].key[0], uint8_t(0x20 + i));  // in order
+    }
+    // An acknowledgment goes out as a request of its own; smbdirectd has no such lease and says
+    // so, and the connection goes on.
+    smb2::LeaseKey k;
+    k.fill(0x11);
+    EXPECT_FALSE(c.ackLeaseBreak(k, smb2::kLeaseRead));
+    EXPECT_TRUE(c.stat(""));
+    EXPECT_NE(c.statusText().find("breaks received: 21"), std::string::npos);
+    // Reconnect (through the proxy again): the idle receiver is stopped and started again.
+    ASSERT_TRUE(c.reconnect());
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    ASSERT_TRUE(proxy.inject(leaseBreak(0x44, smb2::kLeaseRead, 0, 9)));
+    EXPECT_TRUE(waitFor(22)) << "no break read after the reconnect";
+    // The connection cut while idle: seen by the idle receiver, reported to the next caller.
+    proxy.dropClient();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto st = c.stat("");
+    EXPECT_FALSE(st);
+    EXPECT_TRUE(client::SmbClient::connectionLost(st.status())) << ntStatusName(st.status());
+  }
+}
+
+// SMB Direct: the idle receiver holds the receiver role for short receives while the line is
+// quiet; callers that come then (alone, or eight at once) still get their responses, and the
+// receiver stops cleanly at reconnect and at destruction.
+TEST_F(InProcess, IdleReceiverOnSmbDirect) {
+  client::SmbClient c;
+  auto o = opts(smb2::kDialect311, false, false);
+  o.port = rdma_->boundPort();
+  o.port_explicit = true;
+  o.rdma = true;
+  o.rdma_provider = "soft";
+  ASSERT_TRUE(c.connect(o));
+  ASSERT_TRUE(c.treeConnect("share"));
+  c.setLeaseBreakHandler([](const client::SmbClient::LeaseBreak&) {});
+  for (int round = 0; round < 3; round++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(120));  // quiet: the idle receiver reads
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.stat(""));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; t++)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 20; i++)
+          if (!c.stat("")) failures++;
+      });
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    if (round == 1) {
+      ASSERT_TRUE(c.reconnect());
+    }
+  }
 }
 
 }  // namespace
