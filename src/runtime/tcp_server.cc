@@ -91,7 +91,8 @@ std::string sockaddrToString(const void* sa_) {
 // One accepted connection: the socket, a write lock and the transport facade.
 struct TcpServer::Conn : server::Transport, std::enable_shared_from_this<TcpServer::Conn> {
   int fd = -1;
-  std::mutex write_mu;
+  std::mutex write_mu;  // one message at a time into the socket; send() reads fd under it
+  std::mutex fd_mu;     // fd's end of life: close() may shut it down while serve() closes it
   std::atomic<bool> closed{false};
   server::TransportInfo ti;
 
@@ -108,8 +109,11 @@ struct TcpServer::Conn : server::Transport, std::enable_shared_from_this<TcpServ
     if (closed) return err(NtStatus::kConnectionDisconnected, "closed");
     return writeFully(fd, std::span<const ByteView>(all, parts.size() + 1));
   }
+  // Unblocks the reader and a blocked send (not under write_mu, which a blocked send holds).
   void close() override {
-    if (!closed.exchange(true)) ::shutdown(fd, SHUT_RDWR);
+    if (closed.exchange(true)) return;
+    std::lock_guard<std::mutex> lk(fd_mu);
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
   }
   const server::TransportInfo& info() const override { return ti; }
 };
@@ -332,6 +336,7 @@ void TcpServer::serve(std::shared_ptr<Conn> conn) {
   handler.reset();
   {
     std::lock_guard<std::mutex> lk(conn->write_mu);
+    std::lock_guard<std::mutex> lk2(conn->fd_mu);
     ::close(conn->fd);
     conn->fd = -1;
   }
