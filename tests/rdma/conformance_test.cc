@@ -8,11 +8,13 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rdma/rdma.h"
@@ -292,6 +294,70 @@ TEST_P(Conformance, InlineAndSolicitedAndCqEvent) {
   ASSERT_EQ(w3.size(), 1u);
   EXPECT_EQ(w3[0].wr_id, 3u);
   wait(c, 1);
+}
+
+// A caller that waits on the provider itself (waitProgress, where supported) receives what
+// arrives; once it stops waiting, the provider takes the connection's input back (the soft
+// provider after its owner grace), so a consumer that waits on the CQ's fd still gets the next
+// message. Alternated a few times, with the data sent while nobody waits at all.
+TEST_P(Conformance, WaitProgressThenTheProviderTakesInputBack) {
+  listen();
+  Side c, s;
+  std::vector<Buf> rbufs;
+  constexpr int kRounds = 8;
+  connectPair(c, s, {}, {}, [&](Side& srv) {
+    for (int i = 0; i < 2 * kRounds; i++) {
+      rbufs.push_back(buffer(srv, 64, kAccessLocalWrite));
+      ASSERT_TRUE(postRecv(srv, 1000 + i, {rbufs.back().sge()}));
+    }
+  });
+  Buf sb = buffer(c, 64, 0);
+  auto send = [&](uint64_t id) {
+    SendWr wr;
+    wr.wr_id = id;
+    wr.opcode = WrOpcode::kSend;
+    Sge sg = sb.sge(0, 8);
+    wr.sg_list = std::span<const Sge>(&sg, 1);
+    return post(c, wr);
+  };
+  uint64_t next = 1000;
+  for (int round = 0; round < kRounds; round++) {
+    // 1. The caller waits on the provider; the message is sent a moment later.
+    std::thread later([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      EXPECT_TRUE(send(2 * round));
+    });
+    Wc wc[4];
+    int got = 0;
+    bool supported = true;
+    for (int i = 0; i < 50 && got == 0; i++) {
+      if (!s.cq->waitProgress(200, -1)) {
+        supported = false;
+        break;
+      }
+      auto n = s.cq->poll(wc);
+      ASSERT_TRUE(n);
+      got += *n;
+    }
+    later.join();
+    if (!supported) {
+      if (soft_) FAIL() << "the soft provider lets callers wait on the socket";
+      auto rw = wait(s, 1);
+      ASSERT_EQ(rw.size(), 1u);
+      wc[0] = rw[0];
+      got = 1;
+    }
+    ASSERT_EQ(got, 1) << "round " << round;
+    EXPECT_EQ(wc[0].wr_id, next++);
+    EXPECT_EQ(wc[0].status, WcStatus::kSuccess);
+    // 2. Nobody waits on the provider now (within the grace, then past it): the next message
+    //    completes on the CQ all the same.
+    ASSERT_TRUE(send(2 * round + 1));
+    auto rw = wait(s, 1);
+    ASSERT_EQ(rw.size(), 1u) << "round " << round;
+    EXPECT_EQ(rw[0].wr_id, next++);
+    if (round % 2) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
 }
 
 TEST_P(Conformance, RdmaWriteAndReadLargeScatterLists) {
