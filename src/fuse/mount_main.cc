@@ -21,8 +21,9 @@ void usage(FILE* out) {
                "\n"
                "OPTIONS (mount.cifs syntax, comma-separated): vers=3.0|3.0.2|3.1.1, username=,\n"
                "password=, credentials=FILE, domain=, port=N, uid=, gid=, file_mode=, dir_mode=,\n"
-               "ro, rw, rsize=, wsize=, actimeo=SECONDS, cache=strict|none|loose, sign, seal,\n"
-               "multichannel, max_channels=N, rdma, rdma_provider=auto|soft|verbs.\n"
+               "ro, rw, rsize=, wsize=, actimeo=SECONDS, closetimeo=SECONDS (kept handles under a\n"
+               "lease, default 5), cache=strict|none|loose, sign, seal, multichannel,\n"
+               "max_channels=N, rdma, rdma_provider=auto|soft|verbs.\n"
                "The password may also come from $PASSWD. -f stays in the foreground.\n"
                "Unmount with: umount MOUNTPOINT (or fusermount3 -u MOUNTPOINT).\n");
 }
