@@ -14,6 +14,7 @@ RUNS=${RUNS:-5}
 # smbd on free loopback ports, user smbtest.
 export SMBDIRECTD
 . "$HERE/../tests/interop/lib.sh"
+. "$HERE/lib.sh"
 start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 start_samba || exit 1
 SD_PORT=$PORT
@@ -74,8 +75,6 @@ for server in smbdirectd samba; do
   done
 done
 OUT=$HERE/results/smbclient_vs_samba.md
-# The table replaces the file's head; the sections below it (from the first "## ") are kept.
-NOTES=$( [ -f "$OUT" ] && sed -n '/^## /,$p' "$OUT" )
 {
   echo "# smbclient get/put of ${SIZE_MB} MiB: smbdirectd vs Samba smbd (loopback)"
   echo
@@ -93,5 +92,4 @@ NOTES=$( [ -f "$OUT" ] && sed -n '/^## /,$p' "$OUT" )
     echo "| smbdirect CLI $op | $sd | $sa | $(echo "scale=2; $sd / $sa" | bc) |"
   done
 } > "$B/table.md"
-cat "$B/table.md"
-{ cat "$B/table.md"; [ -n "$NOTES" ] && printf '\n%s\n' "$NOTES"; } > "$OUT"
+write_results "$OUT" "$B/table.md"

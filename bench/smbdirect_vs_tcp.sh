@@ -11,11 +11,10 @@ BENCH=$BUILD/bench/smbdirect_io_bench
 [ -x "$SMBDIRECTD" ] && [ -x "$BENCH" ] || { echo "build first: cmake --preset release && cmake --build --preset release"; exit 1; }
 export SMBDIRECTD
 . "$HERE/../tests/interop/lib.sh"
+. "$HERE/lib.sh"
 start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 [ -n "$RDMA_PORT" ] || { echo "smbdirectd has no SMB Direct listener"; exit 1; }
 OUT=$HERE/results/smbdirect_vs_tcp.md
-# The table replaces the file's head; the sections below it (from the first "## ") are kept.
-NOTES=$( [ -f "$OUT" ] && sed -n '/^## /,$p' "$OUT" )
 TABLE=$("$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_MB:-512}" --ops "${OPS:-2000}" \
   --runs "${RUNS:-3}") || { echo "benchmark failed"; exit 1; }
 {
@@ -26,5 +25,4 @@ TABLE=$("$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_M
   echo
   echo "$TABLE"
 } > "$WORK/table.md"
-cat "$WORK/table.md"
-{ cat "$WORK/table.md"; [ -n "$NOTES" ] && printf '\n%s\n' "$NOTES"; } > "$OUT"
+write_results "$OUT" "$WORK/table.md"

@@ -818,6 +818,19 @@ Status SmbClient::logoff() {
   return m ? ok() : Status(m.error());
 }
 
+// The fixed part of a CREATE request (MS-SMB2 2.2.13) as this client sends it.
+smb2::CreateRequest SmbClient::createRequest(const std::string& path, uint32_t access, uint32_t disposition,
+                                             uint32_t options, uint32_t share) const {
+  smb2::CreateRequest q;
+  q.impersonation_level = smb2::kImpersonationImpersonation;
+  q.desired_access = access;
+  q.share_access = share;
+  q.create_disposition = disposition;
+  q.create_options = options;
+  q.name = wire(path);
+  return q;
+}
+
 Result<smb2::FileId> SmbClient::open(const std::string& path, uint32_t access, uint32_t disposition,
                                      uint32_t options, uint32_t share) {
   return createWithSecurity(path, access, disposition, options, {}, share);
@@ -827,13 +840,7 @@ Result<smb2::FileId> SmbClient::open(const std::string& path, uint32_t access, u
 Result<smb2::FileId> SmbClient::createWithSecurity(const std::string& path, uint32_t access,
                                                    uint32_t disposition, uint32_t options,
                                                    ByteView descriptor, uint32_t share) {
-  smb2::CreateRequest q;
-  q.impersonation_level = smb2::kImpersonationImpersonation;
-  q.desired_access = access;
-  q.share_access = share;
-  q.create_disposition = disposition;
-  q.create_options = options;
-  q.name = wire(path);
+  smb2::CreateRequest q = createRequest(path, access, disposition, options, share);
   std::vector<smb2::CreateContextOut> ctxs;
   if (!descriptor.empty()) ctxs.push_back({smb2::kCreateSdBuffer, Bytes(descriptor.begin(), descriptor.end())});
   auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
@@ -847,13 +854,7 @@ Result<smb2::FileId> SmbClient::createWithSecurity(const std::string& path, uint
 Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uint32_t access,
                                                     uint32_t disposition, uint32_t options,
                                                     const smb2::LeaseKey& key, uint32_t want, uint32_t share) {
-  smb2::CreateRequest q;
-  q.impersonation_level = smb2::kImpersonationImpersonation;
-  q.desired_access = access;
-  q.share_access = share;
-  q.create_disposition = disposition;
-  q.create_options = options;
-  q.name = wire(path);
+  smb2::CreateRequest q = createRequest(path, access, disposition, options, share);
   std::vector<smb2::CreateContextOut> ctxs;
   bool lease = leasesSupported() && want;
   if (lease) {
@@ -1060,12 +1061,7 @@ Result<std::vector<fscc::FileInfo>> SmbClient::list(const std::string& dir, cons
 
 Result<fscc::FileInfo> SmbClient::stat(const std::string& path) {
   // CREATE + QUERY_INFO + CLOSE in one round trip, as Windows and Linux clients do.
-  smb2::CreateRequest cq;
-  cq.impersonation_level = smb2::kImpersonationImpersonation;
-  cq.desired_access = smb2::kFileReadAttributes | smb2::kSynchronize;
-  cq.share_access = 7;
-  cq.create_disposition = smb2::kFileOpen;
-  cq.name = wire(path);
+  smb2::CreateRequest cq = createRequest(path, smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileOpen, 0, 7);
   smb2::FileId related{~0ull, ~0ull};  // "the file of the previous request" (MS-SMB2 3.2.4.1.4)
   smb2::QueryInfoRequest q;
   q.info_type = smb2::kInfoFile;

@@ -29,6 +29,7 @@
 #include "fscc/directory_info.h"
 #include "fscc/file_info.h"
 #include "smb2/constants.h"
+#include "smb2/create.h"
 #include "smb2/header.h"
 #include "smb2/lease.h"
 
@@ -193,6 +194,8 @@ class SmbClient {
   std::string statusText() const;
 
  private:
+  smb2::CreateRequest createRequest(const std::string& path, uint32_t access, uint32_t disposition,
+                                    uint32_t options, uint32_t share) const;
   struct Pending;
   Result<Bytes> transact(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
                          uint32_t charge_bytes = 0);

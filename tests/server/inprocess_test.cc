@@ -97,6 +97,15 @@ class InProcess : public ::testing::Test {
     o.seal = seal;
     return o;
   }
+  // The same over SMB Direct on the soft provider.
+  client::ConnectOptions rdmaOpts(uint16_t dialect, bool sign, bool seal, std::string pass = "Pass-1234") {
+    client::ConnectOptions o = opts(dialect, sign, seal, std::move(pass));
+    o.port = rdma_->boundPort();
+    o.port_explicit = true;
+    o.rdma = true;
+    o.rdma_provider = "soft";
+    return o;
+  }
   std::string dir_;
   std::shared_ptr<server::ServerState> state_;
   std::unique_ptr<runtime::TcpServer> tcp_;
@@ -267,11 +276,7 @@ TEST_F(InProcess, SmbDirectChannelBindsToATcpSession) {
       std::string name = "bound" + std::to_string(d) + (sign ? "s" : "") + ".bin";
       {
         client::SmbClient b;
-        auto ob = opts(d, sign, false);
-        ob.port = rdma_->boundPort();
-        ob.port_explicit = true;
-        ob.rdma = true;
-        ob.rdma_provider = "soft";
+        auto ob = rdmaOpts(d, sign, false);
         ob.bind_to = &a;
         auto st = b.connect(ob);
         ASSERT_TRUE(st) << (st ? "" : st.error().what);
@@ -299,11 +304,7 @@ TEST_F(InProcess, BindingNeedsTheSessionKeyAndTheSameUser) {
   ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
   ASSERT_TRUE(a.treeConnect("share"));
   client::SmbClient b;
-  auto ob = opts(smb2::kDialect311, true, false, "wrong-password");
-  ob.port = rdma_->boundPort();
-  ob.port_explicit = true;
-  ob.rdma = true;
-  ob.rdma_provider = "soft";
+  auto ob = rdmaOpts(smb2::kDialect311, true, false, "wrong-password");
   ob.bind_to = &a;
   EXPECT_FALSE(b.connect(ob));  // the channel must authenticate as the session's user
   EXPECT_TRUE(a.stat(""));      // and the session is unharmed
@@ -489,13 +490,7 @@ TEST_F(InProcess, ConcurrentRequestsOnOneConnection) {
   for (int mode = 0; mode < 4; mode++) {
     SCOPED_TRACE(testing::Message() << "mode " << mode);
     client::SmbClient c;
-    auto o = opts(smb2::kDialect311, mode == 1, mode == 2);
-    if (mode == 3) {
-      o.port = rdma_->boundPort();
-      o.port_explicit = true;
-      o.rdma = true;
-      o.rdma_provider = "soft";
-    }
+    auto o = mode == 3 ? rdmaOpts(smb2::kDialect311, false, false) : opts(smb2::kDialect311, mode == 1, mode == 2);
     ASSERT_TRUE(c.connect(o));
     ASSERT_TRUE(c.treeConnect("share"));
     std::atomic<int> failures{0};
@@ -822,12 +817,7 @@ TEST_F(InProcess, LeaseBreaksReachTheOwnerIdleAndBusy) {
 // receiver stops cleanly at reconnect and at destruction.
 TEST_F(InProcess, IdleReceiverOnSmbDirect) {
   client::SmbClient c;
-  auto o = opts(smb2::kDialect311, false, false);
-  o.port = rdma_->boundPort();
-  o.port_explicit = true;
-  o.rdma = true;
-  o.rdma_provider = "soft";
-  ASSERT_TRUE(c.connect(o));
+  ASSERT_TRUE(c.connect(rdmaOpts(smb2::kDialect311, false, false)));
   ASSERT_TRUE(c.treeConnect("share"));
   c.setLeaseBreakHandler([](const client::SmbClient::LeaseBreak&) {});
   for (int round = 0; round < 3; round++) {
