@@ -38,15 +38,15 @@ job() {  # job NAME DIR bw|iops FIO-ARGS...
 declare -A R
 for fs in smbdirect smbnetfs; do
   dir=$([ $fs = smbdirect ] && echo "$M1" || echo "$D2")
-  R[$fs.sw]=$(job "${fs}_seqwrite" "$dir" bw --rw=write --bs=1M --size=${SIZE_MB}M --verify=crc32c --do_verify=1 --end_fsync=1)
+  R[$fs.sw]=$(job "${fs}_seqwrite" "$dir" bw --rw=write --bs=1M --size=${SIZE_MB}M --verify=crc32c --verify_state_save=0 --do_verify=1 --end_fsync=1)
   R[$fs.sr]=$(job "${fs}_seqread" "$dir" bw --rw=read --bs=1M --size=${SIZE_MB}M --filename=${fs}_seqwrite.0.0)
   R[$fs.rr]=$(job "${fs}_randread" "$dir" iops --rw=randread --bs=4k --size=${SIZE_MB}M --filename=${fs}_seqwrite.0.0 --time_based --runtime=$RUNTIME)
-  R[$fs.rw]=$(job "${fs}_randwrite" "$dir" iops --rw=randwrite --bs=4k --size=64M --verify=crc32c --do_verify=1 --time_based=0)
+  R[$fs.rw]=$(job "${fs}_randwrite" "$dir" iops --rw=randwrite --bs=4k --size=64M --verify=crc32c --verify_state_save=0 --do_verify=1 --time_based=0)
   P="--numjobs=4 --group_reporting"
   R[$fs.sw4]=$(job "${fs}_pseqwrite" "$dir" bw --rw=write --bs=1M --size=$((SIZE_MB / 4))M --end_fsync=1 $P)
   R[$fs.sr4]=$(job "${fs}_pseqwrite" "$dir" bw --rw=read --bs=1M --size=$((SIZE_MB / 4))M $P)
   R[$fs.rr4]=$(job "${fs}_prandread" "$dir" iops --rw=randread --bs=4k --size=${SIZE_MB}M --filename=${fs}_seqwrite.0.0 --time_based --runtime=$RUNTIME $P)
-  R[$fs.rw4]=$(job "${fs}_prandwrite" "$dir" iops --rw=randwrite --bs=4k --size=16M --verify=crc32c --do_verify=1 $P)
+  R[$fs.rw4]=$(job "${fs}_prandwrite" "$dir" iops --rw=randwrite --bs=4k --size=16M --verify=crc32c --verify_state_save=0 --do_verify=1 $P)
 done
 OUT=${OUT:-$HERE/results/fio_mount_vs_smbnetfs.md}
 ratio() { /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.1f' % (a/b) if b else 'n/a')" "$1" "$2"; }

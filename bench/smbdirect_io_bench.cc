@@ -1,4 +1,4 @@
-// Throughput (1 MiB I/O, pipelined) and latency (4 KiB, one at a time) of reads and writes through
+// Throughput (1 MiB I/O, pipelined; writes from the application's memory, uploadFrom) and latency (4 KiB, one at a time) of reads and writes through
 // our client to a running smbdirectd, over TCP and over SMB Direct, in one run.
 // Usage: smbdirect_io_bench --tcp-port N --rdma-port N [--host H] [--user U] [--password P]
 //        [--share S] [--size-mb 512] [--ops 2000] [--runs 3] [--only tcp|rdma] [--cases wrl]
@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -69,11 +68,8 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   auto has = [&](char k) { return a.cases.find(k) != std::string::npos; };
   // The file is written even when only reads are measured (without timing then).
   auto t = Clock::now();
-  auto st = c.upload(name, size, [&](uint64_t off, std::span<uint8_t> out) -> Result<size_t> {
-    size_t n = std::min<uint64_t>(out.size(), size - off);
-    std::memcpy(out.data(), data.data() + off, n);
-    return n;
-  });
+  // From the application's memory (uploadFrom: no copy on the client, on either transport).
+  auto st = c.uploadFrom(name, ByteView(data.data(), size));
   if (!st) { std::fprintf(stderr, "upload: %s\n", client::describe(st.status()).c_str()); std::exit(1); }
   if (has('w')) r.write_mibs = double(size) / (1 << 20) / secondsSince(t);
   if (has('r')) {

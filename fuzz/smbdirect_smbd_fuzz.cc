@@ -65,14 +65,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)c.onReceive(*pkt, now);
     c.onReceivesPosted(1);
     while (c.hasMessage()) (void)c.popMessage();
+    uint8_t msg[3000];  // a borrowed message reads it until keepQueued()
+    std::memset(msg, 0x5a, sizeof msg);
+    bool borrowed = false;
     if (i % 3 == 0) {
-      uint8_t msg[3000];
-      std::memset(msg, 0x5a, sizeof msg);
       ByteView v(msg, (n * 7) % sizeof msg + 1);
-      (void)c.queueMessage(std::span<const ByteView>(&v, 1), n & 1 ? n : 0);
+      borrowed = n & 2;
+      if (borrowed)
+        (void)c.queueBorrowed(std::span<const ByteView>(&v, 1), n & 1 ? n : 0);
+      else
+        (void)c.queueMessage(std::span<const ByteView>(&v, 1), n & 1 ? n : 0);
     }
     for (int k = 0; k < 64; k++)
       if (!c.nextPacket(out, now)) break;
+    c.keepQueued();
+    if (borrowed) std::memset(msg, 0xa5, sizeof msg);
     now += n;
     c.onTimer(now);
     if (c.state() == SmbdConnection::State::kFailed) break;

@@ -514,12 +514,12 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
   p.rdma = useRdma(std::min<uint64_t>(size, opts_.max_io ? opts_.max_io : 4u << 20));
   p.chunk = chunkFor(p.rdma);
   if (!p.rdma) return p;
-  p.pool.resize(kDepth * size_t(p.chunk));
+  p.pool = PageBuffer(kDepth * size_t(p.chunk));
   auto m = rdma_->registerMemory(p.pool.data(), p.pool.size(), access);
   if (!m) {
     // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
     LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", p.pool.size(), m.error().what);
-    Bytes().swap(p.pool);
+    p.pool = PageBuffer();
     p.rdma = false;
     p.chunk = chunkFor(false);
     return p;
@@ -1163,73 +1163,140 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
   return c;
 }
 
+// Up to `depth` WRITEs in flight (as the credits allow), each with what `next` gives for its
+// offset: inline bytes, or (rkey != 0) bytes the server pulls by RDMA Read. `done` is told when a
+// WRITE's response came (its memory may be reused). Stops at the end of the data (an empty
+// piece), at the first short WRITE or at the first error; every response is collected.
+Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk, size_t depth,
+                                        const std::function<Result<WritePiece>(uint64_t, uint64_t)>& next,
+                                        const std::function<void(const WritePiece&)>& done,
+                                        const std::function<void(uint64_t)>& progress) {
+  struct Inflight {
+    uint64_t id;
+    WritePiece piece;
+  };
+  std::deque<Inflight> inflight;
+  uint64_t sent = 0, written = 0;
+  bool more = true, short_write = false;
+  Status result = ok();
+  while (result && ((more && sent < size) || !inflight.empty())) {
+    while (result && more && sent < size && inflight.size() < depth) {
+      uint32_t charge = uint32_t((std::min<uint64_t>(chunk, size - sent) - 1) / 65536 + 1);
+      if (!inflight.empty() && credits_ < charge) break;  // a response returns credits first
+      auto piece = next(offset + sent, std::min<uint64_t>(chunk, size - sent));
+      if (!piece) {
+        result = piece.error();
+        break;
+      }
+      if (piece->data.empty()) {
+        more = false;
+        break;
+      }
+      smb2::WriteRequest q;
+      q.offset = offset + sent;
+      q.file_id = f;
+      uint64_t id;
+      const uint32_t len = uint32_t(piece->data.size());
+      if (piece->rkey) {
+        Bytes desc = descriptorBytes(piece->data.data(), piece->rkey, len);
+        q.channel = smb2::kChannelRdmaV1;
+        q.remaining_bytes = len;
+        q.write_channel_info = desc;
+        result = sendRequest(smb2::Command::kWrite, [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, 0, w); },
+                             len, &id);
+      } else {
+        result = sendRequest(smb2::Command::kWrite,
+                             [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, len, w); }, len, &id,
+                             piece->data);
+      }
+      if (!result) {
+        done(*piece);
+        break;
+      }
+      inflight.push_back({id, *piece});
+      sent += len;
+    }
+    if (inflight.empty()) break;
+    Inflight cur = inflight.front();
+    inflight.pop_front();
+    auto m = receiveResponse(cur.id);
+    done(cur.piece);
+    if (!m) {
+      if (result) result = m.error();
+      continue;
+    }
+    uint32_t s = le32(m->data() + smb2::kOffStatus);
+    if (s) {
+      if (result) result = err(NtStatus(s), "write");
+      continue;
+    }
+    auto r = smb2::decodeWriteResponse(*m);
+    if (!r) {
+      if (result) result = r.error();
+      continue;
+    }
+    if (short_write || !result) continue;
+    written += r->count;
+    if (cur.piece.rkey) countRdma(false, r->count);
+    if (progress) progress(r->count);
+    if (r->count != cur.piece.data.size()) {
+      short_write = true;  // nothing more is sent; what is in flight is collected
+      more = false;
+    }
+  }
+  if (!result && written == 0) return result.error();
+  if (!result) LOG_DEBUG("write stopped after %llu bytes: %s", (unsigned long long)written, result.error().what);
+  return written;
+}
+
 Status SmbClient::upload(const std::string& path, uint64_t size,
                          const std::function<Result<size_t>(uint64_t, std::span<uint8_t>)>& source,
                          const std::function<void(uint64_t)>& progress) {
   auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
                        smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
   auto pl = pipeline(size, info_.max_write, rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
-  const bool rd = pl.rdma;
-  const uint32_t chunk = pl.chunk;
-  struct Inflight { uint64_t id; uint32_t length; size_t slot; };
-  std::deque<Inflight> inflight;
-  uint64_t next = 0;
-  Status result = ok();
   Bytes b;  // inline data: one buffer, reused (the request is in the socket when sent)
-  while (result && (next < size || !inflight.empty())) {
-    uint32_t charge = (chunk - 1) / 65536 + 1;
-    while (next < size && inflight.size() < kDepth && (inflight.empty() || credits_ >= charge)) {
-      uint32_t len = uint32_t(std::min<uint64_t>(chunk, size - next));
-      std::span<uint8_t> dst;
-      size_t slot = 0;
-      if (rd) {
-        slot = pl.free_slots.back();
-        dst = std::span<uint8_t>(pl.slot(slot), len);
-      } else {
-        if (b.size() < len) b.resize(len);
-        dst = std::span<uint8_t>(b.data(), len);
-      }
-      auto n = source(next, dst);
-      if (!n) { result = n.error(); break; }
-      if (*n == 0) { size = next; break; }
-      smb2::WriteRequest q;
-      q.offset = next;
-      q.file_id = f;
-      uint64_t id;
-      if (rd) {
-        pl.free_slots.pop_back();
-        Bytes desc = descriptorBytes(dst.data(), pl.mr->rkey(), uint32_t(*n));
-        q.channel = smb2::kChannelRdmaV1;
-        q.remaining_bytes = uint32_t(*n);
-        q.write_channel_info = desc;
-        result = sendRequest(smb2::Command::kWrite,
-                             [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, 0, w); }, uint32_t(*n), &id);
-      } else {
-        ByteView part(b.data(), *n);
-        result = sendRequest(smb2::Command::kWrite,
-                             [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
-                             uint32_t(part.size()), &id, part);
-      }
-      if (!result) break;
-      inflight.push_back({id, uint32_t(*n), slot});
-      next += *n;
+  uint64_t ended = UINT64_MAX;  // where the source ran dry
+  auto next = [&](uint64_t off, uint64_t len) -> Result<WritePiece> {
+    WritePiece p;
+    std::span<uint8_t> dst;
+    if (pl.rdma) {
+      p.slot = pl.free_slots.back();
+      pl.free_slots.pop_back();
+      p.rkey = pl.mr->rkey();
+      dst = std::span<uint8_t>(pl.slot(p.slot), len);
+    } else {
+      if (b.size() < len) b.resize(len);
+      dst = std::span<uint8_t>(b.data(), len);
     }
-    if (inflight.empty()) break;
-    Inflight cur = inflight.front();
-    inflight.pop_front();
-    auto m = receiveResponse(cur.id);
-    if (rd) pl.free_slots.push_back(cur.slot);
-    if (!m) { result = m.error(); break; }
-    uint32_t s = le32(m->data() + smb2::kOffStatus);
-    if (s) { result = err(NtStatus(s), "write"); break; }
-    auto r = smb2::decodeWriteResponse(*m);
-    if (!r || r->count != cur.length) { result = err(NtStatus::kDiskFull, "short write"); break; }
-    if (rd) countRdma(false, cur.length);
-    if (progress) progress(cur.length);
-  }
-  for (auto& x : inflight) (void)receiveResponse(x.id);
+    auto n = source(off, dst);
+    if (!n || *n == 0) {
+      if (pl.rdma) pl.free_slots.push_back(p.slot);
+      if (!n) return n.error();
+      ended = off;
+      return WritePiece{};
+    }
+    p.data = ByteView(dst.data(), *n);
+    return p;
+  };
+  auto done = [&](const WritePiece& p) {
+    if (p.slot != WritePiece::kNoSlot) pl.free_slots.push_back(p.slot);
+  };
+  auto w = writeWindow(f, 0, size, pl.chunk, kDepth, next, done, progress);
   Status c = close(f);
-  if (!result) return result;
+  if (!w) return w.error();
+  if (*w < std::min(size, ended)) return err(NtStatus::kDiskFull, "short write");
+  return c;
+}
+
+Status SmbClient::uploadFrom(const std::string& path, ByteView data, const std::function<void(uint64_t)>& progress) {
+  auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
+                       smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
+  uint32_t piece = opts_.max_io ? opts_.max_io : (4u << 20);
+  auto w = writePipelined(f, 0, data, piece, progress);
+  Status c = close(f);
+  if (!w) return w.error();
+  if (*w != data.size()) return err(NtStatus::kDiskFull, "short write");
   return c;
 }
 
@@ -1391,59 +1458,28 @@ Result<SmbClient::ReadReply> SmbClient::readReply(const smb2::FileId& f, uint64_
   return out;
 }
 
-Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece) {
-  piece = std::max<uint32_t>(std::min(piece, ioLimit(false, info_.max_write)), 4096);
-  if (rdma_ || data.size() <= piece) {
-    size_t done = 0;
-    while (done < data.size()) {
-      size_t n = SD_TRY(write(f, offset + done, data.subspan(done)));
-      if (n == 0) break;
-      done += n;
-    }
-    return done;
+Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece,
+                                         const std::function<void(uint64_t)>& progress) {
+  if (data.empty()) return size_t(0);
+  bool rd = useRdma(std::min<uint64_t>(data.size(), piece));
+  // On SMB Direct the caller's memory is registered once and the server pulls each piece from
+  // it: no copy on this side (inline when it cannot be registered).
+  std::shared_ptr<rdma::MemoryRegion> mr;
+  if (rd) {
+    auto m = rdma_->registerMemory(const_cast<uint8_t*>(data.data()), data.size(),
+                                   rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
+    if (m) mr = *m;
+    else rd = false;
   }
-  struct Sent {
-    uint64_t id;
-    size_t length;
+  piece = std::max<uint32_t>(std::min(piece, ioLimit(rd, info_.max_write)), 4096);
+  auto next = [&](uint64_t off, uint64_t len) -> Result<WritePiece> {
+    WritePiece p;
+    p.data = data.subspan(size_t(off - offset), size_t(len));
+    if (rd) p.rkey = mr->rkey();
+    return p;
   };
-  std::vector<Sent> sent;
-  Status st = ok();
-  for (size_t off = 0; off < data.size(); off += piece) {
-    ByteView part = data.subspan(off, std::min<size_t>(piece, data.size() - off));
-    smb2::WriteRequest q;
-    q.offset = offset + off;
-    q.file_id = f;
-    uint64_t id;
-    st = sendRequest(smb2::Command::kWrite,
-                     [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, uint32_t(part.size()), w); },
-                     uint32_t(part.size()), &id, part);
-    if (!st) break;
-    sent.push_back({id, part.size()});
-  }
-  // Every response is collected (even after a failure) so none is left behind.
-  size_t done = 0;
-  bool short_write = false;
-  for (const Sent& s : sent) {
-    auto m = receiveResponse(s.id);
-    if (!m) {
-      if (st) st = m.error();
-      continue;
-    }
-    uint32_t status = le32(m->data() + smb2::kOffStatus);
-    if (status) {
-      if (st) st = err(NtStatus(status), "write");
-      continue;
-    }
-    auto r = smb2::decodeWriteResponse(*m);
-    if (!r) {
-      if (st) st = r.error();
-      continue;
-    }
-    if (!short_write && st) done += r->count;
-    if (r->count != s.length) short_write = true;
-  }
-  if (!st && done == 0) return st.error();
-  return done;
+  auto w = SD_TRY(writeWindow(f, offset, data.size(), piece, kDepth, next, [](const WritePiece&) {}, progress));
+  return size_t(w);
 }
 
 Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView data) {

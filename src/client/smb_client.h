@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/page_buffer.h"
 #include "fscc/directory_info.h"
 #include "fscc/file_info.h"
 #include "smb2/constants.h"
@@ -154,6 +155,9 @@ class SmbClient {
   Status upload(const std::string& path, uint64_t size,
                 const std::function<Result<size_t>(uint64_t, std::span<uint8_t>)>& source,
                 const std::function<void(uint64_t)>& progress = nullptr);
+  // The same from memory the caller holds until it returns: on SMB Direct the server reads it
+  // in place (registered once), over TCP it is sent from there; no copy in between.
+  Status uploadFrom(const std::string& path, ByteView data, const std::function<void(uint64_t)>& progress = nullptr);
   Status mkdir(const std::string& path);
   Status rmdir(const std::string& path);
   Status unlink(const std::string& path);
@@ -172,10 +176,11 @@ class SmbClient {
     ByteView data;
   };
   Result<ReadReply> readReply(const smb2::FileId& f, uint64_t offset, uint32_t length);
-  // Writes all of `data` as WRITEs of `piece` bytes sent back to back and then collected, so
-  // that the server works on one while the next arrives. Returns the bytes written (a short
-  // count stops at the first short WRITE). Falls back to write() in a loop on SMB Direct.
-  Result<size_t> writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece);
+  // Writes all of `data` as WRITEs of `piece` bytes, up to kDepth in flight, so that the server
+  // works on one while the next arrives (on SMB Direct it pulls them from `data`, registered
+  // once). Returns the bytes written (a short count stops at the first short WRITE).
+  Result<size_t> writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece,
+                                const std::function<void(uint64_t)>& progress = nullptr);
   Status truncate(const smb2::FileId& f, uint64_t size);
   Status setTimes(const smb2::FileId& f, uint64_t access_ft, uint64_t write_ft);  // 0 = keep
   Status flush(const smb2::FileId& f);
@@ -242,12 +247,24 @@ class SmbClient {
   struct Pipeline {
     bool rdma = false;
     uint32_t chunk = 0;
-    Bytes pool;
+    PageBuffer pool;
     std::shared_ptr<rdma::MemoryRegion> mr;  // destroyed before pool
     std::vector<size_t> free_slots;
     uint8_t* slot(size_t i) { return pool.data() + i * chunk; }
   };
   Pipeline pipeline(uint64_t size, uint32_t negotiated, uint32_t access);
+  // One WRITE's data: inline, or (rkey != 0) registered memory the server reads; `slot`: the
+  // pipeline slot it occupies, if any. writeWindow asks `next` for at most `chunk` bytes.
+  struct WritePiece {
+    static constexpr size_t kNoSlot = SIZE_MAX;
+    ByteView data;
+    uint32_t rkey = 0;
+    size_t slot = kNoSlot;
+  };
+  Result<uint64_t> writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk, size_t depth,
+                               const std::function<Result<WritePiece>(uint64_t, uint64_t)>& next,
+                               const std::function<void(const WritePiece&)>& done,
+                               const std::function<void(uint64_t)>& progress);
   uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
   int fd_ = -1;

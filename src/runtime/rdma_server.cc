@@ -2,6 +2,7 @@
 #include "runtime/rdma_server.h"
 
 #include "base/log.h"
+#include "base/page_buffer.h"
 #include "smb2/header.h"
 #include "smb2/write.h"
 #include "smb2/constants.h"
@@ -20,7 +21,7 @@ struct RdmaServer::Conn : server::Transport {
   static constexpr size_t kMaxPrefetch = 4;
   static constexpr size_t kBuffers = kMaxPrefetch + 2;
   struct Buf {
-    std::vector<uint8_t> mem;
+    PageBuffer mem;
     std::shared_ptr<rdma::MemoryRegion> mr;
     uint64_t op = 0;  // outstanding RDMA transfer using this buffer
     uint64_t used = 0;  // when it was last handed out
@@ -75,7 +76,7 @@ struct RdmaServer::Conn : server::Transport {
       }
       if (b.mem.size() < n) {
         b.mr.reset();
-        b.mem.assign(std::max<size_t>(n, 1 << 20), 0);
+        b.mem = PageBuffer(std::max<size_t>(n, 1 << 20));
         b.mr = SD_TRY(ep->registerMemory(b.mem.data(), b.mem.size(), rdma::kAccessLocalWrite));
       }
       return i;

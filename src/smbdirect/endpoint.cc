@@ -134,8 +134,8 @@ Status Endpoint::setup(std::shared_ptr<rdma::CmId> id) {
   if (got.max_recv_wr && got.max_recv_wr < recv_count_) recv_count_ = got.max_recv_wr;
   if (got.max_send_wr && got.max_send_wr < send_slots_ + kMaxRdmaWrs)
     send_slots_ = got.max_send_wr > kMaxRdmaWrs ? got.max_send_wr - kMaxRdmaWrs : 1;
-  recv_pool_.assign(size_t(recv_count_) * c.max_receive_size, 0);
-  send_pool_.assign(size_t(send_slots_) * c.max_send_size, 0);
+  recv_pool_ = PageBuffer(size_t(recv_count_) * c.max_receive_size);
+  send_pool_ = PageBuffer(size_t(send_slots_) * c.max_send_size);
   recv_mr_ = SD_TRY(pd_->regMr(recv_pool_.data(), recv_pool_.size(), rdma::kAccessLocalWrite));
   send_mr_ = SD_TRY(pd_->regMr(send_pool_.data(), send_pool_.size(), 0));
   for (uint32_t i = 0; i < send_slots_; i++) free_slots_.push_back(send_slots_ - 1 - i);
@@ -538,8 +538,11 @@ bool Endpoint::waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_
 Status Endpoint::send(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
   std::lock_guard<std::mutex> lk(mu_);
   if (closed_) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
-  SD_CHECK(core_.queueMessage(parts, invalidate_rkey));
+  // Borrowed: what fits the free send buffers is copied straight from `parts` into them, and
+  // only what has to wait (no credits or buffers) is copied into the connection.
+  SD_CHECK(core_.queueBorrowed(parts, invalidate_rkey));
   pumpLocked();
+  core_.keepQueued();
   return ok();
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/page_buffer.h"
 #include "rdma/rdma.h"
 #include "smb2/read.h"
 #include "smbdirect/smbd_connection.h"
@@ -120,7 +121,7 @@ class Endpoint {
   std::shared_ptr<rdma::ProtectionDomain> pd_;
   std::shared_ptr<rdma::CompletionQueue> cq_;
   std::shared_ptr<rdma::QueuePair> qp_;
-  Bytes recv_pool_, send_pool_;
+  PageBuffer recv_pool_, send_pool_;
   std::shared_ptr<rdma::MemoryRegion> recv_mr_, send_mr_;
   uint32_t recv_count_ = 0, send_slots_ = 0;
   std::vector<uint32_t> free_slots_;

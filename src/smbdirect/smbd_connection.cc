@@ -142,19 +142,70 @@ Status SmbdConnection::onData(ByteView packet) {
   return ok();
 }
 
-Status SmbdConnection::queueMessage(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
+Status SmbdConnection::checkQueueable(std::span<const ByteView> parts, size_t* total) const {
   if (state_ == State::kFailed) return err(fail_status_ == NtStatus::kSuccess ? NtStatus::kConnectionDisconnected : fail_status_,
                                            "SMB Direct connection failed");
+  *total = 0;
+  for (const auto& p : parts) *total += p.size();
+  if (*total == 0) return err(NtStatus::kInvalidParameter, "empty message");
+  if (*total > peer_max_fragmented_) return err(NtStatus::kInvalidParameter, "message exceeds the peer's MaxFragmentedSize");
+  return ok();
+}
+
+Status SmbdConnection::queueMessage(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
   size_t total = 0;
-  for (const auto& p : parts) total += p.size();
-  if (total == 0) return err(NtStatus::kInvalidParameter, "empty message");
-  if (total > peer_max_fragmented_) return err(NtStatus::kInvalidParameter, "message exceeds the peer's MaxFragmentedSize");
+  SD_CHECK(checkQueueable(parts, &total));
   OutMessage m;
   m.data.reserve(total);
   for (const auto& p : parts) m.data.insert(m.data.end(), p.begin(), p.end());
+  m.size = total;
   m.invalidate_rkey = invalidate_rkey;
   outq_.push_back(std::move(m));
   return ok();
+}
+
+Status SmbdConnection::queueBorrowed(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
+  size_t total = 0;
+  SD_CHECK(checkQueueable(parts, &total));
+  OutMessage m;
+  for (const auto& p : parts)
+    if (!p.empty()) m.parts.push_back(p);
+  m.size = total;
+  m.invalidate_rkey = invalidate_rkey;
+  outq_.push_back(std::move(m));
+  return ok();
+}
+
+void SmbdConnection::keepQueued() {
+  for (OutMessage& m : outq_) {
+    if (m.parts.empty()) continue;
+    Bytes rest(m.size - m.sent);
+    m.copyOut(m.sent, rest.size(), rest.data());
+    m.parts.clear();
+    m.data = std::move(rest);
+    m.fragmented = m.fragmented || m.sent > 0;
+    m.size = m.data.size();
+    m.sent = 0;
+  }
+}
+
+void SmbdConnection::OutMessage::copyOut(size_t from, size_t n, uint8_t* dst) const {
+  if (parts.empty()) {
+    std::memcpy(dst, data.data() + from, n);
+    return;
+  }
+  for (const ByteView& p : parts) {
+    if (n == 0) return;
+    if (from >= p.size()) {
+      from -= p.size();
+      continue;
+    }
+    size_t k = std::min(n, p.size() - from);
+    std::memcpy(dst, p.data() + from, k);
+    dst += k;
+    n -= k;
+    from = 0;
+  }
 }
 
 Bytes SmbdConnection::popMessage() {
@@ -227,16 +278,16 @@ std::optional<SmbdConnection::Packet> SmbdConnection::nextPacket(std::span<uint8
   size_t len = kDataHeaderSize;
   if (have_data) {
     OutMessage& m = outq_.front();
-    size_t chunk = std::min<size_t>(m.data.size() - m.sent, max_send_size_ - kDataOffset);
+    size_t chunk = std::min<size_t>(m.size - m.sent, max_send_size_ - kDataOffset);
     h.data_offset = kDataOffset;
     h.data_length = uint32_t(chunk);
-    h.remaining_data_length = uint32_t(m.data.size() - m.sent - chunk);
-    std::memcpy(buf.data() + kDataOffset, m.data.data() + m.sent, chunk);
-    if (chunk != m.data.size()) stats_.fragments_sent++;
+    h.remaining_data_length = uint32_t(m.size - m.sent - chunk);
+    m.copyOut(m.sent, chunk, buf.data() + kDataOffset);
+    if (chunk != m.size || m.fragmented) stats_.fragments_sent++;
     m.sent += chunk;
     stats_.bytes_sent += chunk;
     len = kDataOffset + chunk;
-    if (m.sent == m.data.size()) {
+    if (m.sent == m.size) {
       out.invalidate_rkey = m.invalidate_rkey;
       outq_.pop_front();
       stats_.messages_sent++;

@@ -61,6 +61,12 @@ class SmbdConnection {
   // Queues one upper-layer message (concatenation of `parts`); with invalidate_rkey != 0 its last
   // fragment is to go out as Send with Invalidate of that key.
   Status queueMessage(std::span<const ByteView> parts, uint32_t invalidate_rkey = 0);
+  // The same without copying: the message is read from `parts` until keepQueued(), which the
+  // caller must call before those buffers change or go away (a shell that sends at once calls
+  // nextPacket() in between, so a message that fits the free send buffers is never copied).
+  Status queueBorrowed(std::span<const ByteView> parts, uint32_t invalidate_rkey = 0);
+  // Copies what is still unsent of borrowed messages into the connection.
+  void keepQueued();
 
   struct Packet {
     size_t length = 0;
@@ -99,10 +105,15 @@ class SmbdConnection {
   Status onData(ByteView packet);
 
   struct OutMessage {
-    Bytes data;
-    size_t sent = 0;
+    Bytes data;                    // the message, or what was left of it when it was kept
+    std::vector<ByteView> parts;   // borrowed (queueBorrowed) until keepQueued()
+    size_t size = 0;               // bytes in data or parts
+    size_t sent = 0;               // of those, already in packets
+    bool fragmented = false;       // some of it already went out before keepQueued()
     uint32_t invalidate_rkey = 0;
+    void copyOut(size_t from, size_t n, uint8_t* dst) const;
   };
+  Status checkQueueable(std::span<const ByteView> parts, size_t* total) const;
 
   Role role_;
   Config cfg_;

@@ -2,7 +2,7 @@
 # stop it on exit, and small assertion helpers. Every wait is bounded.
 set -uo pipefail
 : "${SMBDIRECTD:?path to smbdirectd}"
-WORK=$(mktemp -d /tmp/sdtest.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sdtest.XXXXXX")
 SHARE=$WORK/share
 mkdir -p "$SHARE" "$WORK/local"
 PASS=0

@@ -124,6 +124,39 @@ TEST(SmbdCore, FragmentsAndReassemblesOneMiB) {
   EXPECT_GT(w.s.stats().credit_only_sent, 0u);
 }
 
+// A borrowed message goes out from the caller's buffers; what did not fit in the packets taken
+// before keepQueued() is copied then, so the caller may reuse its buffers at once.
+TEST(SmbdCore, BorrowedMessageIsKeptWhenItCannotAllGoAtOnce) {
+  Wire w;
+  w.pump();
+  Bytes head = pattern(64, 4), body = pattern(5000, 5);
+  Bytes want = head;
+  want.insert(want.end(), body.begin(), body.end());
+  ByteView parts[3] = {head, ByteView(), body};
+  ASSERT_TRUE(w.s.queueBorrowed(parts));
+  Bytes buf(w.s.maxSendSize());
+  auto p = w.s.nextPacket(buf, w.now);  // the first fragment, straight from the parts
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(w.c.onReceive(ByteView(buf).first(p->length), w.now));
+  w.s.keepQueued();
+  std::fill(head.begin(), head.end(), 0xEE);  // the caller reuses its buffers
+  std::fill(body.begin(), body.end(), 0xEE);
+  // A second borrowed message, sent whole before keepQueued(), then its buffer changes.
+  Bytes second = pattern(300, 6);
+  Bytes second_want = second;
+  ByteView sv(second);
+  ASSERT_TRUE(w.s.queueBorrowed(std::span<const ByteView>(&sv, 1)));
+  w.pump();
+  w.s.keepQueued();
+  std::fill(second.begin(), second.end(), 0xEE);
+  ASSERT_TRUE(w.c.hasMessage());
+  EXPECT_EQ(w.c.popMessage(), want);
+  ASSERT_TRUE(w.c.hasMessage());
+  EXPECT_EQ(w.c.popMessage(), second_want);
+  EXPECT_EQ(w.s.stats().fragments_sent, 4u);  // 5064 bytes in 1340-byte fragments
+  EXPECT_EQ(w.s.stats().messages_sent, 2u);
+}
+
 TEST(SmbdCore, MessagesNeverInterleave) {
   Wire w;
   w.pump();

@@ -543,7 +543,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
         initiator_(initiator) {
     grace_us_ = softOptions().owner_grace_us;
   }
-  ~SoftConn() override = default;
+  ~SoftConn() override {
+    if (wait_ep_ >= 0) ::close(wait_ep_);
+  }
 
   static StreamConfig makeConfig(bool initiator) {
     SoftOptions o = softOptions();
@@ -600,7 +602,10 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   // this socket, the provider thread stays out of its input (EPOLLIN off, no epoll change per
   // message); once no thread has waited for the grace time, input goes back to the provider.
   bool onOwnerTick(std::chrono::steady_clock::time_point now) override {
-    std::lock_guard lk(mu_);
+    // A busy connection (another thread is at it) is looked at again on the next tick: waiting
+    // for its lock here would only make the two threads trade wake-ups.
+    std::unique_lock lk(mu_, std::try_to_lock);
+    if (!lk.owns_lock()) return true;
     if (!owned_) return false;
     if (fd_ >= 0 && (waiter_ || now - owner_seen_ < std::chrono::microseconds(grace_us_))) return true;
     owned_ = false;
@@ -629,8 +634,35 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
 
   // The caller waits on the socket itself (CompletionQueue::waitProgress): while it does, the
   // provider thread is not woken for input (EPOLLIN is off), and the caller reads what arrives.
+  // The waiter's epoll set (the socket, the CQ's fd, the interrupt fd): made once per
+  // connection rather than a poll() that adds and removes three wait entries per wait.
+  int waitSetLocked(int cq_fd, int interrupt_fd) {
+    if (wait_ep_ >= 0 && wait_sock_ == fd_ && wait_cq_ == cq_fd && wait_int_ == interrupt_fd) return wait_ep_;
+    if (wait_ep_ >= 0) ::close(wait_ep_);
+    wait_ep_ = epoll_create1(EPOLL_CLOEXEC);
+    if (wait_ep_ < 0) return -1;
+    const int fds[3] = {fd_, cq_fd, interrupt_fd};
+    const uint32_t events[3] = {EPOLLIN | EPOLLRDHUP, EPOLLIN, EPOLLIN};
+    for (uint32_t i = 0; i < 3; i++) {
+      if (fds[i] < 0) continue;
+      epoll_event e{};
+      e.events = events[i];
+      e.data.u32 = i;
+      if (epoll_ctl(wait_ep_, EPOLL_CTL_ADD, fds[i], &e) != 0) {
+        ::close(wait_ep_);
+        wait_ep_ = -1;
+        return -1;
+      }
+    }
+    wait_sock_ = fd_;
+    wait_cq_ = cq_fd;
+    wait_int_ = interrupt_fd;
+    return wait_ep_;
+  }
+
   Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd) override {
-    int fd;
+    int ep = -1;
+    uint64_t before = 0;
     {
       std::lock_guard lk(mu_);
       if (fd_ < 0 || connecting_ || waiter_ || stream_.state() != IwarpStream::State::kRts)
@@ -638,7 +670,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       // What already arrived first (unless the socket is known to be empty): if that completes
       // something, no wait at all.
       if (!rx_empty_) {
-        uint64_t before = delivered_;
+        before = delivered_;
         readLocked();
         afterOpLocked();
         if (fd_ < 0 || delivered_ != before) {
@@ -646,21 +678,49 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
           return ok();
         }
       }
+      ep = waitSetLocked(cq_fd, interrupt_fd);
+      if (ep < 0) return err(NtStatus::kInsufficientResources, "epoll");
       waiter_ = true;
       interestLocked();
-      fd = fd_;
+      before = delivered_;
     }
-    pollfd p[3] = {{fd, POLLIN | POLLRDHUP, 0}, {cq_fd, POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
-    (void)::poll(p, interrupt_fd >= 0 ? 3 : 2, timeout_ms);
-    std::lock_guard lk(mu_);
-    waiter_ = false;
-    if (fd_ >= 0) {
-      if (p[0].revents) rx_empty_ = false;
+    // Input that completes nothing (the middle of an RDMA Write into our memory, part of a
+    // message) is read and waited for again here, without going back up through the CQ and
+    // the consumer for every short read: the caller returns when something completed, another
+    // thread signalled the CQ or the interrupt fd, or the time is up.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+    for (int round = 0; round < 100000; round++) {
+      int ms = timeout_ms;
+      if (round > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+        ms = int(std::max<int64_t>(left, 0));
+      }
+      epoll_event evs[3];
+      int rc = epoll_wait(ep, evs, 3, ms);
+      uint32_t sock_ev = 0;
+      bool other = false;  // the CQ or the interrupt fd
+      for (int i = 0; i < rc; i++) {
+        if (evs[i].data.u32 == 0) sock_ev = evs[i].events;
+        else other = true;
+      }
+      std::lock_guard lk(mu_);
+      waiter_ = false;
+      if (fd_ < 0) return ok();
+      if (sock_ev) rx_empty_ = false;
       if (!rx_empty_) readLocked();
       afterOpLocked();
+      const bool again = fd_ >= 0 && rc > 0 && delivered_ == before && !other &&
+                         !(sock_ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && ms > 0;
       noteOwnerLocked();
-      interestLocked();
+      if (!again) {
+        interestLocked();
+        return ok();
+      }
+      waiter_ = true;
     }
+    std::lock_guard lk(mu_);
+    waiter_ = false;
+    interestLocked();
     return ok();
   }
 
@@ -790,6 +850,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   std::shared_ptr<SoftCq> scq_, rcq_;
   bool initiator_;
   int fd_ = -1;
+  int wait_ep_ = -1, wait_sock_ = -1, wait_cq_ = -1, wait_int_ = -1;  // waitSetLocked()
   bool connecting_ = false;
   bool out_armed_ = false;
   bool waiter_ = false;     // a thread waits on the socket in waitAndProgress()
