@@ -543,9 +543,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
         initiator_(initiator) {
     grace_us_ = softOptions().owner_grace_us;
   }
-  ~SoftConn() override {
-    if (wait_ep_ >= 0) ::close(wait_ep_);
-  }
+  ~SoftConn() override = default;
 
   static StreamConfig makeConfig(bool initiator) {
     SoftOptions o = softOptions();
@@ -634,34 +632,8 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
 
   // The caller waits on the socket itself (CompletionQueue::waitProgress): while it does, the
   // provider thread is not woken for input (EPOLLIN is off), and the caller reads what arrives.
-  // The waiter's epoll set (the socket, the CQ's fd, the interrupt fd): made once per
-  // connection rather than a poll() that adds and removes three wait entries per wait.
-  int waitSetLocked(int cq_fd, int interrupt_fd) {
-    if (wait_ep_ >= 0 && wait_sock_ == fd_ && wait_cq_ == cq_fd && wait_int_ == interrupt_fd) return wait_ep_;
-    if (wait_ep_ >= 0) ::close(wait_ep_);
-    wait_ep_ = epoll_create1(EPOLL_CLOEXEC);
-    if (wait_ep_ < 0) return -1;
-    const int fds[3] = {fd_, cq_fd, interrupt_fd};
-    const uint32_t events[3] = {EPOLLIN | EPOLLRDHUP, EPOLLIN, EPOLLIN};
-    for (uint32_t i = 0; i < 3; i++) {
-      if (fds[i] < 0) continue;
-      epoll_event e{};
-      e.events = events[i];
-      e.data.u32 = i;
-      if (epoll_ctl(wait_ep_, EPOLL_CTL_ADD, fds[i], &e) != 0) {
-        ::close(wait_ep_);
-        wait_ep_ = -1;
-        return -1;
-      }
-    }
-    wait_sock_ = fd_;
-    wait_cq_ = cq_fd;
-    wait_int_ = interrupt_fd;
-    return wait_ep_;
-  }
-
   Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd) override {
-    int ep = -1;
+    int fd;
     uint64_t before = 0;
     {
       std::lock_guard lk(mu_);
@@ -678,10 +650,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
           return ok();
         }
       }
-      ep = waitSetLocked(cq_fd, interrupt_fd);
-      if (ep < 0) return err(NtStatus::kInsufficientResources, "epoll");
       waiter_ = true;
       interestLocked();
+      fd = fd_;
       before = delivered_;
     }
     // Input that completes nothing (the middle of an RDMA Write into our memory, part of a
@@ -695,14 +666,10 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
         ms = int(std::max<int64_t>(left, 0));
       }
-      epoll_event evs[3];
-      int rc = epoll_wait(ep, evs, 3, ms);
-      uint32_t sock_ev = 0;
-      bool other = false;  // the CQ or the interrupt fd
-      for (int i = 0; i < rc; i++) {
-        if (evs[i].data.u32 == 0) sock_ev = evs[i].events;
-        else other = true;
-      }
+      pollfd p[3] = {{fd, POLLIN | POLLRDHUP, 0}, {cq_fd, POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
+      int rc = ::poll(p, interrupt_fd >= 0 ? 3 : 2, ms);
+      const uint32_t sock_ev = uint32_t(p[0].revents);
+      const bool other = p[1].revents || (interrupt_fd >= 0 && p[2].revents);  // the CQ or the interrupt fd
       std::lock_guard lk(mu_);
       waiter_ = false;
       if (fd_ < 0) return ok();
@@ -710,7 +677,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       if (!rx_empty_) readLocked();
       afterOpLocked();
       const bool again = fd_ >= 0 && rc > 0 && delivered_ == before && !other &&
-                         !(sock_ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) && ms > 0;
+                         !(sock_ev & (POLLERR | POLLHUP | POLLRDHUP)) && ms > 0;
       noteOwnerLocked();
       if (!again) {
         interestLocked();
@@ -850,7 +817,6 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   std::shared_ptr<SoftCq> scq_, rcq_;
   bool initiator_;
   int fd_ = -1;
-  int wait_ep_ = -1, wait_sock_ = -1, wait_cq_ = -1, wait_int_ = -1;  // waitSetLocked()
   bool connecting_ = false;
   bool out_armed_ = false;
   bool waiter_ = false;     // a thread waits on the socket in waitAndProgress()
