@@ -216,6 +216,11 @@ class CompletionQueue {
     (void)interrupt_fd;
     return err(NtStatus::kNotSupported, "progress in the caller");
   }
+  // Between beginPolling() and endPolling(token) on one thread, completions that the provider
+  // produces in that thread (work it completes as it is posted, as the soft provider's sends)
+  // do not signal fd(): the thread polls them itself afterwards. The base does nothing.
+  virtual void* beginPolling() { return nullptr; }
+  virtual void endPolling(void* token) { (void)token; }
 };
 
 struct QpCaps {

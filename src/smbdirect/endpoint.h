@@ -80,7 +80,7 @@ class Endpoint {
                                  std::span<const smb2::BufferDescriptorV1> remote);
   Status rdmaWait(uint64_t id) { return finishRdma(id); }
   // True when rdmaWait(id) would return at once (the transfer finished, or the endpoint closed).
-  bool rdmaDone(uint64_t id) const;
+  bool rdmaDone(uint64_t id);
   // A copy of the index-th message receive() would return (0: the next), if that many are queued
   // and it is at most max_size bytes.
   bool peekMessage(size_t index, Bytes* out, size_t max_size) const;

@@ -290,6 +290,12 @@ class SoftCq : public CompletionQueue {
     std::lock_guard lk(mu_);
     return popLocked(out);
   }
+  void* beginPolling() override {
+    auto prev = const_cast<SoftCq*>(t_polling_cq);
+    t_polling_cq = this;
+    return prev;
+  }
+  void endPolling(void* token) override { t_polling_cq = static_cast<const SoftCq*>(token); }
   Status waitProgress(int timeout_ms, int interrupt_fd) override {
     static const bool drive = !getenv("SD_SOFT_WAIT_PROGRESS") || atoi(getenv("SD_SOFT_WAIT_PROGRESS")) != 0;
     std::shared_ptr<ProgressSource> src;
