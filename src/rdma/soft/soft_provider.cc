@@ -755,7 +755,23 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     iovec iov[64];
     while (stream_.txPending()) {
       size_t n = stream_.txGather(sl, 64);
-      for (size_t i = 0; i < n; i++) iov[i] = {const_cast<uint8_t*>(sl[i].data), sl[i].len};
+      size_t total = 0;
+      for (size_t i = 0; i < n; i++) {
+        iov[i] = {const_cast<uint8_t*>(sl[i].data), sl[i].len};
+        total += sl[i].len;
+      }
+      // A small FPDU (header, payload, CRC) goes as one buffer: the kernel's send path costs
+      // measurably more per segment than the copy (about 10% of a 4 KiB request's CPU).
+      if (n > 1 && total <= kCoalesceMax) {
+        if (tx_staging_.size() < kCoalesceMax) tx_staging_.resize(kCoalesceMax);
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+          std::memcpy(tx_staging_.data() + at, sl[i].data, sl[i].len);
+          at += sl[i].len;
+        }
+        iov[0] = {tx_staging_.data(), total};
+        n = 1;
+      }
       msghdr m{};
       m.msg_iov = iov;
       m.msg_iovlen = n;
@@ -840,6 +856,8 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   int conn_errno_ = 0;
   std::string local_, peer_;
   std::vector<uint8_t> staging_;
+  static constexpr size_t kCoalesceMax = 16384;
+  std::vector<uint8_t> tx_staging_;  // flushLocked: small FPDUs in one piece
 };
 
 class SoftQp : public QueuePair {
