@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "rdma/soft/crc32c.h"
 
@@ -662,9 +663,22 @@ void IwarpStream::peerClosed() {
 }
 
 StreamEvents IwarpStream::takeEvents() {
-  StreamEvents out = std::move(ev_);
-  ev_ = StreamEvents{};
+  StreamEvents out;
+  takeEvents(out);
   return out;
+}
+
+void IwarpStream::takeEvents(StreamEvents& out) {
+  out.sq.clear();
+  out.rq.clear();
+  std::swap(out.sq, ev_.sq);
+  std::swap(out.rq, ev_.rq);
+  out.solicited = std::exchange(ev_.solicited, false);
+  out.request_received = std::exchange(ev_.request_received, false);
+  out.established = std::exchange(ev_.established, false);
+  out.rejected = std::exchange(ev_.rejected, false);
+  out.connect_error = std::exchange(ev_.connect_error, false);
+  out.closed = std::exchange(ev_.closed, false);
 }
 
 // ---------------------------------------------------------------- receive

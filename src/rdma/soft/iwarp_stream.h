@@ -113,6 +113,8 @@ class IwarpStream {
   bool wantClose() const { return (state_ == State::kError || state_ == State::kClosed) && tx_.empty(); }
 
   StreamEvents takeEvents();
+  // The same into `out` (its vectors' storage goes back to the stream: no allocation per event).
+  void takeEvents(StreamEvents& out);
   const char* lastError() const { return last_error_; }
 
  private:

@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -139,6 +140,12 @@ class Engine {
   }
 
  private:
+  // How often connections in their owner's grace are looked at: half the grace, 1 to 10 ms
+  // (input waits for its owner at most the grace plus this).
+  static int tickMs() {
+    static const int ms = std::clamp(softOptions().owner_grace_us / 2000, 1, 10);
+    return ms;
+  }
   void run() {
     epoll_event evs[64];
     auto next_tick = std::chrono::steady_clock::now();
@@ -148,7 +155,7 @@ class Engine {
         std::lock_guard lk(mu_);
         ticking = !owned_.empty();
       }
-      int n = epoll_wait(ep_, evs, 64, ticking ? 1 : 1000);
+      int n = epoll_wait(ep_, evs, 64, ticking ? tickMs() : 1000);
       for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
         if (fd == wake_) {
@@ -166,7 +173,7 @@ class Engine {
       }
       auto now = std::chrono::steady_clock::now();
       if (!ticking || now < next_tick) continue;
-      next_tick = now + std::chrono::milliseconds(1);
+      next_tick = now + std::chrono::milliseconds(tickMs());
       std::vector<std::weak_ptr<Handler>> watched, kept;
       {
         std::lock_guard lk(mu_);
@@ -856,6 +863,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   int conn_errno_ = 0;
   std::string local_, peer_;
   std::vector<uint8_t> staging_;
+  std::vector<Wc> spare_sq_, spare_rq_;  // afterOpLocked's event storage, reused
   static constexpr size_t kCoalesceMax = 16384;
   std::vector<uint8_t> tx_staging_;  // flushLocked: small FPDUs in one piece
 };
@@ -914,10 +922,17 @@ void SoftConn::afterOpLocked() {
   auto push = [&](CmEvent e) {
     if (chan) chan->push(std::move(e));
   };
-  StreamEvents ev = stream_.takeEvents();
+  StreamEvents ev;
+  ev.sq.swap(spare_sq_);  // storage that goes round between the stream and here: no allocation
+  ev.rq.swap(spare_rq_);  // per event
+  stream_.takeEvents(ev);
   if (!ev.empty()) delivered_++;
   if (scq_) scq_->push(ev.sq, false);
   if (rcq_) rcq_->push(ev.rq, ev.solicited);
+  ev.sq.clear();
+  ev.rq.clear();
+  spare_sq_.swap(ev.sq);
+  spare_rq_.swap(ev.rq);
   std::shared_ptr<CmId> id = id_.lock();
   if (ev.request_received && pending_id_) {
     CmEvent e;
