@@ -1170,7 +1170,7 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
 Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk, size_t depth,
                                         const std::function<Result<WritePiece>(uint64_t, uint64_t)>& next,
                                         const std::function<void(const WritePiece&)>& done,
-                                        const std::function<void(uint64_t)>& progress) {
+                                        const std::function<void(uint64_t)>& progress, Status* stopped_by) {
   struct Inflight {
     uint64_t id;
     WritePiece piece;
@@ -1244,8 +1244,8 @@ Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, 
       more = false;
     }
   }
+  if (stopped_by) *stopped_by = result;
   if (!result && written == 0) return result.error();
-  if (!result) LOG_DEBUG("write stopped after %llu bytes: %s", (unsigned long long)written, result.error().what);
   return written;
 }
 
@@ -1282,9 +1282,11 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
   auto done = [&](const WritePiece& p) {
     if (p.slot != WritePiece::kNoSlot) pl.free_slots.push_back(p.slot);
   };
-  auto w = writeWindow(f, 0, size, pl.chunk, kDepth, next, done, progress);
+  Status stopped = ok();
+  auto w = writeWindow(f, 0, size, pl.chunk, kDepth, next, done, progress, &stopped);
   Status c = close(f);
   if (!w) return w.error();
+  if (!stopped) return stopped;  // a source or transport error after some data went
   if (*w < std::min(size, ended)) return err(NtStatus::kDiskFull, "short write");
   return c;
 }
@@ -1293,9 +1295,11 @@ Status SmbClient::uploadFrom(const std::string& path, ByteView data, const std::
   auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
                        smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
   uint32_t piece = opts_.max_io ? opts_.max_io : (4u << 20);
-  auto w = writePipelined(f, 0, data, piece, progress);
+  Status stopped = ok();
+  auto w = writePipelined(f, 0, data, piece, progress, &stopped);
   Status c = close(f);
   if (!w) return w.error();
+  if (!stopped) return stopped;
   if (*w != data.size()) return err(NtStatus::kDiskFull, "short write");
   return c;
 }
@@ -1459,7 +1463,7 @@ Result<SmbClient::ReadReply> SmbClient::readReply(const smb2::FileId& f, uint64_
 }
 
 Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece,
-                                         const std::function<void(uint64_t)>& progress) {
+                                         const std::function<void(uint64_t)>& progress, Status* stopped_by) {
   if (data.empty()) return size_t(0);
   bool rd = useRdma(std::min<uint64_t>(data.size(), piece));
   // On SMB Direct the caller's memory is registered once and the server pulls each piece from
@@ -1478,7 +1482,7 @@ Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset,
     if (rd) p.rkey = mr->rkey();
     return p;
   };
-  auto w = SD_TRY(writeWindow(f, offset, data.size(), piece, kDepth, next, [](const WritePiece&) {}, progress));
+  auto w = SD_TRY(writeWindow(f, offset, data.size(), piece, kDepth, next, [](const WritePiece&) {}, progress, stopped_by));
   return size_t(w);
 }
 

@@ -178,9 +178,11 @@ class SmbClient {
   Result<ReadReply> readReply(const smb2::FileId& f, uint64_t offset, uint32_t length);
   // Writes all of `data` as WRITEs of `piece` bytes, up to kDepth in flight, so that the server
   // works on one while the next arrives (on SMB Direct it pulls them from `data`, registered
-  // once). Returns the bytes written (a short count stops at the first short WRITE).
+  // once). Returns the bytes written (a short count stops at the first short WRITE, or at an
+  // error after some data went: `stopped_by`, if given, gets that error).
   Result<size_t> writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece,
-                                const std::function<void(uint64_t)>& progress = nullptr);
+                                const std::function<void(uint64_t)>& progress = nullptr,
+                                Status* stopped_by = nullptr);
   Status truncate(const smb2::FileId& f, uint64_t size);
   Status setTimes(const smb2::FileId& f, uint64_t access_ft, uint64_t write_ft);  // 0 = keep
   Status flush(const smb2::FileId& f);
@@ -254,7 +256,8 @@ class SmbClient {
   };
   Pipeline pipeline(uint64_t size, uint32_t negotiated, uint32_t access);
   // One WRITE's data: inline, or (rkey != 0) registered memory the server reads; `slot`: the
-  // pipeline slot it occupies, if any. writeWindow asks `next` for at most `chunk` bytes.
+  // pipeline slot it occupies, if any. writeWindow asks `next` for at most `chunk` bytes and
+  // returns the bytes written; `stopped_by` (optional) gets what ended it early, if anything.
   struct WritePiece {
     static constexpr size_t kNoSlot = SIZE_MAX;
     ByteView data;
@@ -264,7 +267,7 @@ class SmbClient {
   Result<uint64_t> writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk, size_t depth,
                                const std::function<Result<WritePiece>(uint64_t, uint64_t)>& next,
                                const std::function<void(const WritePiece&)>& done,
-                               const std::function<void(uint64_t)>& progress);
+                               const std::function<void(uint64_t)>& progress, Status* stopped_by);
   uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
   int fd_ = -1;
