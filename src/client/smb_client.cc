@@ -1163,11 +1163,11 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
   return c;
 }
 
-// Up to `depth` WRITEs in flight (as the credits allow), each with what `next` gives for its
+// Up to kDepth WRITEs in flight (as the credits allow), each with what `next` gives for its
 // offset: inline bytes, or (rkey != 0) bytes the server pulls by RDMA Read. `done` is told when a
 // WRITE's response came (its memory may be reused). Stops at the end of the data (an empty
 // piece), at the first short WRITE or at the first error; every response is collected.
-Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk, size_t depth,
+Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk,
                                         const std::function<Result<WritePiece>(uint64_t, uint64_t)>& next,
                                         const std::function<void(const WritePiece&)>& done,
                                         const std::function<void(uint64_t)>& progress, Status* stopped_by) {
@@ -1180,7 +1180,7 @@ Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, 
   bool more = true, short_write = false;
   Status result = ok();
   while (result && ((more && sent < size) || !inflight.empty())) {
-    while (result && more && sent < size && inflight.size() < depth) {
+    while (result && more && sent < size && inflight.size() < kDepth) {
       uint32_t charge = uint32_t((std::min<uint64_t>(chunk, size - sent) - 1) / 65536 + 1);
       if (!inflight.empty() && credits_ < charge) break;  // a response returns credits first
       auto piece = next(offset + sent, std::min<uint64_t>(chunk, size - sent));
@@ -1252,8 +1252,7 @@ Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, 
 Status SmbClient::upload(const std::string& path, uint64_t size,
                          const std::function<Result<size_t>(uint64_t, std::span<uint8_t>)>& source,
                          const std::function<void(uint64_t)>& progress) {
-  auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
-                       smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
+  auto f = SD_TRY(openForUpload(path));
   auto pl = pipeline(size, info_.max_write, rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
   Bytes b;  // inline data: one buffer, reused (the request is in the socket when sent)
   uint64_t ended = UINT64_MAX;  // where the source ran dry
@@ -1283,25 +1282,32 @@ Status SmbClient::upload(const std::string& path, uint64_t size,
     if (p.slot != WritePiece::kNoSlot) pl.free_slots.push_back(p.slot);
   };
   Status stopped = ok();
-  auto w = writeWindow(f, 0, size, pl.chunk, kDepth, next, done, progress, &stopped);
+  auto w = writeWindow(f, 0, size, pl.chunk, next, done, progress, &stopped);
+  return finishUpload(f, w, stopped, std::min(size, ended));
+}
+
+Result<smb2::FileId> SmbClient::openForUpload(const std::string& path) {
+  return open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
+              smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead);
+}
+
+// Closes the uploaded file; the first error wins: the write's, what stopped it after some data
+// went (the source, the transport), a short write, then the CLOSE's.
+Status SmbClient::finishUpload(const smb2::FileId& f, const Result<uint64_t>& written, const Status& stopped,
+                               uint64_t expected) {
   Status c = close(f);
-  if (!w) return w.error();
-  if (!stopped) return stopped;  // a source or transport error after some data went
-  if (*w < std::min(size, ended)) return err(NtStatus::kDiskFull, "short write");
+  if (!written) return written.error();
+  if (!stopped) return stopped;
+  if (*written < expected) return err(NtStatus::kDiskFull, "short write");
   return c;
 }
 
 Status SmbClient::uploadFrom(const std::string& path, ByteView data, const std::function<void(uint64_t)>& progress) {
-  auto f = SD_TRY(open(path, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize,
-                       smb2::kFileOverwriteIf, smb2::kFileNonDirectoryFile, smb2::kFileShareRead));
+  auto f = SD_TRY(openForUpload(path));
   uint32_t piece = opts_.max_io ? opts_.max_io : (4u << 20);
   Status stopped = ok();
   auto w = writePipelined(f, 0, data, piece, progress, &stopped);
-  Status c = close(f);
-  if (!w) return w.error();
-  if (!stopped) return stopped;
-  if (*w != data.size()) return err(NtStatus::kDiskFull, "short write");
-  return c;
+  return finishUpload(f, w ? Result<uint64_t>(*w) : Result<uint64_t>(w.error()), stopped, data.size());
 }
 
 Status SmbClient::mkdir(const std::string& path) {
@@ -1482,7 +1488,7 @@ Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset,
     if (rd) p.rkey = mr->rkey();
     return p;
   };
-  auto w = SD_TRY(writeWindow(f, offset, data.size(), piece, kDepth, next, [](const WritePiece&) {}, progress, stopped_by));
+  auto w = SD_TRY(writeWindow(f, offset, data.size(), piece, next, [](const WritePiece&) {}, progress, stopped_by));
   return size_t(w);
 }
 

@@ -264,10 +264,13 @@ class SmbClient {
     uint32_t rkey = 0;
     size_t slot = kNoSlot;
   };
-  Result<uint64_t> writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk, size_t depth,
+  Result<uint64_t> writeWindow(const smb2::FileId& f, uint64_t offset, uint64_t size, uint32_t chunk,
                                const std::function<Result<WritePiece>(uint64_t, uint64_t)>& next,
                                const std::function<void(const WritePiece&)>& done,
                                const std::function<void(uint64_t)>& progress, Status* stopped_by);
+  Result<smb2::FileId> openForUpload(const std::string& path);
+  Status finishUpload(const smb2::FileId& f, const Result<uint64_t>& written, const Status& stopped,
+                      uint64_t expected);
   uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
   int fd_ = -1;

@@ -223,6 +223,19 @@ class CompletionQueue {
   virtual void endPolling(void* token) { (void)token; }
 };
 
+// beginPolling() for the lifetime of the guard.
+class PollingGuard {
+ public:
+  explicit PollingGuard(CompletionQueue& cq) : cq_(cq), token_(cq.beginPolling()) {}
+  ~PollingGuard() { cq_.endPolling(token_); }
+  PollingGuard(const PollingGuard&) = delete;
+  PollingGuard& operator=(const PollingGuard&) = delete;
+
+ private:
+  CompletionQueue& cq_;
+  void* token_;
+};
+
 struct QpCaps {
   uint32_t max_send_wr = 64;
   uint32_t max_recv_wr = 64;

@@ -405,15 +405,21 @@ void Endpoint::drainCqLocked() {
   }
 }
 
+// Work the provider completes as it is posted (the soft provider's sends and RDMA Writes whose
+// bytes the kernel took) does not wake the worker (CompletionQueue::beginPolling): the posting
+// thread takes those completions back at once.
+Status Endpoint::postLocked(std::span<const rdma::SendWr> wrs, size_t* posted) {
+  Status st = ok();
+  {
+    rdma::PollingGuard g(*cq_);
+    st = qp_->postSend(wrs, posted);
+  }
+  drainCqLocked();
+  return st;
+}
+
 void Endpoint::pumpLocked() {
-  // Sends the soft provider completes as they are posted do not wake the worker (beginPolling):
-  // when the slots run out, this thread takes back those already done and goes on.
-  for (int round = 0; round < 2 && !closed_; round++) {
-    if (round > 0) {
-      if (!free_slots_.empty()) break;
-      drainCqLocked();
-      if (free_slots_.empty()) break;
-    }
+  if (!closed_) {
     uint64_t now = nowMs();
     const uint32_t slot_size = opts_.smbd.max_send_size;
     while (!free_slots_.empty()) {
@@ -435,16 +441,14 @@ void Endpoint::pumpLocked() {
                           free_slots_.size() <= send_slots_ / 4;
       wr.flags = signal ? uint32_t(rdma::kSendSignaled) : 0u;
       wr.sg_list = std::span<const rdma::Sge>(&sge, 1);
-      void* scope = cq_->beginPolling();
-      Status st = qp_->postSend(std::span<const rdma::SendWr>(&wr, 1));
-      cq_->endPolling(scope);
-      if (!st) {
+      posted_slots_.push_back(slot);
+      unsignaled_run_ = signal ? 0 : unsignaled_run_ + 1;
+      if (!postLocked(std::span<const rdma::SendWr>(&wr, 1))) {
+        posted_slots_.pop_back();
         free_slots_.push_back(slot);
         failLocked(NtStatus::kConnectionDisconnected, "cannot post a send");
         break;
       }
-      posted_slots_.push_back(slot);
-      unsignaled_run_ = signal ? 0 : unsignaled_run_ + 1;
     }
     if (core_.state() == SmbdConnection::State::kFailed)
       failLocked(core_.failStatus(), core_.failReason());
@@ -519,9 +523,6 @@ bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<
 bool Endpoint::waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point until,
                           const std::function<bool()>& done) {
   using namespace std::chrono;
-  // What this thread's own posts completed at once (no event was signalled for those).
-  drainCqLocked();
-  pumpLocked();
   for (int i = 0; i < 1000000 && !done(); i++) {
     auto now = steady_clock::now();
     if (now >= until) break;
@@ -607,7 +608,6 @@ Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t l
     k++;
   }
   std::unique_lock<std::mutex> lk(mu_);
-  if (rdma_wrs_inflight_ + wrs.size() > kMaxRdmaWrs) drainCqLocked();  // transfers done at once (no event)
   if (!cv_.wait_for(lk, std::chrono::seconds(60),
                     [&] { return closed_ || rdma_wrs_inflight_ + wrs.size() <= kMaxRdmaWrs; }))
     return err(NtStatus::kIoTimeout, "RDMA queue full");
@@ -621,15 +621,13 @@ Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t l
   o.read = op == rdma::WrOpcode::kRdmaRead;
   ops_[id] = o;
   size_t posted = 0;
-  void* scope = cq_->beginPolling();
-  Status st = qp_->postSend(wrs, &posted);
-  cq_->endPolling(scope);
-  if (!st) {
+  rdma_wrs_inflight_ += uint32_t(wrs.size());  // before the post: it may complete at once
+  if (auto st = postLocked(wrs, &posted); !st) {
+    rdma_wrs_inflight_ -= uint32_t(wrs.size());
     ops_.erase(id);
     failLocked(NtStatus::kConnectionDisconnected, "cannot post an RDMA transfer");
     return st.error();
   }
-  rdma_wrs_inflight_ += uint32_t(wrs.size());
   return id;
 }
 
@@ -654,9 +652,8 @@ Status Endpoint::finishRdma(uint64_t id) {
   return ok();
 }
 
-bool Endpoint::rdmaDone(uint64_t id) {
+bool Endpoint::rdmaDone(uint64_t id) const {
   std::lock_guard<std::mutex> lk(mu_);
-  drainCqLocked();
   auto it = ops_.find(id);
   return closed_ || it == ops_.end() || it->second.pending == 0;
 }

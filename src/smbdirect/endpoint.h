@@ -80,7 +80,7 @@ class Endpoint {
                                  std::span<const smb2::BufferDescriptorV1> remote);
   Status rdmaWait(uint64_t id) { return finishRdma(id); }
   // True when rdmaWait(id) would return at once (the transfer finished, or the endpoint closed).
-  bool rdmaDone(uint64_t id);
+  bool rdmaDone(uint64_t id) const;
   // A copy of the index-th message receive() would return (0: the next), if that many are queued
   // and it is at most max_size bytes.
   bool peekMessage(size_t index, Bytes* out, size_t max_size) const;
@@ -101,6 +101,7 @@ class Endpoint {
   void start();
   void run();
   void drainCqLocked();
+  Status postLocked(std::span<const rdma::SendWr> wrs, size_t* posted = nullptr);
   void pumpLocked();
   void failLocked(NtStatus s, const std::string& why);
   Status postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
