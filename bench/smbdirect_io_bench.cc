@@ -3,7 +3,7 @@
 // smbdirectd, over TCP and over SMB Direct, in one run (after an untimed warm-up of each).
 // Usage: smbdirect_io_bench --tcp-port N --rdma-port N [--host H] [--user U] [--password P]
 //        [--share S] [--size-mb 512] [--ops 2000] [--runs 3] [--only tcp|rdma] [--cases wrl]
-//        [--warmup-mb 64]
+//        [--warmup-mb N]   (default: --size-mb)
 // (--only and --cases, for profiling: one transport; a subset of write, read, latency)
 // Prints one line per case with the median of the runs (the transports take turns going first);
 // bench/smbdirect_vs_tcp.sh drives it.
@@ -29,7 +29,7 @@ struct Args {
   int tcp_port = 0, rdma_port = 0, size_mb = 512, ops = 2000, runs = 3;
   std::string only;  // one transport only (for profiling): tcp or rdma
   std::string cases = "wrl";  // w: 1 MiB writes, r: 1 MiB reads, l: 4 KiB latency
-  int warmup_mb = 64;         // untimed run of each transport first (0: none)
+  int warmup_mb = -1;         // untimed run of each transport first (0: none; default: size_mb)
 };
 
 double median(std::vector<double> v) {
@@ -148,8 +148,12 @@ int main(int argc, char** argv) {
   }
   std::vector<uint8_t> data(size_t(a.size_mb) << 20);
   for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 2654435761u >> 13);
-  // Untimed warm-up of both transports first: a fresh smbdirectd's first connections run at
-  // about half speed (measured on both transports), which would otherwise land in one run.
+  // Untimed warm-up of both transports first, as large as a timed run: the first run to write
+  // this much into the server's page cache gets memory the machine has not touched before, which
+  // costs about twice as much per byte on a virtual machine (measured on both transports: the
+  // first 1 GiB write after a 64 MiB warm-up, whichever transport made it); later runs reuse the
+  // pages the previous run's file gave back.
+  if (a.warmup_mb < 0) a.warmup_mb = a.size_mb;
   if (a.warmup_mb > 0) {
     Args w = a;
     w.ops = 200;

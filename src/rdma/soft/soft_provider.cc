@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -44,6 +45,7 @@ SoftOptions g_opts = [] {
   if (const char* v = getenv("SD_SOFT_FPDU")) o.max_payload = uint32_t(atoi(v));
   if (const char* v = getenv("SD_SOFT_SOCKBUF")) o.socket_buffer = atoi(v);
   if (const char* v = getenv("SD_SOFT_OWNER_GRACE_US")) o.owner_grace_us = atoi(v);
+  if (const char* v = getenv("SD_SOFT_SPIN_US")) o.spin_us = atoi(v);
   return o;
 }();
 
@@ -555,6 +557,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       : stream_(softDevice()->mem(), makeConfig(initiator)), ch_(std::move(ch)),
         initiator_(initiator) {
     grace_us_ = softOptions().owner_grace_us;
+    spin_us_ = softOptions().spin_us;
   }
   ~SoftConn() override = default;
 
@@ -672,15 +675,36 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     // message) is read and waited for again here, without going back up through the CQ and
     // the consumer for every short read: the caller returns when something completed, another
     // thread signalled the CQ or the interrupt fd, or the time is up.
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
-    for (int round = 0; round < 100000; round++) {
+    // First the busy poll (SoftOptions::spin_us, as RDMA applications poll their CQs): poll()
+    // without sleeping, yielding the CPU in between, so that a reply arriving within the budget
+    // costs no sleep and no wake-up. Adaptive: after kSpinMisses spins in a row found nothing (an
+    // idle connection, or transfers that take longer than the budget), only every
+    // kSpinMisses-th wait spins, until one succeeds.
+    static constexpr uint32_t kSpinMisses = 8;
+    const auto start = std::chrono::steady_clock::now();
+    const auto until = start + std::chrono::milliseconds(std::max(timeout_ms, 0));
+    auto spin_until = start;
+    if (spin_us_ > 0 && (spin_misses_ < kSpinMisses || ++spin_skipped_ % kSpinMisses == 0))
+      spin_until = std::min(until, start + std::chrono::microseconds(spin_us_));
+    bool spinning = spin_until > start;
+    for (int round = 0; round < 1000000; round++) {
       int ms = timeout_ms;
-      if (round > 0) {
+      if (spinning && std::chrono::steady_clock::now() >= spin_until) {
+        spinning = false;
+        spin_misses_++;  // only the waiter (waiter_ set under mu_) touches these
+      }
+      if (spinning) {
+        ms = 0;
+      } else if (round > 0) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
         ms = int(std::max<int64_t>(left, 0));
       }
       pollfd p[3] = {{fd, POLLIN | POLLRDHUP, 0}, {cq_fd, POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
       int rc = ::poll(p, interrupt_fd >= 0 ? 3 : 2, ms);
+      if (spinning && rc == 0) {
+        sched_yield();
+        continue;
+      }
       const uint32_t sock_ev = uint32_t(p[0].revents);
       const bool other = p[1].revents || (interrupt_fd >= 0 && p[2].revents);  // the CQ or the interrupt fd
       std::lock_guard lk(mu_);
@@ -689,8 +713,9 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       if (sock_ev) rx_empty_ = false;
       if (!rx_empty_) readLocked();
       afterOpLocked();
+      if (spinning && delivered_ != before) spin_misses_ = 0;
       const bool again = fd_ >= 0 && rc > 0 && delivered_ == before && !other &&
-                         !(sock_ev & (POLLERR | POLLHUP | POLLRDHUP)) && ms > 0;
+                         !(sock_ev & (POLLERR | POLLHUP | POLLRDHUP)) && (ms > 0 || spinning);
       noteOwnerLocked();
       if (!again) {
         interestLocked();
@@ -853,6 +878,8 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   bool owned_ = false;      // input left to the thread that waits on it (onOwnerTick())
   bool rx_empty_ = false;   // the last read found the socket empty, and no event said otherwise
   int grace_us_ = 0;        // SoftOptions::owner_grace_us
+  int spin_us_ = 0;         // SoftOptions::spin_us
+  uint32_t spin_misses_ = 0, spin_skipped_ = 0;  // the waiter's busy poll adapting (waitAndProgress)
   std::chrono::steady_clock::time_point owner_seen_{};  // the last waitAndProgress() ended
   uint32_t interest_ = 0;   // the events registered with the provider thread's epoll
   bool eof_ = false;
