@@ -169,6 +169,8 @@ int main(int argc, char** argv) {
       int rdma = run % 2 ? 1 - k : k;
       if ((a.only == "tcp" && rdma) || (a.only == "rdma" && !rdma)) continue;
       Result4 r = runOnce(a, rdma, data);
+      std::fprintf(stderr, "run %d %-4s: write %.1f MiB/s, read %.1f MiB/s, 4 KiB write %.1f us, read %.1f us\n", run + 1,
+                   rdma ? "rdma" : "tcp", r.write_mibs, r.read_mibs, r.write_lat_us, r.read_lat_us);
       v[rdma][0].push_back(r.write_mibs);
       v[rdma][1].push_back(r.read_mibs);
       v[rdma][2].push_back(r.write_lat_us);

@@ -15,8 +15,13 @@ export SMBDIRECTD
 start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 [ -n "$RDMA_PORT" ] || { echo "smbdirectd has no SMB Direct listener"; exit 1; }
 OUT=$HERE/results/smbdirect_vs_tcp.md
-TABLE=$("$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_MB:-512}" --ops "${OPS:-2000}" \
-  --runs "${RUNS:-3}") || { echo "benchmark failed"; exit 1; }
+# Each run's line goes to stderr as it ends (progress) and into the results below the table.
+"$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_MB:-512}" --ops "${OPS:-2000}" \
+  --runs "${RUNS:-3}" >"$WORK/table.out" 2>"$WORK/runs.txt" &
+BENCH_PID=$!
+tail --pid="$BENCH_PID" -n +1 -f "$WORK/runs.txt" >&2
+wait "$BENCH_PID" || { echo "benchmark failed"; exit 1; }
+TABLE=$(cat "$WORK/table.out")
 {
   echo "# SMB Direct vs TCP through the smbdirect client (loopback)"
   echo
@@ -24,5 +29,9 @@ TABLE=$("$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_M
   echo "Same smbdirectd, same client library, same run; SMB Direct on the built-in software iWARP provider."
   echo
   echo "$TABLE"
+  echo
+  echo "Each run (the median of these is above):"
+  echo
+  grep '^run ' "$WORK/runs.txt" | sed 's/^/    /'
 } > "$WORK/table.md"
 write_results "$OUT" "$WORK/table.md"
