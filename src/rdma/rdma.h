@@ -211,9 +211,13 @@ class CompletionQueue {
   // caller then poll()s. Completions produced in the calling thread do not signal fd() (the
   // caller consumes them). Not supported (the base, rdma-core, a CQ shared by several QPs):
   // callers wait on fd() or for another thread instead.
-  virtual Status waitProgress(int timeout_ms, int interrupt_fd) {
+  // spin_us: how long the caller may busy-poll first (the provider may adapt it; 0: sleep at
+  // once). Worth it while waiting for a reply that is due within microseconds, not for a bulk
+  // transfer (a spinning reader reads a stream in small pieces as it arrives).
+  virtual Status waitProgress(int timeout_ms, int interrupt_fd, int spin_us = 0) {
     (void)timeout_ms;
     (void)interrupt_fd;
+    (void)spin_us;
     return err(NtStatus::kNotSupported, "progress in the caller");
   }
   // Between beginPolling() and endPolling(token) on one thread, completions that the provider

@@ -495,13 +495,20 @@ void Endpoint::run() {
   }
 }
 
-// A waiting caller first polls the CQ itself for a short while (as ib_send_lat-style tools
-// busy-poll): a reply usually arrives within microseconds on a fast link, and handing it through
-// the worker thread costs two wake-ups. SD_SMBD_SPIN_US sets the budget (default 50, 0: off).
-// Not where the provider lets the caller wait on its input (progress_wait_, the soft provider):
-// the wait there reads the socket as soon as data arrives, which a spin would only delay.
+// A waiting caller first busy-polls for a short while (as ib_send_lat-style tools do): a reply
+// usually arrives within microseconds on a fast link, and sleeping costs a wake-up (of an idle
+// vCPU, on a VM). SD_SMBD_SPIN_US sets the budget (default 100, 0: off). Where the provider lets
+// the caller wait on its input (progress_wait_, the soft provider) the provider spins, reading
+// the socket (CompletionQueue::waitProgress's spin_us); elsewhere the caller polls the CQ here.
+// Only for messages and small transfers: a large one takes longer than the budget anyway, and a
+// spinning reader would read its stream in small pieces as they arrive.
+int Endpoint::spinBudgetUs() {
+  static const int budget_us = getenv("SD_SMBD_SPIN_US") ? atoi(getenv("SD_SMBD_SPIN_US")) : 100;
+  return budget_us;
+}
+
 bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done) {
-  static const int budget_us = getenv("SD_SMBD_SPIN_US") ? atoi(getenv("SD_SMBD_SPIN_US")) : 50;
+  const int budget_us = spinBudgetUs();
   if (budget_us <= 0 || progress_wait_ || done()) return done();
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(budget_us);
   for (int i = 0; i < 100000; i++) {
@@ -519,10 +526,11 @@ bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<
 // Waits until done() or `until`. One waiting caller at a time waits on the provider itself
 // (CompletionQueue::waitProgress: on the soft provider it reads the socket, so the data reaches
 // the thread that uses it without waking the provider thread or the worker) and then processes
-// the completions; the others wait to be notified.
+// the completions; the others wait to be notified. `spin`: busy-poll first (spinLocked).
 bool Endpoint::waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point until,
-                          const std::function<bool()>& done) {
+                          const std::function<bool()>& done, bool spin) {
   using namespace std::chrono;
+  if (spin && spinLocked(lk, done)) return true;
   for (int i = 0; i < 1000000 && !done(); i++) {
     auto now = steady_clock::now();
     if (now >= until) break;
@@ -530,7 +538,7 @@ bool Endpoint::waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_
       int ms = int(std::min<int64_t>(duration_cast<milliseconds>(until - now).count() + 1, 1000));
       poller_ = true;
       lk.unlock();
-      Status st = cq_->waitProgress(ms, poll_wake_fd_);
+      Status st = cq_->waitProgress(ms, poll_wake_fd_, spin ? spinBudgetUs() : 0);
       lk.lock();
       poller_ = false;
       if (poller_woken_ && !closed_) {
@@ -565,7 +573,7 @@ Result<Bytes> Endpoint::receive(int timeout_ms) {
   auto ready = [&] { return !inbox_.empty() || closed_; };
   auto until = timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
                               : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (!spinLocked(lk, ready) && !waitLocked(lk, until, ready))
+  if (!waitLocked(lk, until, ready, true))
     return err(NtStatus::kIoTimeout, "no SMB Direct message");
   if (!inbox_.empty()) {
     Bytes m = std::move(inbox_.front());
@@ -637,10 +645,9 @@ Status Endpoint::finishRdma(uint64_t id) {
   auto it = ops_.find(id);
   if (it == ops_.end()) return err(NtStatus::kInvalidParameter, "no such RDMA transfer");
   auto finished = [&] { return ops_[id].pending == 0 || closed_; };
-  // Small transfers are worth a spin; a large one takes longer than the budget anyway and the
-  // spinning would only take the CPU from the thread that moves the data.
-  bool done = (it->second.bytes <= 65536 && spinLocked(lk, finished)) ||
-              waitLocked(lk, std::chrono::steady_clock::now() + std::chrono::seconds(60), finished);
+  // Small transfers are worth a spin, large ones not (spinLocked).
+  bool done = waitLocked(lk, std::chrono::steady_clock::now() + std::chrono::seconds(60), finished,
+                         it->second.bytes <= 65536);
   RdmaOp res = ops_[id];
   ops_.erase(id);
   if (!done) {

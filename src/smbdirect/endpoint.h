@@ -111,9 +111,10 @@ class Endpoint {
   Status finishRdma(uint64_t id);
   void wake();
   void wakePollerLocked();
+  static int spinBudgetUs();
   bool spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done);
   bool waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point until,
-                  const std::function<bool()>& done);
+                  const std::function<bool()>& done, bool spin = false);
 
   EndpointOptions opts_;
   std::string provider_name_, device_name_, transport_name_, peer_, local_;

@@ -86,8 +86,9 @@ check "gone from /proc/mounts" bash -c "! grep -q ' $MNT ' /proc/mounts"
 # another client's change (attributes stay cached); the other client is smbclient.
 if ! start_samba; then not_ok "samba start"; finish; exit 1; fi
 SM="smbclient //127.0.0.1/share -p $SAMBA_PORT -U smbtest%Pass-1234 -m SMB3"
-mstatus() {  # this mount's `smbdirect status` report, once it has been refreshed (every second)
-  sleep 1.2; "$SMBDIRECT" status 2>/dev/null | awk -v m=" on $MNT " '/^Mount:/ { on = index($0, m) > 0 } on'
+mstatus() {  # this mount's `smbdirect status` report, once it has been refreshed (every second;
+  # two periods, so that a whole refresh began after the caller's last operation, even under load)
+  sleep 2.2; "$SMBDIRECT" status 2>/dev/null | awk -v m=" on $MNT " '/^Mount:/ { on = index($0, m) > 0 } on'
 }
 reads() { mstatus | awk '$1 == "READ" { print $2 }'; }
 check "samba: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,port=$SAMBA_PORT,vers=3.1.1,actimeo=30"

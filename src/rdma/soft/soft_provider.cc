@@ -45,7 +45,6 @@ SoftOptions g_opts = [] {
   if (const char* v = getenv("SD_SOFT_FPDU")) o.max_payload = uint32_t(atoi(v));
   if (const char* v = getenv("SD_SOFT_SOCKBUF")) o.socket_buffer = atoi(v);
   if (const char* v = getenv("SD_SOFT_OWNER_GRACE_US")) o.owner_grace_us = atoi(v);
-  if (const char* v = getenv("SD_SOFT_SPIN_US")) o.spin_us = atoi(v);
   return o;
 }();
 
@@ -250,7 +249,7 @@ struct ProgressSource {
   // Reads what the socket has, if no other thread is at it (never blocks).
   virtual void progress() = 0;
   // Waits on the socket in the calling thread and reads what arrives (see waitProgress).
-  virtual Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd) = 0;
+  virtual Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd, int spin_us) = 0;
 };
 
 class SoftCq;
@@ -305,7 +304,7 @@ class SoftCq : public CompletionQueue {
     return prev;
   }
   void endPolling(void* token) override { t_polling_cq = static_cast<const SoftCq*>(token); }
-  Status waitProgress(int timeout_ms, int interrupt_fd) override {
+  Status waitProgress(int timeout_ms, int interrupt_fd, int spin_us) override {
     static const bool drive = !getenv("SD_SOFT_WAIT_PROGRESS") || atoi(getenv("SD_SOFT_WAIT_PROGRESS")) != 0;
     std::shared_ptr<ProgressSource> src;
     {
@@ -318,7 +317,7 @@ class SoftCq : public CompletionQueue {
     waiters_++;
     // Completions that another thread adds meanwhile (the provider thread finishing a blocked
     // write) wake the waiter through wait_efd_.
-    Status st = src->waitAndProgress(timeout_ms, interrupt_fd, wait_efd_);
+    Status st = src->waitAndProgress(timeout_ms, interrupt_fd, wait_efd_, spin_us);
     waiters_--;
     if (wait_signaled_.exchange(false)) {
       uint64_t v;
@@ -557,7 +556,6 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       : stream_(softDevice()->mem(), makeConfig(initiator)), ch_(std::move(ch)),
         initiator_(initiator) {
     grace_us_ = softOptions().owner_grace_us;
-    spin_us_ = softOptions().spin_us;
   }
   ~SoftConn() override = default;
 
@@ -648,7 +646,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
 
   // The caller waits on the socket itself (CompletionQueue::waitProgress): while it does, the
   // provider thread is not woken for input (EPOLLIN is off), and the caller reads what arrives.
-  Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd) override {
+  Status waitAndProgress(int timeout_ms, int interrupt_fd, int cq_fd, int spin_us) override {
     int fd;
     uint64_t before = 0;
     {
@@ -675,17 +673,16 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     // message) is read and waited for again here, without going back up through the CQ and
     // the consumer for every short read: the caller returns when something completed, another
     // thread signalled the CQ or the interrupt fd, or the time is up.
-    // First the busy poll (SoftOptions::spin_us, as RDMA applications poll their CQs): poll()
-    // without sleeping, yielding the CPU in between, so that a reply arriving within the budget
-    // costs no sleep and no wake-up. Adaptive: after kSpinMisses spins in a row found nothing (an
-    // idle connection, or transfers that take longer than the budget), only every
-    // kSpinMisses-th wait spins, until one succeeds.
+    // First the busy poll the caller asked for (spin_us, as RDMA applications poll their CQs):
+    // poll() without sleeping, yielding the CPU in between, so that a reply arriving within the
+    // budget costs no sleep and no wake-up. Adaptive: after kSpinMisses spins in a row found
+    // nothing (an idle connection), only every kSpinMisses-th wait spins, until one succeeds.
     static constexpr uint32_t kSpinMisses = 8;
     const auto start = std::chrono::steady_clock::now();
     const auto until = start + std::chrono::milliseconds(std::max(timeout_ms, 0));
     auto spin_until = start;
-    if (spin_us_ > 0 && (spin_misses_ < kSpinMisses || ++spin_skipped_ % kSpinMisses == 0))
-      spin_until = std::min(until, start + std::chrono::microseconds(spin_us_));
+    if (spin_us > 0 && (spin_misses_ < kSpinMisses || ++spin_skipped_ % kSpinMisses == 0))
+      spin_until = std::min(until, start + std::chrono::microseconds(spin_us));
     bool spinning = spin_until > start;
     for (int round = 0; round < 1000000; round++) {
       int ms = timeout_ms;
@@ -878,7 +875,6 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   bool owned_ = false;      // input left to the thread that waits on it (onOwnerTick())
   bool rx_empty_ = false;   // the last read found the socket empty, and no event said otherwise
   int grace_us_ = 0;        // SoftOptions::owner_grace_us
-  int spin_us_ = 0;         // SoftOptions::spin_us
   uint32_t spin_misses_ = 0, spin_skipped_ = 0;  // the waiter's busy poll adapting (waitAndProgress)
   std::chrono::steady_clock::time_point owner_seen_{};  // the last waitAndProgress() ended
   uint32_t interest_ = 0;   // the events registered with the provider thread's epoll

@@ -31,16 +31,12 @@ struct SoftOptions {
   // change per message. Afterwards the provider thread reads again (it looks every half grace,
   // 1 to 10 ms). 0: hand back at once.
   int owner_grace_us = 4000;
-  // A thread that waits on a connection's socket itself first reads it without sleeping for up
-  // to this long (busy polling, as RDMA applications poll their CQs): a reply that arrives
-  // within it costs no sleep and no wake-up. 0: sleep in poll() at once.
-  int spin_us = 100;
 };
 
 Provider* softProvider();
 // Options for connections created afterwards. Defaults come from the environment:
 // SD_SOFT_CRC=1, SD_SOFT_MPA_REV=1|2, SD_SOFT_P2P=0|1, SD_SOFT_FPDU=<payload bytes>,
-// SD_SOFT_SOCKBUF=<bytes>, SD_SOFT_OWNER_GRACE_US=<microseconds>, SD_SOFT_SPIN_US=<microseconds>,
+// SD_SOFT_SOCKBUF=<bytes>, SD_SOFT_OWNER_GRACE_US=<microseconds>,
 // SD_SOFT_TRACE=1 (print every FPDU header to stderr).
 void setSoftOptions(const SoftOptions& o);
 SoftOptions softOptions();
