@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "need --tcp-port and --rdma-port\n");
     return 2;
   }
+  auto wanted = [&](int rdma) { return !((a.only == "tcp" && rdma) || (a.only == "rdma" && !rdma)); };
   std::vector<uint8_t> data(size_t(a.size_mb) << 20);
   for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 2654435761u >> 13);
   // Untimed warm-up of both transports first, as large as a timed run: the first run to write
@@ -159,7 +160,7 @@ int main(int argc, char** argv) {
     w.ops = 200;
     std::vector<uint8_t> warm(data.begin(), data.begin() + long(std::min<size_t>(data.size(), size_t(w.warmup_mb) << 20)));
     for (int rdma = 0; rdma < 2; rdma++)
-      if (!((a.only == "tcp" && rdma) || (a.only == "rdma" && !rdma))) (void)runOnce(w, rdma, warm);
+      if (wanted(rdma)) (void)runOnce(w, rdma, warm);
   }
   std::vector<double> v[2][4];
   for (int run = 0; run < a.runs; run++) {
@@ -167,7 +168,7 @@ int main(int argc, char** argv) {
       // Alternate which transport goes first: the second one runs after the first one's writes
       // (page cache, writeback), so a fixed order would favour one of them.
       int rdma = run % 2 ? 1 - k : k;
-      if ((a.only == "tcp" && rdma) || (a.only == "rdma" && !rdma)) continue;
+      if (!wanted(rdma)) continue;
       Result4 r = runOnce(a, rdma, data);
       std::fprintf(stderr, "run %d %-4s: write %.1f MiB/s, read %.1f MiB/s, 4 KiB write %.1f us, read %.1f us\n", run + 1,
                    rdma ? "rdma" : "tcp", r.write_mibs, r.read_mibs, r.write_lat_us, r.read_lat_us);

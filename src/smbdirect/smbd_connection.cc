@@ -142,51 +142,40 @@ Status SmbdConnection::onData(ByteView packet) {
   return ok();
 }
 
-Status SmbdConnection::checkQueueable(std::span<const ByteView> parts, size_t* total) const {
-  if (state_ == State::kFailed) return err(fail_status_ == NtStatus::kSuccess ? NtStatus::kConnectionDisconnected : fail_status_,
-                                           "SMB Direct connection failed");
-  *total = 0;
-  for (const auto& p : parts) *total += p.size();
-  if (*total == 0) return err(NtStatus::kInvalidParameter, "empty message");
-  if (*total > peer_max_fragmented_) return err(NtStatus::kInvalidParameter, "message exceeds the peer's MaxFragmentedSize");
-  return ok();
-}
-
 Status SmbdConnection::queueMessage(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
-  size_t total = 0;
-  SD_CHECK(checkQueueable(parts, &total));
-  OutMessage m;
-  m.data.reserve(total);
-  for (const auto& p : parts) m.data.insert(m.data.end(), p.begin(), p.end());
-  m.size = total;
-  m.invalidate_rkey = invalidate_rkey;
-  outq_.push_back(std::move(m));
+  SD_CHECK(queueBorrowed(parts, invalidate_rkey));
+  outq_.back().keep();
   return ok();
 }
 
 Status SmbdConnection::queueBorrowed(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
-  size_t total = 0;
-  SD_CHECK(checkQueueable(parts, &total));
+  if (state_ == State::kFailed) return err(fail_status_ == NtStatus::kSuccess ? NtStatus::kConnectionDisconnected : fail_status_,
+                                           "SMB Direct connection failed");
   OutMessage m;
-  for (const auto& p : parts)
+  for (const auto& p : parts) {
+    m.size += p.size();
     if (!p.empty()) m.parts.push_back(p);
-  m.size = total;
+  }
+  if (m.size == 0) return err(NtStatus::kInvalidParameter, "empty message");
+  if (m.size > peer_max_fragmented_) return err(NtStatus::kInvalidParameter, "message exceeds the peer's MaxFragmentedSize");
   m.invalidate_rkey = invalidate_rkey;
   outq_.push_back(std::move(m));
   return ok();
 }
 
 void SmbdConnection::keepQueued() {
-  for (OutMessage& m : outq_) {
-    if (m.parts.empty()) continue;
-    Bytes rest(m.size - m.sent);
-    m.copyOut(m.sent, rest.size(), rest.data());
-    m.parts.clear();
-    m.data = std::move(rest);
-    m.fragmented = m.fragmented || m.sent > 0;
-    m.size = m.data.size();
-    m.sent = 0;
-  }
+  for (OutMessage& m : outq_) m.keep();
+}
+
+void SmbdConnection::OutMessage::keep() {
+  if (parts.empty()) return;
+  Bytes rest(size - sent);
+  copyOut(sent, rest.size(), rest.data());
+  parts.clear();
+  data = std::move(rest);
+  fragmented = fragmented || sent > 0;
+  size = data.size();
+  sent = 0;
 }
 
 void SmbdConnection::OutMessage::copyOut(size_t from, size_t n, uint8_t* dst) const {

@@ -112,8 +112,8 @@ class SmbdConnection {
     bool fragmented = false;       // some of it already went out before keepQueued()
     uint32_t invalidate_rkey = 0;
     void copyOut(size_t from, size_t n, uint8_t* dst) const;
+    void keep();  // copies what is unsent of a borrowed message into `data`
   };
-  Status checkQueueable(std::span<const ByteView> parts, size_t* total) const;
 
   Role role_;
   Config cfg_;

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "base/log.h"
 #include "rdma/soft/iwarp_stream.h"
@@ -255,13 +256,8 @@ struct ProgressSource {
 class SoftCq;
 // The CQ whose completions the current thread will poll itself (it is polling or waiting
 // through it): completions it produces meanwhile do not signal the CQ's event fd.
+// Set by beginPolling()/endPolling() (rdma::PollingGuard).
 thread_local const SoftCq* t_polling_cq = nullptr;
-
-struct PollingScope {
-  explicit PollingScope(const SoftCq* cq) : prev(t_polling_cq) { t_polling_cq = cq; }
-  ~PollingScope() { t_polling_cq = prev; }
-  const SoftCq* prev;
-};
 
 // Completions with an eventfd for event loops. Its connections (sources) make progress in
 // pollers: poll() on an empty CQ reads their sockets when no other thread is at them, and
@@ -291,18 +287,14 @@ class SoftCq : public CompletionQueue {
       }
     }
     {
-      PollingScope scope(this);
+      PollingGuard scope(*this);
       if (one) one->progress();
       for (auto& s : more) s->progress();
     }
     std::lock_guard lk(mu_);
     return popLocked(out);
   }
-  void* beginPolling() override {
-    auto prev = const_cast<SoftCq*>(t_polling_cq);
-    t_polling_cq = this;
-    return prev;
-  }
+  void* beginPolling() override { return const_cast<SoftCq*>(std::exchange(t_polling_cq, this)); }
   void endPolling(void* token) override { t_polling_cq = static_cast<const SoftCq*>(token); }
   Status waitProgress(int timeout_ms, int interrupt_fd, int spin_us) override {
     static const bool drive = !getenv("SD_SOFT_WAIT_PROGRESS") || atoi(getenv("SD_SOFT_WAIT_PROGRESS")) != 0;
@@ -313,7 +305,7 @@ class SoftCq : public CompletionQueue {
       if (!drive || sources_.size() != 1 || !(src = sources_[0].lock()))
         return err(NtStatus::kNotSupported, "progress in the caller");
     }
-    PollingScope scope(this);
+    PollingGuard scope(*this);
     waiters_++;
     // Completions that another thread adds meanwhile (the provider thread finishing a blocked
     // write) wake the waiter through wait_efd_.
