@@ -8,6 +8,7 @@
 // Prints one line per case with the median of the runs (the transports take turns going first);
 // bench/smbdirect_vs_tcp.sh drives it.
 #include <getopt.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +31,7 @@ struct Args {
   std::string only;  // one transport only (for profiling): tcp or rdma
   std::string cases = "wrl";  // w: 1 MiB writes, r: 1 MiB reads, l: 4 KiB latency
   int warmup_mb = -1;         // untimed run of each transport first (0: none; default: size_mb)
+  bool overwrite = false;     // write over the previous run's file instead of a new one
 };
 
 double median(std::vector<double> v) {
@@ -60,7 +62,14 @@ bool connect(client::SmbClient& c, const Args& a, bool rdma) {
 
 struct Result4 {
   double write_mibs = 0, read_mibs = 0, write_lat_us = 0, read_lat_us = 0;
+  double write_cpu_ms = 0, read_cpu_ms = 0;  // the client process's CPU (all threads) per 1 MiB case
 };
+
+double cpuMs() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return (double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
 
 Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   Result4 r;
@@ -71,22 +80,37 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   auto has = [&](char k) { return a.cases.find(k) != std::string::npos; };
   // The file is written even when only reads are measured (without timing then).
   auto t = Clock::now();
+  double cpu = cpuMs();
   // From the application's memory (uploadFrom: no copy on the client, on either transport).
-  auto st = c.uploadFrom(name, ByteView(data.data(), size));
+  Status st = ok();
+  if (a.overwrite) {
+    auto f = c.open(name, smb2::kFileWriteData | smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileOpenIf,
+                    smb2::kFileNonDirectoryFile);
+    if (!f) { std::fprintf(stderr, "open: %s\n", client::describe(f.status()).c_str()); std::exit(1); }
+    Status stopped = ok();
+    auto n = c.writePipelined(*f, 0, ByteView(data.data(), size), 1 << 20, nullptr, &stopped);
+    Status closed = c.close(*f);
+    st = !n ? n.error() : !stopped ? stopped : *n != size ? err(NtStatus::kDiskFull, "short write") : closed;
+  } else {
+    st = c.uploadFrom(name, ByteView(data.data(), size));
+  }
   if (!st) { std::fprintf(stderr, "upload: %s\n", client::describe(st.status()).c_str()); std::exit(1); }
   if (has('w')) r.write_mibs = double(size) / (1 << 20) / secondsSince(t);
+  r.write_cpu_ms = cpuMs() - cpu;
   if (has('r')) {
     uint64_t got = 0;
     t = Clock::now();
+    cpu = cpuMs();
     st = c.download(name, [&](ByteView b) -> Status {
       got += b.size();
       return ok();
     });
     if (!st || got != size) { std::fprintf(stderr, "download failed\n"); std::exit(1); }
     r.read_mibs = double(size) / (1 << 20) / secondsSince(t);
+    r.read_cpu_ms = cpuMs() - cpu;
   }
   if (!has('l')) {
-    (void)c.unlink(name);
+    if (!a.overwrite) (void)c.unlink(name);
     (void)c.logoff();
     return r;
   }
@@ -108,7 +132,7 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   }
   r.write_lat_us = secondsSince(t) / a.ops * 1e6;
   (void)c.close(*f);
-  (void)c.unlink(name);
+  if (!a.overwrite) (void)c.unlink(name);
   (void)c.logoff();
   return r;
 }
@@ -123,7 +147,7 @@ int main(int argc, char** argv) {
                                  {"size-mb", required_argument, nullptr, 'm'},  {"ops", required_argument, nullptr, 'o'},
                                  {"runs", required_argument, nullptr, 'n'},     {"only", required_argument, nullptr, 'O'},
                                  {"cases", required_argument, nullptr, 'C'},    {"warmup-mb", required_argument, nullptr, 'W'},
-                                 {nullptr, 0, nullptr, 0}};
+                                 {"overwrite", no_argument, nullptr, 'X'},      {nullptr, 0, nullptr, 0}};
   int ch;
   while ((ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1) {
     switch (ch) {
@@ -138,6 +162,7 @@ int main(int argc, char** argv) {
       case 'n': a.runs = std::max(1, std::atoi(optarg)); break;
       case 'O': a.only = optarg; break;
       case 'C': a.cases = optarg; break;
+      case 'X': a.overwrite = true; break;
       case 'W': a.warmup_mb = std::max(0, std::atoi(optarg)); break;
       default: std::fprintf(stderr, "see the header of bench/smbdirect_io_bench.cc\n"); return 2;
     }
@@ -170,8 +195,11 @@ int main(int argc, char** argv) {
       int rdma = run % 2 ? 1 - k : k;
       if (!wanted(rdma)) continue;
       Result4 r = runOnce(a, rdma, data);
-      std::fprintf(stderr, "run %d %-4s: write %.1f MiB/s, read %.1f MiB/s, 4 KiB write %.1f us, read %.1f us\n", run + 1,
-                   rdma ? "rdma" : "tcp", r.write_mibs, r.read_mibs, r.write_lat_us, r.read_lat_us);
+      std::fprintf(stderr,
+                   "run %d %-4s: write %.1f MiB/s, read %.1f MiB/s, 4 KiB write %.1f us, read %.1f us "
+                   "(client CPU: write %.0f ms, read %.0f ms)\n",
+                   run + 1, rdma ? "rdma" : "tcp", r.write_mibs, r.read_mibs, r.write_lat_us, r.read_lat_us,
+                   r.write_cpu_ms, r.read_cpu_ms);
       v[rdma][0].push_back(r.write_mibs);
       v[rdma][1].push_back(r.read_mibs);
       v[rdma][2].push_back(r.write_lat_us);

@@ -63,15 +63,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   qb.caps.max_send_wr = 16;
   qb.caps.max_recv_sge = 4;
   s.bindQp(qb);
+  std::vector<uint8_t> scratch(4096);
   auto feed = [&](ByteView bytes) {
     for (size_t off = 0; off < bytes.size();) {
       size_t k = std::min(chunk, bytes.size() - off);
-      // Alternate between direct placement and staged bytes, as the provider shell does.
-      auto d = s.rxDirect();
-      if (!d.empty() && (off & 1)) {
-        k = std::min(k, d.size());
-        std::memcpy(d.data(), bytes.data() + off, k);
-        s.rxDirectDone(k);
+      // Alternate between the provider shell's planned reads and plain staged bytes.
+      if (off & 1) {
+        RxPiece plan[8];
+        size_t cnt = s.rxPlan(scratch, plan, 8), got = 0;
+        for (size_t i = 0; i < cnt && got < k; i++) {
+          size_t c = std::min(plan[i].len, k - got);
+          std::memcpy(plan[i].data, bytes.data() + off + got, c);
+          got += c;
+        }
+        s.rxPlanDone(plan, cnt, got);
+        k = got;
       } else {
         s.rxBytes(bytes.subspan(off, k));
       }

@@ -531,6 +531,8 @@ void IwarpStream::flushAll() {
   }
   rq_.clear();
   orq_.clear();
+  rr_declared_ = 0;
+  rr_in_order_ = true;
   sq_unencoded_ = 0;
   // Keep a partially written FPDU so the byte stream stays well-formed for a Terminate.
   if (tx_off_ > 0 && !tx_.empty()) {
@@ -731,7 +733,12 @@ void IwarpStream::onHeader() {
   };
   if (hdr_.tagged) {
     if (hdr_.op != RdmapOp::kWrite && hdr_.op != RdmapOp::kReadResponse) return unexpected();
-    if (hdr_.op == RdmapOp::kReadResponse && orq_.empty()) return unexpected();
+    if (hdr_.op == RdmapOp::kReadResponse) {
+      if (orq_.empty()) return unexpected();
+      const OrqEntry& o = orq_.front();
+      if (hdr_.stag != o.sink_stag || hdr_.to != o.sink_to + rr_declared_) rr_in_order_ = false;
+      rr_declared_ += payload_len_;
+    }
     if (payload_len_ > 0) {
       uint32_t access = hdr_.op == RdmapOp::kWrite ? kAccessRemoteWrite : kAccessLocalWrite;
       MemCheck c = mem_->lookup(hdr_.stag, qp_.pd, access, hdr_.to, payload_len_, &sink_mr_);
@@ -889,6 +896,67 @@ void IwarpStream::rxDirectDone(size_t n) {
   }
 }
 
+size_t IwarpStream::rxPlan(std::span<uint8_t> scratch, RxPiece* out, size_t max) {
+  constexpr size_t kTail = 64;            // enough for a trailer and the next header
+  constexpr size_t kMaxPlanned = 1 << 20;  // payload bytes per read
+  std::span<uint8_t> d = rxDirect();
+  if (d.empty() || max < 4 || scratch.size() < kTail) {
+    out[0] = {scratch.data(), scratch.size(), false};
+    return 1;
+  }
+  size_t n = 0;
+  out[n++] = {d.data(), d.size(), true};
+  size_t used = 0;  // of scratch
+  if (sink_ == Sink::kTagged && hdr_.op == RdmapOp::kReadResponse && rr_in_order_ &&
+      d.size() == payload_left_ && !orq_.empty() && sink_mr_) {
+    const OrqEntry& o = orq_.front();
+    const MrEntry& mr = *sink_mr_;
+    uint64_t to = sink_to_ + payload_left_;  // == o.sink_to + rr_declared_ (in order)
+    size_t ulpdu = ulpdu_len_;
+    size_t planned = d.size();
+    while (rr_declared_ + (planned - d.size()) < o.size && n + 3 <= max) {
+      size_t next = std::min<uint64_t>(payload_len_, o.size - rr_declared_ - (planned - d.size()));
+      size_t gap = mpaPadLen(ulpdu) + kMpaCrcLen + kMpaLenField + kDdpTaggedHeaderLen;
+      if (used + gap + kTail > scratch.size() || planned + next > kMaxPlanned) break;
+      if (to < mr.iova || to - mr.iova > mr.length || next > mr.length - (to - mr.iova)) break;
+      size_t contig = 0;
+      uint8_t* p = mr.translate(to, &contig);
+      if (contig < next) break;
+      out[n++] = {scratch.data() + used, gap, false};
+      used += gap;
+      out[n++] = {p, next, true};
+      planned += next;
+      to += next;
+      ulpdu = kDdpTaggedHeaderLen + next;
+    }
+  }
+  out[n++] = {scratch.data() + used, kTail, false};
+  return n;
+}
+
+void IwarpStream::rxPlanDone(const RxPiece* plan, size_t count, size_t n) {
+  for (size_t i = 0; i < count && n > 0; i++) {
+    const RxPiece& piece = plan[i];
+    size_t k = std::min(piece.len, n);
+    n -= k;
+    if (!piece.direct) {
+      rxBytes(ByteView(piece.data, k));
+      continue;
+    }
+    std::span<uint8_t> d = rxDirect();
+    if (d.data() == piece.data && d.size() >= k) {
+      rxDirectDone(k);
+      continue;
+    }
+    // Not where the stream places the next payload bytes (the peer changed its FPDU size, or
+    // the stream stopped): parse them as ordinary input, from a copy since placing them may
+    // write over where they are.
+    rr_in_order_ = false;  // no more guessing for this response
+    rx_side_.assign(piece.data, piece.data + k);
+    rxBytes(rx_side_);
+  }
+}
+
 void IwarpStream::rxBytes(ByteView data) {
   while (!data.empty()) {
     if (state_ == State::kAwaitRequest || state_ == State::kAwaitReply) {
@@ -987,6 +1055,8 @@ void IwarpStream::onFpduComplete() {
       if (orq_.empty()) return;
       OrqEntry o = orq_.front();
       orq_.pop_front();
+      rr_declared_ = 0;
+      rr_in_order_ = true;
       if (o.seq != 0 && !sq_.empty() && o.seq >= sq_.front().seq) {
         SqEntry& e = sq_[size_t(o.seq - sq_.front().seq)];
         e.reads_outstanding--;

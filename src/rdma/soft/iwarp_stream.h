@@ -4,7 +4,7 @@
 // RDMA Write, RDMA Read Request/Response and Terminate (RFC 5040), and the per-QP state: MSNs per
 // queue, the outbound read request queue (ORD), send-queue ordering, terminate generation.
 //
-// Bytes in (rxBytes / rxDirect), bytes out (txGather / txConsumed), completions and connection
+// Bytes in (rxBytes / rxPlan), bytes out (txGather / txConsumed), completions and connection
 // events out (takeEvents). No sockets, threads or clocks: the provider shell (soft_provider.cc)
 // does the I/O. Owned by rdma/soft. Not thread-safe: the shell serialises calls with a mutex.
 #pragma once
@@ -49,6 +49,14 @@ struct MpaParams {
 struct TxSlice {
   const uint8_t* data;
   size_t len;
+};
+
+// One piece of a receive plan (an iovec without the socket header): where the next socket bytes
+// may go. `direct`: payload in registered memory; otherwise the shell's scratch buffer.
+struct RxPiece {
+  uint8_t* data;
+  size_t len;
+  bool direct;
 };
 
 struct StreamEvents {
@@ -99,11 +107,18 @@ class IwarpStream {
   void peerClosed();  // the byte stream ended (EOF or error)
 
   // ---- bytes in ----
-  // Where the next payload bytes may be read directly (one copy from the socket into registered
-  // memory); empty while headers or trailers are expected.
-  std::span<uint8_t> rxDirect();
-  void rxDirectDone(size_t n);
   void rxBytes(ByteView data);
+  // A plan for the next socket read (one readv): the current payload's destination, then, inside
+  // an RDMA Read Response whose FPDUs so far were in order, the predicted trailer and header of
+  // each following FPDU (into `scratch`) and its payload (straight into the read's sink), then
+  // a short scratch tail for the next header. Returns the number of pieces (at least 1; `max`
+  // must be at least 4). The prediction assumes the peer keeps its FPDU size; rxPlanDone checks
+  // every piece against the parsed headers, and bytes that landed elsewhere than they belong are
+  // re-parsed from a copy. A wrong guess only ever writes into the outstanding read's own sink,
+  // ahead of what the response has placed, which the rest of the response overwrites.
+  size_t rxPlan(std::span<uint8_t> scratch, RxPiece* out, size_t max);
+  // Feeds the first `n` bytes of a read made with `plan` (as the kernel fills iovecs: in order).
+  void rxPlanDone(const RxPiece* plan, size_t count, size_t n);
 
   // ---- bytes out ----
   size_t txGather(TxSlice* out, size_t max) const;
@@ -175,6 +190,10 @@ class IwarpStream {
   void enterRts();
 
   // rx
+  // Where the next payload bytes may be read directly (one copy from the socket into registered
+  // memory); empty while headers or trailers are expected.
+  std::span<uint8_t> rxDirect();
+  void rxDirectDone(size_t n);
   void mpaInput(ByteView& data);
   void onHeader();
   void onFpduComplete();
@@ -225,6 +244,11 @@ class IwarpStream {
   MrRef sink_sge_mr_;
   Bytes small_;
   uint32_t recv_msn_expected_ = 1, read_msn_expected_ = 1;
+  // The front ORQ entry's response: payload bytes its FPDU headers declared so far, and whether
+  // every FPDU so far continued where the previous ended (the condition for rxPlan's prediction).
+  uint64_t rr_declared_ = 0;
+  bool rr_in_order_ = true;
+  Bytes rx_side_;  // mispredicted bytes, copied out of the sink before they are parsed
   // A remote error that arrived when no work request was outstanding (e.g. the failed Send had
   // already completed locally, as iWARP completes sends at hand-off): reported on the next WR.
   WcStatus pending_err_ = WcStatus::kSuccess;

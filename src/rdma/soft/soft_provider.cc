@@ -300,15 +300,16 @@ class SoftCq : public CompletionQueue {
     static const bool drive = !getenv("SD_SOFT_WAIT_PROGRESS") || atoi(getenv("SD_SOFT_WAIT_PROGRESS")) != 0;
     std::shared_ptr<ProgressSource> src;
     {
+      // Completions that another thread adds from here on (the provider thread finishing a
+      // blocked write) wake the waiter through wait_efd_: counted as a waiter before the check
+      // for queued completions, so that one added in between is not missed.
       std::lock_guard lk(mu_);
       if (!q_.empty()) return ok();
       if (!drive || sources_.size() != 1 || !(src = sources_[0].lock()))
         return err(NtStatus::kNotSupported, "progress in the caller");
+      waiters_++;
     }
     PollingGuard scope(*this);
-    waiters_++;
-    // Completions that another thread adds meanwhile (the provider thread finishing a blocked
-    // write) wake the waiter through wait_efd_.
     Status st = src->waitAndProgress(timeout_ms, interrupt_fd, wait_efd_, spin_us);
     waiters_--;
     if (wait_signaled_.exchange(false)) {
@@ -720,14 +721,17 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
 
   void readLocked() {
     if (staging_.empty()) staging_.resize(64 * 1024);
-    for (int iter = 0; iter < 64 && fd_ >= 0; iter++) {
-      std::span<uint8_t> direct = stream_.rxDirect();
-      iovec iov[2];
-      int cnt = 0;
-      if (!direct.empty()) iov[cnt++] = {direct.data(), direct.size()};
-      iov[cnt++] = {staging_.data(), direct.empty() ? staging_.size() : size_t(64)};
-      const size_t asked = direct.size() + iov[cnt - 1].iov_len;
-      ssize_t n = readv(fd_, iov, cnt);
+    size_t taken = 0;
+    for (int iter = 0; iter < 64 && fd_ >= 0 && taken < kReadBudget; iter++) {
+      RxPiece plan[kMaxPlan];
+      iovec iov[kMaxPlan];
+      const size_t cnt = stream_.rxPlan(staging_, plan, kMaxPlan);
+      size_t asked = 0;
+      for (size_t i = 0; i < cnt; i++) {
+        iov[i] = {plan[i].data, plan[i].len};
+        asked += plan[i].len;
+      }
+      ssize_t n = readv(fd_, iov, int(cnt));
       if (n == 0) {
         eofLocked();
         return;
@@ -742,11 +746,10 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
         return;
       }
       size_t got = size_t(n);
-      size_t d = std::min(got, direct.size());
+      taken += got;
       bool was_awaiting_reply = stream_.state() != IwarpStream::State::kAwaitRtr &&
                                 stream_.state() != IwarpStream::State::kRts;
-      if (d) stream_.rxDirectDone(d);
-      if (got > d) stream_.rxBytes(ByteView(staging_.data(), got - d));
+      stream_.rxPlanDone(plan, cnt, got);
       if (was_awaiting_reply && stream_.state() == IwarpStream::State::kAwaitRtr && initiator_) {
         // The MPA reply just arrived and our RTR is queued. Linux siw (passive) moves the socket
         // to its QP only after sending the reply; an RTR that arrives before that sits unread
@@ -880,6 +883,10 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   std::vector<uint8_t> staging_;
   std::vector<Wc> spare_sq_, spare_rq_;  // afterOpLocked's event storage, reused
   static constexpr size_t kCoalesceMax = 16384;
+  // Pieces of one receive readv (IwarpStream::rxPlan: up to 1 MiB of a Read Response, 64 KiB
+  // FPDUs) and the bytes one readLocked() takes before completions are handed out.
+  static constexpr size_t kMaxPlan = 40;
+  static constexpr size_t kReadBudget = 4 << 20;
   std::vector<uint8_t> tx_staging_;  // flushLocked: small FPDUs in one piece
 };
 
