@@ -204,10 +204,13 @@ void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
       if (m.status() == NtStatus::kIoTimeout) continue;
       break;
     }
-    // Read ahead: the data of the WRITEs queued behind this request moves while this one runs.
+    // One post for what this request sends and the read-ahead after it: the response and the
+    // RDMA Read Requests for the WRITEs queued behind it leave together (smbdirect::Endpoint::Batch).
+    // Read ahead: the data of those WRITEs moves while the next requests run.
+    smbdirect::Endpoint::Batch b(*ep);
+    handler->onMessage(*m);
     Bytes peek;
     for (size_t i = 0; i < Conn::kMaxPrefetch && ep->peekMessage(i, &peek, 1024); i++) conn->prefetchFor(peek, max_rw);
-    handler->onMessage(*m);
   }
   handler->onDisconnect();
   handler.reset();

@@ -409,6 +409,15 @@ void Endpoint::drainCqLocked() {
 // bytes the kernel took) does not wake the worker (CompletionQueue::beginPolling): the posting
 // thread takes those completions back at once.
 Status Endpoint::postLocked(std::span<const rdma::SendWr> wrs, size_t* posted) {
+  if (batch_depth_ > 0 && std::this_thread::get_id() == batch_thread_ && !closed_) {
+    for (const rdma::SendWr& w : wrs) {
+      held_wrs_.push_back(w);
+      for (const rdma::Sge& g : w.sg_list) held_sges_.push_back(g);
+    }
+    if (posted) *posted = wrs.size();
+    return ok();
+  }
+  flushBatchLocked();  // another thread's held work goes first
   Status st = ok();
   {
     rdma::PollingGuard g(*cq_);
@@ -416,6 +425,42 @@ Status Endpoint::postLocked(std::span<const rdma::SendWr> wrs, size_t* posted) {
   }
   drainCqLocked();
   return st;
+}
+
+void Endpoint::flushBatchLocked() {
+  if (held_wrs_.empty()) return;
+  std::vector<rdma::SendWr> wrs = std::move(held_wrs_);
+  std::vector<rdma::Sge> sges = std::move(held_sges_);
+  held_wrs_.clear();
+  held_sges_.clear();
+  if (closed_) return;  // the connection is gone: nothing more reaches the provider
+  size_t at = 0;
+  for (rdma::SendWr& w : wrs) {
+    const size_t n = w.sg_list.size();
+    w.sg_list = std::span<const rdma::Sge>(sges.data() + at, n);
+    at += n;
+  }
+  Status st = ok();
+  {
+    rdma::PollingGuard g(*cq_);
+    st = qp_->postSend(wrs);
+  }
+  drainCqLocked();
+  if (!st) failLocked(NtStatus::kConnectionDisconnected, "cannot post held work requests");
+}
+
+Endpoint::Batch::Batch(Endpoint& e) : e_(e) {
+  std::lock_guard<std::mutex> lk(e_.mu_);
+  if (e_.batch_depth_ == 0) {
+    e_.flushBatchLocked();
+    e_.batch_thread_ = std::this_thread::get_id();
+  }
+  e_.batch_depth_++;
+}
+
+Endpoint::Batch::~Batch() {
+  std::lock_guard<std::mutex> lk(e_.mu_);
+  if (--e_.batch_depth_ == 0) e_.flushBatchLocked();
 }
 
 void Endpoint::pumpLocked() {
@@ -530,6 +575,7 @@ bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<
 bool Endpoint::waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point until,
                           const std::function<bool()>& done, bool spin) {
   using namespace std::chrono;
+  flushBatchLocked();  // what we wait for may be among the held work
   if (spin && spinLocked(lk, done)) return true;
   for (int i = 0; i < 1000000 && !done(); i++) {
     auto now = steady_clock::now();
@@ -616,6 +662,8 @@ Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t l
     k++;
   }
   std::unique_lock<std::mutex> lk(mu_);
+  // Held transfers count against the queue: with no room, they must get going first.
+  if (rdma_wrs_inflight_ + wrs.size() > kMaxRdmaWrs) flushBatchLocked();
   if (!cv_.wait_for(lk, std::chrono::seconds(60),
                     [&] { return closed_ || rdma_wrs_inflight_ + wrs.size() <= kMaxRdmaWrs; }))
     return err(NtStatus::kIoTimeout, "RDMA queue full");

@@ -85,6 +85,21 @@ class Endpoint {
   // and it is at most max_size bytes.
   bool peekMessage(size_t index, Bytes* out, size_t max_size) const;
 
+  // Doorbell batching (as RDMA applications post a chain of work requests with one call): while
+  // a Batch lives, what its thread posts (sends, RDMA transfers) is held and goes to the provider
+  // in one post when the Batch ends, so that several small messages leave in one write. A wait
+  // on this endpoint, or a post from another thread, posts what is held first (order is kept).
+  class Batch {
+   public:
+    explicit Batch(Endpoint& e);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+   private:
+    Endpoint& e_;
+  };
+
   void close();
   bool connected() const;
   EndpointStatus status() const;
@@ -102,6 +117,7 @@ class Endpoint {
   void run();
   void drainCqLocked();
   Status postLocked(std::span<const rdma::SendWr> wrs, size_t* posted = nullptr);
+  void flushBatchLocked();
   void pumpLocked();
   void failLocked(NtStatus s, const std::string& why);
   Status postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
@@ -130,6 +146,12 @@ class Endpoint {
   std::deque<uint32_t> posted_slots_;  // send slots posted and not known complete, in order
   uint32_t unsignaled_run_ = 0;        // sends posted unsignaled since the last signaled one
   uint32_t ird_ = 0, ord_ = 0;
+  // Batch: the thread whose posts are held, and what it posted meanwhile (the held work requests'
+  // SGEs, in order, in held_sges_: their sg_list spans are set again when they are posted).
+  uint32_t batch_depth_ = 0;
+  std::thread::id batch_thread_;
+  std::vector<rdma::SendWr> held_wrs_;
+  std::vector<rdma::Sge> held_sges_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <optional>
+#include <thread>
 
 #include "smbdirect/listener.h"
 
@@ -125,6 +126,62 @@ TEST(SmbdEndpoint, RdmaWriteAndReadThroughDescriptors) {
   EXPECT_EQ(st.rdma_writes, 1u);
   EXPECT_EQ(st.rdma_reads, 1u);
   EXPECT_EQ(st.rdma_read_bytes, 3u << 20);
+}
+
+// Endpoint::Batch holds what its thread posts until it ends; a wait inside it (an RDMA Read) posts
+// the held work first, and so does another thread's send, which keeps the order of messages.
+TEST(SmbdEndpoint, BatchHoldsPostsUntilItEndsOrSomethingWaits) {
+  Loop l;
+  ASSERT_TRUE(l.client && l.server);
+  ASSERT_TRUE(l.server->waitConnected(5000));
+  {
+    Endpoint::Batch b(*l.server);
+    ASSERT_TRUE(l.server->send(Bytes(100, 1)));
+    ASSERT_TRUE(l.server->send(pattern(20000, 2)));  // fragmented: several held sends
+    auto early = l.client->receive(300);
+    EXPECT_FALSE(early);  // still held
+    EXPECT_EQ(early.status(), NtStatus::kIoTimeout);
+  }
+  auto m1 = l.client->receive(10000);
+  auto m2 = l.client->receive(10000);
+  ASSERT_TRUE(m1 && m2);
+  EXPECT_EQ(*m1, Bytes(100, 1));
+  EXPECT_EQ(*m2, pattern(20000, 2));
+
+  // A wait inside a batch: the held message and the RDMA Read go out; nothing deadlocks.
+  Bytes remote = pattern(1 << 20, 3);
+  auto rmr = l.client->registerMemory(remote.data(), remote.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
+  ASSERT_TRUE(rmr);
+  std::vector<smb2::BufferDescriptorV1> d = {{uint64_t(uintptr_t(remote.data())), (*rmr)->rkey(), 1u << 20}};
+  Bytes local(1 << 20);
+  auto lmr = l.server->registerMemory(local.data(), local.size(), rdma::kAccessLocalWrite);
+  ASSERT_TRUE(lmr);
+  {
+    Endpoint::Batch b(*l.server);
+    ASSERT_TRUE(l.server->send(Bytes(10, 4)));
+    ASSERT_TRUE(l.server->rdmaRead(local, (*lmr)->lkey(), d));
+    EXPECT_EQ(local, remote);
+    auto m = l.client->receive(10000);  // posted before the read waited
+    ASSERT_TRUE(m);
+    EXPECT_EQ(*m, Bytes(10, 4));
+    ASSERT_TRUE(l.server->send(Bytes(10, 5)));  // held again
+  }
+  auto m5 = l.client->receive(10000);
+  ASSERT_TRUE(m5);
+  EXPECT_EQ(*m5, Bytes(10, 5));
+
+  // Another thread's send while a batch holds work: the held message goes first.
+  {
+    Endpoint::Batch b(*l.server);
+    ASSERT_TRUE(l.server->send(Bytes(10, 6)));
+    std::thread other([&] { EXPECT_TRUE(l.server->send(Bytes(10, 7))); });
+    other.join();
+    auto a = l.client->receive(10000);
+    auto c = l.client->receive(10000);
+    ASSERT_TRUE(a && c);
+    EXPECT_EQ(*a, Bytes(10, 6));
+    EXPECT_EQ(*c, Bytes(10, 7));
+  }
 }
 
 TEST(SmbdEndpoint, DescriptorOutsideTheRegionFailsCleanly) {
