@@ -3,7 +3,9 @@
 // smbdirectd, over TCP and over SMB Direct, in one run (after an untimed warm-up of each).
 // Usage: smbdirect_io_bench --tcp-port N --rdma-port N [--host H] [--user U] [--password P]
 //        [--share S] [--size-mb 512] [--ops 2000] [--runs 3] [--only tcp|rdma] [--cases wrl]
-//        [--warmup-mb N]   (default: --size-mb)
+//        [--warmup-mb N]   (default: --size-mb) [--overwrite]
+// (--overwrite: each run writes over the file of the transport's previous run instead of a new
+// one, so that no run depends on how fast the machine hands out fresh page-cache memory)
 // (--only and --cases, for profiling: one transport; a subset of write, read, latency)
 // Prints one line per case with the median of the runs (the transports take turns going first);
 // bench/smbdirect_vs_tcp.sh drives it.
@@ -204,6 +206,14 @@ int main(int argc, char** argv) {
       v[rdma][1].push_back(r.read_mibs);
       v[rdma][2].push_back(r.write_lat_us);
       v[rdma][3].push_back(r.read_lat_us);
+    }
+  }
+  if (a.overwrite) {  // the files the runs wrote over
+    client::SmbClient c;
+    if (connect(c, a, false)) {
+      (void)c.unlink("bench-rdma.bin");
+      (void)c.unlink("bench-tcp.bin");
+      (void)c.logoff();
     }
   }
   const char* names[4] = {"write 1 MiB (MiB/s)", "read 1 MiB (MiB/s)", "write 4 KiB latency (us)", "read 4 KiB latency (us)"};
