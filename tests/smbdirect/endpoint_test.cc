@@ -134,6 +134,12 @@ TEST(SmbdEndpoint, BatchHoldsPostsUntilItEndsOrSomethingWaits) {
   Loop l;
   ASSERT_TRUE(l.client && l.server);
   ASSERT_TRUE(l.server->waitConnected(5000));
+  // A round trip first: the server's first send credits arrive with the client's first message;
+  // a message queued without credits would be posted later by the worker thread, not held.
+  ASSERT_TRUE(l.client->send(Bytes(1, 0)));
+  ASSERT_TRUE(l.server->receive(10000));
+  ASSERT_TRUE(l.server->send(Bytes(1, 0)));
+  ASSERT_TRUE(l.client->receive(10000));
   {
     Endpoint::Batch b(*l.server);
     ASSERT_TRUE(l.server->send(Bytes(100, 1)));

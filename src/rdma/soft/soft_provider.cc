@@ -27,6 +27,7 @@
 #include <map>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -69,8 +70,10 @@ class Handler {
  public:
   virtual ~Handler() = default;
   virtual void onEvent(uint32_t events) = 0;
-  // About every millisecond while watched (Engine::watchOwned): false ends the watch.
-  virtual bool onOwnerTick(std::chrono::steady_clock::time_point) { return false; }
+  // While watched (Engine::watchOwned): when to look again, or nothing to end the watch.
+  virtual std::optional<std::chrono::steady_clock::time_point> onOwnerTick(std::chrono::steady_clock::time_point) {
+    return std::nullopt;
+  }
 };
 
 class Engine {
@@ -127,7 +130,7 @@ class Engine {
   }
 
  public:
-  // Thread-safe: h->onOwnerTick() about every millisecond until it returns false.
+  // Thread-safe: h->onOwnerTick() at the times it asks for, until it returns nothing.
   void watchOwned(std::weak_ptr<Handler> h) {
     bool was_empty;
     {
@@ -142,22 +145,25 @@ class Engine {
   }
 
  private:
-  // How often connections in their owner's grace are looked at: half the grace, 1 to 10 ms
-  // (input waits for its owner at most the grace plus this).
-  static int tickMs() {
-    static const int ms = std::clamp(softOptions().owner_grace_us / 2000, 1, 10);
-    return ms;
-  }
+  // Connections in their owner's grace are looked at when the grace could end at the earliest
+  // (each says when): while the owner keeps coming back, about once per grace period.
   void run() {
+    using Clock = std::chrono::steady_clock;
     epoll_event evs[64];
-    auto next_tick = std::chrono::steady_clock::now();
+    auto next_tick = Clock::time_point::max();
     while (!stop_) {
       bool ticking;
       {
         std::lock_guard lk(mu_);
         ticking = !owned_.empty();
+        if (ticking && next_tick == Clock::time_point::max()) next_tick = Clock::now();  // newly watched
       }
-      int n = epoll_wait(ep_, evs, 64, ticking ? tickMs() : 1000);
+      int timeout = 1000;
+      if (ticking) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(next_tick - Clock::now()).count();
+        timeout = int(std::clamp<int64_t>(left, 0, 1000));
+      }
+      int n = epoll_wait(ep_, evs, 64, timeout);
       for (int i = 0; i < n; i++) {
         int fd = evs[i].data.fd;
         if (fd == wake_) {
@@ -173,18 +179,25 @@ class Engine {
         }
         if (h) h->onEvent(evs[i].events);
       }
-      auto now = std::chrono::steady_clock::now();
+      auto now = Clock::now();
       if (!ticking || now < next_tick) continue;
-      next_tick = now + std::chrono::milliseconds(tickMs());
+      next_tick = Clock::time_point::max();
       std::vector<std::weak_ptr<Handler>> watched, kept;
       {
         std::lock_guard lk(mu_);
         watched.swap(owned_);
       }
-      for (auto& w : watched)
-        if (auto h = w.lock(); h && h->onOwnerTick(now)) kept.push_back(w);
+      for (auto& w : watched) {
+        auto h = w.lock();
+        if (!h) continue;
+        if (auto again = h->onOwnerTick(now)) {
+          kept.push_back(w);
+          next_tick = std::min(next_tick, std::max(*again, now + std::chrono::milliseconds(1)));
+        }
+      }
       std::lock_guard lk(mu_);
       owned_.insert(owned_.end(), kept.begin(), kept.end());
+      if (!owned_.empty() && next_tick == Clock::time_point::max()) next_tick = now;  // watched meanwhile
     }
   }
   std::vector<std::weak_ptr<Handler>> owned_;  // connections whose input waits for their owner
@@ -606,17 +619,19 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   // The owner's grace (SoftOptions::owner_grace_us): while a thread keeps coming back to wait on
   // this socket, the provider thread stays out of its input (EPOLLIN off, no epoll change per
   // message); once no thread has waited for the grace time, input goes back to the provider.
-  bool onOwnerTick(std::chrono::steady_clock::time_point now) override {
-    // A busy connection (another thread is at it) is looked at again on the next tick: waiting
-    // for its lock here would only make the two threads trade wake-ups.
+  std::optional<std::chrono::steady_clock::time_point> onOwnerTick(std::chrono::steady_clock::time_point now) override {
+    const auto grace = std::chrono::microseconds(grace_us_);
+    // A busy connection (another thread is at it) is looked at again a millisecond later:
+    // waiting for its lock here would only make the two threads trade wake-ups.
     std::unique_lock lk(mu_, std::try_to_lock);
-    if (!lk.owns_lock()) return true;
-    if (!owned_) return false;
-    if (fd_ >= 0 && (waiter_ || now - owner_seen_ < std::chrono::microseconds(grace_us_))) return true;
+    if (!lk.owns_lock()) return now + std::chrono::milliseconds(1);
+    if (!owned_) return std::nullopt;
+    if (fd_ >= 0 && waiter_) return now + grace;  // the owner waits on it right now
+    if (fd_ >= 0 && now - owner_seen_ < grace) return owner_seen_ + grace;
     owned_ = false;
     rx_empty_ = false;  // nobody watched the socket meanwhile
     interestLocked();   // level-triggered: what arrived meanwhile is reported at once
-    return false;
+    return std::nullopt;
   }
   void noteOwnerLocked() {
     owner_seen_ = std::chrono::steady_clock::now();
