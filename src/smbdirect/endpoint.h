@@ -89,6 +89,8 @@ class Endpoint {
   // a Batch lives, what its thread posts (sends, RDMA transfers) is held and goes to the provider
   // in one post when the Batch ends, so that several small messages leave in one write. A wait
   // on this endpoint, or a post from another thread, posts what is held first (order is kept).
+  // Meant for the thread that serves the endpoint; a Batch opened meanwhile by another thread
+  // holds nothing of its own (only the first thread's posts are held until the last one ends).
   class Batch {
    public:
     explicit Batch(Endpoint& e);
