@@ -914,8 +914,9 @@ size_t IwarpStream::rxPlan(std::span<uint8_t> scratch, RxPiece* out, size_t max)
     uint64_t to = sink_to_ + payload_left_;  // == o.sink_to + rr_declared_ (in order)
     size_t ulpdu = ulpdu_len_;
     size_t planned = d.size();
-    while (rr_declared_ + (planned - d.size()) < o.size && n + 3 <= max) {
-      size_t next = std::min<uint64_t>(payload_len_, o.size - rr_declared_ - (planned - d.size()));
+    uint64_t left = o.size - rr_declared_;  // the response's bytes no header has declared yet
+    while (left > 0 && n + 3 <= max) {
+      size_t next = std::min<uint64_t>(payload_len_, left);
       size_t gap = mpaPadLen(ulpdu) + kMpaCrcLen + kMpaLenField + kDdpTaggedHeaderLen;
       if (used + gap + kTail > scratch.size() || planned + next > kMaxPlanned) break;
       if (to < mr.iova || to - mr.iova > mr.length || next > mr.length - (to - mr.iova)) break;
@@ -926,6 +927,7 @@ size_t IwarpStream::rxPlan(std::span<uint8_t> scratch, RxPiece* out, size_t max)
       used += gap;
       out[n++] = {p, next, true};
       planned += next;
+      left -= next;
       to += next;
       ulpdu = kDdpTaggedHeaderLen + next;
     }

@@ -156,7 +156,7 @@ class Engine {
       {
         std::lock_guard lk(mu_);
         ticking = !owned_.empty();
-        if (ticking && next_tick == Clock::time_point::max()) next_tick = Clock::now();  // newly watched
+        if (ticking && next_tick == Clock::time_point::max()) next_tick = Clock::now();  // watched since the last look
       }
       int timeout = 1000;
       if (ticking) {
@@ -197,7 +197,6 @@ class Engine {
       }
       std::lock_guard lk(mu_);
       owned_.insert(owned_.end(), kept.begin(), kept.end());
-      if (!owned_.empty() && next_tick == Clock::time_point::max()) next_tick = now;  // watched meanwhile
     }
   }
   std::vector<std::weak_ptr<Handler>> owned_;  // connections whose input waits for their owner

@@ -28,8 +28,8 @@ struct SoftOptions {
   // After a thread waited on a connection's socket itself (CompletionQueue::waitProgress), the
   // provider thread leaves that socket's input to it for this long: a thread that comes back to
   // wait within the time finds its input in the socket, with no provider wake-up and no epoll
-  // change per message. Afterwards the provider thread reads again (it looks every half grace,
-  // 1 to 10 ms). 0: hand back at once.
+  // change per message. Afterwards the provider thread reads again (it looks when the grace
+  // could end at the earliest). 0: hand back at once.
   int owner_grace_us = 4000;
 };
 
