@@ -3,12 +3,15 @@
 // smbdirectd, over TCP and over SMB Direct, in one run (after an untimed warm-up of each).
 // Usage: smbdirect_io_bench --tcp-port N --rdma-port N [--host H] [--user U] [--password P]
 //        [--share S] [--size-mb 512] [--ops 2000] [--runs 3] [--only tcp|rdma] [--cases wrl]
-//        [--warmup-mb N]   (default: --size-mb) [--overwrite]
+//        [--warmup-mb N]   (default: --size-mb) [--overwrite] [--server-pid PID]
 // (--overwrite: each run writes over the file of the transport's previous run instead of a new
 // one, so that no run depends on how fast the machine hands out fresh page-cache memory)
+// (--server-pid: smbdirectd's process, whose CPU time per MiB is reported beside the client's:
+// with both on one machine the throughput follows the CPU both spend per MiB)
 // (--only and --cases, for profiling: one transport; a subset of write, read, latency)
 // Prints one line per case with the median of the runs (the transports take turns going first);
 // bench/smbdirect_vs_tcp.sh drives it.
+#include <dirent.h>
 #include <getopt.h>
 #include <sys/resource.h>
 
@@ -34,6 +37,7 @@ struct Args {
   std::string cases = "wrl";  // w: 1 MiB writes, r: 1 MiB reads, l: 4 KiB latency
   int warmup_mb = -1;         // untimed run of each transport first (0: none; default: size_mb)
   bool overwrite = false;     // write over the previous run's file instead of a new one
+  int server_pid = 0;         // smbdirectd, for its CPU time (0: not reported)
 };
 
 double median(std::vector<double> v) {
@@ -65,12 +69,35 @@ bool connect(client::SmbClient& c, const Args& a, bool rdma) {
 struct Result4 {
   double write_mibs = 0, read_mibs = 0, write_lat_us = 0, read_lat_us = 0;
   double write_cpu_ms = 0, read_cpu_ms = 0;  // the client process's CPU (all threads) per 1 MiB case
+  double write_srv_ms = 0, read_srv_ms = 0;  // the server's (--server-pid), likewise
 };
 
 double cpuMs() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return (double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
+// CPU time of every thread of process `pid` so far (/proc/<pid>/task/*/schedstat, nanoseconds),
+// in milliseconds; 0 when there is no such process.
+double processCpuMs(int pid) {
+  if (pid <= 0) return 0;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return 0;
+  double ns = 0;
+  for (int i = 0; i < 100000; i++) {
+    dirent* e = readdir(d);
+    if (!e) break;
+    if (e->d_name[0] == '.') continue;
+    FILE* f = std::fopen((dir + "/" + e->d_name + "/schedstat").c_str(), "r");
+    if (!f) continue;
+    unsigned long long run = 0;
+    if (std::fscanf(f, "%llu", &run) == 1) ns += double(run);
+    std::fclose(f);
+  }
+  closedir(d);
+  return ns / 1e6;
 }
 
 Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
@@ -82,7 +109,7 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   auto has = [&](char k) { return a.cases.find(k) != std::string::npos; };
   // The file is written even when only reads are measured (without timing then).
   auto t = Clock::now();
-  double cpu = cpuMs();
+  double cpu = cpuMs(), srv = processCpuMs(a.server_pid);
   // From the application's memory (uploadFrom: no copy on the client, on either transport).
   Status st = ok();
   if (a.overwrite) {
@@ -99,10 +126,12 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   if (!st) { std::fprintf(stderr, "upload: %s\n", client::describe(st.status()).c_str()); std::exit(1); }
   if (has('w')) r.write_mibs = double(size) / (1 << 20) / secondsSince(t);
   r.write_cpu_ms = cpuMs() - cpu;
+  r.write_srv_ms = processCpuMs(a.server_pid) - srv;
   if (has('r')) {
     uint64_t got = 0;
     t = Clock::now();
     cpu = cpuMs();
+    srv = processCpuMs(a.server_pid);
     st = c.download(name, [&](ByteView b) -> Status {
       got += b.size();
       return ok();
@@ -110,6 +139,7 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
     if (!st || got != size) { std::fprintf(stderr, "download failed\n"); std::exit(1); }
     r.read_mibs = double(size) / (1 << 20) / secondsSince(t);
     r.read_cpu_ms = cpuMs() - cpu;
+    r.read_srv_ms = processCpuMs(a.server_pid) - srv;
   }
   if (!has('l')) {
     if (!a.overwrite) (void)c.unlink(name);
@@ -149,7 +179,8 @@ int main(int argc, char** argv) {
                                  {"size-mb", required_argument, nullptr, 'm'},  {"ops", required_argument, nullptr, 'o'},
                                  {"runs", required_argument, nullptr, 'n'},     {"only", required_argument, nullptr, 'O'},
                                  {"cases", required_argument, nullptr, 'C'},    {"warmup-mb", required_argument, nullptr, 'W'},
-                                 {"overwrite", no_argument, nullptr, 'X'},      {nullptr, 0, nullptr, 0}};
+                                 {"overwrite", no_argument, nullptr, 'X'},      {"server-pid", required_argument, nullptr, 'P'},
+                                 {nullptr, 0, nullptr, 0}};
   int ch;
   while ((ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1) {
     switch (ch) {
@@ -165,6 +196,7 @@ int main(int argc, char** argv) {
       case 'O': a.only = optarg; break;
       case 'C': a.cases = optarg; break;
       case 'X': a.overwrite = true; break;
+      case 'P': a.server_pid = std::atoi(optarg); break;
       case 'W': a.warmup_mb = std::max(0, std::atoi(optarg)); break;
       default: std::fprintf(stderr, "see the header of bench/smbdirect_io_bench.cc\n"); return 2;
     }
@@ -189,7 +221,10 @@ int main(int argc, char** argv) {
     for (int rdma = 0; rdma < 2; rdma++)
       if (wanted(rdma)) (void)runOnce(w, rdma, warm);
   }
-  std::vector<double> v[2][4];
+  // Per transport: write and read MiB/s, 4 KiB write and read latency, then CPU per MiB written
+  // and read (client + server, us; with --server-pid).
+  std::vector<double> v[2][6];
+  const double mib = double(a.size_mb);
   for (int run = 0; run < a.runs; run++) {
     for (int k = 0; k < 2; k++) {
       // Alternate which transport goes first: the second one runs after the first one's writes
@@ -197,15 +232,20 @@ int main(int argc, char** argv) {
       int rdma = run % 2 ? 1 - k : k;
       if (!wanted(rdma)) continue;
       Result4 r = runOnce(a, rdma, data);
+      char srv[96] = "";
+      if (a.server_pid)
+        std::snprintf(srv, sizeof srv, "; server CPU: write %.0f ms, read %.0f ms", r.write_srv_ms, r.read_srv_ms);
       std::fprintf(stderr,
                    "run %d %-4s: write %.1f MiB/s, read %.1f MiB/s, 4 KiB write %.1f us, read %.1f us "
-                   "(client CPU: write %.0f ms, read %.0f ms)\n",
+                   "(client CPU: write %.0f ms, read %.0f ms%s)\n",
                    run + 1, rdma ? "rdma" : "tcp", r.write_mibs, r.read_mibs, r.write_lat_us, r.read_lat_us,
-                   r.write_cpu_ms, r.read_cpu_ms);
+                   r.write_cpu_ms, r.read_cpu_ms, srv);
       v[rdma][0].push_back(r.write_mibs);
       v[rdma][1].push_back(r.read_mibs);
       v[rdma][2].push_back(r.write_lat_us);
       v[rdma][3].push_back(r.read_lat_us);
+      v[rdma][4].push_back((r.write_cpu_ms + r.write_srv_ms) * 1e3 / mib);
+      v[rdma][5].push_back((r.read_cpu_ms + r.read_srv_ms) * 1e3 / mib);
     }
   }
   if (a.overwrite) {  // the files the runs wrote over
@@ -216,15 +256,16 @@ int main(int argc, char** argv) {
       (void)c.logoff();
     }
   }
-  const char* names[4] = {"write 1 MiB (MiB/s)", "read 1 MiB (MiB/s)", "write 4 KiB latency (us)", "read 4 KiB latency (us)"};
+  const char* names[6] = {"write 1 MiB (MiB/s)", "read 1 MiB (MiB/s)", "write 4 KiB latency (us)",
+                          "read 4 KiB latency (us)", "CPU per MiB written (us, client + server)",
+                          "CPU per MiB read (us, client + server)"};
+  const char* what[6] = {"the throughput", "the throughput", "the latency", "the latency", "the CPU", "the CPU"};
   std::printf("| case | TCP | SMB Direct (soft iWARP) | SMB Direct vs TCP |\n|---|---|---|---|\n");
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < (a.server_pid ? 6 : 4); k++) {
     double tcp = median(v[0][k]), rd = median(v[1][k]);
-    // Throughput: SMB Direct / TCP. Latency: SMB Direct time / TCP time. Either way "better"
-    // means above 1 for throughput and below 1 for latency.
-    double ratio = rd / tcp;
-    std::printf("| %s | %.1f | %.1f | %.2fx %s |\n", names[k], tcp, rd, ratio,
-                k < 2 ? "the throughput" : "the latency");
+    // Throughput: SMB Direct / TCP. Latency and CPU: SMB Direct's / TCP's. "Better" means above 1
+    // for throughput, below 1 for latency and CPU.
+    std::printf("| %s | %.1f | %.1f | %.2fx %s |\n", names[k], tcp, rd, rd / tcp, what[k]);
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SMB Direct (built-in soft iWARP provider) vs TCP through our client to smbdirectd on loopback, in
-# one run: 1 MiB pipelined read/write throughput and 4 KiB read/write latency (medians of RUNS; the transports take turns going first).
+# one run: 1 MiB pipelined read/write throughput and 4 KiB read/write latency (medians of RUNS; the transports take turns going first),
+# and the CPU time client and server spend per MiB (on one machine the throughput follows it).
 # Results go to bench/results/smbdirect_vs_tcp.md with the command that produced them.
 # Usage: bench/smbdirect_vs_tcp.sh [build-dir]   (env: SIZE_MB=512 OPS=2000 RUNS=3 OVERWRITE=0)
 # OVERWRITE=1: the 1 MiB writes go over the previous run's file instead of a new one (no page-cache
@@ -19,7 +20,7 @@ start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 OUT=$HERE/results/smbdirect_vs_tcp.md
 # Each run's line goes to stderr as it ends (progress) and into the results below the table.
 "$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_MB:-512}" --ops "${OPS:-2000}" \
-  --runs "${RUNS:-3}" $([ "${OVERWRITE:-0}" = 1 ] && echo --overwrite) >"$WORK/table.out" 2>"$WORK/runs.txt" &
+  --runs "${RUNS:-3}" --server-pid "$SERVER_PID" $([ "${OVERWRITE:-0}" = 1 ] && echo --overwrite) >"$WORK/table.out" 2>"$WORK/runs.txt" &
 BENCH_PID=$!
 tail --pid="$BENCH_PID" -n +1 -f "$WORK/runs.txt" >&2
 wait "$BENCH_PID" || { echo "benchmark failed"; exit 1; }

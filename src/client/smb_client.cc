@@ -505,7 +505,7 @@ Status SmbClient::connectTransport(const ConnectOptions& o) {
   return ok();
 }
 
-SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint32_t access) {
+SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint32_t access, uint64_t rdma_in_flight) {
   auto chunkFor = [&](bool rdma) {
     uint32_t limit = ioLimit(rdma, negotiated);
     return opts_.max_io ? std::min(opts_.max_io, limit) : std::min<uint32_t>(limit, 4u << 20);
@@ -514,7 +514,8 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
   p.rdma = useRdma(std::min<uint64_t>(size, opts_.max_io ? opts_.max_io : 4u << 20));
   p.chunk = chunkFor(p.rdma);
   if (!p.rdma) return p;
-  p.pool = PageBuffer(kDepth * size_t(p.chunk));
+  if (rdma_in_flight) p.depth = std::clamp<size_t>(size_t(rdma_in_flight / p.chunk), 2, kDepth);
+  p.pool = PageBuffer(p.depth * size_t(p.chunk));
   auto m = rdma_->registerMemory(p.pool.data(), p.pool.size(), access);
   if (!m) {
     // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
@@ -522,10 +523,11 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
     p.pool = PageBuffer();
     p.rdma = false;
     p.chunk = chunkFor(false);
+    p.depth = kDepth;
     return p;
   }
   p.mr = *m;
-  for (size_t i = 0; i < kDepth; i++) p.free_slots.push_back(kDepth - 1 - i);
+  for (size_t i = 0; i < p.depth; i++) p.free_slots.push_back(p.depth - 1 - i);
   return p;
 }
 
@@ -1099,18 +1101,19 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
   if (st.directory) return err(NtStatus::kFileIsADirectory, "is a directory");
   auto f = SD_TRY(open(path, smb2::kFileReadData | smb2::kFileReadAttributes | smb2::kSynchronize,
                        smb2::kFileOpen, smb2::kFileNonDirectoryFile, smb2::kFileShareRead | smb2::kFileShareWrite));
-  auto pl = pipeline(st.end_of_file, info_.max_read, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite);
+  auto pl = pipeline(st.end_of_file, info_.max_read, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite,
+                     kRdmaReadAhead);
   const bool rd = pl.rdma;
   const uint32_t chunk = pl.chunk;
   uint64_t size = st.end_of_file, next = 0, done = 0;
   struct Inflight { uint64_t id, offset; uint32_t length; size_t slot; };
   std::deque<Inflight> inflight;
   Status result = ok();
-  // Keep up to kDepth reads (or what the credits allow) in flight; responses arrive in order
+  // Keep up to pl.depth reads (or what the credits allow) in flight; responses arrive in order
   // here, and receiveResponse parks any that overtake.
   while (result && (next < size || !inflight.empty())) {
     uint32_t charge = (chunk - 1) / 65536 + 1;
-    while (next < size && inflight.size() < kDepth && (inflight.empty() || credits_ >= charge)) {
+    while (next < size && inflight.size() < pl.depth && (inflight.empty() || credits_ >= charge)) {
       smb2::ReadRequest q;
       q.length = uint32_t(std::min<uint64_t>(chunk, size - next));
       q.offset = next;

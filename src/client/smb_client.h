@@ -243,18 +243,26 @@ class SmbClient {
   Status setInfo(const smb2::FileId& f, uint8_t info_type, uint8_t cls, uint32_t additional, ByteView buf);
   Status connectTransport(const ConnectOptions& o);
   bool useRdma(uint64_t len) const;
-  // A pipelined transfer's I/O size and, on SMB Direct, its kDepth registered slots (`access`
-  // for the server's RDMA Write or Read). Goes inline when the memory cannot be registered.
+  // A pipelined transfer's I/O size and, on SMB Direct, its registered slots (`access` for the
+  // server's RDMA Write or Read): kDepth, or for a download as many as kRdmaReadAhead bytes make
+  // (at least 2). Goes inline when the memory cannot be registered.
   static constexpr size_t kDepth = 8;
+  // Bytes of SMB Direct READs in flight. Each read owns a slot that its data is placed into as
+  // it arrives (by the CPU, on the software provider and on siw/rxe); the fewer slots go round,
+  // the more of the one being filled is still in cache. 1 MiB reads on loopback, soft provider
+  // (docs/smbdirect.md, session 9): 8 in flight cost the client 153-168 ms of CPU per 512 MiB,
+  // 3 132-138 ms, 2 116-124 ms, at the same or higher throughput; 1 is slower.
+  static constexpr uint64_t kRdmaReadAhead = 2u << 20;
   struct Pipeline {
     bool rdma = false;
     uint32_t chunk = 0;
+    size_t depth = kDepth;  // requests in flight (slots, on SMB Direct)
     PageBuffer pool;
     std::shared_ptr<rdma::MemoryRegion> mr;  // destroyed before pool
     std::vector<size_t> free_slots;
     uint8_t* slot(size_t i) { return pool.data() + i * chunk; }
   };
-  Pipeline pipeline(uint64_t size, uint32_t negotiated, uint32_t access);
+  Pipeline pipeline(uint64_t size, uint32_t negotiated, uint32_t access, uint64_t rdma_in_flight = 0);
   // One WRITE's data: inline, or (rkey != 0) registered memory the server reads; `slot`: the
   // pipeline slot it occupies, if any. writeWindow asks `next` for at most `chunk` bytes and
   // returns the bytes written; `stopped_by` (optional) gets what ended it early, if anything.
