@@ -5,5 +5,5 @@ write_results() {
   local out=$1 table=$2 notes=""
   [ -f "$out" ] && notes=$(sed -n '/^## /,$p' "$out")
   cat "$table"
-  { cat "$table"; [ -n "$notes" ] && printf '\n%s\n' "$notes"; } > "$out.tmp" && mv "$out.tmp" "$out"
+  { cat "$table"; if [ -n "$notes" ]; then printf '\n%s\n' "$notes"; fi; } > "$out.tmp" && mv "$out.tmp" "$out"
 }
