@@ -79,7 +79,8 @@ double cpuMs() {
 }
 
 // CPU time of every thread of process `pid` so far (/proc/<pid>/task/*/schedstat, nanoseconds),
-// in milliseconds; 0 when there is no such process.
+// in milliseconds; 0 when there is no such process. A thread that ends between two readings is
+// missed; the server's threads for a connection live through the run that uses it.
 double processCpuMs(int pid) {
   if (pid <= 0) return 0;
   std::string dir = "/proc/" + std::to_string(pid) + "/task";
