@@ -101,6 +101,19 @@ double processCpuMs(int pid) {
   return ns / 1e6;
 }
 
+// Wall time and CPU (the client's, the server's) of one 1 MiB case, from construction to done().
+struct Meter {
+  int server_pid;
+  Clock::time_point t = Clock::now();
+  double cpu = cpuMs(), srv = processCpuMs(server_pid);
+  // mibs: the throughput, when the case is measured (nullptr: only the CPU).
+  void done(uint64_t bytes, double* mibs, double* cpu_ms, double* srv_ms) const {
+    if (mibs) *mibs = double(bytes) / (1 << 20) / secondsSince(t);
+    *cpu_ms = cpuMs() - cpu;
+    *srv_ms = processCpuMs(server_pid) - srv;
+  }
+};
+
 Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   Result4 r;
   client::SmbClient c;
@@ -109,8 +122,7 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
   uint64_t size = data.size();
   auto has = [&](char k) { return a.cases.find(k) != std::string::npos; };
   // The file is written even when only reads are measured (without timing then).
-  auto t = Clock::now();
-  double cpu = cpuMs(), srv = processCpuMs(a.server_pid);
+  Meter w{a.server_pid};
   // From the application's memory (uploadFrom: no copy on the client, on either transport).
   Status st = ok();
   if (a.overwrite) {
@@ -125,22 +137,16 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
     st = c.uploadFrom(name, ByteView(data.data(), size));
   }
   if (!st) { std::fprintf(stderr, "upload: %s\n", client::describe(st.status()).c_str()); std::exit(1); }
-  if (has('w')) r.write_mibs = double(size) / (1 << 20) / secondsSince(t);
-  r.write_cpu_ms = cpuMs() - cpu;
-  r.write_srv_ms = processCpuMs(a.server_pid) - srv;
+  w.done(size, has('w') ? &r.write_mibs : nullptr, &r.write_cpu_ms, &r.write_srv_ms);
   if (has('r')) {
     uint64_t got = 0;
-    t = Clock::now();
-    cpu = cpuMs();
-    srv = processCpuMs(a.server_pid);
+    Meter rd{a.server_pid};
     st = c.download(name, [&](ByteView b) -> Status {
       got += b.size();
       return ok();
     });
     if (!st || got != size) { std::fprintf(stderr, "download failed\n"); std::exit(1); }
-    r.read_mibs = double(size) / (1 << 20) / secondsSince(t);
-    r.read_cpu_ms = cpuMs() - cpu;
-    r.read_srv_ms = processCpuMs(a.server_pid) - srv;
+    rd.done(size, &r.read_mibs, &r.read_cpu_ms, &r.read_srv_ms);
   }
   if (!has('l')) {
     if (!a.overwrite) (void)c.unlink(name);
@@ -152,7 +158,7 @@ Result4 runOnce(const Args& a, bool rdma, const std::vector<uint8_t>& data) {
                   smb2::kFileNonDirectoryFile);
   if (!f) { std::fprintf(stderr, "open failed\n"); std::exit(1); }
   std::vector<uint8_t> buf(4096);
-  t = Clock::now();
+  auto t = Clock::now();
   for (int i = 0; i < a.ops; i++) {
     auto n = c.read(*f, uint64_t(i % 1024) * 4096, buf);
     if (!n || *n != 4096) { std::fprintf(stderr, "4 KiB read failed\n"); std::exit(1); }

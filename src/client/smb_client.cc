@@ -514,8 +514,8 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
   p.rdma = useRdma(std::min<uint64_t>(size, opts_.max_io ? opts_.max_io : 4u << 20));
   p.chunk = chunkFor(p.rdma);
   if (!p.rdma) return p;
-  if (rdma_in_flight) p.depth = std::clamp<size_t>(size_t(rdma_in_flight / p.chunk), 2, kDepth);
-  p.pool = PageBuffer(p.depth * size_t(p.chunk));
+  const size_t depth = rdma_in_flight ? std::clamp<size_t>(size_t(rdma_in_flight / p.chunk), 2, kDepth) : kDepth;
+  p.pool = PageBuffer(depth * size_t(p.chunk));
   auto m = rdma_->registerMemory(p.pool.data(), p.pool.size(), access);
   if (!m) {
     // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
@@ -523,11 +523,11 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
     p.pool = PageBuffer();
     p.rdma = false;
     p.chunk = chunkFor(false);
-    p.depth = kDepth;
     return p;
   }
   p.mr = *m;
-  for (size_t i = 0; i < p.depth; i++) p.free_slots.push_back(p.depth - 1 - i);
+  p.depth = depth;
+  for (size_t i = 0; i < depth; i++) p.free_slots.push_back(depth - 1 - i);
   return p;
 }
 

@@ -429,22 +429,26 @@ Status Endpoint::postLocked(std::span<const rdma::SendWr> wrs, size_t* posted) {
 
 void Endpoint::flushBatchLocked() {
   if (held_wrs_.empty()) return;
-  std::vector<rdma::SendWr> wrs = std::move(held_wrs_);
-  std::vector<rdma::Sge> sges = std::move(held_sges_);
-  held_wrs_.clear();
-  held_sges_.clear();
-  if (closed_) return;  // the connection is gone: nothing more reaches the provider
+  if (closed_) {  // the connection is gone: nothing more reaches the provider
+    held_wrs_.clear();
+    held_sges_.clear();
+    return;
+  }
   size_t at = 0;
-  for (rdma::SendWr& w : wrs) {
+  for (rdma::SendWr& w : held_wrs_) {
     const size_t n = w.sg_list.size();
-    w.sg_list = std::span<const rdma::Sge>(sges.data() + at, n);
+    w.sg_list = std::span<const rdma::Sge>(held_sges_.data() + at, n);
     at += n;
   }
   Status st = ok();
   {
     rdma::PollingGuard g(*cq_);
-    st = qp_->postSend(wrs);
+    st = qp_->postSend(held_wrs_);
   }
+  // Emptied before the completions are taken, since handling them may post again; the vectors
+  // keep their capacity (no allocation per batch).
+  held_wrs_.clear();
+  held_sges_.clear();
   drainCqLocked();
   if (!st) failLocked(NtStatus::kConnectionDisconnected, "cannot post held work requests");
 }
