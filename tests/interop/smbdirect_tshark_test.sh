@@ -2,20 +2,10 @@
 # tshark decodes a capture of SMB Direct between our client and smbdirectd (soft iWARP provider,
 # CRC32c on): negotiate to logoff, plain (RDMA reads/writes), signed and sealed (inline), with no
 # malformed packet: iwarp_mpa, iwarp_ddp_rdmap, smb_direct and smb2 all present.
-# Wireshark 4.0's iwarp_mpa dissector decodes only the first FPDU of a TCP segment, and Linux
-# coalesces back-to-back sends on loopback (TCP autocorking): the run goes into a network
-# namespace of its own with autocorking off, so each FPDU gets its own segment.
-if [ -z "${SD_IN_NETNS:-}" ] && [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
-  NS=sdtshark$$
-  if ip netns add "$NS" 2>/dev/null; then
-    ip netns exec "$NS" ip link set lo up
-    ip netns exec "$NS" sysctl -qw net.ipv4.tcp_autocorking=0
-    SD_IN_NETNS=1 ip netns exec "$NS" bash "$0" "$@"
-    rc=$?
-    ip netns del "$NS"
-    exit $rc
-  fi
-fi
+# Wireshark 4.0's iwarp_mpa dissector does not decode every FPDU of a TCP segment that holds
+# several, and Linux coalesces back-to-back sends on loopback (TCP autocorking): the run goes into
+# a network namespace of its own with autocorking off (tests/private_netns.sh).
+. "$(dirname "$0")/../private_netns.sh" "$@"
 . "$(dirname "$0")/lib.sh"
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
 command -v tshark >/dev/null || { echo "skipped: no tshark"; exit 77; }

@@ -3,6 +3,9 @@
 # and send bandwidth, send latency) and checks that tshark decodes it as iWARP (iwarp_mpa,
 # iwarp_ddp_rdmap) with no malformed packets and only good CRCs.
 # Usage: tshark_check.sh SMBDIRECT_RDMA. Exit 77 (skipped) without tshark or capture rights.
+# The run goes into a network namespace of its own (tests/private_netns.sh): nothing else on the
+# machine can use its port or load its loopback while dumpcap captures.
+. "$(dirname "$0")/../private_netns.sh" "$@"
 set -u
 TOOL=${1:?smbdirect-rdma binary}
 command -v tshark >/dev/null || { echo "skipped: no tshark"; exit 77; }
@@ -57,5 +60,14 @@ echo "frames: iwarp_mpa $mpa, iwarp_ddp_rdmap $ddp; malformed $bad; CRC good $go
 if [ "$mpa" -gt 0 ] && [ "$ddp" -gt 0 ] && [ "$bad" = 0 ] && [ "$good" -gt 0 ] && [ "$badcrc" = 0 ]; then
 	echo PASS; rm -rf "$WORK"; exit 0
 fi
+# What a failure needs to be understood where its capture is gone (a CI machine): whether dumpcap
+# lost packets, each connection, and every frame tshark flags with its TCP stream and extent.
+echo "--- dumpcap:"; grep -iE "captured|dropped" "$WORK/tshark.log"
+echo "--- connections:"; "${TS[@]}" -q -z conv,tcp 2>/dev/null | grep -E "<->"
+echo "--- frames flagged malformed (frame, stream, src port, seq, len, info):"
+"${TS[@]}" -Y "_ws.malformed || _ws.expert.group == 0x07000000" -T fields -e frame.number \
+	-e tcp.stream -e tcp.srcport -e tcp.seq -e tcp.len -e _ws.col.Info 2>/dev/null | head -20
+echo "--- server log:"; cat "$WORK/server.log"
+echo "--- client log:"; cat "$WORK/client.log"
 echo "FAIL (capture in $WORK)"
 exit 1
