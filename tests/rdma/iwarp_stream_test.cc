@@ -111,6 +111,14 @@ SendWr sendWr(uint64_t id, const std::vector<Sge>& sg, WrOpcode op = WrOpcode::k
   return w;
 }
 
+// An RDMA Read of `remote` (from its start) into `sg`.
+SendWr readWr(uint64_t id, const std::vector<Sge>& sg, const Mr& remote) {
+  SendWr w = sendWr(id, sg, WrOpcode::kRdmaRead);
+  w.remote_addr = remote.addr();
+  w.rkey = remote.stag;
+  return w;
+}
+
 TEST(IwarpStream, MpaRequestGoldenBytes) {
   Wire w;
   MpaParams p;
@@ -229,9 +237,7 @@ TEST(IwarpStream, ReceiveNotReadyTerminatesWithNoBuffer) {
   std::vector<Sge> ss = {src.sge(0, 10)};
   ASSERT_TRUE(w.a->postSend(sendWr(1, ss)));
   std::vector<Sge> rs = {sink.sge(0, 10)};
-  SendWr rd = sendWr(2, rs, WrOpcode::kRdmaRead);
-  rd.remote_addr = remote.addr();
-  rd.rkey = remote.stag;
+  SendWr rd = readWr(2, rs, remote);
   ASSERT_TRUE(w.a->postSend(rd));
   w.run();
   auto ea = w.a->takeEvents();
@@ -248,9 +254,7 @@ TEST(IwarpStream, ReadOfWrongKeyReportsRemoteAccess) {
   Mr remote = w.mr(4096, kAccessLocalWrite | kAccessRemoteRead, 7);
   Mr sink = w.mr(4096, kAccessLocalWrite);
   std::vector<Sge> rs = {sink.sge(0, 4096)};
-  SendWr rd = sendWr(2, rs, WrOpcode::kRdmaRead);
-  rd.remote_addr = remote.addr();
-  rd.rkey = remote.stag;
+  SendWr rd = readWr(2, rs, remote);
   ASSERT_TRUE(w.a->postSend(rd));
   w.run(3, true);
   auto ea = w.a->takeEvents();
@@ -319,9 +323,7 @@ TEST(IwarpStream, ReadPlanSpansTheResponsesFpdus) {
   for (size_t i = 0; i < kLen; i++) remote.mem[i] = pattern(i);
   Mr sink = w.mr(kLen, kAccessLocalWrite);
   std::vector<Sge> s = {sink.sge(0, kLen)};
-  SendWr rd = sendWr(1, s, WrOpcode::kRdmaRead);
-  rd.remote_addr = remote.addr();
-  rd.rkey = remote.stag;
+  SendWr rd = readWr(1, s, remote);
   ASSERT_TRUE(w.a->postSend(rd));
   ASSERT_TRUE(w.move(*w.a, *w.b, w.a_to_b, SIZE_MAX, false));  // the Read Request
   TxSlice sl[64];
@@ -404,6 +406,47 @@ TEST(IwarpStream, PeerToPeerRtrHoldsResponderUntilReady) {
   w.run();
   EXPECT_EQ(w.b->state(), IwarpStream::State::kRts);
   EXPECT_TRUE(w.b->takeEvents().established);
+}
+
+// The initiator's RTR nudges (zero-length RDMA Writes after the RTR, for a responder that has
+// not read the RTR yet): the responder takes them with the RTR and answers the RTR, nothing
+// completes on either side, and traffic afterwards is unaffected.
+TEST(IwarpStream, RtrNudgesPlaceAndCompleteNothing) {
+  StreamConfig c;
+  c.peer_to_peer = true;
+  Wire w(c, StreamConfig{});
+  EXPECT_FALSE(w.a->nudgeRtr()) << "no RTR outstanding before the MPA exchange";
+  w.a->start({});
+  w.run();
+  ASSERT_TRUE(w.b->takeEvents().request_received);
+  ASSERT_TRUE(w.b->accept({}));
+  ASSERT_TRUE(w.move(*w.b, *w.a, w.b_to_a, SIZE_MAX, false));  // the reply only: A sends its RTR
+  ASSERT_EQ(w.a->state(), IwarpStream::State::kAwaitRtr);
+  for (int i = 0; i < 4; i++) EXPECT_TRUE(w.a->nudgeRtr());
+  // RTR and the nudges reach B together, as they would from a socket it read late.
+  ASSERT_TRUE(w.move(*w.a, *w.b, w.a_to_b, SIZE_MAX, false));
+  EXPECT_EQ(w.b->state(), IwarpStream::State::kRts);
+  w.run();
+  EXPECT_EQ(w.a->state(), IwarpStream::State::kRts);
+  EXPECT_FALSE(w.a->nudgeRtr()) << "ready: nothing more to nudge";
+  auto ea = w.a->takeEvents();
+  EXPECT_TRUE(ea.established);
+  EXPECT_TRUE(ea.sq.empty()) << "an internal operation completed a work request";
+  auto eb = w.b->takeEvents();
+  EXPECT_TRUE(eb.established);
+  EXPECT_TRUE(eb.sq.empty() && eb.rq.empty()) << "a nudge completed something at the responder";
+
+  Mr src = w.mr(64, kAccessRemoteRead, 0x5C);
+  Mr dst = w.mr(64, kAccessLocalWrite);
+  std::vector<Sge> s = {dst.sge(0, 64)};
+  SendWr rd = readWr(7, s, src);
+  ASSERT_TRUE(w.a->postSend(rd));
+  w.run();
+  ea = w.a->takeEvents();
+  ASSERT_EQ(ea.sq.size(), 1u);
+  EXPECT_EQ(ea.sq[0].wr_id, 7u);
+  EXPECT_EQ(ea.sq[0].status, WcStatus::kSuccess);
+  EXPECT_EQ(dst.mem, src.mem);
 }
 
 TEST(IwarpStream, RejectCarriesPrivateData) {

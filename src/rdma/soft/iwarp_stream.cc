@@ -197,23 +197,42 @@ void IwarpStream::mpaInput(ByteView& data) {
   }
   if (ord_ == 0) ord_ = 1;
   if (cfg_.peer_to_peer && peer_.peer_to_peer) {
-    DdpHeader h;
     if (peer_.rtr_read && !peer_.rtr_write) {
-      h.tagged = false;
-      h.op = RdmapOp::kReadRequest;
-      h.qn = kQnReadRequest;
-      h.msn = ++msn_read_;
-      uint8_t rr[kReadRequestLen] = {0};
-      queueFpdu(h, rr, sizeof rr, nullptr, 0, 0);
-      orq_.push_back(OrqEntry{0, 0, 0, 0});
+      queueZeroLengthRead();
       state_ = State::kAwaitRtr;  // RTS when the zero-length Read Response arrives
       return;
     }
-    h.tagged = true;
-    h.op = RdmapOp::kWrite;
-    queueFpdu(h, nullptr, 0, nullptr, 0, 0);
+    queueZeroLengthWrite();
   }
   enterRts();
+}
+
+// An internal zero-length RDMA Read Request (the RTR): its response completes nothing
+// (OrqEntry seq 0).
+void IwarpStream::queueZeroLengthRead() {
+  DdpHeader h;
+  h.tagged = false;
+  h.op = RdmapOp::kReadRequest;
+  h.qn = kQnReadRequest;
+  h.msn = ++msn_read_;
+  uint8_t rr[kReadRequestLen] = {0};
+  queueFpdu(h, rr, sizeof rr, nullptr, 0, 0);
+  orq_.push_back(OrqEntry{0, 0, 0, 0});
+}
+
+// A zero-length RDMA Write (the RFC 6581 Write RTR frame): places nothing and completes nothing
+// on either side.
+void IwarpStream::queueZeroLengthWrite() {
+  DdpHeader h;
+  h.tagged = true;
+  h.op = RdmapOp::kWrite;
+  queueFpdu(h, nullptr, 0, nullptr, 0, 0);
+}
+
+bool IwarpStream::nudgeRtr() {
+  if (!cfg_.initiator || state_ != State::kAwaitRtr) return false;
+  queueZeroLengthWrite();
+  return true;
 }
 
 void IwarpStream::enterRts() {

@@ -99,6 +99,12 @@ class IwarpStream {
   uint16_t ord() const { return ord_; }
   State state() const { return state_; }
   bool hasQp() const { return qp_bound_; }
+  // Initiator waiting for the answer to its RTR (a zero-length RDMA Read): queues a zero-length
+  // RDMA Write, new data for a peer that has the RTR in its socket but has not read it yet
+  // (Linux siw as responder installs its RTR handler only after sending its MPA reply, and reads
+  // when data arrives). The write places and completes nothing, and takes no IRD from the peer
+  // (siw and this stream ignore a zero-length Write). False (nothing queued) in any other state.
+  bool nudgeRtr();
 
   // ---- verbs (QP must be bound) ----
   Status postSend(const SendWr& wr);
@@ -175,6 +181,8 @@ class IwarpStream {
 
   // tx
   void queueOwned(Bytes bytes);
+  void queueZeroLengthRead();
+  void queueZeroLengthWrite();
   void queueFpdu(const DdpHeader& h, const uint8_t* extra, size_t extra_len, const uint8_t* payload,
                  size_t payload_len, uint64_t completes_seq);
   void pump();

@@ -47,6 +47,7 @@ SoftOptions g_opts = [] {
   if (const char* v = getenv("SD_SOFT_FPDU")) o.max_payload = uint32_t(atoi(v));
   if (const char* v = getenv("SD_SOFT_SOCKBUF")) o.socket_buffer = atoi(v);
   if (const char* v = getenv("SD_SOFT_OWNER_GRACE_US")) o.owner_grace_us = atoi(v);
+  if (const char* v = getenv("SD_SOFT_RTR_NUDGE_MS")) o.rtr_nudge_ms = std::max(atoi(v), 0);
   return o;
 }();
 
@@ -561,6 +562,7 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       : stream_(softDevice()->mem(), makeConfig(initiator)), ch_(std::move(ch)),
         initiator_(initiator) {
     grace_us_ = softOptions().owner_grace_us;
+    rtr_nudge_ms_ = softOptions().rtr_nudge_ms;
   }
   ~SoftConn() override = default;
 
@@ -615,16 +617,30 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     afterOpLocked();
   }
 
-  // The owner's grace (SoftOptions::owner_grace_us): while a thread keeps coming back to wait on
-  // this socket, the provider thread stays out of its input (EPOLLIN off, no epoll change per
-  // message); once no thread has waited for the grace time, input goes back to the provider.
-  std::optional<std::chrono::steady_clock::time_point> onOwnerTick(std::chrono::steady_clock::time_point now) override {
-    const auto grace = std::chrono::microseconds(grace_us_);
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // The provider thread looks at a watched connection when its owner's grace could end or its
+  // next RTR nudge is due, whichever comes first.
+  std::optional<TimePoint> onOwnerTick(TimePoint now) override {
     // A busy connection (another thread is at it) is looked at again a millisecond later:
     // waiting for its lock here would only make the two threads trade wake-ups.
     std::unique_lock lk(mu_, std::try_to_lock);
     if (!lk.owns_lock()) return now + std::chrono::milliseconds(1);
+    std::optional<TimePoint> owner = ownerTickLocked(now), nudge = rtrNudgeTickLocked(now);
+    std::optional<TimePoint> next = !owner ? nudge : !nudge ? owner : std::min(*owner, *nudge);
+    if (!next) watched_ = false;
+    return next;
+  }
+  void watchLocked() {
+    if (watched_) return;
+    watched_ = true;
+    engine().watchOwned(weak_from_this());
+  }
+  // The owner's grace (SoftOptions::owner_grace_us): while a thread keeps coming back to wait on
+  // this socket, the provider thread stays out of its input (EPOLLIN off, no epoll change per
+  // message); once no thread has waited for the grace time, input goes back to the provider.
+  std::optional<TimePoint> ownerTickLocked(TimePoint now) {
     if (!owned_) return std::nullopt;
+    const auto grace = std::chrono::microseconds(grace_us_);
     if (fd_ >= 0 && waiter_) return now + grace;  // the owner waits on it right now
     if (fd_ >= 0 && now - owner_seen_ < grace) return owner_seen_ + grace;
     owned_ = false;
@@ -636,7 +652,31 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
     owner_seen_ = std::chrono::steady_clock::now();
     if (owned_ || grace_us_ <= 0 || fd_ < 0 || stream_.state() != IwarpStream::State::kRts) return;
     owned_ = true;
-    engine().watchOwned(weak_from_this());
+    watchLocked();
+  }
+  // Initiator, MPA reply in, RTR sent at once: if its answer is late, zero-length RDMA Writes
+  // follow (SoftOptions::rtr_nudge_ms). Linux siw as responder installs its RTR handler only
+  // after sending its reply, and the handler runs when data arrives: an RTR that came before
+  // sits unread until then (seen in the kernel lab: the connection never established). A peer
+  // that answers at once (our provider, a NIC) costs nothing.
+  static constexpr int kRtrNudges = 4;
+  void scheduleRtrNudgeLocked() {
+    if (rtr_nudge_ms_ <= 0) return;
+    rtr_nudges_ = 0;
+    rtr_nudge_at_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(rtr_nudge_ms_);
+    watchLocked();
+  }
+  std::optional<TimePoint> rtrNudgeTickLocked(TimePoint now) {
+    if (!rtr_nudge_at_) return std::nullopt;
+    if (fd_ < 0 || stream_.state() != IwarpStream::State::kAwaitRtr || rtr_nudges_ >= kRtrNudges) {
+      rtr_nudge_at_.reset();
+      return std::nullopt;
+    }
+    if (now < *rtr_nudge_at_) return rtr_nudge_at_;
+    if (stream_.nudgeRtr()) afterOpLocked();
+    rtr_nudges_++;
+    rtr_nudge_at_ = now + std::chrono::milliseconds(rtr_nudge_ms_ << rtr_nudges_);
+    return rtr_nudge_at_;
   }
 
   // A CQ's poller reads the socket itself (when the connection is up and no other thread is at
@@ -764,14 +804,8 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
       bool was_awaiting_reply = stream_.state() != IwarpStream::State::kAwaitRtr &&
                                 stream_.state() != IwarpStream::State::kRts;
       stream_.rxPlanDone(plan, cnt, got);
-      if (was_awaiting_reply && stream_.state() == IwarpStream::State::kAwaitRtr && initiator_) {
-        // The MPA reply just arrived and our RTR is queued. Linux siw (passive) moves the socket
-        // to its QP only after sending the reply; an RTR that arrives before that sits unread
-        // (seen in the kernel lab, where the connection then never establishes). A short pause
-        // lets the peer switch over first. SD_SOFT_RTR_DELAY_MS overrides (default 50).
-        static const int delay_ms = getenv("SD_SOFT_RTR_DELAY_MS") ? atoi(getenv("SD_SOFT_RTR_DELAY_MS")) : 50;
-        if (delay_ms > 0) usleep(useconds_t(delay_ms) * 1000);
-      }
+      if (was_awaiting_reply && stream_.state() == IwarpStream::State::kAwaitRtr && initiator_)
+        scheduleRtrNudgeLocked();
       if (stream_.txPending()) flushLocked();
       // A short read emptied the socket: no need for a readv that only says EAGAIN (input
       // arriving later is reported by epoll or the waiter's poll, both level-triggered).
@@ -882,6 +916,10 @@ class SoftConn : public Handler, public ProgressSource, public std::enable_share
   bool waiter_ = false;     // a thread waits on the socket in waitAndProgress()
   uint64_t delivered_ = 0;  // completions and CM events handed out so far
   bool owned_ = false;      // input left to the thread that waits on it (onOwnerTick())
+  bool watched_ = false;    // in the provider thread's watch list (Engine::watchOwned)
+  std::optional<std::chrono::steady_clock::time_point> rtr_nudge_at_;  // rtrNudgeTickLocked
+  int rtr_nudges_ = 0;
+  int rtr_nudge_ms_ = 0;    // SoftOptions::rtr_nudge_ms
   bool rx_empty_ = false;   // the last read found the socket empty, and no event said otherwise
   int grace_us_ = 0;        // SoftOptions::owner_grace_us
   uint32_t spin_misses_ = 0, spin_skipped_ = 0;  // the waiter's busy poll adapting (waitAndProgress)

@@ -17,7 +17,7 @@ namespace sd::rdma::soft {
 struct SoftOptions {
   bool crc = false;          // ask for MPA CRC32c (used when either side asks)
   uint8_t mpa_revision = 2;  // 1, or 2 (RFC 6581 enhanced connection setup)
-  // The initiator requests the RFC 6581 peer-to-peer RTR exchange (a zero-length RDMA Write):
+  // The initiator requests the RFC 6581 peer-to-peer RTR exchange (a zero-length RDMA Read):
   // the responder then enters RTS only once it is ready to receive, which Linux siw needs (data
   // sent right after its MPA reply can otherwise sit unprocessed, docs/rdma.md).
   bool peer_to_peer = true;
@@ -31,12 +31,16 @@ struct SoftOptions {
   // change per message. Afterwards the provider thread reads again (it looks when the grace
   // could end at the earliest). 0: hand back at once.
   int owner_grace_us = 4000;
+  // Initiator: when the answer to its RTR has not come after this long, a zero-length RDMA Write
+  // follows (then more, at doubling intervals, four in all), for a peer that has the RTR in its
+  // socket unread (Linux siw, docs/rdma.md). 0: never.
+  int rtr_nudge_ms = 10;
 };
 
 Provider* softProvider();
 // Options for connections created afterwards. Defaults come from the environment:
 // SD_SOFT_CRC=1, SD_SOFT_MPA_REV=1|2, SD_SOFT_P2P=0|1, SD_SOFT_FPDU=<payload bytes>,
-// SD_SOFT_SOCKBUF=<bytes>, SD_SOFT_OWNER_GRACE_US=<microseconds>,
+// SD_SOFT_SOCKBUF=<bytes>, SD_SOFT_OWNER_GRACE_US=<microseconds>, SD_SOFT_RTR_NUDGE_MS=<ms>,
 // SD_SOFT_TRACE=1 (print every FPDU header to stderr).
 void setSoftOptions(const SoftOptions& o);
 SoftOptions softOptions();
