@@ -16,7 +16,8 @@ BUILD=${1:-$HERE/../build/release}
 SMBDIRECTD=$BUILD/src/tools/smbdirectd
 LAB=${LAB:-$HERE/../../shared/kernel-lab/lab.sh}
 MB=${SIZE_MB:-64}
-[ -x "$SMBDIRECTD" ] || { echo "build first: cmake --preset release && cmake --build --preset release"; exit 1; }
+. "$HERE/lib.sh"
+need_built "$SMBDIRECTD"
 [ -x "$LAB" ] || { echo "no kernel lab at $LAB (set LAB=)"; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "the kernel lab needs root"; exit 1; }
 if ss -ltn 2>/dev/null | grep -q '127.0.0.1:5445 \|\*:5445 \|0.0.0.0:5445 '; then
@@ -24,7 +25,6 @@ if ss -ltn 2>/dev/null | grep -q '127.0.0.1:5445 \|\*:5445 \|0.0.0.0:5445 '; the
 fi
 export SMBDIRECTD
 . "$HERE/../tests/interop/lib.sh"
-. "$HERE/lib.sh"
 start_server "	smb direct port = 5445
 	smb direct provider = soft" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 grep -q "listening on 127.0.0.1:5445 (SMB Direct" "$WORK/server.log" || { echo "smbdirectd has no SMB Direct listener on 5445"; exit 1; }

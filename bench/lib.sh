@@ -1,4 +1,11 @@
 # Shared by the bench scripts.
+# need_built FILE...: exits with how to build when one of the benchmark's binaries is missing.
+need_built() {
+  local f
+  for f in "$@"; do
+    [ -x "$f" ] || { echo "$f is not built: cmake --preset release && cmake --build --preset release"; exit 1; }
+  done
+}
 # write_results OUT TABLE_FILE: prints the new table and makes it the head of the results file
 # OUT, keeping the file's sections from its first "## " heading on (the recorded history).
 write_results() {

@@ -9,12 +9,12 @@ BUILD=${1:-$HERE/../build/release}
 SMBDIRECTD=$BUILD/src/tools/smbdirectd
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-5}
-[ -x "$SMBDIRECTD" ] || { echo "build first: cmake --preset release && cmake --build --preset release"; exit 1; }
+. "$HERE/lib.sh"
+need_built "$SMBDIRECTD"
 # Both servers come from the interop tests' helpers (tests/interop/lib.sh): smbdirectd and Samba
 # smbd on free loopback ports, user smbtest.
 export SMBDIRECTD
 . "$HERE/../tests/interop/lib.sh"
-. "$HERE/lib.sh"
 start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 start_samba || exit 1
 SD_PORT=$PORT

@@ -11,10 +11,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build/release}
 SMBDIRECTD=$BUILD/src/tools/smbdirectd
 BENCH=$BUILD/bench/smbdirect_io_bench
-[ -x "$SMBDIRECTD" ] && [ -x "$BENCH" ] || { echo "build first: cmake --preset release && cmake --build --preset release"; exit 1; }
+. "$HERE/lib.sh"
+need_built "$SMBDIRECTD" "$BENCH"
 export SMBDIRECTD
 . "$HERE/../tests/interop/lib.sh"
-. "$HERE/lib.sh"
 start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
 [ -n "$RDMA_PORT" ] || { echo "smbdirectd has no SMB Direct listener"; exit 1; }
 OUT=$HERE/results/smbdirect_vs_tcp.md
