@@ -12,10 +12,7 @@ SMBDIRECTD=$BUILD/src/tools/smbdirectd
 CLIENT=$BUILD/src/tools/smbdirect
 . "$HERE/lib.sh"
 need_built "$SMBDIRECTD" "$CLIENT"
-export SMBDIRECTD
-. "$HERE/../tests/interop/lib.sh"
-start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
-[ -n "$RDMA_PORT" ] || { echo "smbdirectd has no SMB Direct listener"; exit 1; }
+serve_share_for_bench
 touch "$SHARE/a" "$SHARE/b"
 export PASSWD=Pass-1234
 ROUNDS=${ROUNDS:-30}

@@ -13,10 +13,7 @@ SMBDIRECTD=$BUILD/src/tools/smbdirectd
 BENCH=$BUILD/bench/smbdirect_io_bench
 . "$HERE/lib.sh"
 need_built "$SMBDIRECTD" "$BENCH"
-export SMBDIRECTD
-. "$HERE/../tests/interop/lib.sh"
-start_server "" "" >/dev/null || { echo "smbdirectd did not start"; exit 1; }
-[ -n "$RDMA_PORT" ] || { echo "smbdirectd has no SMB Direct listener"; exit 1; }
+serve_share_for_bench
 OUT=$HERE/results/smbdirect_vs_tcp.md
 # Each run's line goes to stderr as it ends (progress) and into the results below the table.
 "$BENCH" --tcp-port "$PORT" --rdma-port "$RDMA_PORT" --size-mb "${SIZE_MB:-512}" --ops "${OPS:-2000}" \
