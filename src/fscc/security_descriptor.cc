@@ -349,6 +349,11 @@ SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
   }
   if (info & kDaclSecurityInformation) {
     out.dacl = (update.control & kSeDaclPresent) ? update.dacl : std::nullopt;
+    // Generic rights are stored mapped to the file rights in the ACEs that apply to the object
+    // itself, as Windows and Samba store them; inherit-only ACEs keep them for the children.
+    if (out.dacl)
+      for (auto& ace : out.dacl->aces)
+        if (!(ace.flags & kInheritOnlyAce)) ace.mask = mapGenericFileRights(ace.mask);
     out.control = uint16_t((out.control & ~kDaclBits) | (update.control & kDaclBits) | kSeDaclPresent);
   }
   if (info & kSaclSecurityInformation) {

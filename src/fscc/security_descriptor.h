@@ -175,7 +175,8 @@ SecurityDescriptor selectSecurityInformation(const SecurityDescriptor& sd, uint3
 // SET_INFO (MS-SMB2 3.3.5.21.3, MS-FSA 2.1.5.16): the parts of `update` selected by
 // `security_information` replace those of `current`; a selected DACL/SACL that `update` does not
 // carry becomes a NULL ACL (PRESENT bit set, no ACL). The DACL/SACL control bits (PROTECTED,
-// AUTO_INHERITED, DEFAULTED) follow the part they describe.
+// AUTO_INHERITED, DEFAULTED) follow the part they describe. Generic rights in DACL ACEs that
+// are not INHERIT_ONLY are stored mapped to the file rights (mapGenericFileRights).
 SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
                                            const SecurityDescriptor& update,
                                            uint32_t security_information);

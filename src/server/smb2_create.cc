@@ -23,14 +23,10 @@ constexpr uint32_t kWriteLikeAccess = smb2::kFileWriteData | smb2::kFileAppendDa
                                       smb2::kDelete | smb2::kWriteDac | smb2::kWriteOwner |
                                       smb2::kFileDeleteChild;
 
-// MS-SMB2 3.3.5.9 / MS-FSA: generic rights to specific ones.
+// MS-SMB2 3.3.5.9 / MS-FSA: MAXIMUM_ALLOWED to `maximal`, generic rights to specific ones.
 uint32_t mapGeneric(uint32_t a, uint32_t maximal) {
   if (a & smb2::kMaximumAllowed) a = (a & ~smb2::kMaximumAllowed) | maximal;
-  if (a & smb2::kGenericAll) a = (a & ~smb2::kGenericAll) | smb2::kFileAllAccess;
-  if (a & smb2::kGenericRead) a = (a & ~smb2::kGenericRead) | smb2::kFileGenericRead;
-  if (a & smb2::kGenericWrite) a = (a & ~smb2::kGenericWrite) | smb2::kFileGenericWrite;
-  if (a & smb2::kGenericExecute) a = (a & ~smb2::kGenericExecute) | smb2::kFileGenericExecute;
-  return a;
+  return fscc::mapGenericFileRights(a);
 }
 
 Status openPipe(Connection& c, Request& r, const smb2::CreateRequest& req) {

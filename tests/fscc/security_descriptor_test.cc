@@ -201,6 +201,21 @@ TEST(SecurityDescriptor, MergeAndSelect) {
   ASSERT_TRUE(m.dacl);
   EXPECT_TRUE(m.dacl->aces.empty());
   EXPECT_TRUE(m.control & kSeDaclProtected);
+  // Generic rights are stored mapped in ACEs for the object itself (smbtorture smb2.acls.GENERIC,
+  // smb2.acls.CREATOR); an inherit-only ACE keeps them for the children.
+  SecurityDescriptor generic;
+  generic.control = kSeSelfRelative | kSeDaclPresent;
+  generic.dacl = Acl{};
+  generic.dacl->aces = {{kAccessAllowedAceType, 0, 0x80000000u | kDelete, everyoneSid(), {}},
+                        {kAccessAllowedAceType, 0, 0x10000000u, everyoneSid(), {}},
+                        {kAccessAllowedAceType, kInheritOnlyAce | kObjectInheritAce, 0x40000000u,
+                         everyoneSid(), {}}};
+  m = mergeSecurityDescriptor(current, generic, kDaclSecurityInformation);
+  ASSERT_TRUE(m.dacl);
+  ASSERT_EQ(m.dacl->aces.size(), 3u);
+  EXPECT_EQ(m.dacl->aces[0].mask, kFileGenericRead | kDelete);
+  EXPECT_EQ(m.dacl->aces[1].mask, kFileAllAccess);
+  EXPECT_EQ(m.dacl->aces[2].mask, 0x40000000u);
   // DACL selected but not present in the update: a NULL DACL.
   SecurityDescriptor no_dacl;
   m = mergeSecurityDescriptor(current, no_dacl, kDaclSecurityInformation);
