@@ -305,6 +305,10 @@ uint32_t grantedAccess(const SecurityDescriptor& sd, const std::vector<Sid>& tok
   return granted;
 }
 
+// The control bits that describe the DACL and the SACL.
+constexpr uint16_t kDaclBits = kSeDaclPresent | kSeDaclDefaulted | kSeDaclAutoInherited | kSeDaclProtected;
+constexpr uint16_t kSaclBits = kSeSaclPresent | kSeSaclDefaulted | kSeSaclAutoInherited | kSeSaclProtected;
+
 SecurityDescriptor selectSecurityInformation(const SecurityDescriptor& sd, uint32_t info) {
   SecurityDescriptor out;
   out.revision = sd.revision;
@@ -312,8 +316,6 @@ SecurityDescriptor selectSecurityInformation(const SecurityDescriptor& sd, uint3
                                         kSeGroupDefaulted | kSeDaclDefaulted | kSeSaclDefaulted |
                                         kSeDaclAutoInherited | kSeSaclAutoInherited |
                                         kSeDaclProtected | kSeSaclProtected));
-  constexpr uint16_t kDaclBits = kSeDaclPresent | kSeDaclDefaulted | kSeDaclAutoInherited | kSeDaclProtected;
-  constexpr uint16_t kSaclBits = kSeSaclPresent | kSeSaclDefaulted | kSeSaclAutoInherited | kSeSaclProtected;
   if (info & kOwnerSecurityInformation) {
     out.owner = sd.owner;
     out.control |= sd.control & kSeOwnerDefaulted;
@@ -333,10 +335,16 @@ SecurityDescriptor selectSecurityInformation(const SecurityDescriptor& sd, uint3
   return out;
 }
 
+// The control bits of one ACL as SET_INFO stores them: the request bit (AUTO_INHERIT_REQ)
+// never, AUTO_INHERITED only when the request bit came with it.
+static uint16_t storedAclBits(uint16_t control, uint16_t bits, uint16_t req, uint16_t auto_inherited) {
+  uint16_t out = control & bits;
+  if (!(control & req)) out &= uint16_t(~auto_inherited);
+  return out;
+}
+
 SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
                                            const SecurityDescriptor& update, uint32_t info) {
-  constexpr uint16_t kDaclBits = kSeDaclPresent | kSeDaclDefaulted | kSeDaclAutoInherited | kSeDaclProtected;
-  constexpr uint16_t kSaclBits = kSeSaclPresent | kSeSaclDefaulted | kSeSaclAutoInherited | kSeSaclProtected;
   SecurityDescriptor out = current;
   out.control |= kSeSelfRelative;
   if ((info & kOwnerSecurityInformation) && update.owner) {
@@ -354,11 +362,17 @@ SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
     if (out.dacl)
       for (auto& ace : out.dacl->aces)
         if (!(ace.flags & kInheritOnlyAce)) ace.mask = mapGenericFileRights(ace.mask);
-    out.control = uint16_t((out.control & ~kDaclBits) | (update.control & kDaclBits) | kSeDaclPresent);
+    out.control = uint16_t((out.control & ~kDaclBits) |
+                           storedAclBits(update.control, kDaclBits, kSeDaclAutoInheritReq,
+                                         kSeDaclAutoInherited) |
+                           kSeDaclPresent);
   }
   if (info & kSaclSecurityInformation) {
     out.sacl = (update.control & kSeSaclPresent) ? update.sacl : std::nullopt;
-    out.control = uint16_t((out.control & ~kSaclBits) | (update.control & kSaclBits) | kSeSaclPresent);
+    out.control = uint16_t((out.control & ~kSaclBits) |
+                           storedAclBits(update.control, kSaclBits, kSeSaclAutoInheritReq,
+                                         kSeSaclAutoInherited) |
+                           kSeSaclPresent);
   }
   return out;
 }
@@ -380,7 +394,10 @@ std::optional<Acl> inheritedDacl(const SecurityDescriptor& parent, bool director
       keep = uint8_t(ace.flags & (kObjectInheritAce | kContainerInheritAce));
       if (!ci) keep |= kInheritOnlyAce;
     }
-    a.flags = uint8_t(keep | kInheritedAce | (ace.flags & 0xC0));  // audit flags kept
+    // INHERITED_ACE marks the copy only under automatic inheritance, i.e. when the parent's
+    // DACL is AUTO_INHERITED (MS-DTYP 2.5.3.4; smbtorture smb2.acls.INHERITFLAGS).
+    const uint8_t inherited = (parent.control & kSeDaclAutoInherited) ? kInheritedAce : 0;
+    a.flags = uint8_t(keep | inherited | (ace.flags & 0xC0));  // audit flags kept
     out.aces.push_back(std::move(a));
   }
   if (out.aces.empty()) return std::nullopt;

@@ -29,6 +29,8 @@ inline constexpr uint16_t kSeDaclPresent = 0x0004;
 inline constexpr uint16_t kSeDaclDefaulted = 0x0008;
 inline constexpr uint16_t kSeSaclPresent = 0x0010;
 inline constexpr uint16_t kSeSaclDefaulted = 0x0020;
+inline constexpr uint16_t kSeDaclAutoInheritReq = 0x0100;
+inline constexpr uint16_t kSeSaclAutoInheritReq = 0x0200;
 inline constexpr uint16_t kSeDaclAutoInherited = 0x0400;
 inline constexpr uint16_t kSeSaclAutoInherited = 0x0800;
 inline constexpr uint16_t kSeDaclProtected = 0x1000;
@@ -175,8 +177,10 @@ SecurityDescriptor selectSecurityInformation(const SecurityDescriptor& sd, uint3
 // SET_INFO (MS-SMB2 3.3.5.21.3, MS-FSA 2.1.5.16): the parts of `update` selected by
 // `security_information` replace those of `current`; a selected DACL/SACL that `update` does not
 // carry becomes a NULL ACL (PRESENT bit set, no ACL). The DACL/SACL control bits (PROTECTED,
-// AUTO_INHERITED, DEFAULTED) follow the part they describe. Generic rights in DACL ACEs that
-// are not INHERIT_ONLY are stored mapped to the file rights (mapGenericFileRights).
+// AUTO_INHERITED, DEFAULTED) follow the part they describe, as Windows stores them: the
+// AUTO_INHERIT_REQ request bit is never stored, and AUTO_INHERITED only when the update also set
+// AUTO_INHERIT_REQ (smbtorture smb2.acls.INHERITFLAGS). Generic rights in DACL ACEs that are not
+// INHERIT_ONLY are stored mapped to the file rights (mapGenericFileRights).
 SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
                                            const SecurityDescriptor& update,
                                            uint32_t security_information);

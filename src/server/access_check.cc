@@ -87,7 +87,7 @@ std::optional<fscc::SecurityDescriptor> newFileDescriptor(
   if (!(sd.control & fscc::kSeDaclPresent)) {
     if (inherited) {
       sd.dacl = std::move(inherited);
-      sd.control |= fscc::kSeDaclAutoInherited;
+      if (parent->control & fscc::kSeDaclAutoInherited) sd.control |= fscc::kSeDaclAutoInherited;
     } else {
       sd.dacl = fscc::posixSecurityDescriptor(st.uid, st.gid, st.mode, st.directory,
                                               fscc::kDaclSecurityInformation)

@@ -216,6 +216,15 @@ TEST(SecurityDescriptor, MergeAndSelect) {
   EXPECT_EQ(m.dacl->aces[0].mask, kFileGenericRead | kDelete);
   EXPECT_EQ(m.dacl->aces[1].mask, kFileAllAccess);
   EXPECT_EQ(m.dacl->aces[2].mask, 0x40000000u);
+  // AUTO_INHERIT_REQ is never stored; AUTO_INHERITED only when AUTO_INHERIT_REQ came with it.
+  generic.control = kSeSelfRelative | kSeDaclPresent | kSeDaclAutoInherited;
+  m = mergeSecurityDescriptor(current, generic, kDaclSecurityInformation);
+  EXPECT_FALSE(m.control & (kSeDaclAutoInherited | kSeDaclAutoInheritReq));
+  generic.control |= kSeDaclAutoInheritReq | kSeDaclProtected;
+  m = mergeSecurityDescriptor(current, generic, kDaclSecurityInformation);
+  EXPECT_TRUE(m.control & kSeDaclAutoInherited);
+  EXPECT_TRUE(m.control & kSeDaclProtected);
+  EXPECT_FALSE(m.control & kSeDaclAutoInheritReq);
   // DACL selected but not present in the update: a NULL DACL.
   SecurityDescriptor no_dacl;
   m = mergeSecurityDescriptor(current, no_dacl, kDaclSecurityInformation);
@@ -243,20 +252,25 @@ TEST(SecurityDescriptor, Inheritance) {
                {kAccessDeniedAceType, kObjectInheritAce | kContainerInheritAce | kNoPropagateInheritAce,
                 kDelete, creatorGroupSid(), {}}};
   parent.dacl = dacl;
-  auto file = inheritedDacl(parent, false, me, grp);
-  ASSERT_TRUE(file);
-  ASSERT_EQ(file->aces.size(), 2u);
-  EXPECT_EQ(file->aces[0].flags, kInheritedAce);
-  EXPECT_EQ(file->aces[0].sid, everyoneSid());
-  EXPECT_EQ(file->aces[1].sid, grp);
-  EXPECT_EQ(file->aces[1].type, kAccessDeniedAceType);
-  auto dir = inheritedDacl(parent, true, me, grp);
-  ASSERT_TRUE(dir);
-  ASSERT_EQ(dir->aces.size(), 3u);
-  EXPECT_EQ(dir->aces[0].flags, kObjectInheritAce | kInheritOnlyAce | kInheritedAce);
-  EXPECT_EQ(dir->aces[1].sid, me);
-  EXPECT_EQ(dir->aces[1].flags, kContainerInheritAce | kInheritedAce);
-  EXPECT_EQ(dir->aces[2].flags, kInheritedAce);  // NO_PROPAGATE: stops here
+  // The copies are marked INHERITED_ACE only under automatic inheritance (the parent's DACL
+  // AUTO_INHERITED), as Windows does (smbtorture smb2.acls.INHERITFLAGS).
+  for (uint8_t mark : {uint8_t(0), kInheritedAce}) {
+    parent.control = mark ? uint16_t(kSeSelfRelative | kSeDaclAutoInherited) : kSeSelfRelative;
+    auto file = inheritedDacl(parent, false, me, grp);
+    ASSERT_TRUE(file);
+    ASSERT_EQ(file->aces.size(), 2u);
+    EXPECT_EQ(file->aces[0].flags, mark);
+    EXPECT_EQ(file->aces[0].sid, everyoneSid());
+    EXPECT_EQ(file->aces[1].sid, grp);
+    EXPECT_EQ(file->aces[1].type, kAccessDeniedAceType);
+    auto dir = inheritedDacl(parent, true, me, grp);
+    ASSERT_TRUE(dir);
+    ASSERT_EQ(dir->aces.size(), 3u);
+    EXPECT_EQ(dir->aces[0].flags, kObjectInheritAce | kInheritOnlyAce | mark);
+    EXPECT_EQ(dir->aces[1].sid, me);
+    EXPECT_EQ(dir->aces[1].flags, kContainerInheritAce | mark);
+    EXPECT_EQ(dir->aces[2].flags, mark);  // NO_PROPAGATE: stops here
+  }
   parent.dacl->aces = {parent.dacl->aces[2]};
   EXPECT_FALSE(inheritedDacl(parent, false, me, grp));
   parent.dacl.reset();
