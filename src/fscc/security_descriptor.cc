@@ -380,25 +380,42 @@ SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
 std::optional<Acl> inheritedDacl(const SecurityDescriptor& parent, bool directory, const Sid& owner,
                                  const Sid& group) {
   if (!parent.dacl) return std::nullopt;
+  constexpr uint32_t kGenericRights = 0xF0000000;
+  // INHERITED_ACE marks the copies only under automatic inheritance, i.e. when the parent's
+  // DACL is AUTO_INHERITED (smbtorture smb2.acls.INHERITFLAGS).
+  const uint8_t inherited = (parent.control & kSeDaclAutoInherited) ? kInheritedAce : 0;
   Acl out;
   out.revision = parent.dacl->revision;
   for (const auto& ace : parent.dacl->aces) {
-    bool oi = ace.flags & kObjectInheritAce, ci = ace.flags & kContainerInheritAce;
-    if (directory ? !(oi || ci) : !oi) continue;
-    Ace a = ace;
-    if (a.sid == creatorOwnerSid()) a.sid = owner;
-    else if (a.sid == creatorGroupSid()) a.sid = group;
-    uint8_t keep = 0;
-    if (directory && !(ace.flags & kNoPropagateInheritAce)) {
-      // A directory passes the ACE on: effective if CONTAINER_INHERIT, else inherit-only.
-      keep = uint8_t(ace.flags & (kObjectInheritAce | kContainerInheritAce));
-      if (!ci) keep |= kInheritOnlyAce;
+    const bool oi = ace.flags & kObjectInheritAce, ci = ace.flags & kContainerInheritAce;
+    const bool np = ace.flags & kNoPropagateInheritAce;
+    const uint8_t audit = ace.flags & 0xC0;
+    // Applies to the new object itself: a file takes OBJECT_INHERIT ACEs, a directory
+    // CONTAINER_INHERIT ones. Passed on to its children: a directory's, unless NO_PROPAGATE.
+    const bool effective = directory ? ci : oi;
+    const bool passed_on = directory && !np && (oi || ci);
+    if (!effective && !passed_on) continue;
+    const bool creator = ace.sid == creatorOwnerSid() || ace.sid == creatorGroupSid();
+    // The copy for the object itself names the real owner/group and holds mapped rights. When
+    // that changes the ACE, or when it is not passed on, it carries no inheritance flags, and an
+    // inherit-only copy with the original SID and rights follows for the children (MS-DTYP
+    // 2.5.3.4.2; smbtorture smb2.acls.INHERITANCE).
+    const bool split = creator || (ace.mask & kGenericRights);
+    if (effective) {
+      Ace a = ace;
+      if (ace.sid == creatorOwnerSid()) a.sid = owner;
+      else if (ace.sid == creatorGroupSid()) a.sid = group;
+      a.mask = mapGenericFileRights(ace.mask);
+      uint8_t keep = passed_on && !split ? uint8_t(ace.flags & (kObjectInheritAce | kContainerInheritAce)) : 0;
+      a.flags = uint8_t(keep | inherited | audit);
+      out.aces.push_back(std::move(a));
     }
-    // INHERITED_ACE marks the copy only under automatic inheritance, i.e. when the parent's
-    // DACL is AUTO_INHERITED (MS-DTYP 2.5.3.4; smbtorture smb2.acls.INHERITFLAGS).
-    const uint8_t inherited = (parent.control & kSeDaclAutoInherited) ? kInheritedAce : 0;
-    a.flags = uint8_t(keep | inherited | (ace.flags & 0xC0));  // audit flags kept
-    out.aces.push_back(std::move(a));
+    if (passed_on && (!effective || split)) {
+      Ace a = ace;
+      a.flags = uint8_t((ace.flags & (kObjectInheritAce | kContainerInheritAce)) | kInheritOnlyAce |
+                        inherited | audit);
+      out.aces.push_back(std::move(a));
+    }
   }
   if (out.aces.empty()) return std::nullopt;
   return out;

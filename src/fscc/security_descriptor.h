@@ -186,9 +186,12 @@ SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
                                            uint32_t security_information);
 
 // MS-DTYP 2.5.3.4 CreateSecurityObject, simplified for files: the ACEs of `parent`'s DACL that a
-// new file (OBJECT_INHERIT) or directory (CONTAINER_INHERIT, or OBJECT_INHERIT kept inherit-only)
-// inherits, marked INHERITED_ACE; CREATOR OWNER / CREATOR GROUP become `owner` / `group`.
-// nullopt when the parent passes nothing on (then the caller keeps its default DACL).
+// new file (OBJECT_INHERIT) or directory (CONTAINER_INHERIT for itself; OBJECT/CONTAINER_INHERIT
+// without NO_PROPAGATE for its children) inherits. The copy for the object itself names `owner` /
+// `group` for CREATOR OWNER / CREATOR GROUP and holds generic rights mapped; where that changed
+// the ACE, a directory also gets an inherit-only copy of the original for its children.
+// INHERITED_ACE only when the parent's DACL is AUTO_INHERITED. nullopt when the parent passes
+// nothing on (then the caller keeps its default DACL).
 std::optional<Acl> inheritedDacl(const SecurityDescriptor& parent, bool directory, const Sid& owner,
                                  const Sid& group);
 

@@ -263,14 +263,39 @@ TEST(SecurityDescriptor, Inheritance) {
     EXPECT_EQ(file->aces[0].sid, everyoneSid());
     EXPECT_EQ(file->aces[1].sid, grp);
     EXPECT_EQ(file->aces[1].type, kAccessDeniedAceType);
+    // A directory: the OBJECT_INHERIT ACE kept inherit-only for its files; the CREATOR OWNER
+    // ACE split into one for the directory (its owner, no inheritance flags) and an
+    // inherit-only original for its children; the NO_PROPAGATE one for the directory only.
     auto dir = inheritedDacl(parent, true, me, grp);
     ASSERT_TRUE(dir);
-    ASSERT_EQ(dir->aces.size(), 3u);
+    ASSERT_EQ(dir->aces.size(), 4u);
+    EXPECT_EQ(dir->aces[0].sid, everyoneSid());
     EXPECT_EQ(dir->aces[0].flags, kObjectInheritAce | kInheritOnlyAce | mark);
     EXPECT_EQ(dir->aces[1].sid, me);
-    EXPECT_EQ(dir->aces[1].flags, kContainerInheritAce | mark);
-    EXPECT_EQ(dir->aces[2].flags, mark);  // NO_PROPAGATE: stops here
+    EXPECT_EQ(dir->aces[1].flags, mark);
+    EXPECT_EQ(dir->aces[2].sid, creatorOwnerSid());
+    EXPECT_EQ(dir->aces[2].flags, kContainerInheritAce | kInheritOnlyAce | mark);
+    EXPECT_EQ(dir->aces[3].sid, grp);
+    EXPECT_EQ(dir->aces[3].flags, mark);  // NO_PROPAGATE: stops here
   }
+  // Generic rights: mapped in the copy for the object, kept in the one passed on.
+  parent.control = kSeSelfRelative;
+  parent.dacl->aces = {{kAccessAllowedAceType, kObjectInheritAce | kContainerInheritAce, 0x80000000u,
+                        everyoneSid(), {}}};
+  auto gdir = inheritedDacl(parent, true, me, grp);
+  ASSERT_TRUE(gdir);
+  ASSERT_EQ(gdir->aces.size(), 2u);
+  EXPECT_EQ(gdir->aces[0].mask, kFileGenericRead);
+  EXPECT_EQ(gdir->aces[0].flags, 0);
+  EXPECT_EQ(gdir->aces[1].mask, 0x80000000u);
+  EXPECT_EQ(gdir->aces[1].flags, kObjectInheritAce | kContainerInheritAce | kInheritOnlyAce);
+  // An ordinary ACE passed on whole: one copy, effective and inheritable.
+  parent.dacl->aces[0].mask = kFileAllAccess;
+  gdir = inheritedDacl(parent, true, me, grp);
+  ASSERT_TRUE(gdir);
+  ASSERT_EQ(gdir->aces.size(), 1u);
+  EXPECT_EQ(gdir->aces[0].flags, kObjectInheritAce | kContainerInheritAce);
+  parent.dacl = dacl;
   parent.dacl->aces = {parent.dacl->aces[2]};
   EXPECT_FALSE(inheritedDacl(parent, false, me, grp));
   parent.dacl.reset();
