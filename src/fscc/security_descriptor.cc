@@ -273,9 +273,12 @@ SecurityDescriptor posixSecurityDescriptor(uint32_t uid, uint32_t gid, uint32_t 
 Sid authenticatedUsersSid() { return makeSid(5, {11}); }
 Sid creatorGroupSid() { return makeSid(3, {1}); }
 
+// MS-DTYP 2.4.3 ACCESS_MASK generic rights.
+constexpr uint32_t kGenericAll = 0x10000000, kGenericExecute = 0x20000000, kGenericWrite = 0x40000000,
+                   kGenericRead = 0x80000000;
+constexpr uint32_t kGenericRights = kGenericAll | kGenericExecute | kGenericWrite | kGenericRead;
+
 uint32_t mapGenericFileRights(uint32_t m) {
-  constexpr uint32_t kGenericAll = 0x10000000, kGenericExecute = 0x20000000,
-                     kGenericWrite = 0x40000000, kGenericRead = 0x80000000;
   if (m & kGenericAll) m = (m & ~kGenericAll) | kFileAllAccess;
   if (m & kGenericRead) m = (m & ~kGenericRead) | kFileGenericRead;
   if (m & kGenericWrite) m = (m & ~kGenericWrite) | kFileGenericWrite;
@@ -380,10 +383,10 @@ SecurityDescriptor mergeSecurityDescriptor(const SecurityDescriptor& current,
 std::optional<Acl> inheritedDacl(const SecurityDescriptor& parent, bool directory, const Sid& owner,
                                  const Sid& group) {
   if (!parent.dacl) return std::nullopt;
-  constexpr uint32_t kGenericRights = 0xF0000000;
   // INHERITED_ACE marks the copies only under automatic inheritance, i.e. when the parent's
   // DACL is AUTO_INHERITED (smbtorture smb2.acls.INHERITFLAGS).
   const uint8_t inherited = (parent.control & kSeDaclAutoInherited) ? kInheritedAce : 0;
+  const Sid creator_owner_sid = creatorOwnerSid(), creator_group_sid = creatorGroupSid();
   Acl out;
   out.revision = parent.dacl->revision;
   for (const auto& ace : parent.dacl->aces) {
@@ -395,16 +398,16 @@ std::optional<Acl> inheritedDacl(const SecurityDescriptor& parent, bool director
     const bool effective = directory ? ci : oi;
     const bool passed_on = directory && !np && (oi || ci);
     if (!effective && !passed_on) continue;
-    const bool creator = ace.sid == creatorOwnerSid() || ace.sid == creatorGroupSid();
+    const bool creator_owner = ace.sid == creator_owner_sid, creator_group = ace.sid == creator_group_sid;
     // The copy for the object itself names the real owner/group and holds mapped rights. When
     // that changes the ACE, or when it is not passed on, it carries no inheritance flags, and an
     // inherit-only copy with the original SID and rights follows for the children (MS-DTYP
     // 2.5.3.4.2; smbtorture smb2.acls.INHERITANCE).
-    const bool split = creator || (ace.mask & kGenericRights);
+    const bool split = creator_owner || creator_group || (ace.mask & kGenericRights);
     if (effective) {
       Ace a = ace;
-      if (ace.sid == creatorOwnerSid()) a.sid = owner;
-      else if (ace.sid == creatorGroupSid()) a.sid = group;
+      if (creator_owner) a.sid = owner;
+      else if (creator_group) a.sid = group;
       a.mask = mapGenericFileRights(ace.mask);
       uint8_t keep = passed_on && !split ? uint8_t(ace.flags & (kObjectInheritAce | kContainerInheritAce)) : 0;
       a.flags = uint8_t(keep | inherited | audit);

@@ -429,19 +429,14 @@ Status Endpoint::postLocked(std::span<const rdma::SendWr> wrs, size_t* posted) {
 
 void Endpoint::flushBatchLocked() {
   if (held_wrs_.empty()) return;
-  if (closed_) {  // the connection is gone: nothing more reaches the provider
-    held_wrs_.clear();
-    held_sges_.clear();
-    return;
-  }
-  size_t at = 0;
-  for (rdma::SendWr& w : held_wrs_) {
-    const size_t n = w.sg_list.size();
-    w.sg_list = std::span<const rdma::Sge>(held_sges_.data() + at, n);
-    at += n;
-  }
   Status st = ok();
-  {
+  if (!closed_) {  // once the connection is gone, nothing more reaches the provider
+    size_t at = 0;
+    for (rdma::SendWr& w : held_wrs_) {
+      const size_t n = w.sg_list.size();
+      w.sg_list = std::span<const rdma::Sge>(held_sges_.data() + at, n);
+      at += n;
+    }
     rdma::PollingGuard g(*cq_);
     st = qp_->postSend(held_wrs_);
   }
@@ -449,6 +444,7 @@ void Endpoint::flushBatchLocked() {
   // keep their capacity (no allocation per batch).
   held_wrs_.clear();
   held_sges_.clear();
+  if (closed_) return;
   drainCqLocked();
   if (!st) failLocked(NtStatus::kConnectionDisconnected, "cannot post held work requests");
 }

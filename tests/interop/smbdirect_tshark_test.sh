@@ -4,8 +4,8 @@
 # malformed packet: iwarp_mpa, iwarp_ddp_rdmap, smb_direct and smb2 all present.
 # Wireshark 4.0's iwarp_mpa dissector does not decode every FPDU of a TCP segment that holds
 # several, and Linux coalesces back-to-back sends on loopback (TCP autocorking): the run goes into
-# a network namespace of its own with autocorking off (tests/private_netns.sh).
-. "$(dirname "$0")/../private_netns.sh" "$@"
+# a network namespace of its own with autocorking off (tests/capture.sh).
+. "$(dirname "$0")/../capture.sh" "$@"
 . "$(dirname "$0")/lib.sh"
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
 command -v tshark >/dev/null || { echo "skipped: no tshark"; exit 77; }
@@ -13,10 +13,7 @@ command -v tshark >/dev/null || { echo "skipped: no tshark"; exit 77; }
 P=$((30000 + RANDOM % 20000))
 start_server "	smb direct port = $P" "" || { not_ok "server start"; finish; exit 1; }
 check "SMB Direct on port $P" test "$RDMA_PORT" = "$P"
-tshark -i lo -f "tcp port $P" -w "$WORK/cap.pcap" -q >"$WORK/tshark.log" 2>&1 &
-TPID=$!
-for _ in $(seq 1 100); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
-grep -q "Capturing on" "$WORK/tshark.log" || { echo "skipped: tshark cannot capture on lo"; kill "$TPID"; exit 77; }
+start_capture "$P" "$WORK" || { echo "skipped: tshark cannot capture on lo"; exit 77; }
 sleep 0.5
 export PASSWD=Pass-1234 SD_SOFT_CRC=1
 head -c 300000 /dev/urandom > "$WORK/local/f.bin"
@@ -29,7 +26,7 @@ for mode in "3.1.1" "3.0" "3.1.1 --sign" "3.1.1 --seal"; do
   rm -f "$WORK/local/g.bin"
 done
 sleep 0.5
-kill -INT "$TPID"; wait "$TPID" 2>/dev/null
+stop_capture "$WORK"
 TS=(tshark -r "$WORK/cap.pcap")
 "${TS[@]}" -V >"$WORK/decoded.txt" 2>/dev/null
 count() { "${TS[@]}" -Y "$1" 2>/dev/null | wc -l; }

@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
 # tshark decodes a captured smbclient session with smbdirectd (negotiate to logoff, signed, then
 # sealed) without any "Malformed Packet" or expert error from the smb2 dissector. It runs in a
-# network namespace of its own (tests/private_netns.sh), so no other test's traffic shares its
+# network namespace of its own (tests/capture.sh), so no other test's traffic shares its
 # loopback while dumpcap captures.
-. "$(dirname "$0")/../private_netns.sh" "$@"
+. "$(dirname "$0")/../capture.sh" "$@"
 . "$(dirname "$0")/lib.sh"
 start_server "" "" || { not_ok "server start"; finish; exit 1; }
 echo payload > "$WORK/local/f.txt"
-tshark -i lo -f "tcp port $PORT" -w "$WORK/cap.pcap" -q >"$WORK/tshark.log" 2>&1 &
-TPID=$!
-for _ in $(seq 1 150); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
-check "tshark is capturing" grep -q "Capturing on" "$WORK/tshark.log" || cat "$WORK/tshark.log"
+check "tshark is capturing" start_capture "$PORT" "$WORK"
 sleep 0.3
 for mode in "SMB3_11 sign" "SMB3_02 sign" "SMB3_00 sign" "SMB3_11 encrypt"; do
   set -- $mode
@@ -19,8 +16,7 @@ for mode in "SMB3_11 sign" "SMB3_02 sign" "SMB3_00 sign" "SMB3_11 encrypt"; do
 done
 smbclient -L 127.0.0.1 -p "$PORT" -U smbtest%Pass-1234 -m SMB3 >/dev/null 2>&1
 sleep 0.5
-kill -INT $TPID; wait $TPID 2>/dev/null
-grep -iE "captured|dropped" "$WORK/tshark.log"
+stop_capture "$WORK"
 tshark -r "$WORK/cap.pcap" -d "tcp.port==$PORT,nbss" -V > "$WORK/decoded.txt" 2>&1
 n=$(grep -c "SMB2 (Server Message Block Protocol version 2)" "$WORK/decoded.txt")
 check "tshark decoded the SMB2 traffic ($n SMB2 PDUs)" test "$n" -gt 50

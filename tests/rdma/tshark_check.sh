@@ -3,9 +3,9 @@
 # and send bandwidth, send latency) and checks that tshark decodes it as iWARP (iwarp_mpa,
 # iwarp_ddp_rdmap) with no malformed packets and only good CRCs.
 # Usage: tshark_check.sh SMBDIRECT_RDMA. Exit 77 (skipped) without tshark or capture rights.
-# The run goes into a network namespace of its own (tests/private_netns.sh): nothing else on the
+# The run goes into a network namespace of its own (tests/capture.sh): nothing else on the
 # machine can use its port or load its loopback while dumpcap captures.
-. "$(dirname "$0")/../private_netns.sh" "$@"
+. "$(dirname "$0")/../capture.sh" "$@"
 set -u
 TOOL=${1:?smbdirect-rdma binary}
 command -v tshark >/dev/null || { echo "skipped: no tshark"; exit 77; }
@@ -19,12 +19,7 @@ for _ in $(seq 1 100); do
 	if [ -z "$(ss -Hltn "sport = :$p")" ] && [ -z "$(ss -Htn "sport = :$p or dport = :$p")" ]; then PORT=$p; break; fi
 done
 [ -n "$PORT" ] || { echo "no free port"; exit 1; }
-tshark -i lo -f "tcp port $PORT" -w "$WORK/cap.pcap" -q >"$WORK/tshark.log" 2>&1 &
-TPID=$!
-for _ in $(seq 1 100); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
-if ! grep -q "Capturing on" "$WORK/tshark.log"; then
-	echo "skipped: tshark cannot capture on lo here"; cat "$WORK/tshark.log"; kill "$TPID" 2>/dev/null; exit 77
-fi
+start_capture "$PORT" "$WORK" || { echo "skipped: tshark cannot capture on lo here"; exit 77; }
 sleep 0.5
 run_pair() {  # server args, client args
 	local s c
@@ -43,8 +38,7 @@ run_pair "bw" "bw -o read -S 30000 -n 20 -q 2" || rc=1
 run_pair "bw" "bw -o send -S 2000 -n 100 -q 4" || rc=1
 run_pair "lat" "lat -o send -S 64 -n 50" || rc=1
 sleep 0.5
-kill -INT "$TPID"
-wait "$TPID" 2>/dev/null
+stop_capture "$WORK"
 # The Send payloads here are test patterns, not a ULP: without this, Wireshark's RPC-over-RDMA and
 # SMB Direct heuristics sometimes claim a payload and report *their* decode as malformed.
 TS=(tshark --disable-protocol rpcordma --disable-protocol smb_direct -r "$WORK/cap.pcap")
@@ -60,9 +54,9 @@ echo "frames: iwarp_mpa $mpa, iwarp_ddp_rdmap $ddp; malformed $bad; CRC good $go
 if [ "$mpa" -gt 0 ] && [ "$ddp" -gt 0 ] && [ "$bad" = 0 ] && [ "$good" -gt 0 ] && [ "$badcrc" = 0 ]; then
 	echo PASS; rm -rf "$WORK"; exit 0
 fi
-# What a failure needs to be understood where its capture is gone (a CI machine): whether dumpcap
-# lost packets, each connection, and every frame tshark flags with its TCP stream and extent.
-echo "--- dumpcap:"; grep -iE "captured|dropped" "$WORK/tshark.log"
+# What a failure needs to be understood where its capture is gone (a CI machine), beside
+# dumpcap's counts (stop_capture): each connection, and every frame tshark flags with its TCP
+# stream and extent.
 echo "--- connections:"; "${TS[@]}" -q -z conv,tcp 2>/dev/null | grep -E "<->"
 echo "--- frames flagged malformed (frame, stream, src port, seq, len, info):"
 "${TS[@]}" -Y "_ws.malformed || _ws.expert.group == 0x07000000" -T fields -e frame.number \
