@@ -20,6 +20,8 @@ cat > "$D/ksmbd.conf" <<CONF
 	server multi channel support = yes
 	smb direct = yes
 	smb direct port = ${DEMO_RDMA_PORT:-0}
+	# The demo user has no Unix account: it acts as root (the share is the demo's own).
+	fallback unix account = root
 [share]
 	path = $D/share
 	read only = no

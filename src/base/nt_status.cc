@@ -67,6 +67,7 @@ const char* ntStatusName(NtStatus s) {
     X(kMediaWriteProtected, "STATUS_MEDIA_WRITE_PROTECTED")
     X(kNameTooLong, "STATUS_NAME_TOO_LONG")
     X(kNoSuchUser, "STATUS_NO_SUCH_USER")
+    X(kInvalidOwner, "STATUS_INVALID_OWNER")
     X(kAccountDisabled, "STATUS_ACCOUNT_DISABLED")
     X(kNotSameDevice, "STATUS_NOT_SAME_DEVICE")
     X(kFileTooLarge, "STATUS_FILE_TOO_LARGE")

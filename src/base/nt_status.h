@@ -87,6 +87,7 @@ enum class NtStatus : uint32_t {
   kSmbNoSigningAlgorithmOverlap = 0xC05D0001,
   kBadImpersonationLevel = 0xC00000A5,
   kNoSuchUser = 0xC0000064,
+  kInvalidOwner = 0xC000005A,
   kTooManyOpenedFiles = 0xC000011F,
   kMediaWriteProtected = 0xC00000A2,
   kNameTooLong = 0xC0000106,

@@ -1,25 +1,17 @@
 #include "config/access.h"
 
-#include <grp.h>
-#include <pwd.h>
-
 #include <string>
 #include <vector>
 
 #include "base/text.h"
+#include "base/unix_account.h"
 
 namespace sd::config {
 
 namespace {
 
 bool systemInGroup(std::string_view user, std::string_view group) {
-  std::string g(group), u(user);
-  struct group* gr = getgrnam(g.c_str());
-  if (!gr) return false;
-  for (char** m = gr->gr_mem; m && *m; m++)
-    if (iequals(*m, u)) return true;
-  struct passwd* pw = getpwnam(u.c_str());
-  return pw && pw->pw_gid == gr->gr_gid;
+  return unixAccountInGroup(std::string(user), std::string(group));
 }
 
 bool listed(const std::vector<std::string>& list, std::string_view user, const GroupCheck& in_group) {
@@ -49,6 +41,7 @@ Access shareAccessFor(const ShareConfig& s, std::string_view user, bool is_guest
   a.allowed = true;
   a.read_only = s.read_only;
   if (!is_guest) {
+    a.admin = listed(s.admin_users, user, in_group);
     if (a.read_only && listed(s.write_list, user, in_group)) a.read_only = false;
     if (listed(s.read_list, user, in_group)) a.read_only = true;
   }

@@ -11,10 +11,11 @@ namespace sd::config {
 struct Access {
   bool allowed = false;
   bool read_only = true;
+  bool admin = false;  // listed in `admin users`: acts as root on the share
 };
 
-// `in_group(user, group)` resolves "@group" entries; the default uses the system's group
-// database (getgrnam/getgrouplist).
+// `in_group(user, group)` resolves "@group" and "+group" entries; the default asks the system's
+// databases whether the Unix account `user` is in the Unix group (base/unix_account.h).
 using GroupCheck = std::function<bool(std::string_view user, std::string_view group)>;
 Access shareAccessFor(const ShareConfig& share, std::string_view user, bool is_guest,
                       const GroupCheck& in_group = nullptr);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "base/text.h"
+#include "config/hosts.h"
 
 namespace sd::config {
 
@@ -53,6 +54,15 @@ struct Ctx {
     if (diags)
       diags->push_back({true, file + ":" + std::to_string(line) + ": invalid value '" + value +
                                   "' for '" + key + "': " + why});
+  }
+  // A key that would restrict access but has no effect here: accepting it would let in
+  // whom its author meant to keep out, so start-up stops.
+  void refuse(const std::string& key, const std::string& why) {
+    failed = true;
+    if (diags)
+      diags->push_back({true, file + ":" + std::to_string(line) + ": '" + key +
+                                  "' is not supported by smbdirectd and would restrict access: " +
+                                  why});
   }
   void warn(const std::string& msg) {
     if (diags) diags->push_back({false, file + ":" + std::to_string(line) + ": " + msg});
@@ -115,8 +125,62 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
     else *dst = uint32_t(x);
   };
 
+  auto setHosts = [&](std::vector<std::string>* dst, const std::string& k, const std::string& v) {
+    auto list = splitList(v);
+    if (auto why = hostsListError(list)) ctx.error(k, v, *why);
+    else *dst = std::move(list);
+  };
+  // Keys that restrict access and that smbdirectd does not implement: an error, never a warning
+  // (the value that would not restrict is accepted: "follow symlinks = yes").
+  auto refuseRestrictive = [&](const std::string& key, const std::string& k, const std::string& v,
+                               bool global) -> bool {
+    bool b = false;
+    bool is_bool = parseBool(v, &b);
+    if (key == "followsymlinks") {
+      if (is_bool && b) return true;
+      ctx.refuse(k, "symbolic links are followed within the share (never out of it)");
+    } else if (key == "guestonly" || key == "onlyguest") {
+      if (is_bool && !b) return true;
+      ctx.refuse(k, "no share forces guest sessions");
+    } else if (key == "onlyuser" || key == "username" || key == "user" || key == "users") {
+      ctx.refuse(k, "use 'valid users'");
+    } else if (key == "hideunreadable" || key == "hideunwriteablefiles" ||
+               key == "accessbasedshareenum") {
+      if (is_bool && !b) return true;
+      ctx.refuse(k, "listings are not filtered by access");
+    } else if (key == "serverminprotocol" || key == "minprotocol") {
+      std::string s = asciiLower(v);
+      if (s == "smb2" || s == "smb2_02" || s == "smb2_10" || s == "smb3" || s == "smb3_00" ||
+          s == "nt1" || s == "lanman1" || s == "lanman2" || s == "core" || s == "coreplus")
+        return true;  // at or below what smbdirectd offers (SMB 3.0): no restriction lost
+      ctx.refuse(k, "smbdirectd serves SMB 3.0, 3.0.2 and 3.1.1 and cannot refuse the older two");
+    } else if (key == "maxconnections" && !global) {
+      uint64_t x = 0;
+      if (parseUint(v, 65536, &x, 10, false) && x == 0) return true;
+      ctx.refuse(k, "per-share connection limits are not enforced (the [global] one is)");
+    } else if (global && (key == "validusers" || key == "invalidusers" || key == "readlist" ||
+                          key == "writelist" || key == "adminusers" || key == "forceuser" ||
+                          key == "forcegroup" || key == "readonly" || key == "writeable" ||
+                          key == "writable" || key == "writeok" || key == "guestok" ||
+                          key == "public")) {
+      ctx.refuse(k, "set it in each share's section ([global] share defaults are not applied)");
+    } else {
+      return false;
+    }
+    return true;
+  };
+
   auto applyGlobal = [&](const std::string& key, const std::string& k, const std::string& v) -> bool {
     Global& g = cfg.global;
+    if (refuseRestrictive(key, k, v, true)) return true;
+    if (key == "hostsallow" || key == "allowhosts") {
+      setHosts(&g.hosts_allow, k, v);
+      return true;
+    }
+    if (key == "hostsdeny" || key == "denyhosts") {
+      setHosts(&g.hosts_deny, k, v);
+      return true;
+    }
     if (key == "netbiosname") g.netbios_name = v;
     else if (key == "serverstring") g.server_string = v;
     else if (key == "workgroup") g.workgroup = v;
@@ -151,6 +215,8 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
       if (s == "never") g.map_to_guest = MapToGuest::kNever;
       else if (s == "bad user" || s == "baduser") g.map_to_guest = MapToGuest::kBadUser;
       else ctx.error(k, v, "expected never or bad user");
+    } else if (key == "fallbackunixaccount") {
+      g.fallback_unix_account = v;
     } else if (key == "restrictanonymous") {
       uint32_t x = 0;
       bool b;
@@ -190,7 +256,7 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
     } else if (key == "ipctimeout" || key == "deadtime" || key == "sharefakefscaps" ||
                key == "kerberosservicename" || key == "kerberoskeytabfile" || key == "tcprecvbuffersize" ||
                key == "tcpsendbuffersize" || key == "rootdirectory" || key == "durablehandles" ||
-               key == "smb2leases" || key == "serverminprotocol" || key == "servermaxprotocol" ||
+               key == "smb2leases" || key == "servermaxprotocol" ||
                key == "maxactivesessions" || key == "maxopenfiles" || key == "netbiosalias" ||
                key == "logging") {
       ctx.warn("parameter '" + k + "' accepted but has no effect in smbdirectd");
@@ -202,6 +268,7 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
 
   auto applyShare = [&](ShareConfig& s, const std::string& key, const std::string& k, const std::string& v) -> bool {
     bool b;
+    if (refuseRestrictive(key, k, v, false)) return true;
     if (key == "path") s.path = v;
     else if (key == "comment") s.comment = v;
     else if (key == "readonly") setBool(&s.read_only, k, v);
@@ -240,10 +307,10 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
     else if (key == "streams") setBool(&s.streams, k, v);
     else if (key == "forceuser") s.force_user = v;
     else if (key == "forcegroup") s.force_group = v;
-    else if (key == "hostsallow" || key == "allowhosts") s.hosts_allow = splitList(v);
-    else if (key == "hostsdeny" || key == "denyhosts") s.hosts_deny = splitList(v);
+    else if (key == "hostsallow" || key == "allowhosts") setHosts(&s.hosts_allow, k, v);
+    else if (key == "hostsdeny" || key == "denyhosts") setHosts(&s.hosts_deny, k, v);
     else if (key == "vfsobjects" || key == "inheritowner" || key == "inheritsmbperms" ||
-             key == "followsymlinks" || key == "widelinks" || key == "crossmount" ||
+             key == "widelinks" || key == "crossmount" ||
              key == "hidefiles" || key == "crossmountpoint" || key == "aclxattr") {
       ctx.warn("parameter '" + k + "' accepted but has no effect in smbdirectd");
     } else {

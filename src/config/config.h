@@ -31,6 +31,11 @@ struct Global {
   uint32_t smb2_max_credits = 8192;
   uint32_t max_connections = 0;
   std::string guest_account = "nobody";
+  // The Unix account an authenticated user with no Unix account of their own acts as; empty:
+  // such a user is refused (STATUS_LOGON_FAILURE). Only when smbdirectd runs as root.
+  std::string fallback_unix_account;
+  // Client addresses that may connect at all (config/hosts.h); checked before a session exists.
+  std::vector<std::string> hosts_allow, hosts_deny;
   MapToGuest map_to_guest = MapToGuest::kNever;
   bool restrict_anonymous = false;
   SmbDirect smb_direct = SmbDirect::kAuto;

@@ -197,6 +197,11 @@ void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
   conn->ti.max_message = ep->status().max_fragmented_size;
   LOG_INFO("SMB Direct connection from %s (%s provider)", ep->peer().c_str(), ep->providerName().c_str());
   auto handler = factory_(conn);
+  if (!handler) {  // refused (hosts allow / hosts deny)
+    ep->close();
+    live_--;
+    return;
+  }
   const uint32_t max_rw = ep->maxReadWriteSize();
   while (!stopping_) {
     auto m = ep->receive(1000);

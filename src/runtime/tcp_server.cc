@@ -301,10 +301,27 @@ void TcpServer::acceptLoop(int lfd) {
   }
 }
 
+void TcpServer::closeRefused(Conn& conn) {
+  conn.close();
+  {
+    std::lock_guard<std::mutex> lk(conn.write_mu);
+    std::lock_guard<std::mutex> lk2(conn.fd_mu);
+    ::close(conn.fd);
+    conn.fd = -1;
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  live_--;
+  done_cv_.notify_all();
+}
+
 void TcpServer::serve(std::shared_ptr<Conn> conn) {
   setThreadName("sd-tcp-conn");
   LOG_DEBUG("connection from %s", conn->ti.peer.c_str());
   auto handler = factory_(conn);
+  if (!handler) {  // refused (hosts allow / hosts deny): closed before anything is read
+    closeRefused(*conn);
+    return;
+  }
   // Receive buffers are kept and grown on demand: no allocation or zero-fill per message. Small
   // messages are handled here; large ones (kPipelinedMessageMin) on the pipeline's thread.
   Bytes buf;

@@ -31,6 +31,7 @@ struct ListenSpec {
 
 class TcpServer {
  public:
+  // Makes the handler of a new connection; null refuses it (the connection is closed unread).
   using Factory =
       std::function<std::unique_ptr<server::MessageHandler>(std::shared_ptr<server::Transport>)>;
   explicit TcpServer(Factory factory);
@@ -50,6 +51,7 @@ class TcpServer {
   struct Conn;
   void acceptLoop(int fd);
   void serve(std::shared_ptr<Conn> conn);
+  void closeRefused(Conn& conn);
   Factory factory_;
   ListenSpec spec_;
   std::vector<int> listen_fds_;

@@ -8,9 +8,14 @@
 
 namespace sd::server {
 
-std::vector<fscc::Sid> sessionToken(const Session& s) {
-  std::vector<fscc::Sid> t{fscc::unixUserSid(uint32_t(geteuid())),
-                           fscc::unixGroupSid(uint32_t(getegid())), fscc::everyoneSid()};
+std::vector<fscc::Sid> sessionToken(const Session& s, const UnixIdentity* id) {
+  uint32_t uid = id ? uint32_t(id->uid) : uint32_t(geteuid());
+  uint32_t gid = id ? uint32_t(id->gid) : uint32_t(getegid());
+  std::vector<fscc::Sid> t{fscc::unixUserSid(uid), fscc::unixGroupSid(gid)};
+  if (id)
+    for (gid_t g : id->groups)
+      if (g != id->gid) t.push_back(fscc::unixGroupSid(uint32_t(g)));
+  t.push_back(fscc::everyoneSid());
   if (!s.guest && !s.anonymous) t.push_back(fscc::authenticatedUsersSid());
   return t;
 }

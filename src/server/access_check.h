@@ -2,11 +2,11 @@
 // descriptor in force for a file (stored, or synthesised from its POSIX owner and mode), and the
 // CREATE-time access check (MS-SMB2 3.3.5.9, MS-FSA 2.1.5.1.2, MS-DTYP 2.5.3.2).
 //
-// smbdirectd does all file I/O as its own Unix account, so every session acts as that account:
-// its token holds S-1-22-1-<euid> (the owner of what it creates, as the synthesised descriptors
-// show it) and S-1-22-2-<egid>, plus Everyone and, unless guest or anonymous, Authenticated
-// Users. Descriptors therefore distinguish "us" from "everybody else", not one SMB user from
-// another (docs/STATUS.md). Pure functions; any thread.
+// The token holds the SIDs of the Unix account the request acts as (server/unix_identity.h):
+// S-1-22-1-<uid>, S-1-22-2-<gid> and one S-1-22-2-<gid> per supplementary group, as Samba maps
+// Unix ids; then Everyone and, unless guest or anonymous, Authenticated Users. When smbdirectd
+// cannot switch identities (not root) every session acts as its own account and holds its ids.
+// Pure functions; any thread.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -20,7 +20,8 @@
 namespace sd::server {
 
 // The SIDs of a session: user first, primary group second, then the groups.
-std::vector<fscc::Sid> sessionToken(const Session& s);
+// `id` is the tree's identity (null: the server's own account).
+std::vector<fscc::Sid> sessionToken(const Session& s, const UnixIdentity* id);
 
 // The stored descriptor decoded, or the one synthesised from POSIX (all four parts).
 Result<fscc::SecurityDescriptor> effectiveDescriptor(const std::optional<Bytes>& stored,

@@ -7,6 +7,7 @@
 #include "smb2/frame.h"
 #include "smb2/negotiate.h"
 #include "smb2/security.h"
+#include "vfs/identity.h"
 
 namespace sd::server {
 
@@ -243,6 +244,9 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
       }
       req.out.buf().reserve(256);
       req.out.zeros(64);
+      // The request acts as its tree's Unix account (vfs/identity.h); requests without a tree
+      // touch no file and keep whatever the thread acts as.
+      if (st && req.tree) st = vfs::actAs(req.tree->identity);
       if (st) st = ce.fn(*this, req);
       if (!st) {
         req.status = st.error().status;
@@ -384,6 +388,9 @@ void Connection::closeTreeOpens(uint64_t session_id, uint32_t tree_id) {
 
 void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
+  // Delete-on-close removes the file as the account that opened it (also when the connection
+  // goes away).
+  vfs::IdentityScope as(o->tree ? o->tree->identity : nullptr);
   std::lock_guard<std::mutex> lk(o->mu);
   if (o->closed) return;  // already closed through another channel of its session
   o->closed = true;

@@ -1,5 +1,7 @@
 #include "server/server_state.h"
 
+#include "config/hosts.h"
+
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/text.h"
@@ -38,7 +40,11 @@ Status ServerState::configure(const config::Config& cfg, UserLookup users) {
       opts.veto_files = sc.veto_files;
       opts.create_mask = sc.create_mask;
       opts.directory_mask = sc.directory_mask;
-      opts.read_only = sc.read_only;
+      opts.force_create_mode = sc.force_create_mode;
+      opts.force_directory_mode = sc.force_directory_mode;
+      // Read-only is decided per tree connect (`write list` users may create on a read-only
+      // share): CREATE passes it with each open.
+      opts.read_only = false;
       auto fs = vfs::Share::open(sc.path, opts);
       if (!fs) {
         LOG_ERROR("share [%s]: cannot open path %s: %s", sc.name.c_str(), sc.path.c_str(),
@@ -82,6 +88,12 @@ std::vector<std::shared_ptr<ShareRuntime>> ServerState::shares() const {
   std::vector<std::shared_ptr<ShareRuntime>> v;
   for (auto& [k, s] : shares_) v.push_back(s);
   return v;
+}
+
+bool ServerState::admitsPeer(std::string_view peer) const {
+  auto cfg = config();
+  if (!cfg) return true;
+  return config::hostAllowed(cfg->global.hosts_allow, cfg->global.hosts_deny, peer);
 }
 
 std::optional<std::array<uint8_t, 16>> ServerState::lookupUser(std::string_view user) const {

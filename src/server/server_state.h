@@ -49,6 +49,9 @@ class ServerState {
   std::shared_ptr<ShareRuntime> findShare(std::string_view name) const;
   std::vector<std::shared_ptr<ShareRuntime>> shares() const;
   std::optional<std::array<uint8_t, 16>> lookupUser(std::string_view user) const;
+  // [global] hosts allow / hosts deny for a client at `peer` ("addr:port", "[v6]:port"), as
+  // configured now (a reload applies to the next connection).
+  bool admitsPeer(std::string_view peer) const;
 
   const std::array<uint8_t, 16>& serverGuid() const { return server_guid_; }
   uint64_t startTime() const { return start_time_; }

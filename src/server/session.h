@@ -11,6 +11,7 @@
 
 #include "auth/spnego.h"
 #include "base/bytes.h"
+#include "base/unix_account.h"
 #include "rpc/pipe.h"
 #include "server/server_state.h"
 #include "smb2/security.h"
@@ -25,6 +26,10 @@ struct TreeConnect {
   bool read_only = false;
   uint32_t maximal_access = 0;
   bool encrypt = false;  // share-level encryption (smb3 encryption on the share)
+  // Who the tree's requests act as on the file system: the session's account with the share's
+  // admin users / force user / force group applied (server/unix_identity.h). Null: the
+  // server's own account (it cannot switch).
+  std::shared_ptr<const UnixIdentity> identity;
 };
 
 // MS-SMB2 3.3.1.8
@@ -38,6 +43,9 @@ struct Session {
   std::string user, domain;
   bool guest = false;
   bool anonymous = false;
+  // The Unix account the user acts as (server/unix_identity.h); null when the server does not
+  // switch identities (it does not run as root).
+  std::shared_ptr<const UnixIdentity> identity;
   uint16_t dialect = 0;
   std::array<uint8_t, 64> preauth_hash{};  // 3.1.1: Session.PreauthIntegrityHashValue
   Bytes session_key;

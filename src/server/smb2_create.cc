@@ -95,7 +95,7 @@ Status handleCreate(Connection& c, Request& r) {
     context_sd = std::move(*sd);
   }
   // MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1.2: the access check against stored descriptors.
-  auto token = sessionToken(*r.session);
+  auto token = sessionToken(*r.session, r.tree->identity.get());
   CreateAccess checked;
   {
     bool maximum = req.desired_access & smb2::kMaximumAllowed;
@@ -129,6 +129,7 @@ Status handleCreate(Connection& c, Request& r) {
   oreq.want_write = access & (smb2::kFileWriteData | smb2::kFileAppendData);
   oreq.want_read = access & (smb2::kFileReadData | smb2::kFileExecute);
   oreq.file_attributes = req.file_attributes;
+  oreq.read_only = r.tree->read_only;
   (void)creates;
   auto opened = SD_TRY(share.fs->open(oreq));
 

@@ -5,6 +5,7 @@
 #include "base/text.h"
 #include "smb2/negotiate.h"
 #include "server/connection.h"
+#include "server/unix_identity.h"
 #include "smb2/constants.h"
 #include "smb2/security.h"
 #include "smb2/session_setup.h"
@@ -132,6 +133,12 @@ Status handleSessionSetup(Connection& c, Request& r) {
       dropSession();
       return err(NtStatus::kLogonFailure, "guest not possible with mandatory signing/encryption");
     }
+    auto id = sessionIdentity(g, g.guest_account, true);
+    if (!id) {
+      dropSession();
+      return err(NtStatus::kLogonFailure, "guest account has no Unix account");
+    }
+    session->identity = std::move(*id);
     session->guest = true;
     session->user = g.guest_account;
     session->auth.reset();
@@ -153,6 +160,16 @@ Status handleSessionSetup(Connection& c, Request& r) {
   }
 
   const auto& who = session->auth->result();
+  // The Unix account the user acts as; a re-authentication may not change it (the session's
+  // tree connects act as the account they were made with).
+  auto id = sessionIdentity(g, who.user, who.anonymous);
+  if (!id || (session->identity && (!*id || !session->identity->sameAs(**id)))) {
+    if (id) LOG_INFO("%s: re-authentication of session %016llx as another account refused",
+                     c.transport().info().peer.c_str(), (unsigned long long)session->session_id);
+    dropSession();
+    return err(id ? NtStatus::kAccessDenied : NtStatus::kLogonFailure, "no Unix account");
+  }
+  session->identity = std::move(*id);
   session->user = who.user;
   session->domain = who.domain;
   session->anonymous = who.anonymous;

@@ -1,6 +1,8 @@
 // SET_INFO (MS-SMB2 3.3.5.21): basic (times, attributes), end-of-file, allocation, rename,
 // disposition, position, mode, full EAs, and security descriptors (3.3.5.21.3): the parts named
 // by AdditionalInformation are merged into the stored descriptor (server/access_check.h).
+#include <algorithm>
+
 #include "base/log.h"
 #include "fscc/file_info.h"
 #include "fscc/security_descriptor.h"
@@ -71,7 +73,8 @@ Status setDisposition(Connection& c, Open& open, bool del) {
 }
 
 // MS-SMB2 3.3.5.21.3 with MS-FSA 2.1.5.16: each part needs its right on the open.
-Status setSecurity(Open& open, bool read_only, uint32_t info, ByteView buf) {
+Status setSecurity(Open& open, const Session& session, bool read_only, uint32_t info,
+                   ByteView buf) {
   uint32_t need = 0;
   if (info & (fscc::kOwnerSecurityInformation | fscc::kGroupSecurityInformation |
               fscc::kLabelSecurityInformation))
@@ -85,6 +88,15 @@ Status setSecurity(Open& open, bool read_only, uint32_t info, ByteView buf) {
   info &= fscc::kOwnerSecurityInformation | fscc::kGroupSecurityInformation |
           fscc::kDaclSecurityInformation | fscc::kSaclSecurityInformation;
   if (!info) return ok();
+  // The owner may be set only to a SID of the caller's token (Windows: its user or an owner
+  // group; root may set any), STATUS_INVALID_OWNER otherwise.
+  const UnixIdentity* id = open.tree->identity.get();
+  if ((info & fscc::kOwnerSecurityInformation) && update->owner && !(id && id->isRoot())) {
+    auto token = sessionToken(session, id);
+    if (std::find(token.begin(), token.end(), *update->owner) == token.end() ||
+        *update->owner == fscc::everyoneSid() || *update->owner == fscc::authenticatedUsersSid())
+      return err(NtStatus::kInvalidOwner, "owner not in the caller's token");
+  }
   auto& fs = *open.tree->share->fs;
   auto st = SD_TRY(open.handle->stat());
   auto stored = SD_TRY(fs.readSecurity(*open.handle));
@@ -102,7 +114,8 @@ Status handleSetInfo(Connection& c, Request& r) {
   if (open->pipe) return err(NtStatus::kNotSupported, "pipe");
   std::lock_guard<std::mutex> lk(open->mu);
   if (req.info_type == smb2::kInfoSecurity) {
-    SD_CHECK(setSecurity(*open, r.tree->read_only, req.additional_information, req.buffer));
+    SD_CHECK(setSecurity(*open, *r.session, r.tree->read_only, req.additional_information,
+                         req.buffer));
     smb2::encodeSetInfoResponse(smb2::SetInfoResponse{}, r.out);
     return ok();
   }

@@ -3,7 +3,9 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "config/access.h"
+#include "config/hosts.h"
 #include "server/connection.h"
+#include "server/unix_identity.h"
 #include "smb2/constants.h"
 #include "smb2/header.h"
 #include "smb2/tree_connect.h"
@@ -34,14 +36,24 @@ Status handleTreeConnect(Connection& c, Request& r) {
   if (c.negotiated().dialect == smb2::kDialect311 && !s.anonymous && !s.guest && !r.encrypted &&
       !(r.hdr.flags & smb2::kFlagSigned))
     return err(NtStatus::kAccessDenied, "unsigned 3.1.1 TREE_CONNECT");
-  auto access = config::shareAccessFor(share->cfg, s.user, s.guest || s.anonymous);
+  if (!share->ipc && !config::hostAllowed(share->cfg.hosts_allow, share->cfg.hosts_deny,
+                                          c.transport().info().peer)) {
+    LOG_INFO("%s: refused on share '%s' by its hosts allow / hosts deny",
+             c.transport().info().peer.c_str(), name.c_str());
+    return err(NtStatus::kAccessDenied, "host refused by the share");
+  }
+  auto access = config::shareAccessFor(share->cfg, s.user, s.guest || s.anonymous,
+                                       groupCheckFor(s.identity));
   if (!share->ipc && !access.allowed) {
     LOG_INFO("%s: user '%s' refused on share '%s'", c.transport().info().peer.c_str(),
              s.user.c_str(), name.c_str());
     return err(NtStatus::kAccessDenied, "share access refused");
   }
+  auto identity = treeIdentity(share->cfg, s.identity, access.admin);
+  if (!identity) return err(NtStatus::kAccessDenied, "share identity");
   auto tree = std::make_shared<TreeConnect>();
   tree->share = share;
+  tree->identity = std::move(*identity);
   tree->read_only = share->ipc ? false : access.read_only;
   tree->maximal_access = tree->read_only ? smb2::kFileGenericRead | smb2::kFileGenericExecute
                                          : smb2::kFileAllAccess;
@@ -63,8 +75,9 @@ Status handleTreeConnect(Connection& c, Request& r) {
   resp.capabilities = 0;
   resp.maximal_access = tree->maximal_access;
   smb2::encodeTreeConnectResponse(resp, r.out);
-  LOG_DEBUG("%s: tree %u -> [%s]%s", c.transport().info().peer.c_str(), tree->tree_id,
-            share->cfg.name.c_str(), tree->read_only ? " (read only)" : "");
+  LOG_DEBUG("%s: tree %u -> [%s]%s, acting as %s", c.transport().info().peer.c_str(),
+            tree->tree_id, share->cfg.name.c_str(), tree->read_only ? " (read only)" : "",
+            tree->identity ? tree->identity->name.c_str() : "the server's account");
   return ok();
 }
 

@@ -201,16 +201,21 @@ int main(int argc, char** argv) {
   spec.port = loaded->cfg.global.tcp_port;
   if (loaded->cfg.global.bind_interfaces_only) spec.addresses = loaded->cfg.global.interfaces;
   spec.max_connections = loaded->cfg.global.max_connections;
-  sd::runtime::TcpServer tcp([state](std::shared_ptr<sd::server::Transport> t) {
+  // Every new connection, TCP or SMB Direct: refused before anything is read when [global]
+  // hosts allow / hosts deny keep its address out.
+  auto factory = [state](std::shared_ptr<sd::server::Transport> t)
+      -> std::unique_ptr<sd::server::MessageHandler> {
+    if (!state->admitsPeer(t->info().peer)) {
+      LOG_WARN("refusing connection from %s (%s): hosts allow / hosts deny",
+               t->info().peer.c_str(), t->info().kind.c_str());
+      return nullptr;
+    }
     return std::make_unique<sd::server::Connection>(state, std::move(t));
-  });
+  };
+  sd::runtime::TcpServer tcp(factory);
   if (!tcp.listen(spec)) return 1;
   std::vector<std::unique_ptr<sd::runtime::RdmaServer>> rdma;
-  if (!startSmbDirect(loaded->cfg.global,
-                      [state](std::shared_ptr<sd::server::Transport> t) {
-                        return std::make_unique<sd::server::Connection>(state, std::move(t));
-                      },
-                      &rdma))
+  if (!startSmbDirect(loaded->cfg.global, factory, &rdma))
     return 1;
   state->setRdmaListening(!rdma.empty());
 

@@ -33,6 +33,15 @@ constexpr const char* kNtAclXattr = "user.smbdirect.ntacl";
 // descriptor holds two of them plus two SIDs.
 constexpr size_t kMaxNtAcl = 2 * 65536 + 2 * 68 + 20;
 
+// `force create mode` / `force directory mode`: bits the new object must have whatever the
+// requested mode, the masks and the umask left (Samba sets them the same way, after creation).
+void applyForcedMode(int fd, uint32_t force) {
+  struct stat st;
+  if (!(force & 07777) || fstat(fd, &st) != 0 || (st.st_mode & force & 07777) == (force & 07777))
+    return;
+  (void)fchmod(fd, (st.st_mode | force) & 07777);
+}
+
 Error fromErrno(int e, const char* what) {
   // An escape attempt through "..", an absolute symlink or a magic link: refuse as access denied.
   if (e == EXDEV) return err(NtStatus::kAccessDenied, "path leaves the share");
@@ -628,7 +637,7 @@ Result<OpenResult> Share::open(const OpenRequest& req) {
     res.handle = std::make_unique<PosixHandle>(fd, hidden);
   } else {
     if (d == 1 || d == 4) return err(NtStatus::kObjectNameNotFound, "no such file");
-    if (opts_.read_only) return err(NtStatus::kAccessDenied, "read-only share");
+    if (opts_.read_only || req.read_only) return err(NtStatus::kAccessDenied, "read-only share");
     if (!validCreateName(leaf)) return err(NtStatus::kObjectNameInvalid, "invalid name");
     int pfd = SD_TRY(openBeneath(parent, O_RDONLY | O_DIRECTORY, 0));
     int fd;
@@ -650,6 +659,7 @@ Result<OpenResult> Share::open(const OpenRequest& req) {
     if (!req.directory) attrs |= kAttrArchive;
     DosState dos{attrs & ~kAttrReadonly, filetimeNow(), true};
     (void)writeDos(fd, dos);
+    applyForcedMode(fd, req.directory ? opts_.force_directory_mode : opts_.force_create_mode);
     if ((attrs & kAttrReadonly) && !req.directory) fchmod(fd, 0444 & opts_.create_mask);
     res.create_action = 2;
     res.handle = std::make_unique<PosixHandle>(fd, hidden);
@@ -680,6 +690,7 @@ Result<OpenResult> Share::openStream(const OpenRequest& req, const std::string& 
     int e = errno;
     ::close(pfd);
     if (fd < 0) return fromErrno(e, "create");
+    applyForcedMode(fd, opts_.force_create_mode);
     ::close(fd);
     creating_base = true;
   }

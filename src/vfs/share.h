@@ -22,7 +22,9 @@ struct ShareOptions {
   std::vector<std::string> veto_files;  // wildcard patterns ("/a/b*/" already split)
   uint32_t create_mask = 0744;
   uint32_t directory_mask = 0755;
-  bool read_only = false;
+  uint32_t force_create_mode = 0;     // bits every new file gets (after create_mask)
+  uint32_t force_directory_mode = 0;  // bits every new directory gets (after directory_mask)
+  bool read_only = false;  // nothing is created through this share (see also OpenRequest)
 };
 
 // What SMB needs to know of a file (times as FILETIME).
@@ -94,6 +96,7 @@ struct OpenRequest {
   bool non_directory = false;  // FILE_NON_DIRECTORY_FILE
   bool want_read = false, want_write = false;
   uint32_t file_attributes = 0;
+  bool read_only = false;  // the caller may not create: a missing name is STATUS_ACCESS_DENIED
 };
 
 struct OpenResult {

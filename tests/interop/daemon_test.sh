@@ -39,6 +39,7 @@ check "invalid value refuses to start" test $rc -ne 0
 check "invalid value is explained" grep -q "bad.conf:2: invalid value '99999' for 'tcp port'" "$WORK/bad.log"
 # map to guest = bad user: unknown users become guests (guest ok shares only); a known user with
 # a wrong password is still refused.
+chmod 755 "$WORK"  # the guest (nobody) must reach the share
 printf '[global]\n\tmap to guest = bad user\n\tinterfaces = 127.0.0.1\n\tbind interfaces only = yes\n[pub]\n\tpath = %s\n\tguest ok = yes\n[share]\n\tpath = %s\n' "$SHARE" "$SHARE" > "$WORK/guest.conf"
 "$SMBDIRECTD" -n -c "$WORK/guest.conf" -u "$WORK/users.db" -p 0 -P none > "$WORK/guest.log" 2>&1 &
 P3=$!

@@ -44,6 +44,7 @@ else
   cat > "$WORK/ksmbd.conf" <<CONF
 [global]
 	netbios name = LABHOST
+	fallback unix account = root
 	server multi channel support = yes
 	smb direct = yes
 	smb direct provider = soft
@@ -160,6 +161,7 @@ mkdir -p /srv/share /mnt/m
 cat > /tmp/sd.conf <<CONF
 [global]
 	netbios name = GUESTSD
+	fallback unix account = root
 	server multi channel support = yes
 	smb direct = yes
 	smb direct provider = verbs

@@ -42,6 +42,9 @@ start_server() {
 	interfaces = 127.0.0.1
 	server multi channel support = yes
 	smb direct port = 0
+	# The suite's SMB users (smbtest, alice) have no Unix accounts of their own: they act as
+	# root, the server's account. tests/interop/multiuser_test.sh covers per-user identity.
+	fallback unix account = root
 $1
 [share]
 	path = $SHARE

@@ -43,6 +43,7 @@ class InProcess : public ::testing::Test {
     fs::create_directories(dir_ + "/share");
     std::vector<config::Diagnostic> d;
     auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\nserver multi channel support = yes\n"
+                                        "fallback unix account = root\n"
                                         "[share]\npath = " + dir_ +
                                             "/share\nread only = no\n[ro]\npath = " + dir_ +
                                             "/share\nread only = yes\n",
