@@ -42,22 +42,31 @@ start_server() {
 	interfaces = 127.0.0.1
 	server multi channel support = yes
 	smb direct port = 0
-	# The suite's SMB users (smbtest, alice) have no Unix accounts of their own: they act as
-	# root, the server's account. tests/interop/multiuser_test.sh covers per-user identity.
+	# The suite's SMB users act as root, whether or not the system has accounts of their names
+	# (start_samba creates smbtest): the tests create and check files as root.
+	# tests/interop/multiuser_test.sh covers per-user identity.
 	fallback unix account = root
 $1
 [share]
 	path = $SHARE
 	read only = no
 	comment = test share
+	force user = root
 $2
 [private]
 	path = $SHARE
 	valid users = alice
+	force user = root
 CONF
   rm -f "$WORK/users.db"
   printf 'Pass-1234\n' | "$SMBDIRECTD" user add smbtest -i "$WORK/users.db" >/dev/null || return 1
   printf 'Alice-987\n' | "$SMBDIRECTD" user add alice -i "$WORK/users.db" >/dev/null || return 1
+  launch_server
+}
+
+# launch_server: starts smbdirectd on a free port with $WORK/ksmbd.conf and $WORK/users.db;
+# sets SERVER_PID, PORT and RDMA_PORT.
+launch_server() {
   "$SMBDIRECTD" -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p 0 -P none -v >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
