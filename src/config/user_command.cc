@@ -9,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "base/unix_account.h"
 #include "base/text.h"
 #include "config/user_db.h"
 #include "crypto/hash.h"
@@ -147,6 +148,13 @@ int userCommandMain(int argc, char** argv) {
   }
   std::fprintf(stderr, "smbdirectd user: %s '%s' in %s\n",
                cmd == "delete" ? "deleted" : cmd == "add" ? "added" : "updated", name.c_str(), db.c_str());
+  // Run as root, smbdirectd acts as each user's Unix account and refuses users without one.
+  if (cmd == "add" && !lookupUnixAccount(name))
+    std::fprintf(stderr,
+                 "smbdirectd user: warning: '%s' has no Unix account; smbdirectd (as root) will "
+                 "refuse it unless 'fallback unix account' is set (create one with: useradd -M "
+                 "-s /usr/sbin/nologin %s)\n",
+                 name.c_str(), name.c_str());
   return 0;
 }
 

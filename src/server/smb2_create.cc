@@ -109,6 +109,12 @@ Status handleCreate(Connection& c, Request& r) {
       // A name the lookup cannot resolve: the open below reports why.
       checked.granted_access = requested | (maximum ? r.tree->maximal_access : 0);
     }
+    // DELETE on an existing name needs the right to remove it as the request's account (the
+    // file system would refuse the unlink at close): refused, or left out of MAXIMUM_ALLOWED.
+    if ((checked.granted_access & smb2::kDelete) && look && look->exists && !look->may_delete) {
+      if (requested & smb2::kDelete) return err(NtStatus::kAccessDenied, "may not delete");
+      checked.granted_access &= ~smb2::kDelete;
+    }
   }
   uint32_t access = checked.granted_access;
   if (access == 0) return err(NtStatus::kAccessDenied, "no access requested");

@@ -23,6 +23,7 @@
 #include "runtime/tcp_server.h"
 #include "server/connection.h"
 #include "server/server_state.h"
+#include "vfs/identity.h"
 
 namespace {
 
@@ -46,8 +47,15 @@ void usage(FILE* out) {
                "  -v, --verbose       more logging (repeat for trace)\n"
                "  -h, --help          this help\n"
                "\n"
-               "Signals: SIGHUP reloads the configuration and users; SIGTERM/SIGINT stop.\n",
-               kDefaultConfig, kDefaultUsers, kDefaultPidFile);
+               "Signals: SIGHUP reloads the configuration and users; SIGTERM/SIGINT stop.\n"
+               "\n"
+               "Identity: started as root, each SMB user acts as the Unix account of the same\n"
+               "name (uid, groups), guests as 'guest account'; users without an account are\n"
+               "refused unless 'fallback unix account' is set. Started as another account,\n"
+               "every user acts as that account. This process: %s.\n",
+               kDefaultConfig, kDefaultUsers, kDefaultPidFile,
+               sd::vfs::identitySwitching() ? "root, per-user identity"
+                                            : "not root, every user acts as this account");
 }
 
 volatile sig_atomic_t g_stop = 0;
@@ -247,6 +255,11 @@ int main(int argc, char** argv) {
   for (auto& r : rdma) r->start();
   LOG_INFO("smbdirectd started: %zu shares, config %s, users %s", state->shares().size(),
            conf_path.c_str(), users_path.c_str());
+  if (sd::vfs::identitySwitching())
+    LOG_INFO("running as root: each user acts as their own Unix account");
+  else
+    LOG_WARN("running as uid %u, not root: every SMB user acts as this account (no per-user "
+             "ownership or permissions)", unsigned(geteuid()));
   while (!g_stop) {
     pause();
     if (g_reload) {

@@ -1040,6 +1040,18 @@ Result<Share::SecurityLookup> Share::lookupSecurity(const std::string& smb_path)
   SD_CHECK(look(path, out.exists, out.stat, out.descriptor));
   if (!path.empty())
     SD_CHECK(look(splitLeaf(path).first, out.parent_exists, out.parent_stat, out.parent_descriptor));
+  if (out.exists && out.parent_exists) {
+    auto pfd = openBeneath(splitLeaf(path).first, O_PATH | O_DIRECTORY, 0);
+    if (pfd) {
+      // AT_EACCESS: checked with the thread's fs ids and capabilities, not the real ids.
+      bool writable = faccessat(*pfd, ".", W_OK | X_OK, AT_EACCESS) == 0;
+      ::close(*pfd);
+      uid_t fsuid = uid_t(syscall(SYS_setfsuid, uid_t(-1)));
+      bool sticky_ok = !(out.parent_stat.mode & S_ISVTX) || fsuid == 0 ||
+                       fsuid == out.stat.uid || fsuid == out.parent_stat.uid;
+      out.may_delete = writable && sticky_ok;
+    }
+  }
   return out;
 }
 

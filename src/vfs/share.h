@@ -148,6 +148,11 @@ class Share {
     bool parent_exists = false;
     FileStat parent_stat;
     std::optional<Bytes> parent_descriptor;
+    // Whether the calling thread's identity (vfs/identity.h) may remove the existing name: write
+    // and search permission on the parent (POSIX ACLs included) and, in a sticky directory,
+    // ownership of the file or the directory. CREATE grants DELETE only then, so a delete that
+    // would fail is refused at the open, not lost silently at the close.
+    bool may_delete = false;
   };
   Result<SecurityLookup> lookupSecurity(const std::string& smb_path);
 
