@@ -10,7 +10,7 @@ FAIL=0
 SERVER_PID=""
 
 cleanup() {
-  [ -n "${SAMBA_PID:-}" ] && kill -TERM "$SAMBA_PID" 2>/dev/null
+  stop_samba
   if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
   if [ "$FAIL" -ne 0 ]; then
     echo "--- server log (last 40 lines) ---"; tail -40 "$WORK/server.log" 2>/dev/null
@@ -144,4 +144,11 @@ CONF
   done
   echo "smbd did not start"; tail -5 "$B/log/smbd.out"; return 1
 }
-stop_samba() { [ -n "${SAMBA_PID:-}" ] && kill -TERM "$SAMBA_PID" 2>/dev/null; SAMBA_PID=""; }
+# stop_samba: smbd, and the samba-dcerpcd / rpcd_* helpers it spawned for this smb.conf (they
+# outlive smbd otherwise).
+stop_samba() {
+  [ -n "${SAMBA_PID:-}" ] && kill -TERM "$SAMBA_PID" 2>/dev/null
+  SAMBA_PID=""
+  pkill -TERM -f -- "--configfile=$WORK/samba/smb.conf" 2>/dev/null
+  return 0
+}
