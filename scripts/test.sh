@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sets up, builds (warnings are errors) and runs the whole default test suite; ends with ctest's
 # summary line. Usage: scripts/test.sh [preset]   (default: dev; also asan, tsan, ci)
-# `ci` runs the dev suite, then every test again under AddressSanitizer+UBSan (the interop
-# transfers shortened to 64 MiB and the multi-user stress test to 100 files per user there),
-# and prints both summaries.
+# `ci` runs the dev suite; as root, the interop tests again with every smbdirectd running as
+# the unprivileged account nobody (SD_DAEMON_USER, tests/interop/lib.sh); every test again
+# under AddressSanitizer+UBSan (the interop transfers shortened to 64 MiB and the multi-user
+# stress test to 100 files per user there); then the multi-user stress test with server and
+# mount built with ThreadSanitizer (200 files per user). Each stage prints ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-dev}
@@ -15,7 +17,13 @@ run() {
 }
 if [ "$preset" = ci ]; then
   run dev
+  if [ "$(id -u)" = 0 ]; then
+    SD_DAEMON_USER=nobody ctest --preset dev -L interop -j"$(nproc)" --timeout 900
+  fi
   SMBCLIENT_TEST_MB=64 SMBDIRECT_TEST_MB=64 SDMU_FILES=100 ASAN_OPTIONS=detect_leaks=0 run asan
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j"$(nproc)" --target smbdirectd smbdirect
+  SDMU_FILES=200 ctest --test-dir build/tsan -R '^interop[.]multiuser_stress$' --output-on-failure --timeout 1500
 else
   run "$preset"
 fi

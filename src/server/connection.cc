@@ -402,8 +402,9 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
       state_->opensOfFile(o->file_key).empty() && o->tree && o->tree->share && o->tree->share->fs) {
     state_->setDeletePending(o->file_key, false);
     o->handle.reset();
-    auto st = o->is_directory ? o->tree->share->fs->rmdir(o->path) : o->tree->share->fs->unlink(o->path);
-    if (!st) LOG_DEBUG("delete on close of %s failed: %s", o->path.c_str(), ntStatusName(st.status()));
+    const std::string path = o->path();
+    auto st = o->is_directory ? o->tree->share->fs->rmdir(path) : o->tree->share->fs->unlink(path);
+    if (!st) LOG_DEBUG("delete on close of %s failed: %s", path.c_str(), ntStatusName(st.status()));
   }
   // The SMB open is gone (share modes, locks, table entries); only the descriptor remains.
   if (o->handle && !o->is_directory && o->written.load(std::memory_order_relaxed))

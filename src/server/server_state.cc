@@ -216,7 +216,7 @@ bool ServerState::isDeletePending(uint64_t file_key) const {
 
 void ServerState::renameOpens(uint64_t file_key, const std::string& new_path) {
   std::vector<std::shared_ptr<Open>> v = opensOfFile(file_key);
-  for (auto& o : v) o->path = new_path;
+  for (auto& o : v) o->setPath(new_path);
 }
 
 std::vector<std::shared_ptr<Open>> ServerState::opensAtPath(const ShareRuntime* share,
@@ -224,7 +224,7 @@ std::vector<std::shared_ptr<Open>> ServerState::opensAtPath(const ShareRuntime* 
   std::lock_guard<std::mutex> lk(open_mu_);
   std::vector<std::shared_ptr<Open>> v;
   for (const auto& [id, o] : opens_)
-    if (o->tree && o->tree->share.get() == share && o->path == path) v.push_back(o);
+    if (o->tree && o->tree->share.get() == share && o->path() == path) v.push_back(o);
   return v;
 }
 
@@ -233,7 +233,8 @@ bool ServerState::hasOpenBelow(const ShareRuntime* share, const std::string& dir
   std::string prefix = dir.empty() ? "" : dir + "/";
   for (const auto& [id, o] : opens_) {
     if (!o->tree || o->tree->share.get() != share) continue;
-    if (o->path.size() > prefix.size() && o->path.compare(0, prefix.size(), prefix) == 0)
+    std::string p = o->path();
+    if (p.size() > prefix.size() && p.compare(0, prefix.size(), prefix) == 0)
       return true;
   }
   return false;

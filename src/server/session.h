@@ -76,7 +76,16 @@ struct Open {
   std::shared_ptr<TreeConnect> tree;
   std::unique_ptr<vfs::Handle> handle;  // null for pipes
   std::unique_ptr<rpc::PipeEndpoint> pipe;
-  std::string path;  // share-relative, '/'-separated, as opened (updated by rename)
+  // Share-relative, '/'-separated, as opened. A rename through any open of the file changes it
+  // from that open's connection thread, so it is read and written through these.
+  std::string path() const {
+    std::lock_guard<std::mutex> lk(path_mu_);
+    return path_;
+  }
+  void setPath(std::string p) {
+    std::lock_guard<std::mutex> lk(path_mu_);
+    path_ = std::move(p);
+  }
   uint64_t file_key = 0;  // identifies the file for share modes (device ^ inode)
   uint32_t granted_access = 0;
   uint32_t share_access = 0;
@@ -94,6 +103,10 @@ struct Open {
   std::string search_pattern;
   bool enum_done = false;
   bool enum_any = false;  // some entry was returned since the last (re)start
+
+ private:
+  mutable std::mutex path_mu_;
+  std::string path_;
 };
 
 }  // namespace sd::server

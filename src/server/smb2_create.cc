@@ -57,7 +57,7 @@ Status openPipe(Connection& c, Request& r, const smb2::CreateRequest& req) {
   open->tree_id = r.tree->tree_id;
   open->tree = r.tree;
   open->pipe = std::move(pipe);
-  open->path = name;
+  open->setPath(name);
   open->granted_access = mapGeneric(req.desired_access, smb2::kFileAllAccess);
   c.state().addOpen(open);
   c.trackOpen(open);
@@ -145,7 +145,7 @@ Status handleCreate(Connection& c, Request& r) {
   open->session_id = r.session->session_id;
   open->tree_id = r.tree->tree_id;
   open->tree = r.tree;
-  open->path = opened.path;
+  open->setPath(opened.path);
   open->is_directory = opened.stat.directory;
   open->is_stream = opened.is_stream;
   open->file_key = opened.stat.device ^ (opened.stat.file_id * 0x9E3779B97F4A7C15ull);

@@ -17,7 +17,7 @@ namespace {
 
 Result<Bytes> queryFile(Connection& c, Open& open, uint8_t cls) {
   auto st = SD_TRY(open.handle->stat());
-  fscc::FileInfo fi = toFileInfo(st, "\\" + windowsPath(open.path));
+  fscc::FileInfo fi = toFileInfo(st, "\\" + windowsPath(open.path()));
   if (cls == fscc::kFileFullEaInformation || cls == fscc::kFileEaInformation ||
       cls == fscc::kFileAllInformation) {
     auto eas = SD_TRY(open.tree->share->fs->listEas(*open.handle));

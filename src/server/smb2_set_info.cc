@@ -23,11 +23,12 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
   std::string target = ri.file_name;
   if (!target.empty() && target[0] == '\\') target.erase(0, 1);
   auto& fs = *open.tree->share->fs;
+  const std::string path = open.path();
   if (open.is_stream || (!target.empty() && target[0] == ':')) {
     // Streams rename only to another stream of the same file (MS-FSA 2.1.5.14.11).
     if (!open.is_stream || target.empty() || target[0] != ':')
       return err(NtStatus::kInvalidParameter, "stream/file rename mix");
-    std::string np = SD_TRY(fs.renameStream(open.path, target.substr(1), ri.replace_if_exists != 0));
+    std::string np = SD_TRY(fs.renameStream(path, target.substr(1), ri.replace_if_exists != 0));
     // This open now names the stream by its new name (smbtorture smb2.streams.rename).
     SD_CHECK(fs.rebindStream(*open.handle, np));
     c.state().renameOpens(open.file_key, np);
@@ -37,8 +38,8 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
   // delete would: other opens of the parent holding DELETE, or not sharing delete, make it a
   // sharing violation (Windows and Samba behaviour; smbtorture smb2.rename.*).
   {
-    auto slash = open.path.rfind('/');
-    std::string parent = slash == std::string::npos ? "" : open.path.substr(0, slash);
+    auto slash = path.rfind('/');
+    std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
     constexpr uint32_t kDataAccess = smb2::kFileReadData | smb2::kFileWriteData |
                                      smb2::kFileAppendData | smb2::kFileExecute | smb2::kDelete;
     for (const auto& other : c.state().opensAtPath(open.tree->share.get(), parent)) {
@@ -48,9 +49,9 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
     }
   }
   // Renaming a directory while files beneath it are open is refused as Windows does.
-  if (open.is_directory && c.state().hasOpenBelow(open.tree->share.get(), open.path))
+  if (open.is_directory && c.state().hasOpenBelow(open.tree->share.get(), path))
     return err(NtStatus::kAccessDenied, "open files below directory");
-  std::string new_path = SD_TRY(fs.rename(open.path, target, ri.replace_if_exists != 0));
+  std::string new_path = SD_TRY(fs.rename(path, target, ri.replace_if_exists != 0));
   c.state().renameOpens(open.file_key, new_path);
   return ok();
 }

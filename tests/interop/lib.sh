@@ -8,6 +8,9 @@ mkdir -p "$SHARE" "$WORK/local"
 PASS=0
 FAIL=0
 SERVER_PID=""
+# Under ThreadSanitizer every process the test starts (server, client, mount) reports to
+# $WORK/tsan.PID, which finish counts as a failure.
+export TSAN_OPTIONS="log_path=$WORK/tsan ${TSAN_OPTIONS:-}"
 
 cleanup() {
   stop_samba
@@ -64,10 +67,37 @@ CONF
   launch_server
 }
 
+# sd_daemon ARGS...: execs smbdirectd with ARGS (run it as `sd_daemon ... &`, so that $! is the
+# daemon). With SD_DAEMON_USER=account, when the suite runs as root, the daemon runs as that
+# unprivileged account (setpriv): how the suite shows that smbdirectd works without root (every
+# SMB user then acts as that account). launch_server gives it $WORK first (give_to_daemon).
+sd_daemon() {
+  if [ -n "${SD_DAEMON_USER:-}" ] && [ "$(id -u)" = 0 ]; then
+    exec setpriv --reuid="$SD_DAEMON_USER" --regid="$(id -g "$SD_DAEMON_USER")" --init-groups \
+      -- "$SMBDIRECTD" "$@"
+  fi
+  exec "$SMBDIRECTD" "$@"
+}
+# give_to_daemon PATH...: in SD_DAEMON_USER mode, PATH (recursively) belongs to the daemon's
+# account; otherwise nothing. $WORK itself stays root's (mode 755): dumpcap, root without
+# CAP_DAC_OVERRIDE, writes its capture there. Mounts and Samba's directory are left alone.
+give_to_daemon() {
+  [ -n "${SD_DAEMON_USER:-}" ] && [ "$(id -u)" = 0 ] || return 0
+  chmod 755 "$WORK"
+  find "$@" -xdev -path "$WORK/samba" -prune -o ! -path "$WORK" -exec chown "$SD_DAEMON_USER" {} +
+}
+# needs_root_daemon: exits 77 (skipped) in SD_DAEMON_USER mode, for tests of per-user identity.
+needs_root_daemon() {
+  if [ -n "${SD_DAEMON_USER:-}" ]; then
+    echo "SKIPPED: the daemon runs as $SD_DAEMON_USER; this test needs it as root"; exit 77
+  fi
+}
+
 # launch_server: starts smbdirectd on a free port with $WORK/ksmbd.conf and $WORK/users.db;
 # sets SERVER_PID, PORT and RDMA_PORT.
 launch_server() {
-  "$SMBDIRECTD" -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p 0 -P none -v >"$WORK/server.log" 2>&1 &
+  give_to_daemon "$WORK"
+  sd_daemon -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p 0 -P none -v >"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (tcp).*/\1/p' "$WORK/server.log" | head -1)
@@ -85,7 +115,7 @@ launch_server() {
 restart_server() {
   kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
   # (fds 7-9 are closed: a test may hold files of a mount open on them)
-  "$SMBDIRECTD" -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p "$PORT" -P none -v >>"$WORK/server.log" 2>&1 7<&- 8<&- 9<&- &
+  sd_daemon -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p "$PORT" -P none -v >>"$WORK/server.log" 2>&1 7<&- 8<&- 9<&- &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     [ "$(grep -c "listening on 127.0.0.1:$PORT (tcp)" "$WORK/server.log")" -ge 2 ] && return 0
@@ -96,6 +126,10 @@ restart_server() {
 }
 
 finish() {
+  if compgen -G "$WORK/tsan.*" >/dev/null; then
+    not_ok "ThreadSanitizer reported $(cat "$WORK"/tsan.* | grep -c '^WARNING: ThreadSanitizer') problems"
+    head -40 "$WORK"/tsan.* | sed 's/^/    /'
+  fi
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ]
 }

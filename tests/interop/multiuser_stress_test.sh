@@ -8,6 +8,7 @@
 set -uo pipefail
 if [ "$(id -u)" != 0 ]; then echo "SKIPPED: needs root to create Unix accounts"; exit 77; fi
 source "$(dirname "$0")/lib.sh"
+needs_root_daemon
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
 FILES=${SDMU_FILES:-500}
 PER_CONN=$((FILES / 2))

@@ -9,6 +9,7 @@
 set -uo pipefail
 if [ "$(id -u)" != 0 ]; then echo "SKIPPED: needs root to create Unix accounts"; exit 77; fi
 source "$(dirname "$0")/lib.sh"
+needs_root_daemon
 
 TAG=sdmu$$
 U1=${TAG}a U2=${TAG}b U3=${TAG}c G=${TAG}g G2=${TAG}h

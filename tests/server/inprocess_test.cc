@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "auth/ntlmssp.h"
+#include "base/unix_account.h"
 #include "client/smb_client.h"
 #include "config/config.h"
 #include "fscc/security_descriptor.h"
@@ -41,18 +43,24 @@ class InProcess : public ::testing::Test {
     char tmpl[] = "/tmp/sdinproc.XXXXXX";
     dir_ = mkdtemp(tmpl);
     fs::create_directories(dir_ + "/share");
+    // [multi]: a shared 1777 directory that Debian's system accounts daemon and bin can reach.
+    fs::create_directories(dir_ + "/multi");
+    chmod(dir_.c_str(), 0755);
+    chmod((dir_ + "/multi").c_str(), 01777);
     std::vector<config::Diagnostic> d;
     auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\nserver multi channel support = yes\n"
                                         "fallback unix account = root\n"
                                         "[share]\npath = " + dir_ +
                                             "/share\nread only = no\n[ro]\npath = " + dir_ +
-                                            "/share\nread only = yes\n",
+                                            "/share\nread only = yes\n"
+                                            "[multi]\npath = " + dir_ + "/multi\nread only = no\n"
+                                            "create mask = 0777\nforce create mode = 0666\n",
                                         "test.conf", &d);
     ASSERT_TRUE(cfg);
     state_ = std::make_shared<server::ServerState>();
     auto hash = auth::ntHash("Pass-1234");
     ASSERT_TRUE(state_->configure(*cfg, [hash](std::string_view u) -> std::optional<std::array<uint8_t, 16>> {
-      if (u == "alice") return hash;
+      if (u == "alice" || u == "daemon" || u == "bin") return hash;
       return std::nullopt;
     }));
     // Released handles of written files: dropped at once, or held while a test asks for it.
@@ -417,6 +425,72 @@ TEST_F(InProcess, NtAclDaclDecidesCreateAccess) {
             NtStatus::kAccessDenied);
   ASSERT_TRUE(c.close(*rd));
   ASSERT_TRUE(c.close(*f));
+}
+
+// Two SMB users who are two Unix accounts (Debian's daemon and bin): the DACL one sets on a file
+// tells the other apart, the owner each file gets is its creator's SID, and neither may change
+// what the DACL or the owner rules keep from them. POSIX permissions (mode 0666) let both in, so
+// every refusal below comes from the NT ACL. Needs root: the server acts as each account.
+TEST_F(InProcess, NtAclDaclTellsTwoUsersApart) {
+  using namespace acl;
+  if (geteuid() != 0) GTEST_SKIP() << "needs root: the server acts as each user's Unix account";
+  auto ua = lookupUnixAccount("daemon"), ub = lookupUnixAccount("bin");
+  if (!ua || !ub) GTEST_SKIP() << "needs the system accounts daemon and bin";
+  const Sid sa = unixUserSid(uint32_t(ua->uid)), sb = unixUserSid(uint32_t(ub->uid));
+  client::SmbClient a, b;
+  auto oa = opts(smb2::kDialect311, true, false), ob = oa;
+  oa.user = "daemon";
+  ob.user = "bin";
+  ASSERT_TRUE(a.connect(oa));
+  ASSERT_TRUE(b.connect(ob));
+  ASSERT_TRUE(a.treeConnect("multi"));
+  ASSERT_TRUE(b.treeConnect("multi"));
+  auto f = a.open("mine.txt", smb2::kReadControl | smb2::kWriteDac, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  struct stat st{};
+  ASSERT_EQ(::stat((dir_ + "/multi/mine.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, ua->uid);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
+  auto owner = decodeSecurityDescriptor(*a.querySecurity(*f, kOwnerSecurityInformation));
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->owner, sa);
+  auto canOpen = [](client::SmbClient& c, uint32_t access) {
+    auto h = c.open("mine.txt", access, smb2::kFileOpen, 0);
+    if (!h) return h.status();
+    EXPECT_TRUE(c.close(*h));
+    return NtStatus::kSuccess;
+  };
+  // Everyone reads, only the owner writes.
+  ASSERT_TRUE(a.setSecurity(*f, kDaclSecurityInformation,
+                            encodeSecurityDescriptor(dacl({{kAccessAllowedAceType, 0, kFileAllAccess, sa, {}},
+                                                           {kAccessAllowedAceType, 0, kFileGenericRead, everyoneSid(), {}}}))));
+  EXPECT_EQ(canOpen(b, smb2::kFileReadData), NtStatus::kSuccess);
+  EXPECT_EQ(canOpen(b, smb2::kFileWriteData), NtStatus::kAccessDenied);
+  EXPECT_EQ(canOpen(a, smb2::kFileWriteData), NtStatus::kSuccess);
+  // The other user is named: bin's read is denied ahead of Everyone's allow, bin gets write.
+  ASSERT_TRUE(a.setSecurity(*f, kDaclSecurityInformation,
+                            encodeSecurityDescriptor(dacl({{kAccessDeniedAceType, 0, smb2::kFileReadData, sb, {}},
+                                                           {kAccessAllowedAceType, 0, kFileAllAccess, sa, {}},
+                                                           {kAccessAllowedAceType, 0, smb2::kFileWriteData, sb, {}},
+                                                           {kAccessAllowedAceType, 0, kFileGenericRead, everyoneSid(), {}}}))));
+  EXPECT_EQ(canOpen(b, smb2::kFileReadData), NtStatus::kAccessDenied);
+  EXPECT_EQ(canOpen(b, smb2::kFileWriteData), NtStatus::kSuccess);
+  EXPECT_EQ(canOpen(a, smb2::kFileReadData), NtStatus::kSuccess);
+  // Neither the DACL nor the owner is bin's to change.
+  EXPECT_EQ(canOpen(b, smb2::kWriteDac), NtStatus::kAccessDenied);
+  EXPECT_EQ(canOpen(b, smb2::kWriteOwner), NtStatus::kAccessDenied);
+  ASSERT_TRUE(a.close(*f));
+  // On a file of their own, bin may not make daemon its owner (not in bin's token).
+  auto g = b.open("theirs.txt", smb2::kReadControl | smb2::kWriteOwner, smb2::kFileCreate, 0);
+  ASSERT_TRUE(g);
+  SecurityDescriptor give;
+  give.owner = sa;
+  EXPECT_EQ(b.setSecurity(*g, kOwnerSecurityInformation, encodeSecurityDescriptor(give)).status(),
+            NtStatus::kInvalidOwner);
+  owner = decodeSecurityDescriptor(*b.querySecurity(*g, kOwnerSecurityInformation));
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->owner, sb);
+  ASSERT_TRUE(b.close(*g));
 }
 
 TEST_F(InProcess, NtAclInheritedAndDeleteOnClose) {
