@@ -9,8 +9,11 @@ PASS=0
 FAIL=0
 SERVER_PID=""
 # Under ThreadSanitizer every process the test starts (server, client, mount) reports to
-# $WORK/tsan.PID, which finish counts as a failure.
-export TSAN_OPTIONS="log_path=$WORK/tsan ${TSAN_OPTIONS:-}"
+# $WORK/sanitizer/tsan.PID, which finish counts as a failure. The directory is 1777: a server
+# thread acting as a user's account writes its report there as that account.
+mkdir -p "$WORK/sanitizer"
+chmod 1777 "$WORK/sanitizer"
+export TSAN_OPTIONS="log_path=$WORK/sanitizer/tsan ${TSAN_OPTIONS:-}"
 
 cleanup() {
   stop_samba
@@ -126,9 +129,9 @@ restart_server() {
 }
 
 finish() {
-  if compgen -G "$WORK/tsan.*" >/dev/null; then
-    not_ok "ThreadSanitizer reported $(cat "$WORK"/tsan.* | grep -c '^WARNING: ThreadSanitizer') problems"
-    head -40 "$WORK"/tsan.* | sed 's/^/    /'
+  if compgen -G "$WORK/sanitizer/tsan.*" >/dev/null; then
+    not_ok "ThreadSanitizer reported $(cat "$WORK"/sanitizer/tsan.* | grep -c '^WARNING: ThreadSanitizer') problems"
+    head -40 "$WORK"/sanitizer/tsan.* | sed 's/^/    /'
   fi
   echo "$PASS passed, $FAIL failed"
   [ "$FAIL" -eq 0 ]
