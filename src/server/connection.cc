@@ -13,27 +13,54 @@ namespace sd::server {
 
 namespace {
 
-struct CommandEntry {
-  CommandHandler fn;
-  bool needs_session;
-  bool needs_tree;
+// Indexed by command code.
+const CommandSpec kCommands[] = {
+    {.handler = handleNegotiate},
+    {.handler = handleSessionSetup},
+    {.handler = handleLogoff, .needs_session = true},
+    {.handler = handleTreeConnect, .needs_session = true},
+    {.handler = handleTreeDisconnect, .needs_session = true, .needs_tree = true},
+    {.handler = handleCreate, .needs_session = true, .needs_tree = true},
+    {.handler = handleClose, .needs_session = true, .needs_tree = true},
+    {.handler = handleFlush, .needs_session = true, .needs_tree = true},
+    {.handler = handleRead, .needs_session = true, .needs_tree = true},
+    {.handler = handleWrite, .needs_session = true, .needs_tree = true},
+    {.handler = handleLock, .needs_session = true, .needs_tree = true},
+    {.handler = handleIoctl, .needs_session = true, .needs_tree = true},
+    {.handler = handleCancel},
+    {.handler = handleEcho},
+    {.handler = handleQueryDirectory, .needs_session = true, .needs_tree = true},
+    {.handler = handleChangeNotify, .needs_session = true, .needs_tree = true},
+    {.handler = handleQueryInfo, .needs_session = true, .needs_tree = true},
+    {.handler = handleSetInfo, .needs_session = true, .needs_tree = true},
+    {.handler = handleOplockBreak, .needs_session = true, .needs_tree = true},
 };
-
-// MS-SMB2 3.3.5.2: which commands need a valid session / tree connect.
-const CommandEntry kCommands[] = {
-    {handleNegotiate, false, false},     {handleSessionSetup, false, false},
-    {handleLogoff, true, false},         {handleTreeConnect, true, false},
-    {handleTreeDisconnect, true, true},  {handleCreate, true, true},
-    {handleClose, true, true},           {handleFlush, true, true},
-    {handleRead, true, true},            {handleWrite, true, true},
-    {handleLock, true, true},            {handleIoctl, true, true},
-    {handleCancel, false, false},        {handleEcho, false, false},
-    {handleQueryDirectory, true, true},  {handleChangeNotify, true, true},
-    {handleQueryInfo, true, true},       {handleSetInfo, true, true},
-    {handleOplockBreak, true, true},
-};
+static_assert(std::size(kCommands) == size_t(smb2::Command::kOplockBreak) + 1);
 
 }  // namespace
+
+// One compound chain while it is processed: what a related request inherits from the one
+// before it (MS-SMB2 3.3.5.2.7.2), and the responses linked so far (3.3.4.1.3).
+struct Connection::Chain {
+  bool encrypted = false;
+  uint64_t transform_session = 0;
+  // Inherited by related requests.
+  std::shared_ptr<Session> last_session;
+  std::shared_ptr<TreeConnect> last_tree;
+  std::optional<std::array<uint64_t, 2>> last_file;
+  // A failed CREATE fails the related requests after it with its status (MS-SMB2 3.3.5.2.7.2);
+  // other failures do not carry over (Windows, Samba: smbtorture smb2.compound.interim2).
+  NtStatus create_err = NtStatus::kSuccess;
+  // The responses: the last one is at prev_start, still unpadded and unsigned.
+  Bytes out;
+  size_t prev_start = 0;
+  bool have_prev = false;
+  bool prev_sign = false;
+  uint16_t prev_sign_alg = 0;
+  Bytes prev_sign_key;
+  std::shared_ptr<Session> encrypt_for;
+  uint32_t invalidate = 0;
+};
 
 Connection::Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport)
     : state_(std::move(state)), transport_(std::move(transport)) {}
@@ -128,6 +155,12 @@ std::shared_ptr<Open> Connection::findOpen(Request& req, uint64_t persistent_id,
   return o;
 }
 
+Result<std::shared_ptr<Open>> Connection::openOf(Request& req, const smb2::FileId& id) {
+  auto o = findOpen(req, id.persistent, id.volatile_);
+  if (!o) return err(NtStatus::kFileClosed, "no such open");
+  return o;
+}
+
 void Connection::onMessage(ByteView m) {
   if (closed_) return;
   if (smb2::isSmb1Negotiate(m)) {
@@ -162,22 +195,10 @@ Status Connection::checkSession(Request& req) {
 void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform_session) {
   auto parts = smb2::splitCompound(frame);
   if (!parts) return fail("malformed compound chain");
-  Bytes chain;
-  chain.reserve(512);
-  size_t prev_start = 0;
-  bool have_prev = false;
-  std::shared_ptr<Session> encrypt_for;
-  std::shared_ptr<Session> last_session;
-  std::shared_ptr<TreeConnect> last_tree;
-  std::optional<std::array<uint64_t, 2>> last_file;
-  // A failed CREATE fails the related requests after it with its status (MS-SMB2 3.3.5.2.7.2);
-  // other failures do not carry over (Windows, Samba: smbtorture smb2.compound.interim2).
-  NtStatus create_err = NtStatus::kSuccess;
-  uint32_t invalidate = 0;
-  bool last_sign = false;
-  uint16_t prev_sign_alg = 0;
-  Bytes prev_sign_key;
-
+  Chain chain;
+  chain.out.reserve(512);
+  chain.encrypted = encrypted;
+  chain.transform_session = transform_session;
   for (size_t i = 0; i < parts->size(); i++) {
     Request req;
     req.msg = (*parts)[i];
@@ -190,64 +211,30 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
     uint16_t cmd = uint16_t(req.hdr.command);
     LOG_TRACE("%s: request %s mid %llu (%zu bytes)", transport_->info().peer.c_str(), smb2::commandName(cmd),
               (unsigned long long)req.hdr.message_id, req.msg.size());
-    bool related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i > 0;
-    bool bad_first_related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i == 0;
+    const bool related = (req.hdr.flags & smb2::kFlagRelatedOperations) && i > 0;
     if (related) {
-      if (req.hdr.session_id == ~0ull && last_session) req.hdr.session_id = last_session->session_id;
-      if (req.hdr.tree_id == ~0u && last_tree) req.hdr.tree_id = last_tree->tree_id;
-      req.created_file_id = last_file;
+      if (req.hdr.session_id == ~0ull && chain.last_session) req.hdr.session_id = chain.last_session->session_id;
+      if (req.hdr.tree_id == ~0u && chain.last_tree) req.hdr.tree_id = chain.last_tree->tree_id;
+      req.created_file_id = chain.last_file;
     }
-
     // Credits and message ids (MS-SMB2 3.3.5.2.3); CANCEL consumes none.
-    if (cmd != uint16_t(smb2::Command::kCancel)) {
-      if (!credits_.consume(req.hdr.message_id, req.hdr.credit_charge))
-        return fail("message id outside the credit window");
-    }
+    if (cmd != uint16_t(smb2::Command::kCancel) &&
+        !credits_.consume(req.hdr.message_id, req.hdr.credit_charge))
+      return fail("message id outside the credit window");
     if (cmd > uint16_t(smb2::Command::kOplockBreak)) {
       req.status = NtStatus::kInvalidParameter;
     } else if (!neg_.done && cmd != uint16_t(smb2::Command::kNegotiate)) {
       return fail("request before NEGOTIATE");
     } else {
       command_count[cmd]++;
-      const CommandEntry& ce = kCommands[cmd];
-      Status st = ok();
-      if (related && !last_session && ce.needs_session) {
-        // The session a related request inherits did not resolve (MS-SMB2 3.3.5.2.7.2: the
-        // related request is invalid; Windows and Samba answer STATUS_INVALID_PARAMETER,
-        // smbtorture smb2.compound.invalid2).
-        st = err(NtStatus::kInvalidParameter, "related request without a session");
-      } else if (related && create_err != NtStatus::kSuccess) {
-        // A related request after a failed CREATE fails the same way (MS-SMB2 3.3.5.2.7.2).
-        st = err(create_err);
-      }
-      if (bad_first_related) st = err(NtStatus::kInvalidParameter, "first request is related");
-      if (st && ce.needs_session) st = checkSession(req);
-      if (st && req.session) {
-        // Signature check (MS-SMB2 3.3.5.2.4); encrypted requests are authenticated already.
-        bool is_signed = req.hdr.flags & smb2::kFlagSigned;
-        if (!encrypted && (is_signed || req.session->signing_required) &&
-            !req.session->keys.signing_key.empty()) {
-          if (!is_signed ||
-              !smb2::verifySignature(req.session->signing_algorithm, signingKey(*req.session), req.msg))
-            st = err(NtStatus::kAccessDenied, "bad signature");
-        }
-        if (st && req.session->encrypt_data && !encrypted)
-          st = err(NtStatus::kAccessDenied, "session requires encryption");
-        if (encrypted && transform_session != req.session->session_id && !related)
-          st = err(NtStatus::kAccessDenied, "transform session mismatch");
-      }
-      if (st && ce.needs_tree) {
-        req.tree = req.session->findTree(req.hdr.tree_id);
-        if (!req.tree) st = err(NtStatus::kNetworkNameDeleted, "no such tree");
-        else if (req.tree->encrypt && !encrypted)
-          st = err(NtStatus::kAccessDenied, "share requires encryption");
-      }
+      const CommandSpec& spec = kCommands[cmd];
+      Status st = admit(req, spec, chain, related, i == 0);
       req.out.buf().reserve(256);
       req.out.zeros(64);
       // The request acts as its tree's Unix account (vfs/identity.h); requests without a tree
       // touch no file and keep whatever the thread acts as.
       if (st && req.tree) st = vfs::actAs(req.tree->identity);
-      if (st) st = ce.fn(*this, req);
+      if (st) st = spec.handler(*this, req);
       if (!st) {
         req.status = st.error().status;
         if (st.error().severity == Severity::kConnection) return fail(st.error().what);
@@ -256,105 +243,152 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
       }
     }
     if (req.drop) continue;
-    if (req.remote_invalidate) invalidate = req.remote_invalidate;
-    if (req.session) last_session = req.session;
-    else if (!related) last_session = findSession(req.hdr.session_id);
-    if (req.tree) last_tree = req.tree;
-    // The file a later related request inherits is this request's; an unrelated request
-    // without one breaks the chain (Samba resets its chain fsp the same way).
-    if (req.created_file_id) last_file = req.created_file_id;
-    else if (!related) last_file.reset();
-    if (cmd == uint16_t(smb2::Command::kCreate)) create_err = req.status;
-    else if (!related) create_err = NtStatus::kSuccess;
-    if (req.session && (req.session->encrypt_data || encrypted)) encrypt_for = req.session;
+    inherit(req, chain, related);
+    appendResponse(req, chain);
+  }
+  sendChain(chain);
+}
 
-    // Error responses carry the MS-SMB2 2.2.2 body unless the handler wrote its own
-    // (e.g. STATUS_BUFFER_OVERFLOW or MORE_PROCESSING_REQUIRED with data).
-    if (req.out.size() <= 64) {
-      if (req.out.size() < 64) {
-        req.out.buf().clear();
-        req.out.zeros(64);
-      }
-      smb2::encodeErrorResponse(smb2::ErrorResponse{}, req.out);
-    }
-    smb2::Header rh;
-    if (req.async_id) {
-      // Interim response (MS-SMB2 3.3.4.2): STATUS_PENDING with the AsyncId; not signed.
-      req.status = NtStatus::kPending;
-      req.out.buf().resize(64);
-      smb2::encodeErrorResponse(smb2::ErrorResponse{}, req.out);
-      rh.flags |= smb2::kFlagAsyncCommand;
-      rh.async_id = req.async_id;
-    }
-    rh.credit_charge = req.hdr.credit_charge;
-    rh.status = toWire(req.status);
-    rh.command = req.hdr.command;
-    rh.credit = credits_.grant(req.hdr.credit, req.hdr.credit_charge);
-    rh.flags |= smb2::kFlagServerToRedir | (req.hdr.flags & smb2::kFlagRelatedOperations);
-    rh.message_id = req.hdr.message_id;
-    rh.process_id = req.hdr.process_id;
-    rh.tree_id = req.hdr.tree_id;
-    rh.session_id = req.hdr.session_id;
-    std::shared_ptr<Session> sign_with = req.session ? req.session : findSession(req.hdr.session_id);
-    bool sign = !encrypted && !req.async_id && sign_with && !sign_with->keys.signing_key.empty() &&
-                ((req.hdr.flags & smb2::kFlagSigned) || sign_with->signing_required ||
-                 req.sign_response);
-    if (sign) rh.flags |= smb2::kFlagSigned;
-    Bytes& body = req.out.buf();
-    {
-      ByteWriter hw;
-      smb2::encodeHeader(rh, hw);
-      std::copy(hw.buf().begin(), hw.buf().end(), body.begin());
-    }
-    if (req.preauth_response) smb2::PreauthHash::extend(*req.preauth_response, body);
-    // Link into the chain: pad the previous response to 8 bytes, set its NextCommand, sign it.
-    if (have_prev) {
-      size_t pad = (8 - (chain.size() - prev_start) % 8) % 8;
-      chain.insert(chain.end(), pad, 0);
-      store32(&chain[prev_start + 20], uint32_t(chain.size() - prev_start));
-      if (last_sign)
-        smb2::signMessage(prev_sign_alg, prev_sign_key,
-                          std::span<uint8_t>(chain.data() + prev_start, chain.size() - prev_start));
-    }
-    prev_start = chain.size();
-    if (chain.empty()) chain = std::move(body);  // the usual single response: no copy
-    else chain.insert(chain.end(), body.begin(), body.end());
-    have_prev = true;
-    last_sign = sign;
-    if (sign) {
-      prev_sign_alg = sign_with->signing_algorithm;
-      prev_sign_key = signingKey(*sign_with);
-    }
+Status Connection::admit(Request& req, const CommandSpec& spec, const Chain& chain, bool related,
+                         bool first) {
+  Status st = ok();
+  if (related && !chain.last_session && spec.needs_session) {
+    // The session a related request inherits did not resolve (MS-SMB2 3.3.5.2.7.2: the
+    // related request is invalid; Windows and Samba answer STATUS_INVALID_PARAMETER,
+    // smbtorture smb2.compound.invalid2).
+    st = err(NtStatus::kInvalidParameter, "related request without a session");
+  } else if (related && chain.create_err != NtStatus::kSuccess) {
+    // A related request after a failed CREATE fails the same way (MS-SMB2 3.3.5.2.7.2).
+    st = err(chain.create_err);
   }
-  if (!have_prev) return;
-  // The last response of a compound is padded to 8 bytes too, as Windows does (smbtorture
-  // smb2.compound.compound-padding); a lone response is sent unpadded.
-  if (prev_start > 0) {
-    size_t pad = (8 - (chain.size() - prev_start) % 8) % 8;
-    chain.insert(chain.end(), pad, 0);
+  if (first && (req.hdr.flags & smb2::kFlagRelatedOperations))
+    st = err(NtStatus::kInvalidParameter, "first request is related");
+  if (st && spec.needs_session) st = checkSession(req);
+  if (st && req.session) {
+    // Signature check (MS-SMB2 3.3.5.2.4); encrypted requests are authenticated already.
+    bool is_signed = req.hdr.flags & smb2::kFlagSigned;
+    if (!chain.encrypted && (is_signed || req.session->signing_required) &&
+        !req.session->keys.signing_key.empty()) {
+      if (!is_signed ||
+          !smb2::verifySignature(req.session->signing_algorithm, signingKey(*req.session), req.msg))
+        st = err(NtStatus::kAccessDenied, "bad signature");
+    }
+    if (st && req.session->encrypt_data && !chain.encrypted)
+      st = err(NtStatus::kAccessDenied, "session requires encryption");
+    if (chain.encrypted && chain.transform_session != req.session->session_id && !related)
+      st = err(NtStatus::kAccessDenied, "transform session mismatch");
   }
-  if (last_sign)
-    smb2::signMessage(prev_sign_alg, prev_sign_key,
-                      std::span<uint8_t>(chain.data() + prev_start, chain.size() - prev_start));
-  sendChain(std::move(chain), encrypt_for, invalidate);
+  if (st && spec.needs_tree) {
+    req.tree = req.session->findTree(req.hdr.tree_id);
+    if (!req.tree) st = err(NtStatus::kNetworkNameDeleted, "no such tree");
+    else if (req.tree->encrypt && !chain.encrypted)
+      st = err(NtStatus::kAccessDenied, "share requires encryption");
+  }
+  return st;
+}
+
+void Connection::inherit(const Request& req, Chain& chain, bool related) {
+  if (req.remote_invalidate) chain.invalidate = req.remote_invalidate;
+  if (req.session) chain.last_session = req.session;
+  else if (!related) chain.last_session = findSession(req.hdr.session_id);
+  if (req.tree) chain.last_tree = req.tree;
+  // The file a later related request inherits is this request's; an unrelated request
+  // without one breaks the chain (Samba resets its chain fsp the same way).
+  if (req.created_file_id) chain.last_file = req.created_file_id;
+  else if (!related) chain.last_file.reset();
+  if (req.hdr.command == smb2::Command::kCreate) chain.create_err = req.status;
+  else if (!related) chain.create_err = NtStatus::kSuccess;
+  if (req.session && (req.session->encrypt_data || chain.encrypted)) chain.encrypt_for = req.session;
+}
+
+// Pads the chain's last response to 8 bytes (MS-SMB2 3.3.4.1.3) and signs it if it must be.
+static void closeResponse(Bytes& out, size_t start, bool sign, uint16_t alg, const Bytes& key) {
+  size_t pad = (8 - (out.size() - start) % 8) % 8;
+  out.insert(out.end(), pad, 0);
+  if (sign) smb2::signMessage(alg, key, std::span<uint8_t>(out.data() + start, out.size() - start));
+}
+
+void Connection::appendResponse(Request& req, Chain& chain) {
+  // Error responses carry the MS-SMB2 2.2.2 body unless the handler wrote its own
+  // (e.g. STATUS_BUFFER_OVERFLOW or MORE_PROCESSING_REQUIRED with data).
+  if (req.out.size() <= 64) {
+    if (req.out.size() < 64) {
+      req.out.buf().clear();
+      req.out.zeros(64);
+    }
+    smb2::encodeErrorResponse(smb2::ErrorResponse{}, req.out);
+  }
+  smb2::Header rh;
+  if (req.async_id) {
+    // Interim response (MS-SMB2 3.3.4.2): STATUS_PENDING with the AsyncId; not signed.
+    req.status = NtStatus::kPending;
+    req.out.buf().resize(64);
+    smb2::encodeErrorResponse(smb2::ErrorResponse{}, req.out);
+    rh.flags |= smb2::kFlagAsyncCommand;
+    rh.async_id = req.async_id;
+  }
+  rh.credit_charge = req.hdr.credit_charge;
+  rh.status = toWire(req.status);
+  rh.command = req.hdr.command;
+  rh.credit = credits_.grant(req.hdr.credit, req.hdr.credit_charge);
+  rh.flags |= smb2::kFlagServerToRedir | (req.hdr.flags & smb2::kFlagRelatedOperations);
+  rh.message_id = req.hdr.message_id;
+  rh.process_id = req.hdr.process_id;
+  rh.tree_id = req.hdr.tree_id;
+  rh.session_id = req.hdr.session_id;
+  std::shared_ptr<Session> sign_with = req.session ? req.session : findSession(req.hdr.session_id);
+  bool sign = !chain.encrypted && !req.async_id && sign_with && !sign_with->keys.signing_key.empty() &&
+              ((req.hdr.flags & smb2::kFlagSigned) || sign_with->signing_required || req.sign_response);
+  if (sign) rh.flags |= smb2::kFlagSigned;
+  Bytes& body = req.out.buf();
+  {
+    ByteWriter hw;
+    smb2::encodeHeader(rh, hw);
+    std::copy(hw.buf().begin(), hw.buf().end(), body.begin());
+  }
+  if (req.preauth_response) smb2::PreauthHash::extend(*req.preauth_response, body);
+  // Link into the chain: the previous response gets its padding, NextCommand and signature.
+  if (chain.have_prev) {
+    size_t pad = (8 - (chain.out.size() - chain.prev_start) % 8) % 8;
+    store32(&chain.out[chain.prev_start + 20], uint32_t(chain.out.size() + pad - chain.prev_start));
+    closeResponse(chain.out, chain.prev_start, chain.prev_sign, chain.prev_sign_alg, chain.prev_sign_key);
+  }
+  chain.prev_start = chain.out.size();
+  if (chain.out.empty()) chain.out = std::move(body);  // the usual single response: no copy
+  else chain.out.insert(chain.out.end(), body.begin(), body.end());
+  chain.have_prev = true;
+  chain.prev_sign = sign;
+  if (sign) {
+    chain.prev_sign_alg = sign_with->signing_algorithm;
+    chain.prev_sign_key = signingKey(*sign_with);
+  }
 }
 
 namespace {
 constexpr size_t kSpareMin = 256 * 1024;  // smaller buffers are cheap to zero-fill
 }  // namespace
 
-void Connection::sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for, uint32_t invalidate) {
+void Connection::sendChain(Chain& chain) {
+  if (!chain.have_prev) return;
+  // The last response of a compound is padded to 8 bytes too, as Windows does (smbtorture
+  // smb2.compound.compound-padding); a lone response is sent unpadded.
+  if (chain.prev_start > 0) {
+    closeResponse(chain.out, chain.prev_start, chain.prev_sign, chain.prev_sign_alg, chain.prev_sign_key);
+  } else if (chain.prev_sign) {
+    smb2::signMessage(chain.prev_sign_alg, chain.prev_sign_key, chain.out);
+  }
+  Bytes out = std::move(chain.out);
+  const auto& encrypt_for = chain.encrypt_for;
   if (encrypt_for && !encrypt_for->keys.s2c_key.empty())
-    chain = smb2::encryptMessage(encrypt_for->cipher, encrypt_for->keys.s2c_key,
-                                 encrypt_for->session_id, chain);
-  ByteView whole(chain);
-  if (invalidate) (void)transport_->sendInvalidate(std::span<const ByteView>(&whole, 1), invalidate);
+    out = smb2::encryptMessage(encrypt_for->cipher, encrypt_for->keys.s2c_key, encrypt_for->session_id, out);
+  ByteView whole(out);
+  if (chain.invalidate) (void)transport_->sendInvalidate(std::span<const ByteView>(&whole, 1), chain.invalidate);
   else (void)transport_->send(whole);
   // The transports have copied the message: keep a large buffer for the next READ.
-  if (chain.capacity() >= kSpareMin) {
-    chain.resize(chain.capacity());  // zero-fills only the tail beyond the message
+  if (out.capacity() >= kSpareMin) {
+    out.resize(out.capacity());  // zero-fills only the tail beyond the message
     std::lock_guard<std::mutex> lk(spare_mu_);
-    if (chain.size() > spare_.size()) spare_ = std::move(chain);
+    if (out.size() > spare_.size()) spare_ = std::move(out);
   }
 }
 

@@ -71,6 +71,14 @@ struct Request {
 
 using CommandHandler = Status (*)(Connection& conn, Request& req);
 
+// What the core checks before a command's handler runs (MS-SMB2 3.3.5.2: which commands need a
+// valid session and tree connect). The table, indexed by command code, is in connection.cc.
+struct CommandSpec {
+  CommandHandler handler;
+  bool needs_session = false;
+  bool needs_tree = false;  // implies needs_session
+};
+
 class Connection : public MessageHandler {
  public:
   Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport);
@@ -109,6 +117,8 @@ class Connection : public MessageHandler {
   void trackOpen(const std::shared_ptr<Open>& o);
   void untrackOpen(uint64_t volatile_id);
   std::shared_ptr<Open> findOpen(Request& req, uint64_t persistent_id, uint64_t volatile_id);
+  // The open a request names, or STATUS_FILE_CLOSED.
+  Result<std::shared_ptr<Open>> openOf(Request& req, const smb2::FileId& id);
   void closeOpen(const std::shared_ptr<Open>& o);
   void closeSessionOpens(uint64_t session_id);
   void cancelPending(const smb2::Header& cancel);
@@ -140,9 +150,14 @@ class Connection : public MessageHandler {
 
  private:
   void handleSmb1Negotiate(ByteView msg);
+  // A transport message's compound chain: each request is admitted (session, signature, tree),
+  // dispatched to its handler and its response linked into the chain, which goes out as one.
+  struct Chain;
   void processChain(ByteView frame, bool encrypted, uint64_t transform_session);
-  void finishResponse(Request& req, Bytes& chain, bool last);
-  void sendChain(Bytes chain, const std::shared_ptr<Session>& encrypt_for, uint32_t invalidate = 0);
+  Status admit(Request& req, const CommandSpec& spec, const Chain& chain, bool related, bool first);
+  void inherit(const Request& req, Chain& chain, bool related);
+  void appendResponse(Request& req, Chain& chain);
+  void sendChain(Chain& chain);
   Status checkSession(Request& req);
   void fail(const char* why);
 

@@ -10,8 +10,7 @@ namespace sd::server {
 
 Status handleChangeNotify(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeChangeNotifyRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (!open->is_directory) return err(NtStatus::kInvalidParameter, "not a directory");
   // A NOTIFY can only complete asynchronously; inside a compound, before its last request,
   // Windows fails what would go async with STATUS_INTERNAL_ERROR (MS-SMB2 3.3.4.2 <159>,
@@ -26,8 +25,7 @@ Status handleOplockBreak(Connection& c, Request& r) {
   if (r.msg.size() >= 64 + 2 && r.msg[64] == 36)
     return err(NtStatus::kObjectNameNotFound, "no lease");
   auto ack = SD_TRY(smb2::decodeOplockBreakAcknowledgment(r.msg));
-  auto open = c.findOpen(r, ack.file_id.persistent, ack.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, ack.file_id));
   return err(NtStatus::kInvalidOplockProtocol, "no oplock granted");
 }
 

@@ -9,8 +9,7 @@ namespace sd::server {
 
 Status handleClose(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeCloseRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   smb2::CloseResponse resp;
   if ((req.flags & smb2::kClosePostqueryAttrib) && open->handle) {
     auto st = open->handle->stat();
@@ -32,8 +31,7 @@ Status handleClose(Connection& c, Request& r) {
 
 Status handleFlush(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeFlushRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (open->handle && !open->is_directory) {
     if (!(open->granted_access & (smb2::kFileWriteData | smb2::kFileAppendData)))
       return err(NtStatus::kAccessDenied, "flush without write access");

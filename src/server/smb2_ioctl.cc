@@ -127,8 +127,7 @@ Status handleIoctl(Connection& c, Request& r) {
                     req.ctl_code != smb2::kFsctlDfsGetReferralsEx;
   std::shared_ptr<Open> open;
   if (needs_file) {
-    open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-    if (!open) return err(NtStatus::kFileClosed, "no such open");
+    open = SD_TRY(c.openOf(r, req.file_id));
   }
   switch (req.ctl_code) {
     case smb2::kFsctlValidateNegotiateInfo:

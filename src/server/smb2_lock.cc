@@ -39,8 +39,7 @@ Status unlockAll(Connection& c, Open& open, const std::vector<smb2::LockElement>
 
 Status handleLock(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeLockRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.locks.empty()) return err(NtStatus::kInvalidParameter, "no lock elements");
   if (req.locks[0].flags == kUnlock) {
     SD_CHECK(unlockAll(c, *open, req.locks));

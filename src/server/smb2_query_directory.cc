@@ -10,8 +10,7 @@ namespace sd::server {
 
 Status handleQueryDirectory(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeQueryDirectoryRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (!open->is_directory || !open->handle) return err(NtStatus::kInvalidParameter, "not a directory");
   if (!(open->granted_access & smb2::kFileListDirectory))
     return err(NtStatus::kAccessDenied, "no list access");

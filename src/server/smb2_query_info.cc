@@ -92,8 +92,7 @@ Result<Bytes> queryFs(Connection& c, Open& open, uint8_t cls) {
 
 Status handleQueryInfo(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeQueryInfoRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.output_buffer_length > c.negotiated().max_transact)
     return err(NtStatus::kInvalidParameter, "output buffer too large");
   if (open->pipe) {

@@ -11,8 +11,7 @@ namespace sd::server {
 
 Status handleRead(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeReadRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.length > c.negotiated().max_read) return err(NtStatus::kInvalidParameter, "read too large");
   std::vector<smb2::BufferDescriptorV1> rdma;
   if (req.channel != smb2::kChannelNone) {

@@ -110,8 +110,7 @@ Status setSecurity(Open& open, const Session& session, bool read_only, uint32_t 
 
 Status handleSetInfo(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeSetInfoRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (open->pipe) return err(NtStatus::kNotSupported, "pipe");
   std::lock_guard<std::mutex> lk(open->mu);
   if (req.info_type == smb2::kInfoSecurity) {

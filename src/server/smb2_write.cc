@@ -10,8 +10,7 @@ namespace sd::server {
 
 Status handleWrite(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeWriteRequest(r.msg));
-  auto open = c.findOpen(r, req.file_id.persistent, req.file_id.volatile_);
-  if (!open) return err(NtStatus::kFileClosed, "no such open");
+  auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.data.size() > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
   std::vector<smb2::BufferDescriptorV1> rdma;
   if (req.channel != smb2::kChannelNone) {
