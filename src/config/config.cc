@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <fstream>
+#include <type_traits>
 #include <set>
 #include <sstream>
 
@@ -101,7 +102,285 @@ bool parseUint(std::string_view v, uint64_t max, uint64_t* out, int base = 10, b
   return true;
 }
 
+// One key's value being applied: where it goes and how to report a bad one.
+struct Apply {
+  Ctx& ctx;
+  Config& cfg;
+  ShareConfig* share;  // null in [global]
+  const std::string& k;  // as written
+  const std::string& v;
+  void refuse(const char* why) { ctx.refuse(k, why); }
+  void noEffect() { ctx.warn("parameter '" + k + "' accepted but has no effect in smbdirectd"); }
+};
+using ApplyFn = void (*)(Apply&);
+
+// The field a pointer to member of Global or ShareConfig names, in the section being read.
+template <class T>
+struct MemberOf;
+template <class C, class T>
+struct MemberOf<T C::*> {
+  using Class = C;
+};
+template <auto M>
+auto& field(Apply& a) {
+  if constexpr (std::is_same_v<typename MemberOf<decltype(M)>::Class, Global>) return a.cfg.global.*M;
+  else return (*a.share).*M;
+}
+template <auto M>
+void text(Apply& a) {
+  field<M>(a) = a.v;
+}
+template <auto M>
+void list(Apply& a) {
+  field<M>(a) = splitList(a.v);
+}
+template <auto M>
+void flag(Apply& a) {
+  if (!parseBool(a.v, &field<M>(a))) a.ctx.error(a.k, a.v, "expected yes or no");
+}
+// A number up to Max (K/M/G suffixes when Sfx); Min > 0 refuses smaller ones.
+template <auto M, uint64_t Max, bool Sfx = false, uint64_t Min = 0>
+void number(Apply& a) {
+  uint64_t x;
+  if (!parseUint(a.v, Max, &x, 10, Sfx)) a.ctx.error(a.k, a.v, "expected a number up to " + std::to_string(Max));
+  else if (x < Min) a.ctx.error(a.k, a.v, "expected at least " + std::to_string(Min));
+  else field<M>(a) = static_cast<std::remove_reference_t<decltype(field<M>(a))>>(x);
+}
+template <auto M>
+void mode(Apply& a) {
+  uint64_t x;
+  if (!parseUint(a.v, 07777, &x, 8)) a.ctx.error(a.k, a.v, "expected an octal mode such as 0644");
+  else field<M>(a) = uint32_t(x);
+}
+template <auto M>
+void hosts(Apply& a) {
+  auto l = splitList(a.v);
+  if (auto why = hostsListError(l)) a.ctx.error(a.k, a.v, *why);
+  else field<M>(a) = std::move(l);
+}
+// One of a few words (case-insensitive), each a value of the field's type.
+template <class E>
+struct Word {
+  const char* word;
+  E value;
+};
+template <auto M, auto& Words>
+void choice(Apply& a) {
+  std::string w = asciiLower(a.v), expected;
+  for (const auto& c : Words) {
+    if (w == c.word) {
+      field<M>(a) = c.value;
+      return;
+    }
+    expected += expected.empty() ? c.word : std::string(", ") + c.word;
+  }
+  a.ctx.error(a.k, a.v, "expected one of: " + expected);
+}
+void noEffect(Apply& a) { a.noEffect(); }
+
+constexpr Word<Signing> kSigningWords[] = {
+    {"auto", Signing::kAuto},         {"default", Signing::kAuto},       {"enabled", Signing::kAuto},
+    {"yes", Signing::kAuto},          {"if_required", Signing::kAuto},   {"mandatory", Signing::kMandatory},
+    {"required", Signing::kMandatory}, {"disabled", Signing::kDisabled}, {"no", Signing::kDisabled},
+    {"off", Signing::kDisabled}};
+constexpr Word<Encryption> kEncryptionWords[] = {
+    {"auto", Encryption::kAuto},           {"default", Encryption::kAuto},
+    {"if_required", Encryption::kAuto},    {"desired", Encryption::kAuto},
+    {"enabled", Encryption::kAuto},        {"yes", Encryption::kAuto},
+    {"mandatory", Encryption::kMandatory}, {"required", Encryption::kMandatory},
+    {"forced", Encryption::kMandatory},    {"disabled", Encryption::kDisabled},
+    {"no", Encryption::kDisabled},         {"off", Encryption::kDisabled}};
+constexpr Word<MapToGuest> kMapToGuestWords[] = {
+    {"never", MapToGuest::kNever}, {"bad user", MapToGuest::kBadUser}, {"baduser", MapToGuest::kBadUser}};
+constexpr Word<SmbDirect> kSmbDirectWords[] = {{"auto", SmbDirect::kAuto}, {"yes", SmbDirect::kYes},
+                                               {"true", SmbDirect::kYes},  {"on", SmbDirect::kYes},
+                                               {"no", SmbDirect::kNo},     {"false", SmbDirect::kNo},
+                                               {"off", SmbDirect::kNo}};
+constexpr Word<const char*> kProviderWords[] = {{"auto", "auto"}, {"soft", "soft"}, {"verbs", "verbs"}};
+
+// A key that would restrict access and has no effect here is refused (start-up stops) unless
+// its value restricts nothing.
+template <bool Harmless>
+bool boolIs(const std::string& v) {
+  bool b;
+  return parseBool(v, &b) && b == Harmless;
+}
+
+struct KeySpec {
+  const char* names;  // '|'-separated spellings; the first is the one docs/CONFIG.md uses
+  uint8_t where;      // kInGlobal | kInShare
+  KeyEffect effect;
+  ApplyFn apply;
+};
+constexpr uint8_t kInGlobal = 1, kInShare = 2, kAnywhere = 3;
+constexpr KeyEffect kApplied = KeyEffect::kApplied, kNone = KeyEffect::kNoEffect,
+                    kRefused = KeyEffect::kRefused;
+
+// Every key smbdirectd knows, in lookup order: the first entry whose spelling and section match
+// applies. docs/CONFIG.md documents each (tests/config/config_test.cc checks it).
+const KeySpec kKeys[] = {
+    // Keys that restrict access and are not implemented: refused (docs/CONFIG.md "Keys that
+    // would restrict access").
+    {"follow symlinks", kAnywhere, kRefused, +[](Apply& a) {
+       if (!boolIs<true>(a.v)) a.refuse("symbolic links are followed within the share (never out of it)");
+     }},
+    {"guest only|only guest", kAnywhere, kRefused, +[](Apply& a) {
+       if (!boolIs<false>(a.v)) a.refuse("no share forces guest sessions");
+     }},
+    {"only user|username|user|users", kAnywhere, kRefused, +[](Apply& a) { a.refuse("use 'valid users'"); }},
+    {"hide unreadable|hide unwriteable files|access based share enum", kAnywhere, kRefused, +[](Apply& a) {
+       if (!boolIs<false>(a.v)) a.refuse("listings are not filtered by access");
+     }},
+    {"server min protocol|min protocol", kAnywhere, kRefused, +[](Apply& a) {
+       std::string s = asciiLower(a.v);
+       // At or below what smbdirectd offers (SMB 3.0): no restriction lost.
+       for (const char* ok : {"smb2", "smb2_02", "smb2_10", "smb3", "smb3_00", "nt1", "lanman1", "lanman2",
+                              "core", "coreplus"})
+         if (s == ok) return;
+       a.refuse("smbdirectd serves SMB 3.0, 3.0.2 and 3.1.1 and cannot refuse the older two");
+     }},
+    {"max connections", kInShare, kRefused, +[](Apply& a) {
+       uint64_t x = 0;
+       if (!parseUint(a.v, 65536, &x, 10, false) || x != 0)
+         a.refuse("per-share connection limits are not enforced (the [global] one is)");
+     }},
+    {"valid users|invalid users|read list|write list|admin users|force user|force group|read only|"
+     "writeable|writable|write ok|guest ok|public",
+     kInGlobal, kRefused,
+     +[](Apply& a) { a.refuse("set it in each share's section ([global] share defaults are not applied)"); }},
+
+    // [global]
+    {"netbios name", kInGlobal, kApplied, text<&Global::netbios_name>},
+    {"server string", kInGlobal, kApplied, text<&Global::server_string>},
+    {"workgroup", kInGlobal, kApplied, text<&Global::workgroup>},
+    {"interfaces", kInGlobal, kApplied, list<&Global::interfaces>},
+    {"bind interfaces only", kInGlobal, kApplied, flag<&Global::bind_interfaces_only>},
+    {"tcp port|smb ports", kInGlobal, kApplied, +[](Apply& a) {
+       // smb.conf's "smb ports" is a list: the first port is served.
+       auto ports = splitList(a.v);
+       std::string first = ports.empty() ? a.v : ports[0];
+       Apply one{a.ctx, a.cfg, a.share, a.k, first};
+       number<&Global::tcp_port, 65535>(one);
+     }},
+    {"server multi channel support", kInGlobal, kApplied, flag<&Global::server_multi_channel_support>},
+    {"server signing", kInGlobal, kApplied, choice<&Global::server_signing, kSigningWords>},
+    {"smb3 encryption|server smb encrypt|smb encrypt", kInGlobal, kApplied,
+     choice<&Global::smb3_encryption, kEncryptionWords>},
+    {"smb2 max read", kInGlobal, kApplied, number<&Global::smb2_max_read, (8u << 20), true>},
+    {"smb2 max write", kInGlobal, kApplied, number<&Global::smb2_max_write, (8u << 20), true>},
+    {"smb2 max trans", kInGlobal, kApplied, number<&Global::smb2_max_trans, (8u << 20), true>},
+    {"smb2 max credits", kInGlobal, kApplied, number<&Global::smb2_max_credits, 65535>},
+    {"max connections", kInGlobal, kApplied, number<&Global::max_connections, 65536>},
+    {"guest account", kInGlobal, kApplied, text<&Global::guest_account>},
+    {"map to guest", kInGlobal, kApplied, choice<&Global::map_to_guest, kMapToGuestWords>},
+    {"fallback unix account", kInGlobal, kApplied, text<&Global::fallback_unix_account>},
+    {"hosts allow|allow hosts", kInGlobal, kApplied, hosts<&Global::hosts_allow>},
+    {"hosts deny|deny hosts", kInGlobal, kApplied, hosts<&Global::hosts_deny>},
+    {"restrict anonymous", kInGlobal, kApplied, +[](Apply& a) {
+       // yes/no, or Samba's 0-2 (any level above 0 refuses anonymous sessions).
+       bool b;
+       uint64_t level = 0;
+       if (parseBool(a.v, &b)) level = b;
+       else if (!parseUint(a.v, 2, &level)) return a.ctx.error(a.k, a.v, "expected yes, no or 0 to 2");
+       a.cfg.global.restrict_anonymous = level != 0;
+     }},
+    {"smb direct", kInGlobal, kApplied, choice<&Global::smb_direct, kSmbDirectWords>},
+    {"smb direct port", kInGlobal, kApplied, number<&Global::smb_direct_port, 65535>},
+    {"smb direct receive credits", kInGlobal, kApplied,
+     number<&Global::smb_direct_receive_credits, 65535, false, 1>},
+    {"smb direct send credits", kInGlobal, kApplied, number<&Global::smb_direct_send_credits, 65535, false, 1>},
+    {"smb direct max send size", kInGlobal, kApplied,
+     number<&Global::smb_direct_max_send_size, (1u << 20), true, 128>},
+    {"smb direct max receive size", kInGlobal, kApplied,
+     number<&Global::smb_direct_max_receive_size, (1u << 20), true, 128>},
+    {"smb direct max fragmented size", kInGlobal, kApplied,
+     number<&Global::smb_direct_max_fragmented_size, (16u << 20), true, 131072>},
+    {"smb direct max read write size", kInGlobal, kApplied,
+     number<&Global::smb_direct_max_read_write_size, (8u << 20), true>},
+    {"smb direct provider", kInGlobal, kApplied, choice<&Global::smb_direct_provider, kProviderWords>},
+    {"ipc timeout|deadtime|share fake fscaps|kerberos service name|kerberos keytab file|"
+     "tcp recv buffer size|tcp send buffer size|root directory|durable handles|smb2 leases|"
+     "server max protocol|max active sessions|max open files|netbios alias|logging",
+     kInGlobal, kNone, noEffect},
+
+    // Shares
+    {"path", kInShare, kApplied, text<&ShareConfig::path>},
+    {"comment", kInShare, kApplied, text<&ShareConfig::comment>},
+    {"read only", kInShare, kApplied, flag<&ShareConfig::read_only>},
+    {"writeable|writable|write ok", kInShare, kApplied, +[](Apply& a) {
+       bool b;
+       if (parseBool(a.v, &b)) a.share->read_only = !b;
+       else a.ctx.error(a.k, a.v, "expected yes or no");
+     }},
+    {"browseable|browsable", kInShare, kApplied, flag<&ShareConfig::browseable>},
+    {"guest ok|public", kInShare, kApplied, flag<&ShareConfig::guest_ok>},
+    {"available", kInShare, kApplied, flag<&ShareConfig::available>},
+    {"valid users", kInShare, kApplied, list<&ShareConfig::valid_users>},
+    {"invalid users", kInShare, kApplied, list<&ShareConfig::invalid_users>},
+    {"read list", kInShare, kApplied, list<&ShareConfig::read_list>},
+    {"write list", kInShare, kApplied, list<&ShareConfig::write_list>},
+    {"admin users", kInShare, kApplied, list<&ShareConfig::admin_users>},
+    {"create mask|create mode", kInShare, kApplied, mode<&ShareConfig::create_mask>},
+    {"directory mask|directory mode", kInShare, kApplied, mode<&ShareConfig::directory_mask>},
+    {"force create mode", kInShare, kApplied, mode<&ShareConfig::force_create_mode>},
+    {"force directory mode", kInShare, kApplied, mode<&ShareConfig::force_directory_mode>},
+    {"hide dot files", kInShare, kApplied, flag<&ShareConfig::hide_dot_files>},
+    {"veto files", kInShare, kApplied, +[](Apply& a) {
+       // Samba syntax: "/pattern1/pattern2/"
+       auto& out = a.share->veto_files;
+       out.clear();
+       std::string cur;
+       for (char c : a.v) {
+         if (c != '/') {
+           cur.push_back(c);
+           continue;
+         }
+         if (!cur.empty()) out.push_back(cur);
+         cur.clear();
+       }
+       if (!cur.empty()) out.push_back(cur);
+     }},
+    {"store dos attributes", kInShare, kApplied, flag<&ShareConfig::store_dos_attributes>},
+    {"oplocks", kInShare, kApplied, flag<&ShareConfig::oplocks>},
+    {"streams", kInShare, kApplied, flag<&ShareConfig::streams>},
+    {"force user", kInShare, kApplied, text<&ShareConfig::force_user>},
+    {"force group", kInShare, kApplied, text<&ShareConfig::force_group>},
+    {"hosts allow|allow hosts", kInShare, kApplied, hosts<&ShareConfig::hosts_allow>},
+    {"hosts deny|deny hosts", kInShare, kApplied, hosts<&ShareConfig::hosts_deny>},
+    {"vfs objects|inherit owner|inherit smb perms|wide links|crossmount|hide files|cross mount point|"
+     "acl xattr",
+     kInShare, kNone, noEffect},
+};
+
+// The spellings of one entry, folded as keys are ("read only" -> "readonly").
+std::vector<std::string> spellings(const KeySpec& k) {
+  std::vector<std::string> out;
+  std::string_view rest = k.names;
+  while (!rest.empty()) {
+    size_t bar = rest.find('|');
+    out.push_back(std::string(rest.substr(0, bar)));
+    rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+  }
+  return out;
+}
+
+const KeySpec* findKey(const std::string& folded, bool global) {
+  for (const auto& k : kKeys) {
+    if (!(k.where & (global ? kInGlobal : kInShare))) continue;
+    for (const auto& n : spellings(k))
+      if (foldKey(n) == folded) return &k;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+std::vector<KeyDoc> knownKeys() {
+  std::vector<KeyDoc> out;
+  for (const auto& k : kKeys)
+    out.push_back({spellings(k), (k.where & kInGlobal) != 0, (k.where & kInShare) != 0, k.effect});
+  return out;
+}
 
 Result<Config> loadConfigString(std::string_view text, const std::string& name,
                                 std::vector<Diagnostic>* diags) {
@@ -110,214 +389,6 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
   bool in_global = false;
   std::set<std::string> seen_shares;
   Ctx ctx{name, 0, diags};
-
-  auto setBool = [&](bool* dst, const std::string& k, const std::string& v) {
-    if (!parseBool(v, dst)) ctx.error(k, v, "expected yes or no");
-  };
-  auto setU32 = [&](uint32_t* dst, const std::string& k, const std::string& v, uint64_t max, bool sfx) {
-    uint64_t x;
-    if (!parseUint(v, max, &x, 10, sfx)) ctx.error(k, v, "expected a number up to " + std::to_string(max));
-    else *dst = uint32_t(x);
-  };
-  auto setMode = [&](uint32_t* dst, const std::string& k, const std::string& v) {
-    uint64_t x;
-    if (!parseUint(v, 07777, &x, 8)) ctx.error(k, v, "expected an octal mode such as 0644");
-    else *dst = uint32_t(x);
-  };
-
-  auto setHosts = [&](std::vector<std::string>* dst, const std::string& k, const std::string& v) {
-    auto list = splitList(v);
-    if (auto why = hostsListError(list)) ctx.error(k, v, *why);
-    else *dst = std::move(list);
-  };
-  // Keys that restrict access and that smbdirectd does not implement: an error, never a warning
-  // (the value that would not restrict is accepted: "follow symlinks = yes").
-  auto refuseRestrictive = [&](const std::string& key, const std::string& k, const std::string& v,
-                               bool global) -> bool {
-    bool b = false;
-    bool is_bool = parseBool(v, &b);
-    if (key == "followsymlinks") {
-      if (is_bool && b) return true;
-      ctx.refuse(k, "symbolic links are followed within the share (never out of it)");
-    } else if (key == "guestonly" || key == "onlyguest") {
-      if (is_bool && !b) return true;
-      ctx.refuse(k, "no share forces guest sessions");
-    } else if (key == "onlyuser" || key == "username" || key == "user" || key == "users") {
-      ctx.refuse(k, "use 'valid users'");
-    } else if (key == "hideunreadable" || key == "hideunwriteablefiles" ||
-               key == "accessbasedshareenum") {
-      if (is_bool && !b) return true;
-      ctx.refuse(k, "listings are not filtered by access");
-    } else if (key == "serverminprotocol" || key == "minprotocol") {
-      std::string s = asciiLower(v);
-      if (s == "smb2" || s == "smb2_02" || s == "smb2_10" || s == "smb3" || s == "smb3_00" ||
-          s == "nt1" || s == "lanman1" || s == "lanman2" || s == "core" || s == "coreplus")
-        return true;  // at or below what smbdirectd offers (SMB 3.0): no restriction lost
-      ctx.refuse(k, "smbdirectd serves SMB 3.0, 3.0.2 and 3.1.1 and cannot refuse the older two");
-    } else if (key == "maxconnections" && !global) {
-      uint64_t x = 0;
-      if (parseUint(v, 65536, &x, 10, false) && x == 0) return true;
-      ctx.refuse(k, "per-share connection limits are not enforced (the [global] one is)");
-    } else if (global && (key == "validusers" || key == "invalidusers" || key == "readlist" ||
-                          key == "writelist" || key == "adminusers" || key == "forceuser" ||
-                          key == "forcegroup" || key == "readonly" || key == "writeable" ||
-                          key == "writable" || key == "writeok" || key == "guestok" ||
-                          key == "public")) {
-      ctx.refuse(k, "set it in each share's section ([global] share defaults are not applied)");
-    } else {
-      return false;
-    }
-    return true;
-  };
-
-  auto applyGlobal = [&](const std::string& key, const std::string& k, const std::string& v) -> bool {
-    Global& g = cfg.global;
-    if (refuseRestrictive(key, k, v, true)) return true;
-    if (key == "hostsallow" || key == "allowhosts") {
-      setHosts(&g.hosts_allow, k, v);
-      return true;
-    }
-    if (key == "hostsdeny" || key == "denyhosts") {
-      setHosts(&g.hosts_deny, k, v);
-      return true;
-    }
-    if (key == "netbiosname") g.netbios_name = v;
-    else if (key == "serverstring") g.server_string = v;
-    else if (key == "workgroup") g.workgroup = v;
-    else if (key == "interfaces") g.interfaces = splitList(v);
-    else if (key == "bindinterfacesonly") setBool(&g.bind_interfaces_only, k, v);
-    else if (key == "tcpport" || key == "smbports") {
-      uint32_t p = 0;
-      auto ports = splitList(v);
-      setU32(&p, k, ports.empty() ? v : ports[0], 65535, false);
-      g.tcp_port = uint16_t(p);
-    } else if (key == "servermultichannelsupport") setBool(&g.server_multi_channel_support, k, v);
-    else if (key == "serversigning") {
-      std::string s = asciiLower(v);
-      if (s == "auto" || s == "default" || s == "enabled" || s == "yes" || s == "if_required") g.server_signing = Signing::kAuto;
-      else if (s == "mandatory" || s == "required") g.server_signing = Signing::kMandatory;
-      else if (s == "disabled" || s == "no" || s == "off") g.server_signing = Signing::kDisabled;
-      else ctx.error(k, v, "expected auto, mandatory or disabled");
-    } else if (key == "smb3encryption" || key == "serversmbencrypt" || key == "smbencrypt") {
-      std::string s = asciiLower(v);
-      if (s == "auto" || s == "default" || s == "if_required" || s == "desired" || s == "enabled" || s == "yes") g.smb3_encryption = Encryption::kAuto;
-      else if (s == "mandatory" || s == "required" || s == "forced") g.smb3_encryption = Encryption::kMandatory;
-      else if (s == "disabled" || s == "no" || s == "off") g.smb3_encryption = Encryption::kDisabled;
-      else ctx.error(k, v, "expected auto, mandatory or disabled");
-    } else if (key == "smb2maxread") setU32(&g.smb2_max_read, k, v, 8u << 20, true);
-    else if (key == "smb2maxwrite") setU32(&g.smb2_max_write, k, v, 8u << 20, true);
-    else if (key == "smb2maxtrans") setU32(&g.smb2_max_trans, k, v, 8u << 20, true);
-    else if (key == "smb2maxcredits") setU32(&g.smb2_max_credits, k, v, 65535, false);
-    else if (key == "maxconnections") setU32(&g.max_connections, k, v, 65536, false);
-    else if (key == "guestaccount") g.guest_account = v;
-    else if (key == "maptoguest") {
-      std::string s = asciiLower(v);
-      if (s == "never") g.map_to_guest = MapToGuest::kNever;
-      else if (s == "bad user" || s == "baduser") g.map_to_guest = MapToGuest::kBadUser;
-      else ctx.error(k, v, "expected never or bad user");
-    } else if (key == "fallbackunixaccount") {
-      g.fallback_unix_account = v;
-    } else if (key == "restrictanonymous") {
-      uint32_t x = 0;
-      bool b;
-      if (parseBool(v, &b)) g.restrict_anonymous = b;
-      else { setU32(&x, k, v, 2, false); g.restrict_anonymous = x != 0; }
-    } else if (key == "smbdirect") {
-      std::string s = asciiLower(v);
-      if (s == "auto") g.smb_direct = SmbDirect::kAuto;
-      else if (s == "yes" || s == "true" || s == "on") g.smb_direct = SmbDirect::kYes;
-      else if (s == "no" || s == "false" || s == "off") g.smb_direct = SmbDirect::kNo;
-      else ctx.error(k, v, "expected auto, yes or no");
-    } else if (key == "smbdirectport") {
-      uint32_t p = 0;
-      setU32(&p, k, v, 65535, false);
-      g.smb_direct_port = uint16_t(p);
-    } else if (key == "smbdirectreceivecredits" || key == "smbdirectsendcredits") {
-      uint32_t x = 0;
-      setU32(&x, k, v, 65535, false);
-      if (x == 0) ctx.error(k, v, "expected 1 to 65535");
-      else (key == "smbdirectreceivecredits" ? g.smb_direct_receive_credits : g.smb_direct_send_credits) = x;
-    } else if (key == "smbdirectmaxsendsize" || key == "smbdirectmaxreceivesize") {
-      uint32_t x = 0;
-      setU32(&x, k, v, 1u << 20, true);
-      if (x < 128) ctx.error(k, v, "expected at least 128 (MS-SMBD)");
-      else (key == "smbdirectmaxsendsize" ? g.smb_direct_max_send_size : g.smb_direct_max_receive_size) = x;
-    } else if (key == "smbdirectmaxfragmentedsize") {
-      uint32_t x = 0;
-      setU32(&x, k, v, 16u << 20, true);
-      if (x < 131072) ctx.error(k, v, "expected at least 128K (MS-SMBD)");
-      else g.smb_direct_max_fragmented_size = x;
-    } else if (key == "smbdirectmaxreadwritesize") {
-      setU32(&g.smb_direct_max_read_write_size, k, v, 8u << 20, true);
-    } else if (key == "smbdirectprovider") {
-      std::string s = asciiLower(v);
-      if (s != "auto" && s != "soft" && s != "verbs") ctx.error(k, v, "expected auto, soft or verbs");
-      else g.smb_direct_provider = s;
-    } else if (key == "ipctimeout" || key == "deadtime" || key == "sharefakefscaps" ||
-               key == "kerberosservicename" || key == "kerberoskeytabfile" || key == "tcprecvbuffersize" ||
-               key == "tcpsendbuffersize" || key == "rootdirectory" || key == "durablehandles" ||
-               key == "smb2leases" || key == "servermaxprotocol" ||
-               key == "maxactivesessions" || key == "maxopenfiles" || key == "netbiosalias" ||
-               key == "logging") {
-      ctx.warn("parameter '" + k + "' accepted but has no effect in smbdirectd");
-    } else {
-      return false;
-    }
-    return true;
-  };
-
-  auto applyShare = [&](ShareConfig& s, const std::string& key, const std::string& k, const std::string& v) -> bool {
-    bool b;
-    if (refuseRestrictive(key, k, v, false)) return true;
-    if (key == "path") s.path = v;
-    else if (key == "comment") s.comment = v;
-    else if (key == "readonly") setBool(&s.read_only, k, v);
-    else if (key == "writeable" || key == "writable" || key == "writeok") {
-      if (parseBool(v, &b)) s.read_only = !b;
-      else ctx.error(k, v, "expected yes or no");
-    } else if (key == "browseable" || key == "browsable") setBool(&s.browseable, k, v);
-    else if (key == "guestok" || key == "public") setBool(&s.guest_ok, k, v);
-    else if (key == "available") setBool(&s.available, k, v);
-    else if (key == "validusers") s.valid_users = splitList(v);
-    else if (key == "invalidusers") s.invalid_users = splitList(v);
-    else if (key == "readlist") s.read_list = splitList(v);
-    else if (key == "writelist") s.write_list = splitList(v);
-    else if (key == "adminusers") s.admin_users = splitList(v);
-    else if (key == "createmask" || key == "createmode") setMode(&s.create_mask, k, v);
-    else if (key == "directorymask" || key == "directorymode") setMode(&s.directory_mask, k, v);
-    else if (key == "forcecreatemode") setMode(&s.force_create_mode, k, v);
-    else if (key == "forcedirectorymode") setMode(&s.force_directory_mode, k, v);
-    else if (key == "hidedotfiles") setBool(&s.hide_dot_files, k, v);
-    else if (key == "vetofiles") {
-      // Samba syntax: "/pattern1/pattern2/"
-      s.veto_files.clear();
-      std::string cur;
-      for (char c : v) {
-        if (c == '/') {
-          if (!cur.empty()) s.veto_files.push_back(cur);
-          cur.clear();
-        } else {
-          cur.push_back(c);
-        }
-      }
-      if (!cur.empty()) s.veto_files.push_back(cur);
-    } else if (key == "maxconnections") setU32(&s.max_connections, k, v, 65536, false);
-    else if (key == "storedosattributes") setBool(&s.store_dos_attributes, k, v);
-    else if (key == "oplocks") setBool(&s.oplocks, k, v);
-    else if (key == "streams") setBool(&s.streams, k, v);
-    else if (key == "forceuser") s.force_user = v;
-    else if (key == "forcegroup") s.force_group = v;
-    else if (key == "hostsallow" || key == "allowhosts") setHosts(&s.hosts_allow, k, v);
-    else if (key == "hostsdeny" || key == "denyhosts") setHosts(&s.hosts_deny, k, v);
-    else if (key == "vfsobjects" || key == "inheritowner" || key == "inheritsmbperms" ||
-             key == "widelinks" || key == "crossmount" ||
-             key == "hidefiles" || key == "crossmountpoint" || key == "aclxattr") {
-      ctx.warn("parameter '" + k + "' accepted but has no effect in smbdirectd");
-    } else {
-      return false;
-    }
-    return true;
-  };
 
   std::istringstream in{std::string(text)};
   std::string raw;
@@ -372,15 +443,17 @@ Result<Config> loadConfigString(std::string_view text, const std::string& name,
       continue;
     }
     std::string k = trim(t.substr(0, eq)), v = trim(t.substr(eq + 1));
-    std::string key = foldKey(k);
-    bool known;
-    if (in_global) known = applyGlobal(key, k, v);
-    else if (share) known = applyShare(*share, key, k, v);
-    else {
+    if (!in_global && !share) {
       ctx.warn("parameter '" + k + "' outside any section ignored");
       continue;
     }
-    if (!known) ctx.warn("unknown parameter '" + k + "' ignored");
+    const KeySpec* spec = findKey(foldKey(k), in_global);
+    if (!spec) {
+      ctx.warn("unknown parameter '" + k + "' ignored");
+      continue;
+    }
+    Apply a{ctx, cfg, share, k, v};
+    spec->apply(a);
   }
   for (const auto& s : cfg.shares) {
     if (asciiLower(s.name) == "ipc$") continue;

@@ -82,6 +82,17 @@ struct Diagnostic {
   std::string message;  // "file:line: ..."
 };
 
+// What a key does: applied; accepted with a warning that it has no effect; or refused (start-up
+// stops) unless its value restricts nothing.
+enum class KeyEffect { kApplied, kNoEffect, kRefused };
+struct KeyDoc {
+  std::vector<std::string> spellings;  // the first is the documented one
+  bool in_global = false, in_share = false;
+  KeyEffect effect = KeyEffect::kApplied;
+};
+// Every key loadConfigString knows, in its lookup order.
+std::vector<KeyDoc> knownKeys();
+
 Result<Config> loadConfigFile(const std::string& path, std::vector<Diagnostic>* diags);
 Result<Config> loadConfigString(std::string_view text, const std::string& name,
                                 std::vector<Diagnostic>* diags);

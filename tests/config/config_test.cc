@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "config/access.h"
 #include "config/config.h"
@@ -180,4 +181,55 @@ TEST(UserDb, KsmbdFormatRoundTripAndErrors) {
 }
 
 }  // namespace
+}  // namespace sd::config
+
+namespace sd::config {
+// docs/CONFIG.md and the parser's key table say the same: every key the parser knows is
+// documented (each spelling of a refused or no-effect key, the first of an applied one), and
+// every key in the [global] table of the page is one the parser knows there.
+namespace {
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+TEST(ConfigDocs, EveryKeyIsDocumentedAndEveryDocumentedKeyIsKnown) {
+  std::ifstream f(SMBDIRECT_SOURCE_DIR "/docs/CONFIG.md");
+  ASSERT_TRUE(f) << "docs/CONFIG.md";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string doc = lower(ss.str());
+  auto keys = knownKeys();
+  ASSERT_GT(keys.size(), 50u);
+  for (const auto& k : keys) {
+    size_t n = k.effect == KeyEffect::kApplied ? 1 : k.spellings.size();
+    for (size_t i = 0; i < n; i++)
+      EXPECT_NE(doc.find(lower(k.spellings[i])), std::string::npos) << "undocumented key: " << k.spellings[i];
+  }
+  auto knownInGlobal = [&](const std::string& name) {
+    for (const auto& k : keys)
+      for (const auto& s : k.spellings)
+        if (k.in_global && lower(s) == name) return true;
+    return false;
+  };
+  // The [global] table: "| key, key | values |" rows up to the next heading.
+  size_t at = doc.find("## [global]");
+  ASSERT_NE(at, std::string::npos);
+  std::istringstream rows(doc.substr(at, doc.find("\n## ", at + 1) - at));
+  std::string row;
+  int checked = 0;
+  while (std::getline(rows, row)) {
+    if (row.rfind("| ", 0) != 0 || row.rfind("| key", 0) == 0) continue;
+    std::string cell = row.substr(2, row.find(" |", 2) - 2), name;
+    std::istringstream names(cell);
+    while (std::getline(names, name, ',')) {
+      while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+      EXPECT_TRUE(knownInGlobal(name)) << "docs/CONFIG.md documents an unknown [global] key: " << name;
+      checked++;
+    }
+  }
+  EXPECT_GT(checked, 25);
+}
+
 }  // namespace sd::config
