@@ -102,11 +102,11 @@ Status handleSessionSetup(Connection& c, Request& r) {
   } else {
     session = c.findSession(r.hdr.session_id);
     if (!session) return err(NtStatus::kUserSessionDeleted, "unknown session");
-    if (session->state == Session::State::kValid || session->state == Session::State::kExpired) {
-      // Re-authentication (MS-SMB2 3.3.5.5.2) starts a new exchange on the same session.
-      session->auth.reset();
+    // Re-authentication (MS-SMB2 3.3.5.5.2): its first leg starts a new exchange on the same
+    // session (which stays usable meanwhile).
+    if ((session->state == Session::State::kValid || session->state == Session::State::kExpired) &&
+        !session->auth)
       session->preauth_hash = neg.preauth_hash;
-    }
   }
   r.session = session;
   if (!session->auth) session->auth = newAuth(c);
@@ -121,8 +121,8 @@ Status handleSessionSetup(Connection& c, Request& r) {
   bool map_guest = !step && step.status() == NtStatus::kNoSuchUser &&
                    g.map_to_guest == config::MapToGuest::kBadUser;
   if (!step && !map_guest) {
-    LOG_INFO("%s: authentication failed: %s", c.transport().info().peer.c_str(),
-             ntStatusName(step.status()));
+    LOG_INFO("%s: authentication failed: %s (%s)", c.transport().info().peer.c_str(),
+             ntStatusName(step.status()), step.error().what);
     dropSession();
     return err(NtStatus::kLogonFailure, "authentication failed");
   }
@@ -179,6 +179,10 @@ Status handleSessionSetup(Connection& c, Request& r) {
       return err(NtStatus::kLogonFailure, "anonymous logon refused");
     }
     resp.session_flags = smb2::kSessionFlagIsNull;
+  } else if (!session->keys.signing_key.empty()) {
+    // A re-authentication keeps the session's keys (MS-SMB2 3.3.5.5.3 derives them only for a
+    // new session); its final response is signed with them.
+    r.sign_response = true;
   } else {
     session->session_key = who.session_key;
     session->cipher = neg.cipher;
