@@ -29,6 +29,7 @@
 #include "smb2/frame.h"
 #include "smb2/ioctl.h"
 #include "smb2/lease.h"
+#include "smb2/oplock_break.h"
 #include "smb2/negotiate.h"
 #include "smb2/query_directory.h"
 #include "smb2/query_info.h"
@@ -789,7 +790,7 @@ Status SmbClient::reconnect() {
   SD_CHECK(connect(opts_));
   if (!share.empty()) SD_CHECK(treeConnect(share));
   reconnects_++;
-  if (break_handler_) startIdleReceiver();
+  if (break_handler_ || oplock_break_handler_) startIdleReceiver();
   LOG_INFO("reconnected to %s (reconnect %llu)", info_.server.c_str(), (unsigned long long)reconnects_);
   return ok();
 }
@@ -889,6 +890,31 @@ Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uin
   return out;
 }
 
+Result<SmbClient::OplockOpen> SmbClient::openWithOplock(const std::string& path, uint32_t access,
+                                                        uint32_t disposition, uint32_t options,
+                                                        uint8_t level, uint32_t share) {
+  smb2::CreateRequest q = createRequest(path, access, disposition, options, share);
+  q.requested_oplock_level = level;
+  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, {}, w); }));
+  auto r = SD_TRY(smb2::decodeCreateResponse(m));
+  return OplockOpen{r.file_id, r.oplock_level};
+}
+
+void SmbClient::setOplockBreakHandler(std::function<void(const smb2::FileId&, uint8_t)> handler) {
+  if (!handler) stopIdleReceiver();
+  {
+    std::lock_guard<std::mutex> lk(idle_mu_);
+    oplock_break_handler_ = std::move(handler);
+  }
+  if (oplock_break_handler_ && (fd_ >= 0 || rdma_)) startIdleReceiver();
+}
+
+Result<uint8_t> SmbClient::ackOplockBreak(const smb2::FileId& f, uint8_t level) {
+  auto m = SD_TRY(transact(smb2::Command::kOplockBreak, [&](ByteWriter& w) { smb2::encodeOplockBreak(level, f, w); }));
+  auto r = SD_TRY(smb2::decodeOplockBreakAcknowledgment(m));  // the response: same layout (2.2.25.1)
+  return r.oplock_level;
+}
+
 void SmbClient::setLeaseBreakHandler(std::function<void(const LeaseBreak&)> handler) {
   // No handler: the idle receiver stops first, so that it calls no handler being destroyed.
   if (!handler) stopIdleReceiver();
@@ -915,8 +941,14 @@ Status SmbClient::ackLeaseBreak(const smb2::LeaseKey& key, uint32_t lease_state)
 void SmbClient::onUnsolicited(const Bytes& m) {
   auto size = smb2::oplockBreakStructureSize(m);
   if (!size || *size != smb2::kLeaseBreakNotificationSize) {
-    // An oplock break (2.2.23.1): we never ask for oplocks. Nothing to do.
-    LOG_WARN("ignoring an unsolicited OPLOCK_BREAK of size %u", size ? unsigned(*size) : 0u);
+    // An oplock break (2.2.23.1): the level this client may keep.
+    auto n = smb2::decodeOplockBreakAcknowledgment(m);  // the same layout
+    if (n && oplock_break_handler_) {
+      breaks_received_.fetch_add(1, std::memory_order_relaxed);
+      oplock_break_handler_(n->file_id, n->oplock_level);
+    } else {
+      LOG_WARN("ignoring an unsolicited OPLOCK_BREAK (%s)", n ? "no oplock handler" : n.error().what);
+    }
     return;
   }
   auto n = smb2::decodeLeaseBreakNotification(m);

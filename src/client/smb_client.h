@@ -137,6 +137,20 @@ class SmbClient {
   // Lease Break Acknowledgment (MS-SMB2 2.2.24.2) with the state kept (the break's new state or
   // less), answered by a Lease Break Response (2.2.25.2).
   Status ackLeaseBreak(const smb2::LeaseKey& key, uint32_t lease_state);
+  // Oplocks (MS-SMB2 3.2.4.3.8 without leases): CREATE asking for `level` (kOplockLevelII,
+  // kOplockLevelExclusive, kOplockLevelBatch); `level` of the result is what was granted.
+  struct OplockOpen {
+    smb2::FileId id;
+    uint8_t level = 0;
+  };
+  Result<OplockOpen> openWithOplock(const std::string& path, uint32_t access, uint32_t disposition,
+                                    uint32_t options, uint8_t level, uint32_t share = 7);
+  // An OPLOCK_BREAK notification (2.2.23.1): the file and the most it may keep. Same rules as
+  // the lease break handler (set once, before the first oplocked open; queue and return).
+  void setOplockBreakHandler(std::function<void(const smb2::FileId&, uint8_t level)> handler);
+  // Oplock Break Acknowledgment (2.2.24.1): the level kept; the server's response says the level
+  // it now holds.
+  Result<uint8_t> ackOplockBreak(const smb2::FileId& f, uint8_t level);
   Status close(const smb2::FileId& f);
   // CREATE with an SMB2_CREATE_SD_BUFFER context (MS-SMB2 2.2.13.2.3) carrying `descriptor`
   // (none when it is empty: the same as open).
@@ -311,6 +325,7 @@ class SmbClient {
   std::mutex idle_mu_;
   std::thread idle_thread_;
   std::function<void(const LeaseBreak&)> break_handler_;  // set before the thread starts
+  std::function<void(const smb2::FileId&, uint8_t)> oplock_break_handler_;  // likewise
   std::atomic<uint64_t> breaks_received_{0}, breaks_acked_{0}, leases_granted_{0};
   std::array<std::atomic<uint64_t>, 19> cmd_sent_{}, cmd_failed_{};
   // SMB Direct data moved by RDMA (READ: the server wrote into our buffers; WRITE: it read them).

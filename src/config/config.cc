@@ -269,11 +269,11 @@ const KeySpec kKeys[] = {
     {"smb2 max read", kInGlobal, kApplied, number<&Global::smb2_max_read, (8u << 20), true>},
     {"smb2 max write", kInGlobal, kApplied, number<&Global::smb2_max_write, (8u << 20), true>},
     {"smb2 max trans", kInGlobal, kApplied, number<&Global::smb2_max_trans, (8u << 20), true>},
-    {"smb2 max credits", kInGlobal, kApplied, number<&Global::smb2_max_credits, 65535>},
     {"max connections", kInGlobal, kApplied, number<&Global::max_connections, 65536>},
     {"guest account", kInGlobal, kApplied, text<&Global::guest_account>},
     {"map to guest", kInGlobal, kApplied, choice<&Global::map_to_guest, kMapToGuestWords>},
     {"fallback unix account", kInGlobal, kApplied, text<&Global::fallback_unix_account>},
+    {"oplock break timeout", kInGlobal, kApplied, number<&Global::oplock_break_timeout, 3600, false, 1>},
     {"hosts allow|allow hosts", kInGlobal, kApplied, hosts<&Global::hosts_allow>},
     {"hosts deny|deny hosts", kInGlobal, kApplied, hosts<&Global::hosts_deny>},
     {"restrict anonymous", kInGlobal, kApplied, +[](Apply& a) {
@@ -300,7 +300,7 @@ const KeySpec kKeys[] = {
     {"smb direct provider", kInGlobal, kApplied, choice<&Global::smb_direct_provider, kProviderWords>},
     {"ipc timeout|deadtime|share fake fscaps|kerberos service name|kerberos keytab file|"
      "tcp recv buffer size|tcp send buffer size|root directory|durable handles|smb2 leases|"
-     "server max protocol|max active sessions|max open files|netbios alias|logging",
+     "server max protocol|max active sessions|max open files|netbios alias|logging|smb2 max credits",
      kInGlobal, kNone, noEffect},
 
     // Shares
@@ -340,15 +340,13 @@ const KeySpec kKeys[] = {
        }
        if (!cur.empty()) out.push_back(cur);
      }},
-    {"store dos attributes", kInShare, kApplied, flag<&ShareConfig::store_dos_attributes>},
     {"oplocks", kInShare, kApplied, flag<&ShareConfig::oplocks>},
-    {"streams", kInShare, kApplied, flag<&ShareConfig::streams>},
     {"force user", kInShare, kApplied, text<&ShareConfig::force_user>},
     {"force group", kInShare, kApplied, text<&ShareConfig::force_group>},
     {"hosts allow|allow hosts", kInShare, kApplied, hosts<&ShareConfig::hosts_allow>},
     {"hosts deny|deny hosts", kInShare, kApplied, hosts<&ShareConfig::hosts_deny>},
     {"vfs objects|inherit owner|inherit smb perms|wide links|crossmount|hide files|cross mount point|"
-     "acl xattr",
+     "acl xattr|store dos attributes|streams",
      kInShare, kNone, noEffect},
 };
 

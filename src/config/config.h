@@ -28,7 +28,6 @@ struct Global {
   uint32_t smb2_max_read = 8 * 1024 * 1024;
   uint32_t smb2_max_write = 8 * 1024 * 1024;
   uint32_t smb2_max_trans = 8 * 1024 * 1024;
-  uint32_t smb2_max_credits = 8192;
   uint32_t max_connections = 0;
   std::string guest_account = "nobody";
   // The Unix account an authenticated user with no Unix account of their own acts as; empty:
@@ -37,6 +36,9 @@ struct Global {
   // Client addresses that may connect at all (config/hosts.h); checked before a session exists.
   std::vector<std::string> hosts_allow, hosts_deny;
   MapToGuest map_to_guest = MapToGuest::kNever;
+  // Seconds an open waits for the acknowledgment of the oplock break it caused (MS-SMB2
+  // 3.3.2.1's Oplock Break Acknowledgment Timer); then the break completes without it.
+  uint32_t oplock_break_timeout = 35;
   bool restrict_anonymous = false;
   SmbDirect smb_direct = SmbDirect::kAuto;
   uint16_t smb_direct_port = 5445;
@@ -65,9 +67,7 @@ struct ShareConfig {
   bool hide_dot_files = true;
   std::vector<std::string> veto_files;
   uint32_t max_connections = 0;
-  bool store_dos_attributes = true;
   bool oplocks = true;
-  bool streams = true;
   std::string force_user, force_group;
   std::vector<std::string> hosts_allow, hosts_deny;
 };

@@ -60,6 +60,7 @@ struct Connection::Chain {
   Bytes prev_sign_key;
   std::shared_ptr<Session> encrypt_for;
   uint32_t invalidate = 0;
+  std::vector<std::function<void()>> after_send;  // Request::after_send of its requests
 };
 
 Connection::Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport)
@@ -74,6 +75,10 @@ void Connection::fail(const char* why) {
 }
 
 void Connection::onDisconnect() {
+  {
+    std::lock_guard<std::mutex> lk(life_->mu);  // waits for a resumed request that runs now
+    life_->alive = false;
+  }
   std::map<uint64_t, std::shared_ptr<Open>> opens;
   std::map<uint64_t, std::shared_ptr<Session>> sessions;
   {
@@ -242,11 +247,13 @@ void Connection::processChain(ByteView frame, bool encrypted, uint64_t transform
                   ntStatusName(req.status), st.error().what);
       }
     }
+    if (req.after_send) chain.after_send.push_back(std::move(req.after_send));
     if (req.drop) continue;
     inherit(req, chain, related);
     appendResponse(req, chain);
   }
   sendChain(chain);
+  for (auto& f : chain.after_send) f();
 }
 
 Status Connection::admit(Request& req, const CommandSpec& spec, const Chain& chain, bool related,
@@ -422,30 +429,40 @@ void Connection::closeTreeOpens(uint64_t session_id, uint32_t tree_id) {
 
 void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
-  // Delete-on-close removes the file as the account that opened it (also when the connection
-  // goes away).
-  vfs::IdentityScope as(o->tree ? o->tree->identity : nullptr);
-  std::lock_guard<std::mutex> lk(o->mu);
-  if (o->closed) return;  // already closed through another channel of its session
-  o->closed = true;
-  if (o->delete_on_close) state_->setDeletePending(o->file_key, true);
-  state_->locks().releaseOpen(o->file_key, o->volatile_id);
-  state_->removeOpen(o->volatile_id);
+  {
+    // Delete-on-close removes the file as the account that opened it (also when the connection
+    // goes away).
+    vfs::IdentityScope as(o->tree ? o->tree->identity : nullptr);
+    if (!releaseOpen(*o)) return;  // already closed through another channel of its session
+  }
+  // Last, once the open is gone from every table: opens that waited for its oplock's break
+  // resume (on this thread) and find it closed.
+  state_->oplocks().release(o->volatile_id);
+}
+
+bool Connection::releaseOpen(Open& o) {
+  std::lock_guard<std::mutex> lk(o.mu);
+  if (o.closed) return false;
+  o.closed = true;
+  if (o.delete_on_close) state_->setDeletePending(o.file_key, true);
+  state_->locks().releaseOpen(o.file_key, o.volatile_id);
+  state_->removeOpen(o.volatile_id);
   // The last close of a delete-pending file deletes it (MS-FSA 2.1.5.4).
-  if (o->file_key && state_->isDeletePending(o->file_key) &&
-      state_->opensOfFile(o->file_key).empty() && o->tree && o->tree->share && o->tree->share->fs) {
-    state_->setDeletePending(o->file_key, false);
-    o->handle.reset();
-    const std::string path = o->path();
-    auto st = o->is_directory ? o->tree->share->fs->rmdir(path) : o->tree->share->fs->unlink(path);
+  if (o.file_key && state_->isDeletePending(o.file_key) &&
+      state_->opensOfFile(o.file_key).empty() && o.tree && o.tree->share && o.tree->share->fs) {
+    state_->setDeletePending(o.file_key, false);
+    o.handle.reset();
+    const std::string path = o.path();
+    auto st = o.is_directory ? o.tree->share->fs->rmdir(path) : o.tree->share->fs->unlink(path);
     if (!st) LOG_DEBUG("delete on close of %s failed: %s", path.c_str(), ntStatusName(st.status()));
   }
   // The SMB open is gone (share modes, locks, table entries); only the descriptor remains.
-  if (o->handle && !o->is_directory && o->written.load(std::memory_order_relaxed))
-    state_->releaseHandle(std::move(o->handle));
-  o->handle.reset();
-  o->pipe.reset();
-  o->dir.reset();
+  if (o.handle && !o.is_directory && o.written.load(std::memory_order_relaxed))
+    state_->releaseHandle(std::move(o.handle));
+  o.handle.reset();
+  o.pipe.reset();
+  o.dir.reset();
+  return true;
 }
 
 void Connection::cancelPending(const smb2::Header& h) {

@@ -34,6 +34,37 @@ struct AsyncReply {
   void send(NtStatus status, ByteView body) const;
 };
 
+// A parked request's final response may be ready before its interim response has been sent:
+// whatever completes it (a break acknowledged, a range unlocked) can run on another thread at
+// once. The final response is held until the interim one has left (Request::after_send).
+class InterimGate {
+ public:
+  void finalReady(std::function<void()> send) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!interim_sent_) {
+        held_ = std::move(send);
+        return;
+      }
+    }
+    send();
+  }
+  void interimSent() {
+    std::function<void()> h;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      interim_sent_ = true;
+      h = std::move(held_);
+    }
+    if (h) h();
+  }
+
+ private:
+  std::mutex mu_;
+  bool interim_sent_ = false;
+  std::function<void()> held_;
+};
+
 // Async requests of one connection, for CANCEL (by AsyncId or MessageId).
 struct PendingTable {
   struct Entry {
@@ -62,6 +93,12 @@ struct Request {
   bool sign_response = false;  // forced signing (final SESSION_SETUP, VALIDATE_NEGOTIATE)
   bool drop = false;           // send nothing (e.g. CANCEL)
   uint64_t async_id = 0;       // set by a handler that went async: the core sends STATUS_PENDING
+  // A request parked by its handler and run again later (a CREATE that waited for an oplock
+  // break): its AsyncId, whose interim response went out already.
+  uint64_t resumed = 0;
+  // Runs once the response chain with this request's response has been sent (a parked
+  // request's final response may not overtake its interim one).
+  std::function<void()> after_send;
   // When set, the finished response message is folded into this SHA-512 preauth hash
   // (NEGOTIATE and non-final SESSION_SETUP responses on 3.1.1).
   std::array<uint8_t, 64>* preauth_response = nullptr;
@@ -108,6 +145,14 @@ class Connection : public MessageHandler {
   ServerState& state() { return *state_; }
   const std::shared_ptr<ServerState>& sharedState() { return state_; }
   Transport& transport() { return *transport_; }
+  const std::shared_ptr<Transport>& sharedTransport() { return transport_; }
+  // Work for this connection that runs on another thread (a CREATE resumed when an oplock break
+  // settles) runs under `mu` and only while `alive`; onDisconnect clears `alive` first.
+  struct Life {
+    std::mutex mu;
+    bool alive = true;
+  };
+  const std::shared_ptr<Life>& life() { return life_; }
   Negotiated& negotiated() { return neg_; }
   // Sessions established or bound on this connection (Connection.SessionTable).
   std::shared_ptr<Session> findSession(uint64_t id);
@@ -160,6 +205,8 @@ class Connection : public MessageHandler {
   void sendChain(Chain& chain);
   Status checkSession(Request& req);
   void fail(const char* why);
+  // closeOpen's work under the open's lock; false when it was closed already.
+  bool releaseOpen(Open& o);
 
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<Transport> transport_;
@@ -173,6 +220,7 @@ class Connection : public MessageHandler {
   bool closed_ = false;
   std::atomic<uint64_t> next_async_id_{1};
   std::shared_ptr<PendingTable> pending_ = std::make_shared<PendingTable>();
+  std::shared_ptr<Life> life_ = std::make_shared<Life>();
   std::mutex spare_mu_;
   Bytes spare_;  // takeResponseBuffer()
 };
@@ -197,5 +245,7 @@ Status handleChangeNotify(Connection& c, Request& r);
 Status handleQueryInfo(Connection& c, Request& r);
 Status handleSetInfo(Connection& c, Request& r);
 Status handleOplockBreak(Connection& c, Request& r);
+// The break notification of an oplock granted to `open` (server/smb2_oplock_break.cc).
+OplockTable::Notify oplockBreakNotifier(Connection& c, const Request& r, const Open& open);
 
 }  // namespace sd::server

@@ -19,6 +19,7 @@ ServerState::ServerState() {
 }
 
 Status ServerState::configure(const config::Config& cfg, UserLookup users) {
+  oplocks_.setBreakTimeout(std::chrono::seconds(cfg.global.oplock_break_timeout));
   std::map<std::string, std::shared_ptr<ShareRuntime>> shares;
   for (const auto& sc : cfg.shares) {
     auto rt = std::make_shared<ShareRuntime>();
@@ -181,23 +182,32 @@ bool conflicts(uint32_t access_a, uint32_t share_b) {
 }
 }  // namespace
 
-Status ServerState::admitOpen(const std::shared_ptr<Open>& open) {
-  std::lock_guard<std::mutex> lk(open_mu_);
+bool ServerState::shareModesConflictLocked(uint64_t file_key, bool is_stream, uint32_t access,
+                                           uint32_t share_access) const {
   constexpr uint32_t kDataAccess = kFileReadData | kFileWriteData | kFileAppendData |
                                    kFileExecute | kDelete;
-  if (open->file_key && (open->granted_access & kDataAccess)) {
-    auto range = opens_by_file_.equal_range(open->file_key);
-    for (auto i = range.first; i != range.second; ++i) {
-      auto it = opens_.find(i->second);
-      if (it == opens_.end()) continue;
-      const Open& other = *it->second;
-      if (other.is_stream != open->is_stream) continue;
-      if (!(other.granted_access & kDataAccess)) continue;
-      if (conflicts(other.granted_access, open->share_access) ||
-          conflicts(open->granted_access, other.share_access))
-        return err(NtStatus::kSharingViolation, "share mode conflict");
-    }
+  if (!file_key || !(access & kDataAccess)) return false;
+  auto range = opens_by_file_.equal_range(file_key);
+  for (auto i = range.first; i != range.second; ++i) {
+    auto it = opens_.find(i->second);
+    if (it == opens_.end()) continue;
+    const Open& other = *it->second;
+    if (other.is_stream != is_stream) continue;
+    if (!(other.granted_access & kDataAccess)) continue;
+    if (conflicts(other.granted_access, share_access) || conflicts(access, other.share_access)) return true;
   }
+  return false;
+}
+
+bool ServerState::shareModesConflict(uint64_t file_key, uint32_t access, uint32_t share_access) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  return shareModesConflictLocked(file_key, false, access, share_access);
+}
+
+Status ServerState::admitOpen(const std::shared_ptr<Open>& open) {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  if (shareModesConflictLocked(open->file_key, open->is_stream, open->granted_access, open->share_access))
+    return err(NtStatus::kSharingViolation, "share mode conflict");
   opens_[open->volatile_id] = open;
   if (open->file_key) opens_by_file_.emplace(open->file_key, open->volatile_id);
   return ok();

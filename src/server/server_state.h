@@ -19,6 +19,7 @@
 #include "base/bytes.h"
 #include "config/config.h"
 #include "server/lock_table.h"
+#include "server/oplock_table.h"
 #include "vfs/share.h"
 
 namespace sd::server {
@@ -68,6 +69,9 @@ class ServerState {
   void removeOpen(uint64_t volatile_id);
   std::shared_ptr<Open> findOpen(uint64_t volatile_id) const;
   std::vector<std::shared_ptr<Open>> opensOfFile(uint64_t file_key) const;
+  // Would an open of the file (not a stream) with `access` and `share_access` meet a sharing
+  // violation now?
+  bool shareModesConflict(uint64_t file_key, uint32_t access, uint32_t share_access) const;
 
   // Share-mode arbitration (MS-FSA 2.1.5.1.2): under one lock, checks the new open against every
   // existing open of the same file and registers it on success.
@@ -88,6 +92,7 @@ class ServerState {
   std::array<uint8_t, 24> resumeKeyFor(const Open& open) const;
   std::shared_ptr<Open> findOpenByResumeKey(const std::array<uint8_t, 24>& key) const;
   LockTable& locks() { return locks_; }
+  OplockTable& oplocks() { return oplocks_; }
 
   // Where a closed open's file handle goes when the file was written through it: releasing
   // such a descriptor may block (ext4's auto_da_alloc starts writeback of a file truncated to
@@ -100,6 +105,8 @@ class ServerState {
   }
 
  private:
+  bool shareModesConflictLocked(uint64_t file_key, bool is_stream, uint32_t access,
+                                uint32_t share_access) const;
   HandleRelease handle_release_;  // set once, before any connection
   mutable std::shared_mutex mu_;
   config::Global global_;
@@ -118,6 +125,7 @@ class ServerState {
   std::atomic<uint64_t> next_open_id_{1};
   std::unordered_map<uint64_t, bool> delete_pending_;
   LockTable locks_;
+  OplockTable oplocks_;
   std::atomic<bool> rdma_listening_{false};
 };
 

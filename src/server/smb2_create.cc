@@ -12,6 +12,7 @@
 #include "server/connection.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
+#include "vfs/identity.h"
 
 namespace sd::server {
 
@@ -70,6 +71,77 @@ Status openPipe(Connection& c, Request& r, const smb2::CreateRequest& req) {
   return ok();
 }
 
+// Opens that only read or write attributes or the security descriptor break no oplock
+// (MS-FSA 2.1.5.1.2: they are not "data" opens).
+bool breaksOplocks(uint32_t access) {
+  return access & ~(smb2::kFileReadAttributes | smb2::kFileWriteAttributes | smb2::kSynchronize |
+                    smb2::kReadControl);
+}
+
+uint64_t fileKey(const vfs::FileStat& st) { return st.device ^ (st.file_id * 0x9E3779B97F4A7C15ull); }
+
+// The CREATE run again once the oplock breaks it waits for settle (server/oplock_table.h), on
+// the thread that settled them; its final response goes out as an async one (MS-SMB2 3.3.4.2).
+OplockTable::Resume resumeCreate(Connection& c, const Request& r, uint64_t async_id,
+                                 std::shared_ptr<InterimGate> gate) {
+  return [life = c.life(), conn = &c, reply = c.asyncReply(r, async_id), msg = Bytes(r.msg.begin(), r.msg.end()),
+          hdr = r.hdr, session = r.session, tree = r.tree, encrypted = r.encrypted, async_id, gate] {
+    std::lock_guard<std::mutex> lk(life->mu);
+    if (!life->alive) return;
+    Request req;
+    req.msg = msg;
+    req.hdr = hdr;
+    req.session = session;
+    req.tree = tree;
+    req.encrypted = encrypted;
+    req.resumed = async_id;
+    req.out.zeros(64);
+    vfs::IdentityScope as(tree->identity);
+    Status st = as.status() ? handleCreate(*conn, req) : as.status();
+    if (st && req.async_id) return;  // waits for another break
+    auto body = std::make_shared<Bytes>(st ? Bytes(req.out.buf().begin() + 64, req.out.buf().end()) : Bytes());
+    NtStatus status = st ? NtStatus::kSuccess : st.error().status;
+    gate->finalReady([reply, body, status] { reply->send(status, *body); });
+  };
+}
+
+bool overwrites(uint32_t disposition) {
+  return disposition == smb2::kFileSupersede || disposition == smb2::kFileOverwrite ||
+         disposition == smb2::kFileOverwriteIf;
+}
+
+// Before a CREATE touches an existing file: breaks the oplocks its open conflicts with. Returns
+// true when the CREATE must wait for an acknowledgment: it went async (its interim response
+// goes out now); STATUS_SHARING_VIOLATION when share modes refuse it and no batch oplock's
+// holder could change that by closing.
+Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat& st, uint32_t access,
+                                 uint32_t share_access, uint32_t disposition) {
+  // Overwriting writes the file whatever the open asked for (MS-FSA 2.1.5.1.2.1).
+  if (overwrites(disposition)) access |= smb2::kFileWriteData;
+  if (!r.tree->share->cfg.oplocks || st.directory || !breaksOplocks(access)) return false;
+  uint64_t key = fileKey(st);
+  bool conflict = c.state().shareModesConflict(key, access, share_access);
+  auto kind = conflict                  ? OplockTable::OpenKind::kSharingConflict
+              : overwrites(disposition) ? OplockTable::OpenKind::kOverwrite
+                                        : OplockTable::OpenKind::kOpen;
+  uint64_t async_id = r.resumed ? r.resumed : c.nextAsyncId();
+  // Inside a compound, before its last request, a CREATE cannot go async: the breaks go out
+  // and it goes on without waiting for them.
+  OplockTable::Resume resume;
+  // A resumed CREATE's interim response went out long ago.
+  auto gate = std::make_shared<InterimGate>();
+  if (r.resumed) gate->interimSent();
+  if (!r.more_in_chain) resume = resumeCreate(c, r, async_id, gate);
+  bool wait = c.state().oplocks().breakForOpen(key, kind, std::move(resume));
+  if (wait && !r.more_in_chain) {
+    r.async_id = async_id;
+    if (!r.resumed) r.after_send = [gate] { gate->interimSent(); };
+    return true;
+  }
+  if (conflict) return err(NtStatus::kSharingViolation, "share mode conflict");
+  return false;
+}
+
 }  // namespace
 
 Status handleCreate(Connection& c, Request& r) {
@@ -97,10 +169,10 @@ Status handleCreate(Connection& c, Request& r) {
   // MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1.2: the access check against stored descriptors.
   auto token = sessionToken(*r.session, r.tree->identity.get());
   CreateAccess checked;
+  auto look = share.fs->lookupSecurity(req.name);
   {
     bool maximum = req.desired_access & smb2::kMaximumAllowed;
     uint32_t requested = mapGeneric(req.desired_access & ~smb2::kMaximumAllowed, 0);
-    auto look = share.fs->lookupSecurity(req.name);
     if (look) {
       checked = SD_TRY(checkCreateAccess(*look, token, requested, maximum, r.tree->maximal_access,
                                          req.create_disposition,
@@ -127,6 +199,14 @@ Status handleCreate(Connection& c, Request& r) {
   if ((req.create_options & smb2::kFileDeleteOnClose) && !(access & smb2::kDelete))
     return err(NtStatus::kAccessDenied, "delete-on-close without DELETE access");
 
+  if (look && look->exists && req.name.find(':') == std::string::npos) {
+    // A file whose delete is pending opens no more (MS-FSA 2.1.5.1.2.1).
+    if (c.state().isDeletePending(fileKey(look->stat))) return err(NtStatus::kDeletePending, "delete pending");
+    // Oplocks held by other opens are broken before the file is opened (or overwritten).
+    if (SD_TRY(waitForOplockBreaks(c, r, look->stat, access, req.share_access, req.create_disposition)))
+      return ok();
+  }
+
   vfs::OpenRequest oreq;
   oreq.path = req.name;
   oreq.disposition = req.create_disposition;
@@ -148,7 +228,7 @@ Status handleCreate(Connection& c, Request& r) {
   open->setPath(opened.path);
   open->is_directory = opened.stat.directory;
   open->is_stream = opened.is_stream;
-  open->file_key = opened.stat.device ^ (opened.stat.file_id * 0x9E3779B97F4A7C15ull);
+  open->file_key = fileKey(opened.stat);
   // Each stream is its own file for share modes, locks and delete-on-close.
   if (opened.is_stream) open->file_key ^= std::hash<std::string>{}(asciiLower(opened.path)) | 1;
   open->granted_access = access;
@@ -188,11 +268,19 @@ Status handleCreate(Connection& c, Request& r) {
       return st;
     }
   }
+  // The oplock (MS-SMB2 3.3.5.9.8 without leases): batch or exclusive for the file's only open.
+  uint8_t oplock = smb2::kOplockLevelNone;
+  // A stat open (attributes or security only, the file neither created nor overwritten) gets none.
+  bool data_open = breaksOplocks(access) || opened.create_action != smb2::kFileOpened;
+  if (share.cfg.oplocks && data_open && !open->is_directory && !open->is_stream)
+    oplock = c.state().oplocks().grant(open->file_key, open->volatile_id, req.requested_oplock_level,
+                                       c.state().opensOfFile(open->file_key).size() == 1,
+                                       oplockBreakNotifier(c, r, *open));
   c.trackOpen(open);
   r.created_file_id = std::array<uint64_t, 2>{open->persistent_id, open->volatile_id};
 
   smb2::CreateResponse resp;
-  resp.oplock_level = smb2::kOplockLevelNone;
+  resp.oplock_level = oplock;
   resp.create_action = opened.create_action;
   resp.creation_time = opened.stat.creation_time;
   resp.last_access_time = opened.stat.last_access_time;

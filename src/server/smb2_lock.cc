@@ -46,6 +46,8 @@ Status handleLock(Connection& c, Request& r) {
     smb2::encodeLockResponse(smb2::LockResponse{}, r.out);
     return ok();
   }
+  // A byte-range lock breaks level II oplocks, the locker's own too (MS-FSA 2.1.5.7).
+  c.state().oplocks().breakLevelII(open->file_key);
   for (const auto& l : req.locks) {
     if (!validLockFlags(l.flags)) return err(NtStatus::kInvalidParameter, "lock flags");
     if (req.locks.size() > 1 && !(l.flags & kFailImmediately))
@@ -59,19 +61,21 @@ Status handleLock(Connection& c, Request& r) {
     uint64_t async_id = c.nextAsyncId();
     auto reply = c.asyncReply(r, async_id);
     auto pending = c.pending();
-    auto waiter = SD_TRY(c.state().locks().lockOrWait(br, [reply, pending, async_id](NtStatus st) {
+    auto gate = std::make_shared<InterimGate>();
+    auto waiter = SD_TRY(c.state().locks().lockOrWait(br, [reply, pending, async_id, gate](NtStatus st) {
       {
         std::lock_guard<std::mutex> lk(pending->mu);
         pending->by_async_id.erase(async_id);
       }
       ByteWriter w;
       if (st == NtStatus::kSuccess) smb2::encodeLockResponse(smb2::LockResponse{}, w);
-      reply->send(st, w.buf());
+      gate->finalReady([reply, st, body = std::move(w.buf())] { reply->send(st, body); });
     }));
     if (waiter != 0) {
       std::lock_guard<std::mutex> lk(pending->mu);
       pending->by_async_id[async_id] = {r.hdr.message_id, waiter};
       r.async_id = async_id;
+      r.after_send = [gate] { gate->interimSent(); };
       return ok();
     }
     smb2::encodeLockResponse(smb2::LockResponse{}, r.out);

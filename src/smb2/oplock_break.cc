@@ -12,4 +12,12 @@ Result<OplockBreakAcknowledgment> decodeOplockBreakAcknowledgment(ByteView msg) 
   return a;
 }
 
+void encodeOplockBreak(uint8_t oplock_level, const FileId& file_id, ByteWriter& w) {
+  w.u16(24);
+  w.u8(oplock_level);
+  w.u8(0);
+  w.u32(0);
+  writeFileId(w, file_id);
+}
+
 }  // namespace sd::smb2

@@ -891,6 +891,77 @@ TEST_F(InProcess, LeaseBreaksReachTheOwnerIdleAndBusy) {
 // caller's buffer and the server pulls each piece by RDMA Read (several in flight); what lands
 // is exactly what was sent, at the right offsets. An upload whose source fails part way reports
 // the source's error, not a short write.
+// Oplocks (server/oplock_table.h): a second open of a batch-oplocked file waits for the break's
+// acknowledgment without holding up either connection: the holder's connection answers READs
+// and the waiter's connection other requests meanwhile. The acknowledgment completes the open at
+// once; a break never acknowledged completes it after the break timeout. A stray acknowledgment
+// gets its status.
+TEST_F(InProcess, OplockBreakWaitsWithoutBlockingEitherConnection) {
+  using namespace std::chrono;
+  state_->oplocks().setBreakTimeout(milliseconds(1500));
+  client::SmbClient a, b;
+  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(b.treeConnect("share"));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<smb2::FileId, uint8_t>> breaks;
+  a.setOplockBreakHandler([&](const smb2::FileId& f, uint8_t level) {
+    std::lock_guard<std::mutex> lk(mu);
+    breaks.emplace_back(f, level);
+    cv.notify_all();
+  });
+  auto waitBreaks = [&](size_t n) {
+    std::unique_lock<std::mutex> lk(mu);
+    return cv.wait_for(lk, seconds(5), [&] { return breaks.size() >= n; });
+  };
+  Bytes data(4096, 7);
+  for (int round = 0; round < 2; round++) {
+    SCOPED_TRACE(round ? "never acknowledged" : "acknowledged");
+    auto h = a.openWithOplock("ob.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0,
+                              smb2::kOplockLevelBatch);
+    ASSERT_TRUE(h);
+    ASSERT_EQ(h->level, smb2::kOplockLevelBatch);
+    ASSERT_TRUE(a.write(h->id, 0, data));
+    std::atomic<bool> done{false};
+    std::optional<Result<client::SmbClient::OplockOpen>> got;
+    auto start = steady_clock::now();
+    std::thread opener([&] {
+      got = b.openWithOplock("ob.bin", smb2::kFileReadData, smb2::kFileOpen, 0, smb2::kOplockLevelBatch);
+      done = true;
+    });
+    ASSERT_TRUE(waitBreaks(size_t(round) + 1));
+    EXPECT_EQ(breaks.back().first, h->id);
+    EXPECT_EQ(breaks.back().second, smb2::kOplockLevelII);
+    // Both connections keep serving while the open waits.
+    for (int i = 0; i < 20; i++) {
+      Bytes back(4096);
+      auto n = a.read(h->id, 0, back);
+      ASSERT_TRUE(n);
+      EXPECT_EQ(*n, back.size());
+      ASSERT_TRUE(b.stat(""));
+    }
+    EXPECT_FALSE(done.load()) << "the open did not wait for the break";
+    if (round == 0) {
+      auto acked = a.ackOplockBreak(h->id, smb2::kOplockLevelII);
+      ASSERT_TRUE(acked);
+      EXPECT_EQ(*acked, smb2::kOplockLevelII);
+    }
+    opener.join();
+    auto waited = steady_clock::now() - start;
+    ASSERT_TRUE(got && *got);
+    EXPECT_EQ((*got)->level, smb2::kOplockLevelII);
+    if (round == 0) EXPECT_LT(waited, milliseconds(1400));
+    else EXPECT_GE(waited, milliseconds(1400));
+    // No break is pending any more.
+    EXPECT_EQ(a.ackOplockBreak(h->id, smb2::kOplockLevelII).status(), NtStatus::kInvalidOplockProtocol);
+    ASSERT_TRUE(b.close((*got)->id));
+    ASSERT_TRUE(a.close(h->id));
+  }
+  EXPECT_EQ(a.ackOplockBreak(smb2::FileId{1234, 5678}, 0).status(), NtStatus::kFileClosed);
+}
+
 TEST_F(InProcess, SmbDirectWritesFromTheCallersMemory) {
   client::SmbClient c;
   ASSERT_TRUE(c.connect(rdmaOpts(smb2::kDialect311, false, false)));
