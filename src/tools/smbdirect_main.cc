@@ -402,6 +402,12 @@ int main(int argc, char** argv) {
 #ifdef SMBDIRECT_HAVE_FUSE
   if (!std::strcmp(argv[1], "mount")) return sd::fuse::mountMain(argc - 1, argv + 1);
   if (!std::strcmp(argv[1], "status")) return sd::fuse::statusMain();
+#else
+  if (!std::strcmp(argv[1], "mount") || !std::strcmp(argv[1], "status")) {
+    std::fprintf(stderr, "smbdirect %s: this build has no FUSE support (install libfuse3-dev and rebuild)\n",
+                 argv[1]);
+    return 2;
+  }
 #endif
   if (!std::strcmp(argv[1], "rdma")) return sd::rdma::rdmaToolMain(argc - 1, argv + 1);
   Credentials creds;

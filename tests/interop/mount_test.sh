@@ -7,7 +7,7 @@
 # written data seen by the second client after close.
 . "$(dirname "$0")/lib.sh"
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
-[ -e /dev/fuse ] || { echo "no /dev/fuse: skipped"; echo "0 passed, 0 failed"; exit 0; }
+[ -e /dev/fuse ] || { echo "SKIPPED: no /dev/fuse"; exit 77; }
 start_server "" "" || { not_ok "server start"; finish; exit 1; }
 MNT=$WORK/mnt
 mkdir -p "$MNT"

@@ -121,7 +121,8 @@ if [ -e /dev/fuse ] && [ "$(id -u)" -eq 0 ] && command -v fio >/dev/null; then
     not_ok "mount -o multichannel"; tail -5 "$WORK/mount-mc.log"
   fi
 else
-  echo "# skipping the mount checks (needs root, /dev/fuse and fio)"
+  MOUNT_SKIPPED=1
+  echo "SKIPPED part: the mount checks (need root, /dev/fuse and fio)"
 fi
 
 # 4. Faults: the server vanishes mid-transfer; a client vanishes mid-transfer.
@@ -153,4 +154,6 @@ kill -KILL "$CPID"; wait "$CPID" 2>/dev/null
 rm -f "$WORK/local/after.bin"
 check "server keeps serving after a client vanished" "${R[@]}" get "$A/small.bin" "$WORK/local/after.bin"
 check "server still alive" kill -0 "$SERVER_PID"
-finish
+finish || exit 1
+# Everything else passed, but part of what this test shows did not run: ctest reports a skip.
+[ -z "${MOUNT_SKIPPED:-}" ] || exit 77

@@ -479,11 +479,13 @@ TEST(IwarpStream, ResponderRejectsMarkers) {
 }
 
 TEST(IwarpStream, GarbageNeverCrashes) {
-  // Feed pseudo-random bytes after a valid handshake: the stream must end in an error state.
+  // Feed pseudo-random bytes after a valid handshake: the stream must end in an error state
+  // (an FPDU whose CRC or header is wrong terminates it) and deliver nothing.
   uint32_t x = 12345;
   for (int round = 0; round < 200; round++) {
     Wire w;
     w.connect();
+    ASSERT_EQ(w.b->state(), IwarpStream::State::kRts);
     Bytes junk(512);
     for (auto& b : junk) {
       x = x * 1103515245 + 12345;
@@ -491,6 +493,7 @@ TEST(IwarpStream, GarbageNeverCrashes) {
     }
     w.b->rxBytes(junk);
     (void)w.b->takeEvents();
+    EXPECT_EQ(w.b->state(), IwarpStream::State::kError) << "round " << round;
   }
 }
 
