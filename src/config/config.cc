@@ -274,6 +274,7 @@ const KeySpec kKeys[] = {
     {"map to guest", kInGlobal, kApplied, choice<&Global::map_to_guest, kMapToGuestWords>},
     {"fallback unix account", kInGlobal, kApplied, text<&Global::fallback_unix_account>},
     {"oplock break timeout", kInGlobal, kApplied, number<&Global::oplock_break_timeout, 3600, false, 1>},
+    {"smb2 leases", kInGlobal, kApplied, flag<&Global::smb2_leases>},
     {"hosts allow|allow hosts", kInGlobal, kApplied, hosts<&Global::hosts_allow>},
     {"hosts deny|deny hosts", kInGlobal, kApplied, hosts<&Global::hosts_deny>},
     {"restrict anonymous", kInGlobal, kApplied, +[](Apply& a) {
@@ -299,7 +300,7 @@ const KeySpec kKeys[] = {
      number<&Global::smb_direct_max_read_write_size, (8u << 20), true>},
     {"smb direct provider", kInGlobal, kApplied, choice<&Global::smb_direct_provider, kProviderWords>},
     {"ipc timeout|deadtime|share fake fscaps|kerberos service name|kerberos keytab file|"
-     "tcp recv buffer size|tcp send buffer size|root directory|durable handles|smb2 leases|"
+     "tcp recv buffer size|tcp send buffer size|root directory|durable handles|"
      "server max protocol|max active sessions|max open files|netbios alias|logging|smb2 max credits",
      kInGlobal, kNone, noEffect},
 

@@ -39,6 +39,10 @@ struct Global {
   // Seconds an open waits for the acknowledgment of the oplock break it caused (MS-SMB2
   // 3.3.2.1's Oplock Break Acknowledgment Timer); then the break completes without it.
   uint32_t oplock_break_timeout = 35;
+  // Offer SMB2_GLOBAL_CAP_LEASING and grant leases on files. Off by default until lease
+  // holders learn of changes made on the server outside SMB and our mount's concurrent
+  // directory work passes with leases (docs/ARCHITECTURE.md "Oplocks").
+  bool smb2_leases = false;
   bool restrict_anonymous = false;
   SmbDirect smb_direct = SmbDirect::kAuto;
   uint16_t smb_direct_port = 5445;

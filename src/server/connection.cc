@@ -438,6 +438,7 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   // Last, once the open is gone from every table: opens that waited for its oplock's break
   // resume (on this thread) and find it closed.
   state_->oplocks().release(o->volatile_id);
+  if (o->lease) state_->oplocks().releaseLeaseOpen(*o->lease);
 }
 
 bool Connection::releaseOpen(Open& o) {

@@ -247,5 +247,7 @@ Status handleSetInfo(Connection& c, Request& r);
 Status handleOplockBreak(Connection& c, Request& r);
 // The break notification of an oplock granted to `open` (server/smb2_oplock_break.cc).
 OplockTable::Notify oplockBreakNotifier(Connection& c, const Request& r, const Open& open);
+// The break notification of a lease granted through this request (server/smb2_oplock_break.cc).
+OplockTable::LeaseNotify leaseBreakNotifier(Connection& c, const Request& r, const smb2::LeaseKey& key);
 
 }  // namespace sd::server

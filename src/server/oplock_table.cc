@@ -25,26 +25,56 @@ void OplockTable::setBreakTimeout(std::chrono::milliseconds t) {
   timeout_ = t;
 }
 
-bool OplockTable::breakForOpen(uint64_t file_key, OpenKind kind, Resume resume) {
+uint32_t OplockTable::leaseBreakTo(uint32_t state, int kind) {
+  using smb2::kLeaseHandle, smb2::kLeaseWrite;
+  switch (kind) {
+    case int(OpenKind::kOpen): return state & ~kLeaseWrite;
+    case int(OpenKind::kSharingConflict): return state & ~kLeaseHandle;
+    default: return 0;  // an overwrite, or a write through another open
+  }
+}
+
+bool OplockTable::breakLeaseLocked(Holder& h, uint32_t to, std::vector<std::function<void()>>& out) {
+  if (h.breaking || to == h.state) return h.breaking;
+  // Giving up write or handle caching needs the client's acknowledgment (MS-SMB2 3.3.4.7).
+  bool ack = h.state & (smb2::kLeaseWrite | smb2::kLeaseHandle);
+  uint32_t from = h.state;
+  if (h.v2) h.epoch++;
+  if (ack) {
+    h.breaking = true;
+    h.break_to_state = to;
+    h.deadline = std::chrono::steady_clock::now() + timeout_;
+  } else {
+    h.state = to;
+  }
+  if (h.lease_notify) out.push_back([n = h.lease_notify, from, to, e = h.epoch, ack] { n(from, to, e, ack); });
+  return ack;
+}
+
+bool OplockTable::breakForOpen(uint64_t file_key, OpenKind kind, Resume resume, const LeaseId* own) {
   const bool overwrite = kind == OpenKind::kOverwrite;
-  std::vector<std::pair<Notify, uint8_t>> notices;
+  std::vector<std::function<void()>> notices;
   bool wait = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto [b, e] = by_file_.equal_range(file_key);
     for (auto it = b; it != e;) {
       Holder& h = holders_[it->second];
-      if (h.breaking) {
+      if (h.is_lease) {
+        auto mine = own ? leases_.find(*own) : leases_.end();
+        if (mine == leases_.end() || mine->second != it->second)
+          wait |= breakLeaseLocked(h, leaseBreakTo(h.state, int(kind)), notices);
+      } else if (h.breaking) {
         wait = true;
       } else if (kind == OpenKind::kSharingConflict ? h.level == smb2::kOplockLevelBatch
                                                      : exclusiveLevel(h.level)) {
         h.breaking = true;
         h.break_to = overwrite ? smb2::kOplockLevelNone : smb2::kOplockLevelII;
         h.deadline = std::chrono::steady_clock::now() + timeout_;
-        notices.emplace_back(h.notify, h.break_to);
+        notices.push_back([n = h.notify, l = h.break_to] { n(l); });
         wait = true;
       } else if (h.level == smb2::kOplockLevelII && overwrite) {
-        notices.emplace_back(h.notify, smb2::kOplockLevelNone);
+        notices.push_back([n = h.notify] { n(smb2::kOplockLevelNone); });
         uint64_t id = it->second;
         ++it;
         eraseLocked(holders_.find(id));
@@ -52,14 +82,11 @@ bool OplockTable::breakForOpen(uint64_t file_key, OpenKind kind, Resume resume) 
       }
       ++it;
     }
-    if (wait && resume) {
-      waiters_.emplace(file_key, std::move(resume));
-      if (!timer_.joinable()) timer_ = std::thread([this] { timerLoop(); });
-    }
+    if (wait && resume) waiters_.emplace(file_key, std::move(resume));
+    if (wait && !timer_.joinable()) timer_ = std::thread([this] { timerLoop(); });
   }
   cv_.notify_all();
-  for (auto& [notify, level] : notices)
-    if (notify) notify(level);
+  for (auto& n : notices) n();
   return wait;
 }
 
@@ -71,7 +98,9 @@ uint8_t OplockTable::grant(uint64_t file_key, uint64_t open_id, uint8_t requeste
   auto [b, e] = by_file_.equal_range(file_key);
   for (auto it = b; it != e; ++it) {
     const Holder& h = holders_[it->second];
-    if (h.breaking || exclusiveLevel(h.level)) return smb2::kOplockLevelNone;
+    // Beside a lease that caches handles no oplock is granted (smbtorture smb2.lease.oplock).
+    if (h.breaking || exclusiveLevel(h.level) || (h.state & (smb2::kLeaseWrite | smb2::kLeaseHandle)))
+      return smb2::kOplockLevelNone;
     others = true;
   }
   uint8_t level = exclusiveLevel(requested) && only_open && !others ? requested : smb2::kOplockLevelII;
@@ -84,24 +113,34 @@ uint8_t OplockTable::grant(uint64_t file_key, uint64_t open_id, uint8_t requeste
   return level;
 }
 
-void OplockTable::breakLevelII(uint64_t file_key) {
-  std::vector<Notify> notices;
+void OplockTable::breakLevelII(uint64_t file_key, const LeaseId* own) {
+  std::vector<std::function<void()>> notices;
   {
     std::lock_guard<std::mutex> lk(mu_);
+    auto mine = own ? leases_.find(*own) : leases_.end();
     auto [b, e] = by_file_.equal_range(file_key);
     for (auto it = b; it != e;) {
       auto h = holders_.find(it->second);
-      if (h != holders_.end() && h->second.level == smb2::kOplockLevelII && !h->second.breaking) {
-        notices.push_back(std::move(h->second.notify));
+      if (h == holders_.end() || h->second.breaking) {
+        ++it;
+        continue;
+      }
+      if (h->second.is_lease) {
+        if ((mine == leases_.end() || mine->second != h->first) && (h->second.state & smb2::kLeaseRead))
+          breakLeaseLocked(h->second, leaseBreakTo(h->second.state, -1), notices);
+        ++it;
+      } else if (h->second.level == smb2::kOplockLevelII) {
+        notices.push_back([n = std::move(h->second.notify)] { n(smb2::kOplockLevelNone); });
         ++it;
         eraseLocked(h);
       } else {
         ++it;
       }
     }
+    if (!notices.empty() && !timer_.joinable()) timer_ = std::thread([this] { timerLoop(); });
   }
-  for (auto& n : notices)
-    if (n) n(smb2::kOplockLevelNone);
+  cv_.notify_all();
+  for (auto& n : notices) n();
 }
 
 std::vector<OplockTable::Resume> OplockTable::takeSettledLocked(uint64_t file_key) {
@@ -117,6 +156,12 @@ std::vector<OplockTable::Resume> OplockTable::takeSettledLocked(uint64_t file_ke
 
 std::map<uint64_t, OplockTable::Holder>::iterator OplockTable::eraseLocked(
     std::map<uint64_t, Holder>::iterator h) {
+  if (h->second.is_lease)
+    for (auto l = leases_.begin(); l != leases_.end(); ++l)
+      if (l->second == h->first) {
+        leases_.erase(l);
+        break;
+      }
   auto [b, e] = by_file_.equal_range(h->second.file_key);
   for (auto it = b; it != e; ++it)
     if (it->second == h->first) {
@@ -164,6 +209,101 @@ void OplockTable::release(uint64_t open_id) {
   runAll(resume);
 }
 
+Status OplockTable::checkLeaseKey(uint64_t file_key, const LeaseId& id) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto l = leases_.find(id);
+  if (l != leases_.end() && holders_.at(l->second).file_key != file_key)
+    return err(NtStatus::kInvalidParameter, "lease key already used for another file");
+  return ok();
+}
+
+Result<OplockTable::LeaseGrant> OplockTable::grantLease(uint64_t file_key, const LeaseId& id, uint32_t requested,
+                                                        bool v2, uint16_t epoch, bool others, LeaseNotify notify) {
+  using smb2::kLeaseRead, smb2::kLeaseWrite, smb2::kLeaseHandle;
+  // Only R, RH, RW and RWH are lease states (MS-SMB2 2.2.13.2.8).
+  if (!(requested & kLeaseRead)) requested = 0;
+  requested &= kLeaseRead | kLeaseWrite | kLeaseHandle;
+  std::lock_guard<std::mutex> lk(mu_);
+  auto l = leases_.find(id);
+  if (l != leases_.end() && holders_[l->second].file_key != file_key)
+    return err(NtStatus::kInvalidParameter, "lease key already used for another file");
+  // What the others' caching leaves (smbtorture smb2.lease.break, .oplock): no W beside other
+  // opens or other caching, no H beside an oplock, nothing beside a batch or exclusive oplock,
+  // a W lease of another key or a break in progress.
+  uint32_t allowed = requested;
+  if (others) allowed &= ~kLeaseWrite;
+  auto [b, e] = by_file_.equal_range(file_key);
+  for (auto it = b; it != e; ++it) {
+    if (l != leases_.end() && it->second == l->second) continue;
+    const Holder& h = holders_[it->second];
+    if (h.breaking || exclusiveLevel(h.level) || (h.state & kLeaseWrite)) allowed = 0;
+    if (!h.is_lease) allowed &= ~kLeaseHandle;
+    allowed &= ~kLeaseWrite;
+  }
+  if (l == leases_.end()) {
+    Holder h;
+    h.file_key = file_key;
+    h.is_lease = true;
+    h.v2 = v2;
+    h.state = allowed;
+    h.epoch = v2 ? uint16_t(epoch + 1) : 0;
+    uint64_t hid = next_lease_holder_++;
+    holders_[hid] = std::move(h);
+    by_file_.emplace(file_key, hid);
+    l = leases_.emplace(id, hid).first;
+  }
+  Holder& h = holders_[l->second];
+  h.opens++;
+  h.lease_notify = std::move(notify);  // breaks go to the connection of its latest open
+  // An existing lease changes only to a superset of its state that can be granted whole (an
+  // upgrade, never a downgrade or a sidegrade: smbtorture smb2.lease.upgrade*), and a v2
+  // lease's epoch with it.
+  if (h.opens > 1 && !h.breaking && requested != h.state && (requested & h.state) == h.state &&
+      allowed == requested) {
+    if (h.v2) h.epoch++;
+    h.state = requested;
+  }
+  return LeaseGrant{h.state, h.epoch, h.breaking};
+}
+
+void OplockTable::releaseLeaseOpen(const LeaseId& id) {
+  std::vector<Resume> resume;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto l = leases_.find(id);
+    if (l == leases_.end()) return;
+    auto h = holders_.find(l->second);
+    if (--h->second.opens > 0) return;
+    uint64_t file_key = h->second.file_key;
+    eraseLocked(h);
+    resume = takeSettledLocked(file_key);
+  }
+  runAll(resume);
+}
+
+Result<uint32_t> OplockTable::acknowledgeLease(const LeaseId& id, uint32_t state) {
+  std::vector<Resume> resume;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto l = leases_.find(id);
+    if (l == leases_.end()) return err(NtStatus::kObjectNameNotFound, "no such lease");
+    Holder& h = holders_[l->second];
+    if (!h.breaking) return err(NtStatus::kUnsuccessful, "no lease break pending");
+    if (state & ~h.break_to_state) return err(NtStatus::kRequestNotAccepted, "more than the break leaves");
+    h.state = state;
+    h.breaking = false;
+    resume = takeSettledLocked(h.file_key);
+  }
+  runAll(resume);
+  return state;
+}
+
+uint32_t OplockTable::leaseState(const LeaseId& id) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto l = leases_.find(id);
+  return l == leases_.end() ? 0 : holders_.at(l->second).state;
+}
+
 uint8_t OplockTable::levelOf(uint64_t open_id) const {
   std::lock_guard<std::mutex> lk(mu_);
   auto h = holders_.find(open_id);
@@ -181,6 +321,12 @@ void OplockTable::timerLoop() {
       if (h.breaking && h.deadline <= now) {
         // No acknowledgment in time: the break completes as if acknowledged (MS-SMB2 3.3.2.1).
         settled_files.push_back(h.file_key);
+        if (h.is_lease) {
+          h.state = h.break_to_state;
+          h.breaking = false;
+          ++it;
+          continue;
+        }
         if (h.break_to == smb2::kOplockLevelNone) {
           it = eraseLocked(it);
           continue;

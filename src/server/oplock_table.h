@@ -1,5 +1,5 @@
-// Oplocks (MS-SMB2 3.3.1.10 Open.OplockLevel / OplockState): which open of a file holds which
-// level, the breaks a new open causes (MS-SMB2 3.3.4.6 with MS-FSA 2.1.5.17's rules, whole files),
+// Oplocks (MS-SMB2 3.3.1.10 Open.OplockLevel / OplockState) and leases (3.3.1.13, on files):
+// which open of a file holds which oplock level, which lease key which caching state (R, H, W), the breaks a new open causes (MS-SMB2 3.3.4.6 with MS-FSA 2.1.5.17's rules, whole files),
 // acknowledgments (3.3.5.22.1), and the CREATEs that wait for one. A waiting CREATE never blocks a
 // thread: it leaves a `Resume` that runs once no break of its file is pending any more, on the
 // thread that settled it (an acknowledgment, a close, or the table's timer when the break timed
@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <array>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -15,12 +16,25 @@
 #include <vector>
 
 #include "base/result.h"
+#include "smb2/lease.h"
 
 namespace sd::server {
+
+// A lease is the client's (ClientGuid) and its key's (MS-SMB2 3.3.1.4 LeaseTable).
+struct LeaseId {
+  std::array<uint8_t, 16> client_guid{};
+  smb2::LeaseKey key{};
+  bool operator<(const LeaseId& o) const {
+    return client_guid != o.client_guid ? client_guid < o.client_guid : key < o.key;
+  }
+  bool operator==(const LeaseId& o) const { return client_guid == o.client_guid && key == o.key; }
+};
 
 class OplockTable {
  public:
   using Notify = std::function<void(uint8_t new_level)>;  // sends the break notification
+  // Sends a lease break notification (MS-SMB2 2.2.23.2).
+  using LeaseNotify = std::function<void(uint32_t current, uint32_t next, uint16_t epoch, bool ack_required)>;
   using Resume = std::function<void()>;
 
   OplockTable() = default;
@@ -41,14 +55,38 @@ class OplockTable {
   // Before a new open of `file_key` touches the file: sends the breaks it causes. Returns true
   // when the open must wait for an acknowledgment: `resume` then runs once, later (a null
   // `resume`: the open goes on without waiting); false: go on now.
-  bool breakForOpen(uint64_t file_key, OpenKind kind, Resume resume);
+  // `own`: the opener's lease, which it does not break.
+  bool breakForOpen(uint64_t file_key, OpenKind kind, Resume resume, const LeaseId* own = nullptr);
   // After the open is admitted: the level granted for `requested`. Batch and exclusive only to
   // the file's only open (`only_open`), level II when no one holds more; never while a break
   // of the file is pending.
   uint8_t grant(uint64_t file_key, uint64_t open_id, uint8_t requested, bool only_open, Notify notify);
   // Every level II holder of the file loses it, the writer's own included (a write, a lock, a
   // new end of file): notified, no acknowledgment (MS-SMB2 2.2.24.1).
-  void breakLevelII(uint64_t file_key);
+  // Read-caching leases of other keys than `own` break to none likewise (with an acknowledgment
+  // when they also cache handles; the writer does not wait for it).
+  void breakLevelII(uint64_t file_key, const LeaseId* own = nullptr);
+
+  // Leases (MS-SMB2 3.3.5.9.8 / 3.3.5.9.11). A CREATE with a lease request of `requested`
+  // (R, RH, RW or RWH; anything else is granted nothing) under `id`: the state granted, a new
+  // lease's or an upgraded one's (never less than it had). W only when no open of the file
+  // without this lease exists (`others`); nothing more while a break of it is pending.
+  struct LeaseGrant {
+    uint32_t state = 0;
+    uint16_t epoch = 0;
+    bool breaking = false;  // SMB2_LEASE_FLAG_BREAK_IN_PROGRESS
+  };
+  Result<LeaseGrant> grantLease(uint64_t file_key, const LeaseId& id, uint32_t requested, bool v2,
+                                uint16_t epoch, bool others, LeaseNotify notify);
+  // A lease key names one file (STATUS_INVALID_PARAMETER for another, MS-SMB2 3.3.5.9.8).
+  Status checkLeaseKey(uint64_t file_key, const LeaseId& id) const;
+  // An open that carried the lease is gone; the lease ends with its last open.
+  void releaseLeaseOpen(const LeaseId& id);
+  // A LEASE_BREAK acknowledgment (3.3.5.22.2): the state the lease now has;
+  // STATUS_OBJECT_NAME_NOT_FOUND (no such lease), STATUS_UNSUCCESSFUL (no break pending),
+  // STATUS_REQUEST_NOT_ACCEPTED (more than the break left).
+  Result<uint32_t> acknowledgeLease(const LeaseId& id, uint32_t state);
+  uint32_t leaseState(const LeaseId& id) const;
   // An OPLOCK_BREAK acknowledgment: the level the open now holds, or
   // STATUS_INVALID_OPLOCK_PROTOCOL (no break pending on it, or more than the break allows).
   Result<uint8_t> acknowledge(uint64_t open_id, uint8_t level);
@@ -64,7 +102,19 @@ class OplockTable {
     uint8_t break_to = 0;
     std::chrono::steady_clock::time_point deadline;
     Notify notify;
+    // A lease: every open with its key shares it.
+    bool is_lease = false;
+    uint32_t state = 0, break_to_state = 0;
+    uint16_t epoch = 0;
+    bool v2 = false;
+    int opens = 0;
+    LeaseNotify lease_notify;
   };
+  // The break that `kind` (or a write, kWrite) makes of a lease's state: the state left.
+  static uint32_t leaseBreakTo(uint32_t state, int kind);
+  // Starts a lease break to `to` (under the lock); true when it awaits an acknowledgment. The
+  // notification goes into `out`, sent after the lock is released.
+  bool breakLeaseLocked(Holder& h, uint32_t to, std::vector<std::function<void()>>& out);
   // Waiters of files with no break pending, taken out under the lock (run them after).
   std::vector<Resume> takeSettledLocked(uint64_t file_key);
   // Removes a holder from both maps; the next holder.
@@ -77,6 +127,8 @@ class OplockTable {
   std::map<uint64_t, Holder> holders_;               // by open id
   std::multimap<uint64_t, uint64_t> by_file_;        // file key -> open id
   std::multimap<uint64_t, Resume> waiters_;          // file key -> waiting CREATE
+  std::map<LeaseId, uint64_t> leases_;               // -> holder id
+  uint64_t next_lease_holder_ = 1ull << 63;          // lease holders' ids (opens' ids are small)
   std::thread timer_;
   bool stop_ = false;
 };

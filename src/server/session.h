@@ -7,12 +7,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "auth/spnego.h"
 #include "base/bytes.h"
 #include "base/unix_account.h"
 #include "rpc/pipe.h"
+#include "server/oplock_table.h"
 #include "server/server_state.h"
 #include "smb2/security.h"
 #include "vfs/share.h"
@@ -94,6 +96,7 @@ struct Open {
   bool delete_on_close = false;
   bool is_stream = false;
   uint8_t oplock_level = 0;
+  std::optional<LeaseId> lease;  // the lease this open carries (server/oplock_table.h)
   uint64_t position = 0;  // FilePositionInformation
   // Data was written through this open: its last close may block (see ServerState::releaseHandle).
   std::atomic<bool> written{false};

@@ -12,6 +12,7 @@
 #include "server/connection.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
+#include "smb2/lease.h"
 #include "vfs/identity.h"
 
 namespace sd::server {
@@ -115,7 +116,7 @@ bool overwrites(uint32_t disposition) {
 // goes out now); STATUS_SHARING_VIOLATION when share modes refuse it and no batch oplock's
 // holder could change that by closing.
 Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat& st, uint32_t access,
-                                 uint32_t share_access, uint32_t disposition) {
+                                 uint32_t share_access, uint32_t disposition, const std::optional<LeaseId>& own) {
   // Overwriting writes the file whatever the open asked for (MS-FSA 2.1.5.1.2.1).
   if (overwrites(disposition)) access |= smb2::kFileWriteData;
   if (!r.tree->share->cfg.oplocks || st.directory || !breaksOplocks(access)) return false;
@@ -132,7 +133,7 @@ Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat&
   auto gate = std::make_shared<InterimGate>();
   if (r.resumed) gate->interimSent();
   if (!r.more_in_chain) resume = resumeCreate(c, r, async_id, gate);
-  bool wait = c.state().oplocks().breakForOpen(key, kind, std::move(resume));
+  bool wait = c.state().oplocks().breakForOpen(key, kind, std::move(resume), own ? &*own : nullptr);
   if (wait && !r.more_in_chain) {
     r.async_id = async_id;
     if (!r.resumed) r.after_send = [gate] { gate->interimSent(); };
@@ -140,6 +141,54 @@ Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat&
   }
   if (conflict) return err(NtStatus::kSharingViolation, "share mode conflict");
   return false;
+}
+
+// The lease a CREATE asks for (RqLs, MS-SMB2 2.2.13.2.8 / 2.2.13.2.10), when leases are on.
+std::optional<smb2::LeaseContext> leaseRequest(Connection& c, const smb2::CreateRequest& req) {
+  if (!c.state().global().smb2_leases || req.requested_oplock_level != smb2::kOplockLevelLease) return std::nullopt;
+  for (const auto& ctx : req.create_contexts) {
+    if (ctx.name != smb2::kCreateRequestLease) continue;
+    auto l = smb2::decodeLeaseContext(ctx.data);
+    if (l) return *l;
+  }
+  return std::nullopt;
+}
+
+// The oplock or lease a new open gets (MS-SMB2 3.3.5.9.8 / 3.3.5.9.11): the response's
+// OplockLevel, and the RqLs response context for a lease. Nothing for a directory or a stream,
+// no oplock for a stat open (attributes or security only, the file neither created nor
+// overwritten); stat opens do not keep others from W.
+Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t access, uint32_t create_action,
+                             uint8_t requested, const std::optional<smb2::LeaseContext>& lease,
+                             std::vector<smb2::CreateContextOut>& contexts) {
+  bool data_open = breaksOplocks(access) || create_action != smb2::kFileOpened;
+  if (lease) SD_CHECK(c.state().oplocks().checkLeaseKey(open.file_key, {c.negotiated().client_guid, lease->lease_key}));
+  // Stat opens get no oplock, but a lease they ask for (smbtorture smb2.lease.statopen).
+  if (!r.tree->share->cfg.oplocks || (!data_open && !lease) || open.is_directory || open.is_stream)
+    return smb2::kOplockLevelNone;
+  auto opens = c.state().opensOfFile(open.file_key);
+  if (!lease)
+    return c.state().oplocks().grant(open.file_key, open.volatile_id, requested, opens.size() == 1,
+                                     oplockBreakNotifier(c, r, open));
+  LeaseId id{c.negotiated().client_guid, lease->lease_key};
+  bool others = false;
+  for (const auto& o : opens)
+    if (o.get() != &open && !(o->lease && *o->lease == id) && breaksOplocks(o->granted_access)) others = true;
+  auto g = SD_TRY(c.state().oplocks().grantLease(open.file_key, id, lease->lease_state, lease->v2, lease->epoch,
+                                                 others, leaseBreakNotifier(c, r, lease->lease_key)));
+  open.lease = id;
+  smb2::LeaseContext out;
+  out.v2 = lease->v2;
+  out.lease_key = lease->lease_key;
+  out.lease_state = g.state;
+  out.lease_flags = g.breaking ? smb2::kLeaseFlagBreakInProgress : 0;
+  if (lease->v2 && (lease->lease_flags & smb2::kLeaseFlagParentLeaseKeySet)) {
+    out.lease_flags |= smb2::kLeaseFlagParentLeaseKeySet;
+    out.parent_lease_key = lease->parent_lease_key;
+  }
+  out.epoch = g.epoch;
+  contexts.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(out)});
+  return smb2::kOplockLevelLease;
 }
 
 }  // namespace
@@ -158,6 +207,7 @@ Status handleCreate(Connection& c, Request& r) {
   if (r.tree->share->ipc) return openPipe(c, r, req);
 
   const auto& share = *r.tree->share;
+  const auto lease = leaseRequest(c, req);
   // SMB2_CREATE_SD_BUFFER (MS-SMB2 2.2.13.2.3): decoded before anything is created.
   std::optional<fscc::SecurityDescriptor> context_sd;
   for (const auto& ctx : req.create_contexts) {
@@ -203,7 +253,9 @@ Status handleCreate(Connection& c, Request& r) {
     // A file whose delete is pending opens no more (MS-FSA 2.1.5.1.2.1).
     if (c.state().isDeletePending(fileKey(look->stat))) return err(NtStatus::kDeletePending, "delete pending");
     // Oplocks held by other opens are broken before the file is opened (or overwritten).
-    if (SD_TRY(waitForOplockBreaks(c, r, look->stat, access, req.share_access, req.create_disposition)))
+    std::optional<LeaseId> own;
+    if (lease) own = LeaseId{c.negotiated().client_guid, lease->lease_key};
+    if (SD_TRY(waitForOplockBreaks(c, r, look->stat, access, req.share_access, req.create_disposition, own)))
       return ok();
   }
 
@@ -268,19 +320,17 @@ Status handleCreate(Connection& c, Request& r) {
       return st;
     }
   }
-  // The oplock (MS-SMB2 3.3.5.9.8 without leases): batch or exclusive for the file's only open.
-  uint8_t oplock = smb2::kOplockLevelNone;
-  // A stat open (attributes or security only, the file neither created nor overwritten) gets none.
-  bool data_open = breaksOplocks(access) || opened.create_action != smb2::kFileOpened;
-  if (share.cfg.oplocks && data_open && !open->is_directory && !open->is_stream)
-    oplock = c.state().oplocks().grant(open->file_key, open->volatile_id, req.requested_oplock_level,
-                                       c.state().opensOfFile(open->file_key).size() == 1,
-                                       oplockBreakNotifier(c, r, *open));
+  smb2::CreateResponse resp;
+  auto caching = grantCaching(c, r, *open, access, opened.create_action, req.requested_oplock_level, lease,
+                              resp.contexts);
+  if (!caching) {
+    c.state().removeOpen(open->volatile_id);
+    return caching.error();
+  }
+  resp.oplock_level = *caching;
   c.trackOpen(open);
   r.created_file_id = std::array<uint64_t, 2>{open->persistent_id, open->volatile_id};
 
-  smb2::CreateResponse resp;
-  resp.oplock_level = oplock;
   resp.create_action = opened.create_action;
   resp.creation_time = opened.stat.creation_time;
   resp.last_access_time = opened.stat.last_access_time;
@@ -296,8 +346,8 @@ Status handleCreate(Connection& c, Request& r) {
     } else if (ctx.name == smb2::kCreateQueryOnDiskId) {
       resp.contexts.push_back(smb2::makeQueryOnDiskIdResponse(opened.stat.file_id, opened.stat.device));
     }
-    // DHnQ/DH2Q/RqLs: not granted until durable handles and leases land (no response
-    // context means "not granted", MS-SMB2 3.3.5.9.6-10).
+    // DHnQ/DH2Q: not granted until durable handles land (no response context means "not
+    // granted", MS-SMB2 3.3.5.9.6-7).
   }
   smb2::encodeCreateResponse(resp, r.out);
   return ok();

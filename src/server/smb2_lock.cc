@@ -47,7 +47,7 @@ Status handleLock(Connection& c, Request& r) {
     return ok();
   }
   // A byte-range lock breaks level II oplocks, the locker's own too (MS-FSA 2.1.5.7).
-  c.state().oplocks().breakLevelII(open->file_key);
+  c.state().oplocks().breakLevelII(open->file_key, open->lease ? &*open->lease : nullptr);
   for (const auto& l : req.locks) {
     if (!validLockFlags(l.flags)) return err(NtStatus::kInvalidParameter, "lock flags");
     if (req.locks.size() > 1 && !(l.flags & kFailImmediately))

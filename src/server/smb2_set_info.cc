@@ -141,7 +141,7 @@ Status handleSetInfo(Connection& c, Request& r) {
       if (!(open->granted_access & smb2::kFileWriteData)) return err(NtStatus::kAccessDenied);
       SD_CHECK(needWrite());
       SD_CHECK(h.truncate(e));
-      c.state().oplocks().breakLevelII(open->file_key);  // cached reads are stale
+      c.state().oplocks().breakLevelII(open->file_key, open->lease ? &*open->lease : nullptr);  // cached reads are stale
       break;
     }
     case fscc::kFileAllocationInformation: {
@@ -149,7 +149,7 @@ Status handleSetInfo(Connection& c, Request& r) {
       if (!(open->granted_access & smb2::kFileWriteData)) return err(NtStatus::kAccessDenied);
       SD_CHECK(needWrite());
       SD_CHECK(h.setAllocationSize(a));
-      c.state().oplocks().breakLevelII(open->file_key);
+      c.state().oplocks().breakLevelII(open->file_key, open->lease ? &*open->lease : nullptr);
       break;
     }
     case fscc::kFileRenameInformation:

@@ -49,7 +49,7 @@ Status handleWrite(Connection& c, Request& r) {
   auto n = SD_TRY(open->handle->pwrite(offset, data));
   open->written.store(true, std::memory_order_relaxed);
   // Other opens' level II oplocks: their cached reads are stale now (MS-FSA 2.1.5.3).
-  c.state().oplocks().breakLevelII(open->file_key);
+  c.state().oplocks().breakLevelII(open->file_key, open->lease ? &*open->lease : nullptr);
   open->position = offset + n;
   if (req.flags & (smb2::kWriteFlagWriteThrough | smb2::kWriteFlagWriteUnbuffered))
     SD_CHECK(open->handle->fsync());

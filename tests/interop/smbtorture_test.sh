@@ -8,7 +8,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 LIST=${SMBTORTURE_LIST:-$HERE/smbtorture-tests.txt}
 XFAIL=$HERE/smbtorture-expected-failures.txt
 PER_TEST_TIMEOUT=${SMBTORTURE_TIMEOUT:-120}
-start_server "" "" || { not_ok "server start"; finish; exit 1; }
+# Leases are off by default (docs/CONFIG.md): on here, for smb2.lease.
+start_server "	smb2 leases = yes" "" || { not_ok "server start"; finish; exit 1; }
 passed=0; xfailed=0; unexpected=0; xpassed=0
 while read -r t; do
   case "$t" in ''|\#*) continue ;; esac

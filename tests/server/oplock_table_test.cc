@@ -141,5 +141,81 @@ TEST(OplockTable, UnacknowledgedBreakCompletesAfterTheTimeout) {
   EXPECT_EQ(t.acknowledge(10, kII).status(), NtStatus::kInvalidOplockProtocol);
 }
 
+// Leases: what a key gets beside others (smbtorture smb2.lease.break's table), upgrades only to
+// a superset granted whole, and acknowledgments right and wrong.
+LeaseId lease(uint8_t k) {
+  LeaseId id;
+  id.key[0] = k;
+  return id;
+}
+struct LeaseBreaks {
+  std::vector<std::pair<uint32_t, uint32_t>> got;  // (current, next)
+  std::vector<bool> ack;
+  OplockTable::LeaseNotify sink() {
+    return [this](uint32_t cur, uint32_t next, uint16_t, bool a) {
+      got.emplace_back(cur, next);
+      ack.push_back(a);
+    };
+  }
+};
+constexpr uint32_t R = smb2::kLeaseRead, H = smb2::kLeaseHandle, W = smb2::kLeaseWrite;
+
+TEST(OplockTable, LeaseGrantsBesideOthersAndUpgrades) {
+  OplockTable t;
+  LeaseBreaks lb;
+  auto g = t.grantLease(1, lease(1), R | H, false, 0, false, lb.sink());
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->state, R | H);
+  // A sidegrade (RH -> RW) leaves RH; a superset granted whole upgrades.
+  g = t.grantLease(1, lease(1), R | W, false, 0, false, lb.sink());
+  EXPECT_EQ(g->state, R | H);
+  g = t.grantLease(1, lease(1), R | W | H, false, 0, false, lb.sink());
+  EXPECT_EQ(g->state, R | W | H);
+  // W and H without R are no lease state.
+  g = t.grantLease(2, lease(2), W | H, false, 0, false, lb.sink());
+  EXPECT_EQ(g->state, 0u);
+  // Another key beside other opens: no W; the same key on another file: refused.
+  g = t.grantLease(3, lease(3), R | W | H, false, 0, true, lb.sink());
+  EXPECT_EQ(g->state, R | H);
+  EXPECT_EQ(t.grantLease(4, lease(3), R, false, 0, false, lb.sink()).status(), NtStatus::kInvalidParameter);
+  EXPECT_FALSE(t.checkLeaseKey(4, lease(3)));
+  // v2: a new lease's epoch is the request's plus one.
+  g = t.grantLease(5, lease(5), R, true, 41, false, lb.sink());
+  EXPECT_EQ(g->epoch, 42);
+  EXPECT_TRUE(lb.got.empty());
+}
+
+TEST(OplockTable, LeaseBreakOnOpenWaitsForItsAcknowledgment) {
+  OplockTable t;
+  LeaseBreaks lb;
+  ASSERT_EQ(t.grantLease(1, lease(1), R | W | H, false, 0, false, lb.sink())->state, R | W | H);
+  int resumed = 0;
+  LeaseId other = lease(2);
+  EXPECT_TRUE(t.breakForOpen(1, Kind::kOpen, [&] { resumed++; }, &other));
+  ASSERT_EQ(lb.got.size(), 1u);
+  EXPECT_EQ(lb.got[0], std::make_pair(R | W | H, R | H));
+  EXPECT_TRUE(lb.ack[0]);
+  // The owner's own opens neither break it again nor wait for it.
+  LeaseId mine = lease(1);
+  EXPECT_FALSE(t.breakForOpen(1, Kind::kOpen, nullptr, &mine));
+  EXPECT_EQ(lb.got.size(), 1u);
+  // Wrong acknowledgments: unknown key, more than the break leaves.
+  EXPECT_EQ(t.acknowledgeLease(lease(9), R).status(), NtStatus::kObjectNameNotFound);
+  EXPECT_EQ(t.acknowledgeLease(lease(1), R | W).status(), NtStatus::kRequestNotAccepted);
+  EXPECT_EQ(resumed, 0);
+  auto a = t.acknowledgeLease(lease(1), R | H);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, R | H);
+  EXPECT_EQ(resumed, 1);
+  EXPECT_EQ(t.acknowledgeLease(lease(1), R).status(), NtStatus::kUnsuccessful);  // none pending
+  // A write through another open breaks R (and H) without waiting.
+  t.breakLevelII(1, &other);
+  ASSERT_EQ(lb.got.size(), 2u);
+  EXPECT_EQ(lb.got[1], std::make_pair(R | H, 0u));
+  // The last open of the lease ends it.
+  t.releaseLeaseOpen(lease(1));
+  EXPECT_EQ(t.leaseState(lease(1)), 0u);
+}
+
 }  // namespace
 }  // namespace sd::server
