@@ -4,7 +4,8 @@
 # session against one smbdirectd. Ownership of what each creates (stat on the server), Unix
 # permissions between users, supplementary groups, force user, force group, guest -> nobody,
 # admin users, valid users = @group, hosts allow / hosts deny (per share and [global]), write
-# list on a read-only share, a user with no Unix account refused, owner SIDs (S-1-22-1-uid).
+# list on a read-only share, a user with no Unix account refused, owner SIDs (S-1-22-1-uid),
+# set-group-ID directories.
 # Needs root (accounts, identity switching); exits 77 (skipped) otherwise.
 set -uo pipefail
 if [ "$(id -u)" != 0 ]; then echo "SKIPPED: needs root to create Unix accounts"; exit 77; fi
@@ -95,6 +96,15 @@ check "a directory created by $U1 belongs to $U1" test "$(owner "$DATA/d1")" = "
 smb "$U2%$PW2" data "put $WORK/local/f f2" >/dev/null 2>&1
 check "a file created by $U2 belongs to $U2" test "$(owner "$DATA/f2")" = "$U2"
 check "create mask applies (0644)" test "$(stat -c %a "$DATA/f1")" = 644
+
+# A set-group-ID directory keeps its Linux meaning: what a user creates in it gets the
+# directory's group (not the user's primary group $G2), and new directories inherit the bit.
+mkdir "$DATA/sgid"; chown "root:$G" "$DATA/sgid"; chmod 2777 "$DATA/sgid"
+smb "$U1%$PW1" data "put $WORK/local/f sgid/f; mkdir sgid/sub" >/dev/null 2>&1
+check "a file created in a set-group-ID directory gets its group" test "$(group_of "$DATA/sgid/f")" = "$G"
+check "a directory created there gets its group and the bit" \
+  bash -c "[ \"\$(stat -c %G '$DATA/sgid/sub')\" = '$G' ] && [ -g '$DATA/sgid/sub' ]"
+check "and still belongs to its creator" test "$(owner "$DATA/sgid/f")" = "$U1"
 
 # Unix permissions between users.
 chmod 600 "$DATA/f1"
