@@ -163,8 +163,12 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
                              std::vector<smb2::CreateContextOut>& contexts) {
   bool data_open = breaksOplocks(access) || create_action != smb2::kFileOpened;
   if (lease) SD_CHECK(c.state().oplocks().checkLeaseKey(open.file_key, {c.negotiated().client_guid, lease->lease_key}));
-  // Stat opens get no oplock, but a lease they ask for (smbtorture smb2.lease.statopen).
-  if (!r.tree->share->cfg.oplocks || (!data_open && !lease) || open.is_directory || open.is_stream)
+  // Stat opens get no oplock, but a lease they ask for (smbtorture smb2.lease.statopen). Most
+  // CREATEs ask for neither: they cost no look at the file's other opens.
+  bool wants_oplock = requested == smb2::kOplockLevelII || requested == smb2::kOplockLevelExclusive ||
+                      requested == smb2::kOplockLevelBatch;
+  if (!r.tree->share->cfg.oplocks || (!lease && (!data_open || !wants_oplock)) || open.is_directory ||
+      open.is_stream)
     return smb2::kOplockLevelNone;
   auto opens = c.state().opensOfFile(open.file_key);
   if (!lease)
