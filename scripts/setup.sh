@@ -5,7 +5,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libssl-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libfuse3-dev fuse3 libibverbs-dev librdmacm-dev rdma-core ibverbs-utils rdmacm-utils
-  attr libattr1-dev
+  attr libattr1-dev acl
   samba smbclient samba-testsuite python3-impacket tshark smbnetfs fio iperf3 iproute2
 )
 missing=()

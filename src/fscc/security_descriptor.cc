@@ -19,6 +19,18 @@ Sid creatorOwnerSid() { return makeSid(3, {0}); }
 Sid unixUserSid(uint32_t uid) { return makeSid(22, {1, uid}); }
 Sid unixGroupSid(uint32_t gid) { return makeSid(22, {2, gid}); }
 
+namespace {
+std::optional<uint32_t> unixIdOf(const Sid& sid, uint32_t kind) {
+  if (sid.revision != 1 || sid.identifier_authority != 22 || sid.sub_authority.size() != 2 ||
+      sid.sub_authority[0] != kind)
+    return std::nullopt;
+  return sid.sub_authority[1];
+}
+}  // namespace
+
+std::optional<uint32_t> uidOfUnixSid(const Sid& sid) { return unixIdOf(sid, 1); }
+std::optional<uint32_t> gidOfUnixSid(const Sid& sid) { return unixIdOf(sid, 2); }
+
 // MS-DTYP 2.4.2.1: S-1-<authority>-<sub>...; authority in hex ("0x...") when >= 2^32.
 std::string sidToString(const Sid& sid) {
   std::string s = "S-" + std::to_string(sid.revision) + "-";

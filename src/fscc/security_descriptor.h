@@ -94,6 +94,9 @@ Sid everyoneSid();                 // S-1-1-0
 Sid creatorOwnerSid();             // S-1-3-0
 Sid unixUserSid(uint32_t uid);     // S-1-22-1-uid (Samba)
 Sid unixGroupSid(uint32_t gid);    // S-1-22-2-gid (Samba)
+// The uid of S-1-22-1-uid, the gid of S-1-22-2-gid; nothing for any other SID.
+std::optional<uint32_t> uidOfUnixSid(const Sid& sid);
+std::optional<uint32_t> gidOfUnixSid(const Sid& sid);
 
 // MS-DTYP 2.4.4 ACE. Types ACCESS_ALLOWED/DENIED/SYSTEM_AUDIT/SYSTEM_MANDATORY_LABEL are
 // decoded into mask + sid (+ any trailing application data in `extra`); for other types `mask`

@@ -103,6 +103,19 @@ Status setSecurity(Open& open, const Session& session, bool read_only, uint32_t 
   auto stored = SD_TRY(fs.readSecurity(*open.handle));
   auto current = SD_TRY(effectiveDescriptor(stored, st));
   auto merged = fscc::mergeSecurityDescriptor(current, *update, info);
+  // An owner or group that is a Unix account's SID (S-1-22-1-uid, S-1-22-2-gid) becomes the
+  // file's Unix owner or group too, as Samba does; the kernel decides as for the caller (a user
+  // may give their file to a group of theirs; only root may give it to another user).
+  std::optional<uint32_t> uid, gid;
+  if ((info & fscc::kOwnerSecurityInformation) && update->owner) {
+    uid = fscc::uidOfUnixSid(*update->owner);
+    if (uid && *uid == st.uid) uid.reset();
+  }
+  if ((info & fscc::kGroupSecurityInformation) && update->group) {
+    gid = fscc::gidOfUnixSid(*update->group);
+    if (gid && *gid == st.gid) gid.reset();
+  }
+  SD_CHECK(fs.setOwner(*open.handle, uid, gid));
   return fs.writeSecurity(*open.handle, fscc::encodeSecurityDescriptor(merged));
 }
 

@@ -1014,6 +1014,19 @@ Status Share::writeSecurity(Handle& h, ByteView descriptor) {
   return ok();
 }
 
+Status Share::setOwner(Handle& h, std::optional<uint32_t> uid, std::optional<uint32_t> gid) {
+  // (uid_t)-1 means "unchanged" to chown: never a real owner.
+  if ((uid && *uid == uint32_t(-1)) || (gid && *gid == uint32_t(-1)))
+    return err(NtStatus::kInvalidOwner, "no such Unix id");
+  if (!uid && !gid) return ok();
+  if (fchownat(h.fd(), "", uid ? uid_t(*uid) : uid_t(-1), gid ? gid_t(*gid) : gid_t(-1),
+               AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == EPERM) return err(NtStatus::kAccessDenied, "chown not permitted");
+    return fromErrno(errno, "fchownat");
+  }
+  return ok();
+}
+
 Result<Share::SecurityLookup> Share::lookupSecurity(const std::string& smb_path) {
   std::string path = SD_TRY(normalize(smb_path));
   auto colon = path.find(':');

@@ -139,6 +139,10 @@ class Share {
   // file for a stream); a file without it has no stored descriptor. Not an EA, not a stream.
   Result<std::optional<Bytes>> readSecurity(Handle& h);
   Status writeSecurity(Handle& h, ByteView descriptor);
+  // Changes the file's Unix owner and/or group (of the base file for a stream) as the calling
+  // thread's identity: the kernel decides (root may give any file to anyone; a user may give
+  // their own file to a group they belong to). EPERM is STATUS_ACCESS_DENIED.
+  Status setOwner(Handle& h, std::optional<uint32_t> uid, std::optional<uint32_t> gid);
   // What CREATE needs before it opens a name (the access check comes before any truncation):
   // whether it exists, its stat and stored descriptor, and the same for its parent directory.
   struct SecurityLookup {

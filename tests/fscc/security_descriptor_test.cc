@@ -32,6 +32,16 @@ TEST(Sid, GoldenEveryoneAndUnixUser) {
 }
 
 // A descriptor with owner, group and a one-ACE DACL, laid out by hand from MS-DTYP 2.4.6.
+TEST(Sid, UnixIdsBackFromSids) {
+  EXPECT_EQ(uidOfUnixSid(unixUserSid(1000)), 1000u);
+  EXPECT_EQ(gidOfUnixSid(unixGroupSid(27)), 27u);
+  EXPECT_FALSE(uidOfUnixSid(unixGroupSid(27)));   // a group SID is no user
+  EXPECT_FALSE(gidOfUnixSid(unixUserSid(1000)));
+  EXPECT_FALSE(uidOfUnixSid(everyoneSid()));
+  EXPECT_FALSE(uidOfUnixSid(makeSid(22, {1, 1000, 5})));  // one sub-authority too many
+  EXPECT_FALSE(uidOfUnixSid(makeSid(5, {1, 1000})));      // another authority
+}
+
 TEST(SecurityDescriptor, Golden) {
   SecurityDescriptor sd;
   sd.owner = unixUserSid(1000);

@@ -5,7 +5,7 @@
 # permissions between users, supplementary groups, force user, force group, guest -> nobody,
 # admin users, valid users = @group, hosts allow / hosts deny (per share and [global]), write
 # list on a read-only share, a user with no Unix account refused, owner SIDs (S-1-22-1-uid),
-# set-group-ID directories.
+# owner and group set through SET_INFO, set-group-ID directories, default POSIX ACLs.
 # Needs root (accounts, identity switching); exits 77 (skipped) otherwise.
 set -uo pipefail
 if [ "$(id -u)" != 0 ]; then echo "SKIPPED: needs root to create Unix accounts"; exit 77; fi
@@ -171,6 +171,42 @@ check "QUERY_INFO: the owner of $U2's file is S-1-22-1-$(id -u "$U2")" \
   test "$(owner_sid "$U1" "$PW1" f2 2>&1)" = "S-1-22-1-$(id -u "$U2")"
 check "QUERY_INFO: the owner of $U1's directory is S-1-22-1-$(id -u "$U1")" \
   test "$(owner_sid "$U1" "$PW1" d1 2>&1)" = "S-1-22-1-$(id -u "$U1")"
+
+# SET_INFO of an owner or group that is a Unix account's SID changes the file's Unix owner or
+# group, as the kernel allows it for the caller.
+set_sid() {  # set_sid USER PW SHARE PATH owner|group SID
+  /usr/bin/python3 "$(dirname "$0")/owner_sid.py" 127.0.0.1 "$PORT" "$3" "$4" "$1" "$2" "$5" "$6"
+}
+GID_G=$(getent group "$G" | cut -d: -f3)
+smb "$U1%$PW1" data "put $WORK/local/f sid1" >/dev/null 2>&1
+smb "$U3%$PW3" data "put $WORK/local/f sid3" >/dev/null 2>&1
+check "SET_INFO group S-1-22-2-$GID_G: $U1 gives their file to their group $G" \
+  set_sid "$U1" "$PW1" data sid1 group "S-1-22-2-$GID_G"
+check "and its Unix group is now $G" test "$(group_of "$DATA/sid1")" = "$G"
+check "and QUERY_INFO says so" \
+  test "$(/usr/bin/python3 "$(dirname "$0")/owner_sid.py" 127.0.0.1 "$PORT" data sid1 "$U1" "$PW1" group 2>&1)" = "S-1-22-2-$GID_G"
+check_fails_with "$U3 (not in $G) cannot give their file to $G" STATUS_ACCESS_DENIED \
+  set_sid "$U3" "$PW3" data sid3 group "S-1-22-2-$GID_G"
+check "and its group is unchanged" test "$(group_of "$DATA/sid3")" = "$G2"
+check_fails_with "$U1 cannot give their file to $U2" STATUS_INVALID_OWNER \
+  set_sid "$U1" "$PW1" data sid1 owner "S-1-22-1-$(id -u "$U2")"
+check "and it still belongs to $U1" test "$(owner "$DATA/sid1")" = "$U1"
+check "an admin user gives root's file to $U1 (SET_INFO owner)" \
+  set_sid "$U2" "$PW2" adm a1 owner "S-1-22-1-$(id -u "$U1")"
+check "and its Unix owner is now $U1" test "$(owner "$ADM/a1")" = "$U1"
+
+# A default POSIX ACL keeps its Linux meaning: what a user creates below it carries its entries
+# (here: $U3 may read, group and others nothing), whatever the share's create mask says.
+mkdir "$DATA/dacl"; chmod 777 "$DATA/dacl"
+setfacl -d -m "u::rwx,g::---,o::---,u:$U3:rwx,m::rwx" "$DATA/dacl"
+smb "$U1%$PW1" data "put $WORK/local/f dacl/f; mkdir dacl/sub" >/dev/null 2>&1
+check "a file created under a default ACL carries its entry for $U3" \
+  bash -c "getfacl -cp '$DATA/dacl/f' 2>/dev/null | grep -q '^user:$U3:'"
+check "$U3 reads it through that entry" smb "$U3%$PW3" data "get dacl/f $WORK/local/acl3"
+check_fails_with "$U2 (no entry, others ---) cannot read it" NT_STATUS_ACCESS_DENIED \
+  smb "$U2%$PW2" data "get dacl/f $WORK/local/acl2"
+check "a directory created there inherits the default ACL" \
+  bash -c "getfacl -cpd '$DATA/dacl/sub' 2>/dev/null | grep -q '^user:$U3:rwx'"
 
 # [global] hosts deny: the connection is refused before any session exists.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
