@@ -286,6 +286,14 @@ struct Fs {
       leaseHandleClosed(ino);
     }
   }
+  // The known inodes of `p` and of every path below it.
+  std::vector<fuse_ino_t> knownInosFrom(const std::string& p) {
+    std::lock_guard<std::mutex> lk(tab_mu);
+    std::vector<fuse_ino_t> out;
+    for (auto& [q, i] : inos)
+      if (q == p || q.compare(0, p.size() + 1, p + "/") == 0) out.push_back(i);
+    return out;
+  }
   std::optional<fuse_ino_t> knownIno(const std::string& p) {
     std::lock_guard<std::mutex> lk(tab_mu);
     auto it = inos.find(p);
@@ -877,9 +885,11 @@ void opRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
   if (flags & ~unsigned(RENAME_NOREPLACE)) return (void)fuse_reply_err(req, EINVAL);
   auto from = fs->child(parent, name), to = fs->child(newparent, newname);
   if (!from || !to) return (void)fuse_reply_err(req, ENOENT);
+  // Our deferred handles of the source, of anything below it (a directory is not renamed while
+  // files below it are open) and of the target close first, as cifs.ko does.
   if (fs->leases) {
-    for (const auto* q : {&*from, &*to})
-      if (auto ino = fs->knownIno(*q)) fs->closeDeferred(*ino);
+    for (auto ino : fs->knownInosFrom(*from)) fs->closeDeferred(ino);
+    if (auto ino = fs->knownIno(*to)) fs->closeDeferred(*ino);
   }
   auto st = once(fs, [&] { return fs->smb.rename(*from, *to, !(flags & RENAME_NOREPLACE)); });
   if (!st) return (void)fuse_reply_err(req, toErrno(st.status()));
