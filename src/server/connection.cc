@@ -497,6 +497,43 @@ std::shared_ptr<AsyncReply> Connection::asyncReply(const Request& req, uint64_t 
   return a;
 }
 
+std::function<void()> Connection::rerunLater(const Request& r, uint64_t async_id,
+                                             std::shared_ptr<InterimGate> gate,
+                                             Status (*handler)(Connection&, Request&)) {
+  return [life = life_, conn = this, reply = asyncReply(r, async_id), msg = Bytes(r.msg.begin(), r.msg.end()),
+          hdr = r.hdr, session = r.session, tree = r.tree, encrypted = r.encrypted, async_id, gate, handler] {
+    std::lock_guard<std::mutex> lk(life->mu);
+    if (!life->alive) return;
+    Request req;
+    req.msg = msg;
+    req.hdr = hdr;
+    req.session = session;
+    req.tree = tree;
+    req.encrypted = encrypted;
+    req.resumed = async_id;
+    req.out.zeros(64);
+    vfs::IdentityScope as(tree->identity);
+    Status st = as.status() ? handler(*conn, req) : as.status();
+    if (st && req.async_id) return;  // waits for another break
+    auto body = std::make_shared<Bytes>(st ? Bytes(req.out.buf().begin() + 64, req.out.buf().end()) : Bytes());
+    NtStatus status = st ? NtStatus::kSuccess : st.error().status;
+    gate->finalReady([reply, body, status] { reply->send(status, *body); });
+  };
+}
+
+bool Connection::parkUntil(Request& r, Status (*handler)(Connection&, Request&),
+                           const std::function<bool(std::function<void()>)>& wait) {
+  uint64_t async_id = r.resumed ? r.resumed : nextAsyncId();
+  auto gate = std::make_shared<InterimGate>();
+  if (r.resumed) gate->interimSent();  // a resumed request's interim response went out long ago
+  std::function<void()> resume;
+  if (!r.more_in_chain) resume = rerunLater(r, async_id, gate, handler);
+  if (!wait(std::move(resume)) || r.more_in_chain) return false;
+  r.async_id = async_id;
+  if (!r.resumed) r.after_send = [gate] { gate->interimSent(); };
+  return true;
+}
+
 void AsyncReply::send(NtStatus status, ByteView body) const {
   smb2::Header h;
   h.command = command;

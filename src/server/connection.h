@@ -184,6 +184,16 @@ class Connection : public MessageHandler {
   uint64_t nextAsyncId() { return next_async_id_.fetch_add(1); }
   const std::shared_ptr<PendingTable>& pending() { return pending_; }
   std::shared_ptr<AsyncReply> asyncReply(const Request& req, uint64_t async_id);
+  // A parked request (one that waits for an oplock or lease break to settle) run again by
+  // `handler` on the thread that settles it, as the request's user, while the connection
+  // lives; its final response goes out as an async one (MS-SMB2 3.3.4.2) behind `gate`. A
+  // handler that goes async again (Request::async_id) keeps waiting.
+  std::function<void()> rerunLater(const Request& r, uint64_t async_id, std::shared_ptr<InterimGate> gate,
+                                   Status (*handler)(Connection&, Request&));
+  // Parks `r` as above when `wait(resume)` says it must wait (true); a request inside a
+  // compound, before its last, does not wait (false, and `wait` gets a null resume).
+  bool parkUntil(Request& r, Status (*handler)(Connection&, Request&),
+                 const std::function<bool(std::function<void()>)>& wait);
 
   // A large response buffer kept from the last response sent, with its size (its bytes stale),
   // so that READ can place file data behind its header without zero-filling a new buffer

@@ -1,5 +1,7 @@
 #include "server/oplock_table.h"
 
+#include <optional>
+
 #include "smb2/constants.h"
 
 namespace sd::server {
@@ -88,6 +90,29 @@ bool OplockTable::breakForOpen(uint64_t file_key, OpenKind kind, Resume resume, 
   cv_.notify_all();
   for (auto& n : notices) n();
   return wait;
+}
+
+bool OplockTable::breakHandleCaching(const std::vector<uint64_t>& file_keys, Resume resume, const LeaseId* own) {
+  std::vector<std::function<void()>> notices;
+  std::optional<uint64_t> wait_on;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto mine = own ? leases_.find(*own) : leases_.end();
+    for (uint64_t key : file_keys) {
+      auto [b, e] = by_file_.equal_range(key);
+      for (auto it = b; it != e; ++it) {
+        Holder& h = holders_[it->second];
+        if (!h.is_lease || (mine != leases_.end() && mine->second == it->second)) continue;
+        if (breakLeaseLocked(h, h.state & ~smb2::kLeaseHandle, notices) && !wait_on) wait_on = key;
+      }
+    }
+    // Waiting on one file at a time: run again, the request finds the next one still pending.
+    if (wait_on && resume) waiters_.emplace(*wait_on, std::move(resume));
+    if (wait_on && !timer_.joinable()) timer_ = std::thread([this] { timerLoop(); });
+  }
+  cv_.notify_all();
+  for (auto& n : notices) n();
+  return wait_on.has_value();
 }
 
 uint8_t OplockTable::grant(uint64_t file_key, uint64_t open_id, uint8_t requested, bool only_open,
@@ -319,10 +344,11 @@ void OplockTable::timerLoop() {
     for (auto it = holders_.begin(); it != holders_.end();) {
       Holder& h = it->second;
       if (h.breaking && h.deadline <= now) {
-        // No acknowledgment in time: the break completes as if acknowledged (MS-SMB2 3.3.2.1).
+        // No acknowledgment in time: an oplock break completes as if acknowledged (MS-SMB2
+        // 3.3.2.1); a lease loses all caching, as Windows does (smbtorture smb2.lease.timeout).
         settled_files.push_back(h.file_key);
         if (h.is_lease) {
-          h.state = h.break_to_state;
+          h.state = 0;
           h.breaking = false;
           ++it;
           continue;

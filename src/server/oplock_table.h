@@ -57,6 +57,12 @@ class OplockTable {
   // `resume`: the open goes on without waiting); false: go on now.
   // `own`: the opener's lease, which it does not break.
   bool breakForOpen(uint64_t file_key, OpenKind kind, Resume resume, const LeaseId* own = nullptr);
+  // Before a rename of a file, or of a directory above open files (`file_keys`): every lease
+  // of those files but `own` gives up Handle caching (MS-SMB2 3.3.1.4; a directory rename
+  // breaks the Handle caching of everything below it), so that its holder may close the handles
+  // it keeps. Oplocks do not break (smbtorture smb2.oplock.batch19, batch20). True when the rename must
+  // wait for an acknowledgment: `resume` then runs once, later.
+  bool breakHandleCaching(const std::vector<uint64_t>& file_keys, Resume resume, const LeaseId* own = nullptr);
   // After the open is admitted: the level granted for `requested`. Batch and exclusive only to
   // the file's only open (`only_open`), level II when no one holds more; never while a break
   // of the file is pending.

@@ -1,5 +1,7 @@
 #include "server/server_state.h"
 
+#include <algorithm>
+
 #include "config/hosts.h"
 
 #include "base/clock.h"
@@ -238,16 +240,28 @@ std::vector<std::shared_ptr<Open>> ServerState::opensAtPath(const ShareRuntime* 
   return v;
 }
 
+namespace {
+bool below(const std::string& path, const std::string& dir) {
+  std::string prefix = dir.empty() ? "" : dir + "/";
+  return path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0;
+}
+}  // namespace
+
 bool ServerState::hasOpenBelow(const ShareRuntime* share, const std::string& dir) const {
   std::lock_guard<std::mutex> lk(open_mu_);
-  std::string prefix = dir.empty() ? "" : dir + "/";
-  for (const auto& [id, o] : opens_) {
-    if (!o->tree || o->tree->share.get() != share) continue;
-    std::string p = o->path();
-    if (p.size() > prefix.size() && p.compare(0, prefix.size(), prefix) == 0)
-      return true;
-  }
+  for (const auto& [id, o] : opens_)
+    if (o->tree && o->tree->share.get() == share && below(o->path(), dir)) return true;
   return false;
+}
+
+std::vector<uint64_t> ServerState::fileKeysBelow(const ShareRuntime* share, const std::string& dir) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  std::vector<uint64_t> keys;
+  for (const auto& [id, o] : opens_)
+    if (o->tree && o->tree->share.get() == share && below(o->path(), dir)) keys.push_back(o->file_key);
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 std::array<uint8_t, 24> ServerState::resumeKeyFor(const Open& open) const {

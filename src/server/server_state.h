@@ -88,6 +88,8 @@ class ServerState {
   std::vector<std::shared_ptr<Open>> opensAtPath(const ShareRuntime* share, const std::string& path) const;
   // Is any open of `share` at a path strictly below `dir`?
   bool hasOpenBelow(const ShareRuntime* share, const std::string& dir) const;
+  // The files (file keys) of the opens of `share` strictly below `dir`.
+  std::vector<uint64_t> fileKeysBelow(const ShareRuntime* share, const std::string& dir) const;
   // SRV_REQUEST_RESUME_KEY / COPYCHUNK source lookup (MS-SMB2 2.2.32.3).
   std::array<uint8_t, 24> resumeKeyFor(const Open& open) const;
   std::shared_ptr<Open> findOpenByResumeKey(const std::array<uint8_t, 24>& key) const;

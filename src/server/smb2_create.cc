@@ -81,31 +81,6 @@ bool breaksOplocks(uint32_t access) {
 
 uint64_t fileKey(const vfs::FileStat& st) { return st.device ^ (st.file_id * 0x9E3779B97F4A7C15ull); }
 
-// The CREATE run again once the oplock breaks it waits for settle (server/oplock_table.h), on
-// the thread that settled them; its final response goes out as an async one (MS-SMB2 3.3.4.2).
-OplockTable::Resume resumeCreate(Connection& c, const Request& r, uint64_t async_id,
-                                 std::shared_ptr<InterimGate> gate) {
-  return [life = c.life(), conn = &c, reply = c.asyncReply(r, async_id), msg = Bytes(r.msg.begin(), r.msg.end()),
-          hdr = r.hdr, session = r.session, tree = r.tree, encrypted = r.encrypted, async_id, gate] {
-    std::lock_guard<std::mutex> lk(life->mu);
-    if (!life->alive) return;
-    Request req;
-    req.msg = msg;
-    req.hdr = hdr;
-    req.session = session;
-    req.tree = tree;
-    req.encrypted = encrypted;
-    req.resumed = async_id;
-    req.out.zeros(64);
-    vfs::IdentityScope as(tree->identity);
-    Status st = as.status() ? handleCreate(*conn, req) : as.status();
-    if (st && req.async_id) return;  // waits for another break
-    auto body = std::make_shared<Bytes>(st ? Bytes(req.out.buf().begin() + 64, req.out.buf().end()) : Bytes());
-    NtStatus status = st ? NtStatus::kSuccess : st.error().status;
-    gate->finalReady([reply, body, status] { reply->send(status, *body); });
-  };
-}
-
 bool overwrites(uint32_t disposition) {
   return disposition == smb2::kFileSupersede || disposition == smb2::kFileOverwrite ||
          disposition == smb2::kFileOverwriteIf;
@@ -125,20 +100,12 @@ Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat&
   auto kind = conflict                  ? OplockTable::OpenKind::kSharingConflict
               : overwrites(disposition) ? OplockTable::OpenKind::kOverwrite
                                         : OplockTable::OpenKind::kOpen;
-  uint64_t async_id = r.resumed ? r.resumed : c.nextAsyncId();
   // Inside a compound, before its last request, a CREATE cannot go async: the breaks go out
   // and it goes on without waiting for them.
-  OplockTable::Resume resume;
-  // A resumed CREATE's interim response went out long ago.
-  auto gate = std::make_shared<InterimGate>();
-  if (r.resumed) gate->interimSent();
-  if (!r.more_in_chain) resume = resumeCreate(c, r, async_id, gate);
-  bool wait = c.state().oplocks().breakForOpen(key, kind, std::move(resume), own ? &*own : nullptr);
-  if (wait && !r.more_in_chain) {
-    r.async_id = async_id;
-    if (!r.resumed) r.after_send = [gate] { gate->interimSent(); };
+  if (c.parkUntil(r, handleCreate, [&](OplockTable::Resume resume) {
+        return c.state().oplocks().breakForOpen(key, kind, std::move(resume), own ? &*own : nullptr);
+      }))
     return true;
-  }
   if (conflict) return err(NtStatus::kSharingViolation, "share mode conflict");
   return false;
 }

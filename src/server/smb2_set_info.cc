@@ -48,6 +48,18 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
         return err(NtStatus::kSharingViolation, "parent directory open blocks the rename");
     }
   }
+  // Other leases of the file, or of the files below a directory, give up Handle caching first
+  // (their holders may then close what they keep open); the rename waits for their
+  // acknowledgments, parked (MS-SMB2 3.3.1.4; smbtorture smb2.lease.v2_rename).
+  if (c.state().global().smb2_leases) {
+    auto keys = open.is_directory ? c.state().fileKeysBelow(open.tree->share.get(), path)
+                                  : std::vector<uint64_t>{open.file_key};
+    const LeaseId* own = open.lease ? &*open.lease : nullptr;
+    if (!keys.empty() && c.parkUntil(r, handleSetInfo, [&](OplockTable::Resume resume) {
+          return c.state().oplocks().breakHandleCaching(keys, std::move(resume), own);
+        }))
+      return ok();
+  }
   // Renaming a directory while files beneath it are open is refused as Windows does.
   if (open.is_directory && c.state().hasOpenBelow(open.tree->share.get(), path))
     return err(NtStatus::kAccessDenied, "open files below directory");
@@ -167,6 +179,7 @@ Status handleSetInfo(Connection& c, Request& r) {
     }
     case fscc::kFileRenameInformation:
       SD_CHECK(setRename(c, r, *open, req.buffer));
+      if (r.async_id) return ok();  // parked until lease breaks settle
       break;
     case fscc::kFileDispositionInformation: {
       bool del = SD_TRY(fscc::decodeFileDispositionInformation(req.buffer));

@@ -2,7 +2,8 @@
 # The FUSE mount against smbdirectd: /proc/mounts entry, POSIX behaviour (create, write, read
 # back, rename over an existing file, unlink, readdir after changes, truncate up and down, mtime
 # updates), a 64 MiB checksummed copy, statfs, concurrent writers/readers/directory workers,
-# cache=strict coherence, cache=none reconnect, cache=loose writeback, and umount; then against
+# cache=strict coherence, cache=none reconnect, cache=loose writeback, umount, and with leases
+# on: directory workers and a directory renamed above a cached file; then against
 # Samba smbd: caching under leases, a second client's change seen after its lease break,
 # written data seen by the second client after close.
 . "$(dirname "$0")/lib.sh"
@@ -81,16 +82,37 @@ check "loose: concurrent writers with fsync" bash -c "for i in 1 2 3 4; do dd if
 check "loose: partial overwrite keeps the rest" bash -c "printf XYZ | dd of=$MNT/loose bs=1 seek=5000 conv=notrunc 2>/dev/null && sync $MNT/loose && [ \"\$(dd if=$SHARE/loose bs=1 skip=5000 count=3 2>/dev/null)\" = XYZ ] && cmp -n 5000 $WORK/local/p3 $SHARE/loose"
 check "umount" umount "$MNT"
 check "gone from /proc/mounts" bash -c "! grep -q ' $MNT ' /proc/mounts"
-# Leases against Samba smbd (smbdirectd grants none: everything above ran without them).
-# cache=strict (the default) with actimeo=30, so that only a lease break can tell the mount of
-# another client's change (attributes stay cached); the other client is smbclient.
-if ! start_samba; then not_ok "samba start"; finish; exit 1; fi
-SM="smbclient //127.0.0.1/share -p $SAMBA_PORT -U smbtest%Pass-1234 -m SMB3"
 mstatus() {  # this mount's `smbdirect status` report, once it has been refreshed (every second;
   # two periods, so that a whole refresh began after the caller's last operation, even under load)
   sleep 2.2; "$SMBDIRECT" status 2>/dev/null | awk -v m=" on $MNT " '/^Mount:/ { on = index($0, m) > 0 } on'
 }
 reads() { mstatus | awk '$1 == "READ" { print $2 }'; }
+# Leases on smbdirectd (smb2 leases = yes): the mount keeps the handles of closed files while
+# it caches them (Handle caching). Renaming a directory above such files works: the mount
+# closes its own kept handles first, and the server breaks another client's Handle caching and
+# waits for it before it looks for open files below.
+sed -i 's/^\[global\]$/[global]\n\tsmb2 leases = yes/' "$WORK/ksmbd.conf"
+check "server restarted with smb2 leases = yes" restart_server
+check "leases on: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,port=$PORT,vers=3.1.1,actimeo=30"
+check "leases on: 8 concurrent directory workers" bash -c "for i in 11 12 13 14 15 16 17 18; do dirops \$i > $WORK/local/ldirops\$i 2>&1 || echo failed >> $WORK/local/ldirops\$i & done; wait; ! grep -q . $WORK/local/ldirops*"
+mkdir -p "$MNT/ldir"; echo kept > "$MNT/ldir/f"; cat "$MNT/ldir/f" > /dev/null
+mstatus > "$WORK/st"
+check "leases on: the closed file's handle is kept" grep -q 'deferred closes pending: [1-9]' "$WORK/st"
+breaks() { sed -n 's/.*breaks received: \([0-9]*\).*/\1/p' "$1"; }
+closed() { sed -n 's/.*  closed: \([0-9]*\).*/\1/p' "$1"; }
+b1=$(breaks "$WORK/st") c1=$(closed "$WORK/st")
+check "leases on: another client renames the directory above it" \
+  smbclient //127.0.0.1/share -p "$PORT" -U smbtest%Pass-1234 -m SMB3 -c "rename ldir ldir2"
+check "leases on: renamed on the server" test -f "$SHARE/ldir2/f"
+mstatus > "$WORK/st2"
+check "leases on: the mount got the break ($b1 -> $(breaks "$WORK/st2") breaks)" test "$(breaks "$WORK/st2")" -gt "${b1:-999}"
+check "leases on: and closed its kept handle ($c1 -> $(closed "$WORK/st2") closed)" test "$(closed "$WORK/st2")" -gt "${c1:-999}"
+check "leases on: umount" umount "$MNT"
+# Leases against Samba smbd.
+# cache=strict (the default) with actimeo=30, so that only a lease break can tell the mount of
+# another client's change (attributes stay cached); the other client is smbclient.
+if ! start_samba; then not_ok "samba start"; finish; exit 1; fi
+SM="smbclient //127.0.0.1/share -p $SAMBA_PORT -U smbtest%Pass-1234 -m SMB3"
 check "samba: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,port=$SAMBA_PORT,vers=3.1.1,actimeo=30"
 printf 'AAAA-first-version\n' > "$WORK/local/v1"
 printf 'BBBB-other-client!\n' > "$WORK/local/v2"  # same size, so only the content differs
