@@ -27,6 +27,10 @@ void usage(FILE* out) {
                "       smbdirectd user delete NAME [-i DATABASE]\n"
                "       smbdirectd user list [-i DATABASE]\n"
                "\n"
+               "  -p, --password PASSWORD   the user's password\n"
+               "  -i, --database FILE       the user database\n"
+               "  -h, --help                this text\n"
+               "\n"
                "Manages the user database (ksmbd's ksmbdpwd.db format, default %s).\n"
                "Without -p the password is read from the terminal (twice, not echoed) or, when\n"
                "standard input is not a terminal, from its first line.\n",

@@ -23,8 +23,12 @@ void usage(FILE* out) {
                "password=, credentials=FILE, domain=, port=N, uid=, gid=, file_mode=, dir_mode=,\n"
                "ro, rw, rsize=, wsize=, actimeo=SECONDS, closetimeo=SECONDS (kept handles under a\n"
                "lease, default 5), cache=strict|none|loose, sign, seal, multichannel,\n"
-               "max_channels=N, rdma, rdma_provider=auto|soft|verbs.\n"
+               "nomultichannel, max_channels=N, rdma, rdma_port=N (with multichannel: the server's\n"
+               "SMB Direct port, default 5445 then 445), rdma_provider=auto|soft|verbs.\n"
                "The password may also come from $PASSWD. -f stays in the foreground.\n"
+               "Aliases, as mount.cifs has them: user= (username=), pass= (password=), cred=\n"
+               "(credentials=), dom= and workgroup= (domain=). Generic mount flags (defaults,\n"
+               "noauto, _netdev, nofail, noatime, ...) are accepted and left to mount(8).\n"
                "Unmount with: umount MOUNTPOINT (or fusermount3 -u MOUNTPOINT).\n");
 }
 }  // namespace

@@ -791,13 +791,16 @@ int rdmaToolMain(int argc, char** argv) {
   if (cmd == "ping") return cmdPing(argc, argv);
   if (cmd == "bw") return cmdPerf(argc, argv, false);
   if (cmd == "lat") return cmdPerf(argc, argv, true);
-  std::fprintf(stderr,
+  // `rdma --help` (or -h, help) is an answer: standard output, status 0; anything else is a
+  // usage error.
+  bool help = cmd == "--help" || cmd == "-h" || cmd == "help";
+  std::fprintf(help ? stdout : stderr,
                "usage: rdma devices\n"
                "       rdma ping -s|-c [-a addr] [-p port] [-C count] [-S size] [-v] [-V]\n"
                "       rdma bw  -s|-c [-a addr] [-p port] [-o send|write|read] [-S size]\n"
                "       rdma lat -s|-c [-a addr] [-p port] [-o send|read] [-S size]\n"
                "       common: -P soft|verbs|auto (default auto: verbs when a device exists)\n");
-  return 2;
+  return help ? 0 : 2;
 }
 
 }  // namespace sd::rdma
