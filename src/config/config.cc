@@ -196,6 +196,9 @@ constexpr Word<SmbDirect> kSmbDirectWords[] = {{"auto", SmbDirect::kAuto}, {"yes
                                                {"true", SmbDirect::kYes},  {"on", SmbDirect::kYes},
                                                {"no", SmbDirect::kNo},     {"false", SmbDirect::kNo},
                                                {"off", SmbDirect::kNo}};
+constexpr Word<Leases> kLeasesWords[] = {{"auto", Leases::kAuto}, {"yes", Leases::kYes}, {"true", Leases::kYes},
+                                         {"on", Leases::kYes},     {"no", Leases::kNo},   {"false", Leases::kNo},
+                                         {"off", Leases::kNo}};
 constexpr Word<const char*> kProviderWords[] = {{"auto", "auto"}, {"soft", "soft"}, {"verbs", "verbs"}};
 
 // A key that would restrict access and has no effect here is refused (start-up stops) unless
@@ -274,7 +277,7 @@ const KeySpec kKeys[] = {
     {"map to guest", kInGlobal, kApplied, choice<&Global::map_to_guest, kMapToGuestWords>},
     {"fallback unix account", kInGlobal, kApplied, text<&Global::fallback_unix_account>},
     {"oplock break timeout", kInGlobal, kApplied, number<&Global::oplock_break_timeout, 3600, false, 1>},
-    {"smb2 leases", kInGlobal, kApplied, flag<&Global::smb2_leases>},
+    {"smb2 leases", kInGlobal, kApplied, choice<&Global::smb2_leases, kLeasesWords>},
     {"hosts allow|allow hosts", kInGlobal, kApplied, hosts<&Global::hosts_allow>},
     {"hosts deny|deny hosts", kInGlobal, kApplied, hosts<&Global::hosts_deny>},
     {"restrict anonymous", kInGlobal, kApplied, +[](Apply& a) {

@@ -14,6 +14,7 @@ enum class Signing { kAuto, kMandatory, kDisabled };
 enum class Encryption { kAuto, kMandatory, kDisabled };
 enum class MapToGuest { kNever, kBadUser };
 enum class SmbDirect { kAuto, kYes, kNo };
+enum class Leases { kAuto, kYes, kNo };
 
 struct Global {
   std::string netbios_name = "SMBDIRECT";
@@ -39,10 +40,9 @@ struct Global {
   // Seconds an open waits for the acknowledgment of the oplock break it caused (MS-SMB2
   // 3.3.2.1's Oplock Break Acknowledgment Timer); then the break completes without it.
   uint32_t oplock_break_timeout = 35;
-  // Offer SMB2_GLOBAL_CAP_LEASING and grant leases on files. Off by default until lease
-  // holders learn of changes made on the server outside SMB and our mount's concurrent
-  // directory work passes with leases (docs/ARCHITECTURE.md "Oplocks").
-  bool smb2_leases = false;
+  // Offer SMB2_GLOBAL_CAP_LEASING and grant leases on files. auto: when changes made on the
+  // server outside SMB can break them (server/local_changes.h: smbdirectd runs as root).
+  Leases smb2_leases = Leases::kAuto;
   bool restrict_anonymous = false;
   SmbDirect smb_direct = SmbDirect::kAuto;
   uint16_t smb_direct_port = 5445;

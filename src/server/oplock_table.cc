@@ -115,6 +115,15 @@ bool OplockTable::breakHandleCaching(const std::vector<uint64_t>& file_keys, Res
   return wait_on.has_value();
 }
 
+void OplockTable::breakForLocalChange(uint64_t file_key) {
+  (void)breakForOpen(file_key, OpenKind::kOverwrite, nullptr);
+}
+
+bool OplockTable::caches(uint64_t file_key) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return by_file_.count(file_key) != 0;
+}
+
 uint8_t OplockTable::grant(uint64_t file_key, uint64_t open_id, uint8_t requested, bool only_open,
                            Notify notify) {
   if (requested != smb2::kOplockLevelII && !exclusiveLevel(requested)) return smb2::kOplockLevelNone;

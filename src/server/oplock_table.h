@@ -20,6 +20,9 @@
 
 namespace sd::server {
 
+// A file's key in the server's tables: its device (major << 32 | minor) and inode number.
+inline uint64_t fileKeyOf(uint64_t device, uint64_t inode) { return device ^ (inode * 0x9E3779B97F4A7C15ull); }
+
 // A lease is the client's (ClientGuid) and its key's (MS-SMB2 3.3.1.4 LeaseTable).
 struct LeaseId {
   std::array<uint8_t, 16> client_guid{};
@@ -72,6 +75,12 @@ class OplockTable {
   // Read-caching leases of other keys than `own` break to none likewise (with an acknowledgment
   // when they also cache handles; the writer does not wait for it).
   void breakLevelII(uint64_t file_key, const LeaseId* own = nullptr);
+
+  // The file changed outside SMB (server/local_changes.h): every oplock and lease of it breaks
+  // to none, as for an overwrite; nothing waits for the acknowledgments.
+  void breakForLocalChange(uint64_t file_key);
+  // Whether any oplock or lease of the file is held.
+  bool caches(uint64_t file_key) const;
 
   // Leases (MS-SMB2 3.3.5.9.8 / 3.3.5.9.11). A CREATE with a lease request of `requested`
   // (R, RH, RW or RWH; anything else is granted nothing) under `id`: the state granted, a new

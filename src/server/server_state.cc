@@ -22,6 +22,17 @@ ServerState::ServerState() {
 
 Status ServerState::configure(const config::Config& cfg, UserLookup users) {
   oplocks_.setBreakTimeout(std::chrono::seconds(cfg.global.oplock_break_timeout));
+  switch (cfg.global.smb2_leases) {
+    case config::Leases::kYes:
+      leases_on_ = true;
+      if (!local_changes_.available()) LOG_WARN("smb2 leases = yes: clients may read stale data after changes made outside SMB");
+      break;
+    case config::Leases::kNo: leases_on_ = false; break;
+    case config::Leases::kAuto:
+      leases_on_ = local_changes_.available();
+      if (!leases_on_) LOG_INFO("smb2 leases = auto: no leases are offered (changes made outside SMB cannot be watched)");
+      break;
+  }
   std::map<std::string, std::shared_ptr<ShareRuntime>> shares;
   for (const auto& sc : cfg.shares) {
     auto rt = std::make_shared<ShareRuntime>();

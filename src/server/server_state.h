@@ -18,6 +18,7 @@
 
 #include "base/bytes.h"
 #include "config/config.h"
+#include "server/local_changes.h"
 #include "server/lock_table.h"
 #include "server/oplock_table.h"
 #include "vfs/share.h"
@@ -95,6 +96,10 @@ class ServerState {
   std::shared_ptr<Open> findOpenByResumeKey(const std::array<uint8_t, 24>& key) const;
   LockTable& locks() { return locks_; }
   OplockTable& oplocks() { return oplocks_; }
+  // Files clients cache, watched for changes made outside SMB (which break their caching).
+  LocalChanges& localChanges() { return local_changes_; }
+  // Leases are offered (`smb2 leases`; auto: when local changes can be watched).
+  bool leasesOn() const { return leases_on_.load(std::memory_order_relaxed); }
 
   // Where a closed open's file handle goes when the file was written through it: releasing
   // such a descriptor may block (ext4's auto_da_alloc starts writeback of a file truncated to
@@ -128,7 +133,11 @@ class ServerState {
   std::unordered_map<uint64_t, bool> delete_pending_;
   LockTable locks_;
   OplockTable oplocks_;
+  // After oplocks_: its thread breaks oplocks and leases, and stops first.
+  LocalChanges local_changes_{[this](uint64_t key) { oplocks_.breakForLocalChange(key); },
+                              [this](uint64_t key) { return oplocks_.caches(key); }};
   std::atomic<bool> rdma_listening_{false};
+  std::atomic<bool> leases_on_{false};
 };
 
 }  // namespace sd::server

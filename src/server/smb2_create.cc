@@ -79,7 +79,7 @@ bool breaksOplocks(uint32_t access) {
                     smb2::kReadControl);
 }
 
-uint64_t fileKey(const vfs::FileStat& st) { return st.device ^ (st.file_id * 0x9E3779B97F4A7C15ull); }
+uint64_t fileKey(const vfs::FileStat& st) { return fileKeyOf(st.device, st.file_id); }
 
 bool overwrites(uint32_t disposition) {
   return disposition == smb2::kFileSupersede || disposition == smb2::kFileOverwrite ||
@@ -112,7 +112,7 @@ Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat&
 
 // The lease a CREATE asks for (RqLs, MS-SMB2 2.2.13.2.8 / 2.2.13.2.10), when leases are on.
 std::optional<smb2::LeaseContext> leaseRequest(Connection& c, const smb2::CreateRequest& req) {
-  if (!c.state().global().smb2_leases || req.requested_oplock_level != smb2::kOplockLevelLease) return std::nullopt;
+  if (!c.state().leasesOn() || req.requested_oplock_level != smb2::kOplockLevelLease) return std::nullopt;
   for (const auto& ctx : req.create_contexts) {
     if (ctx.name != smb2::kCreateRequestLease) continue;
     auto l = smb2::decodeLeaseContext(ctx.data);
@@ -138,9 +138,14 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
       open.is_stream)
     return smb2::kOplockLevelNone;
   auto opens = c.state().opensOfFile(open.file_key);
-  if (!lease)
-    return c.state().oplocks().grant(open.file_key, open.volatile_id, requested, opens.size() == 1,
-                                     oplockBreakNotifier(c, r, open));
+  // What a client caches, changes made outside SMB must break (server/local_changes.h).
+  auto watch = [&] { c.state().localChanges().watch(open.file_key, open.handle->fd()); };
+  if (!lease) {
+    uint8_t level = c.state().oplocks().grant(open.file_key, open.volatile_id, requested, opens.size() == 1,
+                                              oplockBreakNotifier(c, r, open));
+    if (level != smb2::kOplockLevelNone) watch();
+    return level;
+  }
   LeaseId id{c.negotiated().client_guid, lease->lease_key};
   bool others = false;
   for (const auto& o : opens)
@@ -148,6 +153,7 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
   auto g = SD_TRY(c.state().oplocks().grantLease(open.file_key, id, lease->lease_state, lease->v2, lease->epoch,
                                                  others, leaseBreakNotifier(c, r, lease->lease_key)));
   open.lease = id;
+  if (g.state & smb2::kLeaseRead) watch();
   smb2::LeaseContext out;
   out.v2 = lease->v2;
   out.lease_key = lease->lease_key;

@@ -54,7 +54,7 @@ Status handleNegotiate(Connection& c, Request& r) {
 
   uint32_t caps = smb2::kCapLargeMtu;
   if (g.server_multi_channel_support) caps |= smb2::kCapMultiChannel;
-  if (g.smb2_leases) caps |= smb2::kCapLeasing;
+  if (c.state().leasesOn()) caps |= smb2::kCapLeasing;
   if (dialect < smb2::kDialect311 && encryptionEnabled(g) &&
       (req.capabilities & smb2::kCapEncryption))
     caps |= smb2::kCapEncryption;

@@ -51,7 +51,7 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
   // Other leases of the file, or of the files below a directory, give up Handle caching first
   // (their holders may then close what they keep open); the rename waits for their
   // acknowledgments, parked (MS-SMB2 3.3.1.4; smbtorture smb2.lease.v2_rename).
-  if (c.state().global().smb2_leases) {
+  if (c.state().leasesOn()) {
     auto keys = open.is_directory ? c.state().fileKeysBelow(open.tree->share.get(), path)
                                   : std::vector<uint64_t>{open.file_key};
     const LeaseId* own = open.lease ? &*open.lease : nullptr;
