@@ -666,8 +666,8 @@ TEST_F(InProcess, ConnectionLossWakesEveryCaller) {
 }
 
 // A loopback TCP relay between the client and the server that can slip a message of its own
-// into the server-to-client stream between two whole frames: how a server's unsolicited lease
-// break reaches the client (smbdirectd grants no leases, so it never sends one itself).
+// into the server-to-client stream between two whole frames: a server's unsolicited lease break,
+// at the moment the test chooses.
 class BreakInjector {
  public:
   explicit BreakInjector(uint16_t server_port) : server_port_(server_port) {
@@ -885,6 +885,71 @@ TEST_F(InProcess, LeaseBreaksReachTheOwnerIdleAndBusy) {
     EXPECT_FALSE(st);
     EXPECT_TRUE(client::SmbClient::connectionLost(st.status())) << ntStatusName(st.status());
   }
+}
+
+// Changes made on the server outside SMB (server/local_changes.h): a write by another process
+// breaks the lease of the file to none; a write by the server's own process (this one: the
+// server runs in-process) is an SMB write's and breaks nothing here. Level II oplocks too.
+TEST_F(InProcess, ChangesMadeOutsideSmbBreakLeasesAndOplocks) {
+  if (!state_->leasesOn()) GTEST_SKIP() << "changes made outside SMB cannot be watched here (needs root)";
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  ASSERT_TRUE(c.leasesSupported());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<client::SmbClient::LeaseBreak> breaks;
+  c.setLeaseBreakHandler([&](const client::SmbClient::LeaseBreak& b) {
+    std::lock_guard<std::mutex> lk(mu);
+    breaks.push_back(b);
+    cv.notify_all();
+  });
+  const std::string path = dir_ + "/share/local.txt";
+  smb2::LeaseKey key;
+  key.fill(0x5d);
+  constexpr uint32_t kRH = smb2::kLeaseRead | smb2::kLeaseHandle;
+  auto o = c.openLeased("local.txt", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0, key, kRH);
+  ASSERT_TRUE(o) << ntStatusName(o.status());
+  ASSERT_EQ(o->lease_state, kRH);
+  { std::ofstream(path, std::ios::app) << "this process"; }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    EXPECT_TRUE(breaks.empty()) << "the server's own write broke its client's lease";
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(std::system(("printf other >> '" + path + "'").c_str()), 0);
+  {
+    std::unique_lock<std::mutex> lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(2), [&] { return !breaks.empty(); }))
+        << "a write by another process broke no lease";
+    EXPECT_EQ(breaks[0].key, key);
+    EXPECT_EQ(breaks[0].current_state, kRH);
+    EXPECT_EQ(breaks[0].new_state, 0u);
+    EXPECT_TRUE(breaks[0].ack_required);  // H was held
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_TRUE(c.ackLeaseBreak(key, 0));
+  EXPECT_TRUE(c.close(o->id));
+
+  // A level II oplock breaks to none likewise (no acknowledgment).
+  std::atomic<int> oplock_breaks{0};
+  std::atomic<uint8_t> to{0xff};
+  client::SmbClient c2;
+  ASSERT_TRUE(c2.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(c2.treeConnect("share"));
+  c2.setOplockBreakHandler([&](const smb2::FileId&, uint8_t level) {
+    to = level;
+    oplock_breaks++;
+  });
+  auto a = c2.openWithOplock("local.txt", smb2::kFileReadData, smb2::kFileOpen, 0, smb2::kOplockLevelII);
+  ASSERT_TRUE(a) << ntStatusName(a.status());
+  ASSERT_EQ(a->level, smb2::kOplockLevelII);
+  ASSERT_EQ(std::system(("printf again >> '" + path + "'").c_str()), 0);
+  for (int i = 0; i < 200 && oplock_breaks == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(oplock_breaks.load(), 1);
+  EXPECT_EQ(to.load(), smb2::kOplockLevelNone);
+  EXPECT_TRUE(c2.close(a->id));
 }
 
 // SMB Direct writes from the caller's memory: uploadFrom and writePipelined register the
