@@ -114,14 +114,18 @@ launch_server() {
 }
 
 # restart_server: kills smbdirectd (SIGKILL, no goodbye) and starts it again with the same
-# configuration on the same TCP port.
+# configuration on the same TCP port; RDMA_PORT becomes the new server's SMB Direct port.
 restart_server() {
   kill -KILL "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
   # (fds 7-9 are closed: a test may hold files of a mount open on them)
   sd_daemon -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p "$PORT" -P none -v >>"$WORK/server.log" 2>&1 7<&- 8<&- 9<&- &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
-    [ "$(grep -c "listening on 127.0.0.1:$PORT (tcp)" "$WORK/server.log")" -ge 2 ] && return 0
+    if [ "$(grep -c "listening on 127.0.0.1:$PORT (tcp)" "$WORK/server.log")" -ge 2 ]; then
+      # The SMB Direct port may be a new one (smb direct port = 0): the restarted server's.
+      RDMA_PORT=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\) (SMB Direct.*/\1/p' "$WORK/server.log" | tail -1)
+      return 0
+    fi
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done

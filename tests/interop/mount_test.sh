@@ -2,10 +2,11 @@
 # The FUSE mount against smbdirectd: /proc/mounts entry, POSIX behaviour (create, write, read
 # back, rename over an existing file, unlink, readdir after changes, truncate up and down, mtime
 # updates), a 64 MiB checksummed copy, statfs, concurrent writers/readers/directory workers,
-# cache=strict coherence, cache=none reconnect, cache=loose writeback, umount, and with leases
-# on: directory workers and a directory renamed above a cached file; then against
-# Samba smbd: caching under leases, a second client's change seen after its lease break,
-# written data seen by the second client after close.
+# cache=strict coherence (a change made on the server outside SMB), cache=none reconnect,
+# cache=loose writeback, umount. With leases on: directory workers, a directory renamed above a
+# cached file, and the lease checks (caching, a second client's change seen after its lease
+# break, written data seen by the second client after close) against smbdirectd over TCP and
+# over SMB Direct, then against Samba smbd.
 . "$(dirname "$0")/lib.sh"
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
 [ -e /dev/fuse ] || { echo "SKIPPED: no /dev/fuse"; exit 77; }
@@ -89,7 +90,41 @@ mstatus() {  # this mount's `smbdirect status` report, once it has been refreshe
   # two periods, so that a whole refresh began after the caller's last operation, even under load)
   sleep 2.2; "$SMBDIRECT" status 2>/dev/null | awk -v m=" on $MNT " '/^Mount:/ { on = index($0, m) > 0 } on'
 }
-reads() { mstatus | awk '$1 == "READ" { print $2 }'; }
+reads() { mstatus | awk '$1 == "READ" && $2 ~ /^[0-9]+$/ { print $2 }'; }  # READ requests sent
+# The lease checks: lease_checks LABEL SMB_PORT SHARE_DIR MOUNT_OPTIONS. cache=strict (the
+# default) with actimeo=30, so that only a lease break can tell the mount of another client's
+# change (attributes stay cached); the other client is smbclient (over TCP, on SMB_PORT).
+lease_checks() {
+  local L=$1 P=$2 DIR=$3
+  SM="smbclient //127.0.0.1/share -p $P -U smbtest%Pass-1234 -m SMB3"
+  check "$L: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,vers=3.1.1,actimeo=30,$4"
+  printf 'AAAA-first-version\n' > "$WORK/local/v1"
+  printf 'BBBB-other-client!\n' > "$WORK/local/v2"  # same size, so only the content differs
+  cp "$WORK/local/v1" "$MNT/leased"
+  check "$L leases: first read" bash -c "[ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
+  mstatus > "$WORK/st"
+  check "$L leases: a lease is held" grep -q 'Leases held: [1-9]' "$WORK/st"
+  n1=$(reads)
+  cat "$MNT/leased" > /dev/null; cat "$MNT/leased" > /dev/null
+  n2=$(reads)
+  check "$L leases: later opens read from the page cache (READs $n1 -> $n2)" test "${n1:-x}" = "${n2:-y}"
+  # A handle stays open (fd 7) so that the break must be acknowledged (a lease whose handles are
+  # all closed ends with them); the server holds smbclient's open until then, up to 35 s.
+  exec 7<"$MNT/leased"
+  t0=$(date +%s%N)
+  check "$L leases: smbclient overwrites the cached file" $SM -c "put $WORK/local/v2 leased"
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "$L leases: the break was acknowledged at once (smbclient took $ms ms)" test "$ms" -lt 10000
+  check "$L leases: the mount reads the other client's data" bash -c "[ \"\$(cat $MNT/leased)\" = BBBB-other-client! ]"
+  exec 7<&-
+  mstatus > "$WORK/st"
+  check "$L leases: breaks received and acknowledged" grep -q 'breaks received: [1-9][0-9]*  acknowledged: [1-9]' "$WORK/st"
+  check "$L leases: the kernel's cache was invalidated" grep -q 'cache invalidations: [1-9]' "$WORK/st"
+  check "$L leases: written data is visible to smbclient after close" bash -c "cp $WORK/local/p2 $MNT/wr && $SM -c 'get wr $WORK/local/wr.back' && cmp $WORK/local/p2 $WORK/local/wr.back"
+  check "$L leases: smbclient deletes a file the mount just read (kept handle closed on the break)" bash -c "cat $MNT/wr > /dev/null && $SM -c 'rm wr' && [ ! -e $DIR/wr ]"
+  check "$L leases: a change through the other client while the mount is idle" bash -c "cat $MNT/leased > /dev/null && sleep 1 && $SM -c 'put $WORK/local/v1 leased' && [ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
+  check "$L: umount" umount "$MNT"
+}
 # Leases on smbdirectd (smb2 leases = yes): the mount keeps the handles of closed files while
 # it caches them (Handle caching). Renaming a directory above such files works: the mount
 # closes its own kept handles first, and the server breaks another client's Handle caching and
@@ -111,36 +146,14 @@ mstatus > "$WORK/st2"
 check "leases on: the mount got the break ($b1 -> $(breaks "$WORK/st2") breaks)" test "$(breaks "$WORK/st2")" -gt "${b1:-999}"
 check "leases on: and closed its kept handle ($c1 -> $(closed "$WORK/st2") closed)" test "$(closed "$WORK/st2")" -gt "${c1:-999}"
 check "leases on: umount" umount "$MNT"
+# The same lease checks as against Samba below, over TCP and over SMB Direct.
+lease_checks smbdirectd "$PORT" "$SHARE" "port=$PORT"
+if [ -n "${RDMA_PORT:-}" ]; then
+  lease_checks "smbdirectd rdma" "$PORT" "$SHARE" "rdma,port=$RDMA_PORT"
+else
+  not_ok "smbdirectd listens for SMB Direct (no RDMA_PORT after the restart)"
+fi
 # Leases against Samba smbd.
-# cache=strict (the default) with actimeo=30, so that only a lease break can tell the mount of
-# another client's change (attributes stay cached); the other client is smbclient.
 if ! start_samba; then not_ok "samba start"; finish; exit 1; fi
-SM="smbclient //127.0.0.1/share -p $SAMBA_PORT -U smbtest%Pass-1234 -m SMB3"
-check "samba: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,port=$SAMBA_PORT,vers=3.1.1,actimeo=30"
-printf 'AAAA-first-version\n' > "$WORK/local/v1"
-printf 'BBBB-other-client!\n' > "$WORK/local/v2"  # same size, so only the content differs
-cp "$WORK/local/v1" "$MNT/leased"
-check "leases: first read" bash -c "[ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
-mstatus > "$WORK/st"
-check "leases: a lease is held" grep -q 'Leases held: [1-9]' "$WORK/st"
-n1=$(reads)
-cat "$MNT/leased" > /dev/null; cat "$MNT/leased" > /dev/null
-n2=$(reads)
-check "leases: later opens read from the page cache (READs $n1 -> $n2)" test "${n1:-x}" = "${n2:-y}"
-# A handle stays open (fd 7) so that the break must be acknowledged (a lease whose handles are
-# all closed ends with them); Samba holds smbclient's open until then, up to 35 s.
-exec 7<"$MNT/leased"
-t0=$(date +%s%N)
-check "leases: smbclient overwrites the cached file" $SM -c "put $WORK/local/v2 leased"
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-check "leases: the break was acknowledged at once (smbclient took $ms ms)" test "$ms" -lt 10000
-check "leases: the mount reads the other client's data" bash -c "[ \"\$(cat $MNT/leased)\" = BBBB-other-client! ]"
-exec 7<&-
-mstatus > "$WORK/st"
-check "leases: breaks received and acknowledged" grep -q 'breaks received: [1-9][0-9]*  acknowledged: [1-9]' "$WORK/st"
-check "leases: the kernel's cache was invalidated" grep -q 'cache invalidations: [1-9]' "$WORK/st"
-check "leases: written data is visible to smbclient after close" bash -c "cp $WORK/local/p2 $MNT/wr && $SM -c 'get wr $WORK/local/wr.back' && cmp $WORK/local/p2 $WORK/local/wr.back"
-check "leases: smbclient deletes a file the mount just read (kept handle closed on the break)" bash -c "cat $MNT/wr > /dev/null && $SM -c 'rm wr' && [ ! -e $SAMBA_SHARE/wr ]"
-check "leases: a change through the other client while the mount is idle" bash -c "cat $MNT/leased > /dev/null && sleep 1 && $SM -c 'put $WORK/local/v1 leased' && [ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
-check "samba: umount" umount "$MNT"
+lease_checks samba "$SAMBA_PORT" "$SAMBA_SHARE" "port=$SAMBA_PORT"
 finish
