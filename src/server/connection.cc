@@ -305,7 +305,11 @@ void Connection::inherit(const Request& req, Chain& chain, bool related) {
   else if (!related) chain.last_file.reset();
   if (req.hdr.command == smb2::Command::kCreate) chain.create_err = req.status;
   else if (!related) chain.create_err = NtStatus::kSuccess;
-  if (req.session && (req.session->encrypt_data || chain.encrypted)) chain.encrypt_for = req.session;
+  // MS-SMB2 3.3.4.1.4: a response is encrypted when its request was, or when the session
+  // encrypts everything, except NEGOTIATE and SESSION_SETUP responses (the client of a session
+  // that encrypts because the server requires it has no key until that response arrives).
+  bool setup = req.hdr.command == smb2::Command::kNegotiate || req.hdr.command == smb2::Command::kSessionSetup;
+  if (req.session && (chain.encrypted || (req.session->encrypt_data && !setup))) chain.encrypt_for = req.session;
 }
 
 // Pads the chain's last response to 8 bytes (MS-SMB2 3.3.4.1.3) and signs it if it must be.

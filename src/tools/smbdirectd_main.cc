@@ -20,6 +20,7 @@
 #include "rdma/rdma.h"
 #include "runtime/handle_closer.h"
 #include "runtime/rdma_server.h"
+#include "runtime/smbdirect_options.h"
 #include "runtime/tcp_server.h"
 #include "server/connection.h"
 #include "server/server_state.h"
@@ -119,14 +120,7 @@ bool startSmbDirect(const sd::config::Global& g, const sd::runtime::RdmaServer::
   bool iwarp = false;
   for (const auto& d : p->devices()) iwarp |= d->attr().transport == "iWARP";
   if (!iwarp && port == 5445) port = 445;
-  sd::smbdirect::EndpointOptions o;
-  o.smbd.max_read_write_size = g.smb_direct_max_read_write_size ? g.smb_direct_max_read_write_size
-                                                               : std::max(g.smb2_max_read, g.smb2_max_write);
-  o.smbd.receive_credit_max = uint16_t(g.smb_direct_receive_credits);
-  o.smbd.send_credit_target = uint16_t(g.smb_direct_send_credits);
-  o.smbd.max_send_size = g.smb_direct_max_send_size;
-  o.smbd.max_receive_size = g.smb_direct_max_receive_size;
-  o.smbd.max_fragmented_size = g.smb_direct_max_fragmented_size;
+  const sd::smbdirect::EndpointOptions o = sd::runtime::smbDirectOptions(g);
   std::vector<std::string> addrs = {""};
   if (g.bind_interfaces_only && !g.interfaces.empty()) addrs = g.interfaces;
   for (const auto& a : addrs) {

@@ -5,7 +5,8 @@
 # permissions between users, supplementary groups, force user, force group, guest -> nobody,
 # admin users, valid users = @group, hosts allow / hosts deny (per share and [global]), write
 # list on a read-only share, a user with no Unix account refused, owner SIDs (S-1-22-1-uid),
-# owner and group set through SET_INFO, set-group-ID directories, default POSIX ACLs.
+# owner and group set through SET_INFO, set-group-ID directories, default POSIX ACLs, create
+# mask, and what guest account and fallback unix account make guests and account-less users.
 # Needs root (accounts, identity switching); exits 77 (skipped) otherwise.
 set -uo pipefail
 if [ "$(id -u)" != 0 ]; then echo "SKIPPED: needs root to create Unix accounts"; exit 77; fi
@@ -41,7 +42,10 @@ cat > "$WORK/ksmbd.conf" <<CONF
 [data]
 	path = $DATA
 	read only = no
-	create mask = 0644
+[masked]
+	path = $DATA
+	read only = no
+	create mask = 0640
 [forced]
 	path = $DATA
 	read only = no
@@ -95,7 +99,10 @@ check "a file created by $U1 belongs to $U1" test "$(owner "$DATA/f1")" = "$U1"
 check "a directory created by $U1 belongs to $U1" test "$(owner "$DATA/d1")" = "$U1"
 smb "$U2%$PW2" data "put $WORK/local/f f2" >/dev/null 2>&1
 check "a file created by $U2 belongs to $U2" test "$(owner "$DATA/f2")" = "$U2"
-check "create mask applies (0644)" test "$(stat -c %a "$DATA/f1")" = 644
+# create mask: [masked] (0640) takes away the bit for others that [data] (the default, 0744)
+# leaves.
+smb "$U1%$PW1" masked "put $WORK/local/f m1" >/dev/null 2>&1
+check "create mask = 0640 applies" test "$(stat -c %a "$DATA/m1" 2>/dev/null)" = 640
 
 # A set-group-ID directory keeps its Linux meaning: what a user creates in it gets the
 # directory's group (not the user's primary group $G2), and new directories inherit the bit.
@@ -207,6 +214,17 @@ check_fails_with "$U2 (no entry, others ---) cannot read it" NT_STATUS_ACCESS_DE
   smb "$U2%$PW2" data "get dacl/f $WORK/local/acl2"
 check "a directory created there inherits the default ACL" \
   bash -c "getfacl -cpd '$DATA/dacl/sub' 2>/dev/null | grep -q '^user:$U3:rwx'"
+
+# guest account and fallback unix account: guests act as the one, users without a Unix account
+# as the other.
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
+sed -i "s/^\tmap to guest = bad user\$/\tmap to guest = bad user\n\tguest account = $U3\n\tfallback unix account = $U2/" "$WORK/ksmbd.conf"
+launch_server || exit 1
+smb "stranger%whatever" pub "put $WORK/local/f guest2" >/dev/null 2>&1
+check "guest account = $U3: a guest's file belongs to $U3" test "$(owner "$PUB/guest2" 2>/dev/null)" = "$U3"
+smb "ghost%Ghost-1" data "put $WORK/local/f ghost1" >/dev/null 2>&1
+check "fallback unix account = $U2: ghost (no Unix account) logs in, their file belongs to $U2" \
+  test "$(owner "$DATA/ghost1" 2>/dev/null)" = "$U2"
 
 # [global] hosts deny: the connection is refused before any session exists.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""

@@ -16,6 +16,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "auth/ntlmssp.h"
@@ -25,6 +27,7 @@
 #include "fscc/security_descriptor.h"
 #include "rdma/rdma.h"
 #include "runtime/rdma_server.h"
+#include "runtime/smbdirect_options.h"
 #include "runtime/tcp_server.h"
 #include "server/connection.h"
 #include "server/server_state.h"
@@ -47,22 +50,8 @@ class InProcess : public ::testing::Test {
     fs::create_directories(dir_ + "/multi");
     chmod(dir_.c_str(), 0755);
     chmod((dir_ + "/multi").c_str(), 01777);
-    std::vector<config::Diagnostic> d;
-    auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\nserver multi channel support = yes\n"
-                                        "fallback unix account = root\n"
-                                        "[share]\npath = " + dir_ +
-                                            "/share\nread only = no\n[ro]\npath = " + dir_ +
-                                            "/share\nread only = yes\n"
-                                            "[multi]\npath = " + dir_ + "/multi\nread only = no\n"
-                                            "create mask = 0777\nforce create mode = 0666\n",
-                                        "test.conf", &d);
-    ASSERT_TRUE(cfg);
     state_ = std::make_shared<server::ServerState>();
-    auto hash = auth::ntHash("Pass-1234");
-    ASSERT_TRUE(state_->configure(*cfg, [hash](std::string_view u) -> std::optional<std::array<uint8_t, 16>> {
-      if (u == "alice" || u == "daemon" || u == "bin") return hash;
-      return std::nullopt;
-    }));
+    ASSERT_NO_FATAL_FAILURE(reconfigure("", ""));
     // Released handles of written files: dropped at once, or held while a test asks for it.
     state_->setHandleRelease([this](std::unique_ptr<vfs::Handle> h) {
       std::lock_guard<std::mutex> lk(released_mu_);
@@ -81,7 +70,7 @@ class InProcess : public ::testing::Test {
     rdma_ = std::make_unique<runtime::RdmaServer>([state](std::shared_ptr<server::Transport> t) {
       return std::make_unique<server::Connection>(state, std::move(t));
     });
-    ASSERT_TRUE(rdma_->listen(rdma::findProvider("soft"), "127.0.0.1", 0, smbdirect::EndpointOptions{}, 0));
+    ASSERT_TRUE(rdma_->listen(rdma::findProvider("soft"), "127.0.0.1", 0, runtime::smbDirectOptions(state_->global()), 0));
     rdma_->start();
     state_->setRdmaListening(true);
   }
@@ -90,6 +79,28 @@ class InProcess : public ::testing::Test {
     tcp_->stop();
     held_.clear();
     fs::remove_all(dir_);
+  }
+  // Installs the configuration SetUp uses ([global] with fallback unix account = root; [share],
+  // [ro], [multi]) with `extra_global` lines added to [global] (later lines win) and
+  // `extra_shares` sections after the others. Only before the test's first connection:
+  // connections read ServerState::global() without a lock against a reload.
+  void reconfigure(const std::string& extra_global, const std::string& extra_shares) {
+    std::vector<config::Diagnostic> d;
+    auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\nserver multi channel support = yes\n"
+                                        "fallback unix account = root\n" + extra_global +
+                                            "[share]\npath = " + dir_ +
+                                            "/share\nread only = no\n[ro]\npath = " + dir_ +
+                                            "/share\nread only = yes\n"
+                                            "[multi]\npath = " + dir_ + "/multi\nread only = no\n"
+                                            "create mask = 0777\nforce create mode = 0666\n" + extra_shares,
+                                        "test.conf", &d);
+    for (const auto& x : d) ADD_FAILURE() << x.message;  // every extra line must be understood
+    ASSERT_TRUE(cfg);
+    auto hash = auth::ntHash("Pass-1234");
+    ASSERT_TRUE(state_->configure(*cfg, [hash](std::string_view u) -> std::optional<std::array<uint8_t, 16>> {
+      if (u == "alice" || u == "daemon" || u == "bin") return hash;
+      return std::nullopt;
+    }));
   }
   size_t heldCount() {
     std::lock_guard<std::mutex> lk(released_mu_);
@@ -1094,6 +1105,442 @@ TEST_F(InProcess, IdleReceiverOnSmbDirect) {
       ASSERT_TRUE(c.reconnect());
     }
   }
+}
+
+
+// ---- Configuration keys (docs/CONFIG.md) and their effect on the running server, as a client
+// sees it. Each test installs its configuration (reconfigure) before its first connection;
+// KeyDefaults shows the defaults the others change.
+
+// Uploads `size` patterned bytes as `name` and reads them back.
+void expectRoundTrip(client::SmbClient& c, const std::string& name, size_t size) {
+  Bytes data(size);
+  for (size_t i = 0; i < size; i++) data[i] = uint8_t(i * 29 + (i >> 13));
+  ASSERT_TRUE(c.upload(name, data.size(), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
+    size_t n = std::min(b.size(), data.size() - size_t(off));
+    std::copy(data.begin() + long(off), data.begin() + long(off + n), b.begin());
+    return n;
+  }));
+  Bytes back;
+  ASSERT_TRUE(c.download(name, [&](ByteView v) -> Status {
+    back.insert(back.end(), v.begin(), v.end());
+    return ok();
+  }));
+  EXPECT_EQ(back, data) << name;
+}
+
+// How many requests of a command the client sent (its status text: "  READ   12 / 0").
+uint64_t commandsSent(const std::string& status_text, const std::string& command) {
+  std::istringstream in(status_text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    std::string name;
+    uint64_t n = 0;
+    if (l >> name >> n && name == command) return n;
+  }
+  return 0;
+}
+
+std::set<std::string> namesIn(const std::vector<fscc::FileInfo>& list) {
+  std::set<std::string> out;
+  for (const auto& e : list) out.insert(e.name);
+  return out;
+}
+
+TEST_F(InProcess, KeyDefaults) {
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  EXPECT_FALSE(c.info().signing);  // server signing = auto: only when the client asks
+  EXPECT_FALSE(c.info().encryption);
+  EXPECT_EQ(c.info().max_read, 8u << 20);
+  EXPECT_EQ(c.info().max_write, 8u << 20);
+  EXPECT_EQ(c.info().max_transact, 8u << 20);
+  EXPECT_FALSE(c.leasesSupported());  // smb2 leases = no
+  ASSERT_TRUE(c.treeConnect("share"));
+  smb2::LeaseKey k;
+  k.fill(0x5a);
+  auto l = c.openLeased("leased.txt", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0, k,
+                        smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->lease_state, 0u);
+  ASSERT_TRUE(c.close(l->id));
+  // Without bind interfaces only, the interface list leaves loopback out.
+  auto ifs = c.interfaces();
+  ASSERT_TRUE(ifs);
+  for (const auto& i : *ifs) EXPECT_NE(i.address, "127.0.0.1");
+  // restrict anonymous = no: an anonymous session is set up.
+  auto o = opts(smb2::kDialect311, false, false);
+  o.user.clear();
+  o.password.clear();
+  client::SmbClient anon;
+  auto st = anon.connect(o);
+  EXPECT_TRUE(st) << (st ? "" : st.error().what);
+}
+
+// server signing = mandatory: sessions are signed although the client does not ask.
+TEST_F(InProcess, KeyServerSigningMandatory) {
+  reconfigure("server signing = mandatory\n", "");
+  for (uint16_t d : {smb2::kDialect300, smb2::kDialect311}) {
+    SCOPED_TRACE(testing::Message() << "dialect " << std::hex << d);
+    client::SmbClient c;
+    ASSERT_TRUE(c.connect(opts(d, false, false)));
+    EXPECT_TRUE(c.info().signing);
+    EXPECT_FALSE(c.info().encryption);
+    ASSERT_TRUE(c.treeConnect("share"));
+    EXPECT_TRUE(c.stat(""));
+  }
+}
+
+// smb2 max read / write / trans: the sizes NEGOTIATE offers, which the client's transfers keep to.
+TEST_F(InProcess, KeySmb2MaxReadWriteTrans) {
+  reconfigure("smb2 max read = 64K\nsmb2 max write = 128K\nsmb2 max trans = 256K\n", "");
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  EXPECT_EQ(c.info().max_read, 64u * 1024);
+  EXPECT_EQ(c.info().max_write, 128u * 1024);
+  EXPECT_EQ(c.info().max_transact, 256u * 1024);
+  ASSERT_TRUE(c.treeConnect("share"));
+  expectRoundTrip(c, "sizes.bin", 1 << 20);
+  std::string text = c.statusText();
+  EXPECT_GE(commandsSent(text, "WRITE"), 8u) << text;
+  EXPECT_GE(commandsSent(text, "READ"), 16u) << text;
+}
+
+// smb2 leases = yes: the server offers leasing and grants a lease (KeyDefaults: neither).
+TEST_F(InProcess, KeySmb2Leases) {
+  reconfigure("smb2 leases = yes\n", "");
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  EXPECT_TRUE(c.leasesSupported());
+  ASSERT_TRUE(c.treeConnect("share"));
+  c.setLeaseBreakHandler([](const client::SmbClient::LeaseBreak&) {});
+  smb2::LeaseKey k;
+  k.fill(0x5a);
+  const uint32_t rwh = smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle;
+  auto l = c.openLeased("leased.txt", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0, k, rwh);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->lease_state, rwh);
+  ASSERT_TRUE(c.close(l->id));
+  c.setLeaseBreakHandler(nullptr);
+}
+
+// smb3 encryption = mandatory: sessions are encrypted although the client does not ask.
+TEST_F(InProcess, KeySmb3EncryptionMandatory) {
+  reconfigure("smb3 encryption = mandatory\n", "");
+  for (uint16_t d : {smb2::kDialect300, smb2::kDialect311}) {
+    SCOPED_TRACE(testing::Message() << "dialect " << std::hex << d);
+    client::SmbClient c;
+    auto st = c.connect(opts(d, false, false));
+    ASSERT_TRUE(st) << st.error().what;
+    EXPECT_TRUE(c.info().encryption);
+    ASSERT_TRUE(c.treeConnect("share"));
+    expectRoundTrip(c, "enc" + std::to_string(d) + ".bin", 300000);
+  }
+}
+
+// smb3 encryption = disabled: a client that requires sealing cannot have it; one that does not
+// require it is served in the clear (EveryDialectSignedAndSealed: sealing works by default).
+TEST_F(InProcess, KeySmb3EncryptionDisabled) {
+  reconfigure("smb3 encryption = disabled\n", "");
+  for (uint16_t d : {smb2::kDialect300, smb2::kDialect311}) {
+    SCOPED_TRACE(testing::Message() << "dialect " << std::hex << d);
+    client::SmbClient sealed;
+    EXPECT_FALSE(sealed.connect(opts(d, false, true)));
+    client::SmbClient plain;
+    ASSERT_TRUE(plain.connect(opts(d, false, false)));
+    EXPECT_FALSE(plain.info().encryption);
+  }
+}
+
+// server multi channel support = no: binding a second channel to a session is refused
+// (SmbDirectChannelBindsToATcpSession: the same binding with the key on).
+TEST_F(InProcess, KeyServerMultiChannelSupportNo) {
+  reconfigure("server multi channel support = no\n", "");
+  client::SmbClient a;
+  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a.treeConnect("share"));
+  client::SmbClient b;
+  auto ob = rdmaOpts(smb2::kDialect311, true, false);
+  ob.bind_to = &a;
+  auto st = b.connect(ob);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.status(), NtStatus::kRequestNotAccepted) << ntStatusName(st.status());
+  EXPECT_TRUE(a.stat(""));
+}
+
+// restrict anonymous = 2: an anonymous session is refused; named users still log in.
+TEST_F(InProcess, KeyRestrictAnonymous) {
+  reconfigure("restrict anonymous = 2\n", "");
+  auto o = opts(smb2::kDialect311, false, false);
+  o.user.clear();
+  o.password.clear();
+  client::SmbClient anon;
+  EXPECT_EQ(anon.connect(o).status(), NtStatus::kLogonFailure);
+  client::SmbClient c;
+  EXPECT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+}
+
+// oplock break timeout = 1: an open that broke a batch oplock nobody acknowledges completes after
+// about a second (the default, 35 s, would outlast the client's 15 s timeout).
+TEST_F(InProcess, KeyOplockBreakTimeout) {
+  using namespace std::chrono;
+  reconfigure("oplock break timeout = 1\n", "");
+  client::SmbClient a, b;
+  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(b.treeConnect("share"));
+  std::atomic<int> breaks{0};
+  a.setOplockBreakHandler([&](const smb2::FileId&, uint8_t) { breaks++; });
+  auto h = a.openWithOplock("ob.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0,
+                            smb2::kOplockLevelBatch);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->level, smb2::kOplockLevelBatch);
+  auto start = steady_clock::now();
+  auto got = b.openWithOplock("ob.bin", smb2::kFileReadData, smb2::kFileOpen, 0, smb2::kOplockLevelBatch);
+  auto waited = steady_clock::now() - start;
+  ASSERT_TRUE(got) << ntStatusName(got.status());
+  EXPECT_EQ(got->level, smb2::kOplockLevelII);
+  EXPECT_EQ(breaks.load(), 1);
+  EXPECT_GE(waited, milliseconds(900));
+  EXPECT_LE(waited, seconds(5));
+  ASSERT_TRUE(b.close(got->id));
+  ASSERT_TRUE(a.close(h->id));
+}
+
+// interfaces + bind interfaces only: QUERY_NETWORK_INTERFACE_INFO lists the configured address
+// (loopback included) and nothing else (KeyDefaults: loopback left out).
+TEST_F(InProcess, KeyInterfacesWithBindInterfacesOnly) {
+  reconfigure("interfaces = 127.0.0.1\nbind interfaces only = yes\n", "");
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  auto ifs = c.interfaces();
+  ASSERT_TRUE(ifs);
+  ASSERT_EQ(ifs->size(), 1u);
+  EXPECT_EQ((*ifs)[0].address, "127.0.0.1");
+  EXPECT_TRUE((*ifs)[0].rdma);
+}
+
+// Share access keys: invalid users, available, hosts deny refuse the tree connect; read list and
+// writeable = no make a share read-only for the user, write list makes a read-only one writable;
+// browseable = no keeps a share out of the enumeration but serves it.
+TEST_F(InProcess, KeyShareAccess) {
+  const std::string p = "path = " + dir_ + "/share\n";
+  reconfigure("", "[inv]\n" + p + "read only = no\ninvalid users = alice\n" +
+                      "[off]\n" + p + "read only = no\navailable = no\n" +
+                      "[hdeny]\n" + p + "read only = no\nhosts deny = 127.0.0.1\n" +
+                      "[rl]\n" + p + "read only = no\nread list = alice\n" +
+                      "[wno]\n" + p + "read only = no\nwriteable = no\n" +
+                      "[wl]\n" + p + "read only = yes\nwrite list = alice\n" +
+                      "[hidden]\n" + p + "read only = no\nbrowseable = no\n");
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  EXPECT_EQ(c.treeConnect("inv").status(), NtStatus::kAccessDenied);
+  EXPECT_EQ(c.treeConnect("off").status(), NtStatus::kAccessDenied);
+  EXPECT_EQ(c.treeConnect("hdeny").status(), NtStatus::kAccessDenied);
+  // The same directory through [share]: alice may write.
+  ASSERT_TRUE(c.treeConnect("share"));
+  EXPECT_TRUE(c.mkdir("via_share"));
+  ASSERT_TRUE(c.treeConnect("rl"));
+  EXPECT_TRUE(c.stat("via_share"));
+  EXPECT_EQ(c.mkdir("via_rl").status(), NtStatus::kAccessDenied);
+  ASSERT_TRUE(c.treeConnect("wno"));
+  EXPECT_EQ(c.mkdir("via_wno").status(), NtStatus::kAccessDenied);
+  ASSERT_TRUE(c.treeConnect("wl"));
+  EXPECT_TRUE(c.mkdir("via_wl"));
+  EXPECT_TRUE(fs::is_directory(dir_ + "/share/via_wl"));
+  EXPECT_FALSE(fs::exists(dir_ + "/share/via_rl"));
+  EXPECT_FALSE(fs::exists(dir_ + "/share/via_wno"));
+  auto shares = c.shares();
+  ASSERT_TRUE(shares);
+  std::set<std::string> names;
+  for (const auto& [name, comment] : *shares) names.insert(name);
+  EXPECT_TRUE(names.count("share"));
+  EXPECT_TRUE(names.count("wl"));
+  EXPECT_FALSE(names.count("hidden"));
+  ASSERT_TRUE(c.treeConnect("hidden"));
+  EXPECT_TRUE(c.stat("via_share"));
+}
+
+// create mask / directory mask take bits away from new files and directories; force create mode
+// / force directory mode add them.
+TEST_F(InProcess, KeyCreateAndDirectoryModes) {
+  fs::create_directories(dir_ + "/masked");
+  fs::create_directories(dir_ + "/forced");
+  const std::string masks = "read only = no\ncreate mask = 0600\ndirectory mask = 0700\n";
+  reconfigure("", "[masked]\npath = " + dir_ + "/masked\n" + masks + "[forced]\npath = " + dir_ + "/forced\n" +
+                      masks + "force create mode = 0640\nforce directory mode = 0750\n");
+  auto modeOf = [](const std::string& path) -> unsigned {
+    struct stat st{};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 07777;
+  };
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  for (const char* share : {"masked", "forced"}) {
+    ASSERT_TRUE(c.treeConnect(share));
+    auto f = c.open("f.txt", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileCreate, smb2::kFileNonDirectoryFile);
+    ASSERT_TRUE(f);
+    ASSERT_TRUE(c.close(*f));
+    ASSERT_TRUE(c.mkdir("d"));
+  }
+  EXPECT_EQ(modeOf(dir_ + "/masked/f.txt"), 0600u);
+  EXPECT_EQ(modeOf(dir_ + "/masked/d"), 0700u);
+  EXPECT_EQ(modeOf(dir_ + "/forced/f.txt"), 0640u);
+  EXPECT_EQ(modeOf(dir_ + "/forced/d"), 0750u);
+}
+
+// hide dot files (default yes): a name starting with a dot has FILE_ATTRIBUTE_HIDDEN, in a stat
+// and in a listing; with the key off it does not.
+TEST_F(InProcess, KeyHideDotFiles) {
+  reconfigure("", "[shown]\npath = " + dir_ + "/share\nread only = no\nhide dot files = no\n");
+  std::ofstream(dir_ + "/share/.dot") << "x";
+  std::ofstream(dir_ + "/share/plain") << "x";
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  for (const char* share : {"share", "shown"}) {
+    SCOPED_TRACE(share);
+    const bool hide = std::string(share) == "share";
+    ASSERT_TRUE(c.treeConnect(share));
+    auto st = c.stat(".dot");
+    ASSERT_TRUE(st);
+    EXPECT_EQ(bool(st->file_attributes & smb2::kFileAttributeHidden), hide);
+    auto list = c.list("");
+    ASSERT_TRUE(list);
+    int seen = 0;
+    for (const auto& e : *list) {
+      if (e.name == ".dot") {
+        seen++;
+        EXPECT_EQ(bool(e.file_attributes & smb2::kFileAttributeHidden), hide);
+      } else if (e.name == "plain") {
+        seen++;
+        EXPECT_FALSE(e.file_attributes & smb2::kFileAttributeHidden);
+      }
+    }
+    EXPECT_EQ(seen, 2);
+  }
+}
+
+// veto files: vetoed names (and paths through them) cannot be opened or created, listings leave
+// them out, and nothing may be renamed to one; through a share without the key all is there.
+TEST_F(InProcess, KeyVetoFiles) {
+  reconfigure("", "[veto]\npath = " + dir_ + "/share\nread only = no\nveto files = /*.tmp/secret/\n");
+  std::ofstream(dir_ + "/share/old.tmp") << "x";
+  fs::create_directories(dir_ + "/share/secret");
+  std::ofstream(dir_ + "/share/secret/inner.txt") << "x";
+  std::ofstream(dir_ + "/share/plain.txt") << "x";
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  EXPECT_TRUE(c.stat("old.tmp"));
+  EXPECT_TRUE(c.stat("secret\\inner.txt"));
+  auto all = c.list("");
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(namesIn(*all).count("old.tmp"));
+  EXPECT_TRUE(namesIn(*all).count("secret"));
+  ASSERT_TRUE(c.treeConnect("veto"));
+  EXPECT_EQ(c.open("old.tmp", smb2::kFileReadData, smb2::kFileOpen, 0).status(), NtStatus::kObjectNameNotFound);
+  EXPECT_EQ(c.open("new.tmp", smb2::kFileWriteData, smb2::kFileCreate, 0).status(), NtStatus::kObjectNameNotFound);
+  EXPECT_FALSE(fs::exists(dir_ + "/share/new.tmp"));
+  EXPECT_EQ(c.stat("secret").status(), NtStatus::kObjectNameNotFound);
+  EXPECT_EQ(c.stat("secret\\inner.txt").status(), NtStatus::kObjectNameNotFound);
+  auto list = c.list("");
+  ASSERT_TRUE(list);
+  auto names = namesIn(*list);
+  EXPECT_TRUE(names.count("plain.txt"));
+  EXPECT_FALSE(names.count("old.tmp"));
+  EXPECT_FALSE(names.count("secret"));
+  EXPECT_EQ(c.rename("plain.txt", "plain.tmp", false).status(), NtStatus::kAccessDenied);
+  EXPECT_TRUE(fs::exists(dir_ + "/share/plain.txt"));
+  EXPECT_FALSE(fs::exists(dir_ + "/share/plain.tmp"));
+}
+
+// oplocks = no: a batch oplock asked for on the share is not granted (on [share] it is).
+TEST_F(InProcess, KeyOplocksNo) {
+  reconfigure("", "[nooplocks]\npath = " + dir_ + "/share\nread only = no\noplocks = no\n");
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  c.setOplockBreakHandler([](const smb2::FileId&, uint8_t) {});
+  for (const char* share : {"share", "nooplocks"}) {
+    SCOPED_TRACE(share);
+    ASSERT_TRUE(c.treeConnect(share));
+    auto h = c.openWithOplock(std::string(share) + ".bin", smb2::kFileReadData | smb2::kFileWriteData,
+                              smb2::kFileOverwriteIf, 0, smb2::kOplockLevelBatch);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->level, std::string(share) == "share" ? smb2::kOplockLevelBatch : smb2::kOplockLevelNone);
+    ASSERT_TRUE(c.close(h->id));
+  }
+}
+
+// The SMB Direct size and credit keys, through the mapping smbdirectd uses
+// (runtime::smbDirectOptions): what the client's endpoint negotiates with a listener configured
+// with small values, against the fixture's listener with the defaults.
+TEST_F(InProcess, KeySmbDirectSizesAndCredits) {
+  reconfigure("smb direct receive credits = 16\nsmb direct send credits = 10\n"
+              "smb direct max send size = 1024\nsmb direct max receive size = 2048\n"
+              "smb direct max fragmented size = 128K\nsmb direct max read write size = 64K\n",
+              "");
+  auto state = state_;
+  runtime::RdmaServer small([state](std::shared_ptr<server::Transport> t) {
+    return std::make_unique<server::Connection>(state, std::move(t));
+  });
+  ASSERT_TRUE(small.listen(rdma::findProvider("soft"), "127.0.0.1", 0, runtime::smbDirectOptions(state_->global()), 0));
+  small.start();
+  struct Seen {
+    smbdirect::EndpointStatus st;
+    uint64_t fragments_for_4k_read = 0;
+    std::string text;
+  };
+  auto run = [&](uint16_t port, const std::string& name) {
+    Seen s;
+    client::SmbClient c;
+    auto o = rdmaOpts(smb2::kDialect311, false, false);
+    o.port = port;
+    EXPECT_TRUE(c.connect(o));
+    EXPECT_TRUE(c.treeConnect("share"));
+    if (::testing::Test::HasFatalFailure() || !c.rdmaEndpoint()) return s;
+    expectRoundTrip(c, name, 1 << 20);
+    // A 4 KiB READ goes inline (under the client's RDMA threshold): its response is fragmented
+    // only when the server's send size is smaller.
+    auto f = c.open(name, smb2::kFileReadData, smb2::kFileOpen, 0);
+    EXPECT_TRUE(f);
+    if (!f) return s;
+    uint64_t before = c.rdmaEndpoint()->status().stats.fragments_received;
+    Bytes buf(4096);
+    auto n = c.read(*f, 0, buf);
+    EXPECT_TRUE(n && *n == buf.size());
+    s.fragments_for_4k_read = c.rdmaEndpoint()->status().stats.fragments_received - before;
+    EXPECT_TRUE(c.close(*f));
+    s.st = c.rdmaEndpoint()->status();
+    s.text = c.statusText();
+    return s;
+  };
+  Seen def = run(rdma_->boundPort(), "default.bin");
+  Seen cfg = run(small.boundPort(), "small.bin");
+  small.stop();
+  // smb direct max receive size: the most the client may send per packet.
+  EXPECT_EQ(def.st.max_send_size, 8192u);
+  EXPECT_EQ(cfg.st.max_send_size, 2048u);
+  // smb direct max send size: the server's packets carry at most 1024 bytes.
+  EXPECT_EQ(def.fragments_for_4k_read, 0u);
+  EXPECT_GE(cfg.fragments_for_4k_read, 4u);
+  // smb direct max fragmented size: the largest message the server takes.
+  EXPECT_EQ(def.st.max_fragmented_size, 1u << 20);
+  EXPECT_EQ(cfg.st.max_fragmented_size, 128u * 1024);
+  // smb direct max read write size: RDMA transfers of 64 KiB, 16 for each MiB.
+  EXPECT_EQ(def.st.max_read_write_size, 8u << 20);
+  EXPECT_EQ(cfg.st.max_read_write_size, 64u * 1024);
+  EXPECT_NE(cfg.text.find("WRITE by RDMA: 16 (1048576 bytes)"), std::string::npos) << cfg.text;
+  EXPECT_NE(def.text.find("WRITE by RDMA: 1 (1048576 bytes)"), std::string::npos) << def.text;
+  // smb direct receive credits: the server never lets the client hold more send credits.
+  EXPECT_GT(def.st.send_credits, 16u);
+  EXPECT_LE(cfg.st.send_credits, 16u);
+  EXPECT_GT(cfg.st.send_credits, 0u);
+  // smb direct send credits: the credit target the server asks for, all the client grants it.
+  EXPECT_GT(def.st.peer_credits, 10u);
+  EXPECT_LE(cfg.st.peer_credits, 10u);
 }
 
 }  // namespace
