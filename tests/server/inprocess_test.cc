@@ -1156,14 +1156,16 @@ TEST_F(InProcess, KeyDefaults) {
   EXPECT_EQ(c.info().max_read, 8u << 20);
   EXPECT_EQ(c.info().max_write, 8u << 20);
   EXPECT_EQ(c.info().max_transact, 8u << 20);
-  EXPECT_FALSE(c.leasesSupported());  // smb2 leases = no
+  // smb2 leases = auto: leases when changes made outside SMB can be watched (run as root).
+  const bool watched = geteuid() == 0;
+  EXPECT_EQ(c.leasesSupported(), watched);
   ASSERT_TRUE(c.treeConnect("share"));
   smb2::LeaseKey k;
   k.fill(0x5a);
-  auto l = c.openLeased("leased.txt", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0, k,
-                        smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle);
+  const uint32_t rwh = smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle;
+  auto l = c.openLeased("leased.txt", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0, k, rwh);
   ASSERT_TRUE(l);
-  EXPECT_EQ(l->lease_state, 0u);
+  EXPECT_EQ(l->lease_state, watched ? rwh : 0u);
   ASSERT_TRUE(c.close(l->id));
   // Without bind interfaces only, the interface list leaves loopback out.
   auto ifs = c.interfaces();
@@ -1209,6 +1211,20 @@ TEST_F(InProcess, KeySmb2MaxReadWriteTrans) {
 
 // smb2 leases = yes: the server offers leasing and grants a lease (KeyDefaults: neither).
 TEST_F(InProcess, KeySmb2Leases) {
+  {
+    reconfigure("smb2 leases = no\n", "");
+    client::SmbClient c;
+    ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+    EXPECT_FALSE(c.leasesSupported());
+    ASSERT_TRUE(c.treeConnect("share"));
+    smb2::LeaseKey k;
+    k.fill(0x5b);
+    auto l = c.openLeased("unleased.txt", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0, k,
+                          smb2::kLeaseRead | smb2::kLeaseHandle);
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->lease_state, 0u);
+    ASSERT_TRUE(c.close(l->id));
+  }
   reconfigure("smb2 leases = yes\n", "");
   client::SmbClient c;
   ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
