@@ -3,11 +3,13 @@
 #  1. the guest's cifs.ko mounts smbdirectd running on the host (soft iWARP provider, 127.0.0.1:5445,
 #     which the guest reaches as 10.0.2.2:5445) with -o vers=3.1.1|3.0|3.02,rdma: dmesg must say
 #     "RDMA transport established"; writes and reads back a file with checksums, lists, renames,
-#     deletes;
+#     deletes; then cache=strict under a lease: a second read from the guest's page cache, and
+#     a change made by another client (smbclient on the host) read after the lease break;
 #  2. our client on the host against the guest's ksmbd over SMB Direct (through the lab's forward of
 #     guest port 5445): put/get with checksums for each dialect, ls, mv, rm.
 # Skipped unless SMBDIRECT_KERNEL_LAB=1 (needs root; runs under emulation, several minutes).
-# SMBDIRECT_LAB_MB sets the file size (default 256).
+# SMBDIRECT_LAB_MB sets the file size (default 256); SMBDIRECT_LAB_KERNEL=6.12 boots the
+# backports kernel instead of 6.1.
 set -uo pipefail
 [ "${SMBDIRECT_KERNEL_LAB:-0}" = 1 ] || { echo "skipped: set SMBDIRECT_KERNEL_LAB=1"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "skipped: needs root"; exit 77; }
@@ -16,6 +18,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=${KERNEL_LAB:-$HERE/../../../shared/kernel-lab/lab.sh}
 [ -x "$LAB" ] || { echo "skipped: no kernel lab at $LAB"; exit 77; }
+LABK=("$LAB")  # SMBDIRECT_LAB_KERNEL=6.12: bookworm-backports' kernel instead of 6.1
+[ -n "${SMBDIRECT_LAB_KERNEL:-}" ] && LABK+=(--kernel "$SMBDIRECT_LAB_KERNEL")
 MB=${SMBDIRECT_LAB_MB:-256}
 WORK=$(mktemp -d /tmp/sdlab.XXXXXX)
 PASS=0
@@ -97,23 +101,59 @@ for v in 3.1.1 3.0 3.02; do
   umount /mnt/c || { echo "RESULT $v umount FAIL"; fail=1; }
   rm -f /tmp/src
 done
+# cache=strict under a lease: the second read of lease.txt comes from the page cache (no READ
+# in /proc/fs/cifs/Stats), then the host overwrites it through smbclient (asked for by the file
+# "ready"): the lease break makes the next read fetch the new data.
+reads() { awk '/Reads:/ { n += $2 } END { print n + 0 }' /proc/fs/cifs/Stats; }
+if mount -t cifs //10.0.2.2/share /mnt/c -o vers=3.1.1,rdma,cache=strict,username=labuser,password=labpass; then
+  r0=$(reads); cat /mnt/c/lease.txt >/dev/null; r1=$(reads); cat /mnt/c/lease.txt >/dev/null; r2=$(reads)
+  [ "$r1" -gt "$r0" ] && [ "$r2" = "$r1" ] && echo "RESULT 3.1.1 strict_second_read_from_cache ok (READs $r0 -> $r1 -> $r2)" ||
+    { echo "RESULT 3.1.1 strict_second_read_from_cache FAIL (READs $r0 -> $r1 -> $r2)"; fail=1; }
+  exec 7</mnt/c/lease.txt   # a handle stays open: the break must be acknowledged
+  touch /mnt/c/ready
+  t0=$(cut -d' ' -f1 /proc/uptime); seen=""
+  for i in $(seq 1 240); do
+    [ "$(cat /mnt/c/lease.txt)" = BBBB-other-client! ] && { seen=$(cut -d' ' -f1 /proc/uptime); break; }
+    sleep 0.5
+  done
+  exec 7<&-
+  [ -n "$seen" ] && echo "RESULT 3.1.1 strict_other_client_change_read ok (${t0}->${seen}s)" ||
+    { echo "RESULT 3.1.1 strict_other_client_change_read FAIL"; fail=1; }
+  umount /mnt/c || fail=1
+else
+  echo "RESULT 3.1.1 strict_mount FAIL"; fail=1
+fi
 exit $fail
 GUEST
-  "$LAB" --scenario shell --guest-files "$WORK/guest" --timeout 1500 \
+  printf 'AAAA-first-version\n' > "$WORK/share/lease.txt"
+  printf 'BBBB-other-client!\n' > "$WORK/v2"   # same size: only the content tells
+  TCP_PORT=$(sed -n 's/.*listening on .*:\([0-9]*\) (tcp).*/\1/p' "$WORK/server.log" | head -1)
+  (  # the other client, once the guest has read the file twice (bounded by the lab's timeout)
+    for _ in $(seq 1 1500); do [ -e "$WORK/share/ready" ] && break; sleep 1; done
+    [ -e "$WORK/share/ready" ] || exit 0
+    t0=$(date +%s%N)
+    smbclient //127.0.0.1/share -p "$TCP_PORT" -U labuser%labpass -m SMB3 -c "put $WORK/v2 lease.txt" >"$WORK/smbclient.out" 2>&1
+    echo "rc=$? ms=$(( ($(date +%s%N) - t0) / 1000000 ))" >> "$WORK/smbclient.out"
+  ) &
+  OTHER_PID=$!
+  "${LABK[@]}" --scenario shell --guest-files "$WORK/guest" --timeout 1500 \
     --guest-cmd "sh /opt/lab/cifs-rdma.sh $MB" >"$WORK/lab1.log" 2>&1
   lab_rc=$?
   while read -r _ v what verdict rest; do
     [ "$verdict" = ok ] && ok "cifs.ko vers=$v rdma -> smbdirectd: $what ${rest}" || not_ok "cifs.ko vers=$v rdma -> smbdirectd: $what"
   done < <(sed -n 's/^ *> RESULT /RESULT /p' "$WORK/lab1.log")
+  kill "$OTHER_PID" 2>/dev/null; wait "$OTHER_PID" 2>/dev/null
+  check "smbclient overwrote the file the guest caches ($(tail -1 "$WORK/smbclient.out" 2>/dev/null))" \
+    bash -c "cat '$WORK/smbclient.out'; grep -q '^rc=0 ' '$WORK/smbclient.out'"
   check "guest script exit status" test "$lab_rc" -eq 0
   grep -q "SMB Direct connection from" "$WORK/server.log" && ok "smbdirectd saw SMB Direct connections" || not_ok "smbdirectd saw SMB Direct connections"
-  [ "$FAIL" -eq 0 ] || tail -30 "$WORK/lab1.log"
+  [ "$FAIL" -eq 0 ] || { tail -30 "$WORK/lab1.log"; echo "--- smbdirectd log (last 40 lines)"; tail -40 "$WORK/server.log"; }
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
 fi
 
 # --- 2. our client (host) -> ksmbd (guest) over SMB Direct ---
 RP=""
-[[ " $PARTS " == *" 2 "* ]] && "$LAB" --scenario ksmbd-serve --lifetime 900 >"$WORK/serve.log" 2>&1 && \
+[[ " $PARTS " == *" 2 "* ]] && "${LABK[@]}" --scenario ksmbd-serve --lifetime 900 >"$WORK/serve.log" 2>&1 && \
 RP=$(sed -n 's/.*SMB Direct\/iWARP: 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$WORK/serve.log")
 if [[ " $PARTS " != *" 2 "* ]]; then
   echo "# part 2 skipped"
@@ -202,7 +242,7 @@ for dev in siw rxe; do
 done
 exit $fail
 GUEST
-  "$LAB" --scenario shell --guest-files "$G" --timeout 1200 --guest-cmd "sh /opt/lab/verbs.sh ${SMBDIRECT_LAB_GUEST_MB:-64}" >"$WORK/lab3.log" 2>&1
+  "${LABK[@]}" --scenario shell --guest-files "$G" --timeout 1200 --guest-cmd "sh /opt/lab/verbs.sh ${SMBDIRECT_LAB_GUEST_MB:-64}" >"$WORK/lab3.log" 2>&1
   lab_rc=$?
   while read -r _ dev what verdict; do
     [ "$verdict" = ok ] && ok "in the guest on $dev (rdma-core): $what" || not_ok "in the guest on $dev (rdma-core): $what"
