@@ -66,6 +66,7 @@ CONF
   cat > "$WORK/guest/cifs-rdma.sh" <<'GUEST'
 set -u
 MB=$1
+echo "KERNEL $(uname -r)"
 rdma link add siw0 type siw netdev eth0 || exit 1
 mkdir -p /mnt/c
 fail=0
@@ -139,6 +140,7 @@ GUEST
   "${LABK[@]}" --scenario shell --guest-files "$WORK/guest" --timeout 1500 \
     --guest-cmd "sh /opt/lab/cifs-rdma.sh $MB" >"$WORK/lab1.log" 2>&1
   lab_rc=$?
+  echo "# guest kernel: $(sed -n 's/^ *> KERNEL //p' "$WORK/lab1.log" | head -1)"
   while read -r _ v what verdict rest; do
     [ "$verdict" = ok ] && ok "cifs.ko vers=$v rdma -> smbdirectd: $what ${rest}" || not_ok "cifs.ko vers=$v rdma -> smbdirectd: $what"
   done < <(sed -n 's/^ *> RESULT /RESULT /p' "$WORK/lab1.log")
