@@ -472,17 +472,20 @@ bool Connection::releaseOpen(Open& o) {
 
 void Connection::cancelPending(const smb2::Header& h) {
   uint64_t waiter = 0;
+  std::function<void()> cancel;
   {
     std::lock_guard<std::mutex> lk(pending_->mu);
     for (const auto& [aid, e] : pending_->by_async_id) {
       bool match = (h.flags & smb2::kFlagAsyncCommand) ? aid == h.async_id : e.message_id == h.message_id;
       if (match) {
         waiter = e.waiter_id;
+        cancel = e.cancel;
         break;
       }
     }
   }
   if (waiter) state_->locks().cancel(waiter, NtStatus::kCancelled);
+  if (cancel) cancel();
 }
 
 std::shared_ptr<AsyncReply> Connection::asyncReply(const Request& req, uint64_t async_id) {
@@ -503,11 +506,20 @@ std::shared_ptr<AsyncReply> Connection::asyncReply(const Request& req, uint64_t 
 
 std::function<void()> Connection::rerunLater(const Request& r, uint64_t async_id,
                                              std::shared_ptr<InterimGate> gate,
+                                             std::shared_ptr<AsyncReply> reply, std::shared_ptr<Parked> parked,
                                              Status (*handler)(Connection&, Request&)) {
-  return [life = life_, conn = this, reply = asyncReply(r, async_id), msg = Bytes(r.msg.begin(), r.msg.end()),
-          hdr = r.hdr, session = r.session, tree = r.tree, encrypted = r.encrypted, async_id, gate, handler] {
+  return [life = life_, conn = this, reply, parked, msg = Bytes(r.msg.begin(), r.msg.end()),
+          hdr = r.hdr, session = r.session, tree = r.tree, encrypted = r.encrypted, async_id, gate, handler,
+          pending = pending_] {
     std::lock_guard<std::mutex> lk(life->mu);
     if (!life->alive) return;
+    int expected = 0;
+    if (!parked->state.compare_exchange_strong(expected, 1)) return;  // cancelled
+    {
+      std::lock_guard<std::mutex> plk(pending->mu);
+      auto it = pending->by_async_id.find(async_id);
+      if (it != pending->by_async_id.end() && !it->second.waiter_id) pending->by_async_id.erase(it);
+    }
     Request req;
     req.msg = msg;
     req.hdr = hdr;
@@ -530,9 +542,33 @@ bool Connection::parkUntil(Request& r, Status (*handler)(Connection&, Request&),
   uint64_t async_id = r.resumed ? r.resumed : nextAsyncId();
   auto gate = std::make_shared<InterimGate>();
   if (r.resumed) gate->interimSent();  // a resumed request's interim response went out long ago
-  std::function<void()> resume;
-  if (!r.more_in_chain) resume = rerunLater(r, async_id, gate, handler);
-  if (!wait(std::move(resume)) || r.more_in_chain) return false;
+  auto reply = asyncReply(r, async_id);
+  auto parked = std::make_shared<Parked>();
+  if (r.more_in_chain) {
+    (void)wait(nullptr);
+    return false;
+  }
+  // Cancelable from now on: the continuation may run (on another thread) as soon as `wait`
+  // has registered it.
+  {
+    std::lock_guard<std::mutex> lk(pending_->mu);
+    // (weakly: the table holds this function)
+    std::weak_ptr<PendingTable> weak = pending_;
+    pending_->by_async_id[async_id] = {r.hdr.message_id, 0, [parked, gate, reply, weak, async_id] {
+                                         int expected = 0;
+                                         if (!parked->state.compare_exchange_strong(expected, 2)) return;
+                                         if (auto pending = weak.lock()) {
+                                           std::lock_guard<std::mutex> plk(pending->mu);
+                                           pending->by_async_id.erase(async_id);
+                                         }
+                                         gate->finalReady([reply] { reply->send(NtStatus::kCancelled, {}); });
+                                       }};
+  }
+  if (!wait(rerunLater(r, async_id, gate, reply, parked, handler))) {
+    std::lock_guard<std::mutex> lk(pending_->mu);
+    pending_->by_async_id.erase(async_id);
+    return false;
+  }
   r.async_id = async_id;
   if (!r.resumed) r.after_send = [gate] { gate->interimSent(); };
   return true;

@@ -69,7 +69,8 @@ class InterimGate {
 struct PendingTable {
   struct Entry {
     uint64_t message_id;
-    uint64_t waiter_id;  // LockTable waiter
+    uint64_t waiter_id = 0;        // LockTable waiter
+    std::function<void()> cancel;  // a parked request (Connection::parkUntil)
   };
   std::mutex mu;
   std::map<uint64_t, Entry> by_async_id;
@@ -188,7 +189,13 @@ class Connection : public MessageHandler {
   // `handler` on the thread that settles it, as the request's user, while the connection
   // lives; its final response goes out as an async one (MS-SMB2 3.3.4.2) behind `gate`. A
   // handler that goes async again (Request::async_id) keeps waiting.
+  // CANCEL (MS-SMB2 3.3.5.16) completes a parked request with STATUS_CANCELLED unless it is
+  // already running again; the continuation then does nothing.
+  struct Parked {
+    std::atomic<int> state{0};  // 0 parked, 1 running again, 2 cancelled
+  };
   std::function<void()> rerunLater(const Request& r, uint64_t async_id, std::shared_ptr<InterimGate> gate,
+                                   std::shared_ptr<AsyncReply> reply, std::shared_ptr<Parked> parked,
                                    Status (*handler)(Connection&, Request&));
   // Parks `r` as above when `wait(resume)` says it must wait (true); a request inside a
   // compound, before its last, does not wait (false, and `wait` gets a null resume).

@@ -73,7 +73,7 @@ Status handleLock(Connection& c, Request& r) {
     }));
     if (waiter != 0) {
       std::lock_guard<std::mutex> lk(pending->mu);
-      pending->by_async_id[async_id] = {r.hdr.message_id, waiter};
+      pending->by_async_id[async_id] = {r.hdr.message_id, waiter, {}};
       r.async_id = async_id;
       r.after_send = [gate] { gate->interimSent(); };
       return ok();
