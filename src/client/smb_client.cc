@@ -23,6 +23,7 @@
 #include "fscc/fs_info.h"
 #include "rpc/srvsvc_client.h"
 #include "smb2/close.h"
+#include "smb2/cancel.h"
 #include "smb2/compound.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
@@ -222,6 +223,39 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
   return sent(writeMessage(w.buf(), extra));
 }
 
+Result<size_t> SmbClient::cancelAsync() {
+  std::vector<std::pair<uint64_t, uint64_t>> ids;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (broken_) return *broken_;
+    ids.assign(async_.begin(), async_.end());
+  }
+  std::lock_guard<std::mutex> send_lock(send_mu_);
+  for (const auto& [message_id, async_id] : ids) {
+    // No credits and no response (MS-SMB2 3.2.4.24): the header names the request by AsyncId.
+    smb2::Header h;
+    h.command = smb2::Command::kCancel;
+    h.flags = smb2::kFlagAsyncCommand;
+    h.message_id = message_id;
+    h.async_id = async_id;
+    h.session_id = session_id_;
+    ByteWriter w;
+    smb2::encodeHeader(h, w);
+    smb2::encodeCancelRequest({}, w);
+    if (uint16_t(h.command) < cmd_sent_.size()) cmd_sent_[uint16_t(h.command)].fetch_add(1, std::memory_order_relaxed);
+    Status st = ok();
+    if (encrypt_all_ && !c2s_key_.empty()) {
+      st = writeMessage(smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, w.buf()));
+    } else {
+      if (sign_all_ && !signing_key_.empty() && session_id_ != 0)
+        smb2::signMessage(info_.signing_algorithm, signing_key_, w.buf());
+      st = writeMessage(w.buf());
+    }
+    SD_CHECK(st);
+  }
+  return ids.size();
+}
+
 Status SmbClient::receiveOne(int timeout_ms) {
   auto got = readMessage(timeout_ms);
   if (!got) return got.error();
@@ -286,6 +320,8 @@ Status SmbClient::receiveOne(int timeout_ms) {
   }
   std::lock_guard<std::mutex> lk(mu_);
   credits_.fetch_add(granted, std::memory_order_relaxed);
+  if (interim) async_[h.message_id] = h.async_id;
+  else async_.erase(h.message_id);
   if (!interim) {
     outstanding_ -= std::min<uint32_t>(outstanding_, uint32_t(parts));
     if (abandoned_.erase(h.message_id) == 0) early_.insert_or_assign(h.message_id, std::move(out));
@@ -781,6 +817,7 @@ Status SmbClient::reconnect() {
     std::lock_guard<std::mutex> lk(mu_);
     early_.clear();
     abandoned_.clear();
+    async_.clear();
     broken_.reset();
     outstanding_ = 0;
     receiving_ = false;

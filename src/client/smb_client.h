@@ -152,6 +152,10 @@ class SmbClient {
   // it now holds.
   Result<uint8_t> ackOplockBreak(const smb2::FileId& f, uint8_t level);
   Status close(const smb2::FileId& f);
+  // CANCEL (MS-SMB2 3.2.4.24) of every request of this client that has gone async (its interim
+  // STATUS_PENDING came): their callers get the final response, STATUS_CANCELLED when the
+  // server cancels them. Any thread. The number of requests cancelled.
+  Result<size_t> cancelAsync();
   // CREATE with an SMB2_CREATE_SD_BUFFER context (MS-SMB2 2.2.13.2.3) carrying `descriptor`
   // (none when it is empty: the same as open).
   Result<smb2::FileId> createWithSecurity(const std::string& path, uint32_t access,
@@ -316,6 +320,7 @@ class SmbClient {
   uint32_t outstanding_ = 0;         // responses still expected
   std::map<uint64_t, Result<Bytes>> early_;  // responses filed by MessageId, not yet collected
   std::set<uint64_t> abandoned_;     // ids whose caller gave up (timed out): dropped on arrival
+  std::map<uint64_t, uint64_t> async_;  // MessageId -> AsyncId of requests that went async
   uint32_t waiters_ = 0;             // threads in waitUntil (the idle receiver yields to them)
   bool idle_stop_ = false;           // the idle receiver must exit
   bool idle_thread_running_ = false;

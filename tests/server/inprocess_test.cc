@@ -898,6 +898,62 @@ TEST_F(InProcess, LeaseBreaksReachTheOwnerIdleAndBusy) {
   }
 }
 
+// CANCEL of a CREATE that waits for an oplock break (MS-SMB2 3.3.5.16): it completes at once with
+// STATUS_CANCELLED and opens nothing; when the break settles later, the parked CREATE does not
+// run again and no second response comes.
+TEST_F(InProcess, CancelOfAWaitingCreate) {
+  using namespace std::chrono;
+  state_->oplocks().setBreakTimeout(seconds(20));
+  client::SmbClient a, b;
+  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(b.treeConnect("share"));
+  std::atomic<int> breaks{0};
+  a.setOplockBreakHandler([&](const smb2::FileId&, uint8_t) { breaks++; });
+  auto h = a.openWithOplock("cancel.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0,
+                            smb2::kOplockLevelBatch);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->level, smb2::kOplockLevelBatch);
+  const uint32_t opens_before = state_->openCount();
+  std::atomic<bool> done{false};
+  std::optional<Result<client::SmbClient::OplockOpen>> got;
+  std::thread opener([&] {
+    got = b.openWithOplock("cancel.bin", smb2::kFileReadData, smb2::kFileOpen, 0, smb2::kOplockLevelBatch);
+    done = true;
+  });
+  // The CREATE has gone async once its interim response arrived: then cancel it.
+  size_t cancelled = 0;
+  for (int i = 0; i < 500 && cancelled == 0 && !done; i++) {
+    std::this_thread::sleep_for(milliseconds(10));
+    auto n = b.cancelAsync();
+    ASSERT_TRUE(n);
+    cancelled = *n;
+  }
+  ASSERT_EQ(cancelled, 1u) << "the CREATE never went async";
+  auto t0 = steady_clock::now();
+  opener.join();
+  EXPECT_LT(steady_clock::now() - t0, seconds(2)) << "CANCEL did not complete the waiting CREATE";
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status(), NtStatus::kCancelled);
+  EXPECT_EQ(state_->openCount(), opens_before);
+  for (int i = 0; i < 200 && breaks == 0; i++) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(breaks.load(), 1);
+  // The break settles (the holder acknowledges): the cancelled CREATE stays cancelled, and both
+  // connections go on.
+  ASSERT_TRUE(a.ackOplockBreak(h->id, smb2::kOplockLevelII));
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(state_->openCount(), opens_before);
+  ASSERT_TRUE(b.stat(""));
+  auto again = b.openWithOplock("cancel.bin", smb2::kFileReadData, smb2::kFileOpen, 0, smb2::kOplockLevelNone);
+  ASSERT_TRUE(again) << ntStatusName(again.status());
+  EXPECT_TRUE(b.close(again->id));
+  EXPECT_TRUE(a.close(h->id));
+  auto none = b.cancelAsync();  // nothing async any more
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0u);
+}
+
 // Changes made on the server outside SMB (server/local_changes.h): a write by another process
 // breaks the lease of the file to none; a write by the server's own process (this one: the
 // server runs in-process) is an SMB write's and breaks nothing here. Level II oplocks too.
