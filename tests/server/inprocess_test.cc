@@ -84,6 +84,21 @@ class InProcess : public ::testing::Test {
   // [ro], [multi]) with `extra_global` lines added to [global] (later lines win) and
   // `extra_shares` sections after the others. Only before the test's first connection:
   // connections read ServerState::global() without a lock against a reload.
+  // Two signed 3.1.1 connections on [share]: `a` holds a batch oplock on `name` (`h`) and counts
+  // the breaks it gets in `breaks`; `b` is the other client.
+  void batchHolderAndOther(client::SmbClient& a, client::SmbClient& b, const std::string& name,
+                           std::atomic<int>& breaks, std::optional<client::SmbClient::OplockOpen>& h) {
+    ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+    ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
+    ASSERT_TRUE(a.treeConnect("share"));
+    ASSERT_TRUE(b.treeConnect("share"));
+    a.setOplockBreakHandler([&breaks](const smb2::FileId&, uint8_t) { breaks++; });
+    auto o = a.openWithOplock(name, smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0,
+                              smb2::kOplockLevelBatch);
+    ASSERT_TRUE(o);
+    ASSERT_EQ(o->level, smb2::kOplockLevelBatch);
+    h = *o;
+  }
   void reconfigure(const std::string& extra_global, const std::string& extra_shares) {
     std::vector<config::Diagnostic> d;
     auto cfg = config::loadConfigString("[global]\nsmb3 encryption = auto\nserver multi channel support = yes\n"
@@ -905,16 +920,10 @@ TEST_F(InProcess, CancelOfAWaitingCreate) {
   using namespace std::chrono;
   state_->oplocks().setBreakTimeout(seconds(20));
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
-  ASSERT_TRUE(b.treeConnect("share"));
   std::atomic<int> breaks{0};
-  a.setOplockBreakHandler([&](const smb2::FileId&, uint8_t) { breaks++; });
-  auto h = a.openWithOplock("cancel.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0,
-                            smb2::kOplockLevelBatch);
-  ASSERT_TRUE(h);
-  ASSERT_EQ(h->level, smb2::kOplockLevelBatch);
+  std::optional<client::SmbClient::OplockOpen> h;
+  batchHolderAndOther(a, b, "cancel.bin", breaks, h);
+  if (HasFatalFailure()) return;
   const uint32_t opens_before = state_->openCount();
   std::atomic<bool> done{false};
   std::optional<Result<client::SmbClient::OplockOpen>> got;
@@ -1359,16 +1368,10 @@ TEST_F(InProcess, KeyOplockBreakTimeout) {
   using namespace std::chrono;
   reconfigure("oplock break timeout = 1\n", "");
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
-  ASSERT_TRUE(b.treeConnect("share"));
   std::atomic<int> breaks{0};
-  a.setOplockBreakHandler([&](const smb2::FileId&, uint8_t) { breaks++; });
-  auto h = a.openWithOplock("ob.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0,
-                            smb2::kOplockLevelBatch);
-  ASSERT_TRUE(h);
-  ASSERT_EQ(h->level, smb2::kOplockLevelBatch);
+  std::optional<client::SmbClient::OplockOpen> h;
+  batchHolderAndOther(a, b, "ob.bin", breaks, h);
+  if (HasFatalFailure()) return;
   auto start = steady_clock::now();
   auto got = b.openWithOplock("ob.bin", smb2::kFileReadData, smb2::kFileOpen, 0, smb2::kOplockLevelBatch);
   auto waited = steady_clock::now() - start;
