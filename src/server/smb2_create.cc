@@ -81,6 +81,25 @@ bool breaksOplocks(uint32_t access) {
 
 uint64_t fileKey(const vfs::FileStat& st) { return fileKeyOf(st.device, st.file_id); }
 
+// The named stream an SMB name opens, lower-cased, without its ":$DATA" type: "" for a file's
+// own data ("f", "f::$DATA").
+std::string streamOf(std::string_view name) {
+  auto slash = name.find_last_of("\\/");
+  auto colon = name.find(':', slash == std::string_view::npos ? 0 : slash + 1);
+  if (colon == std::string_view::npos) return "";
+  std::string s = asciiLower(name.substr(colon + 1));
+  if (s.size() >= 6 && s.compare(s.size() - 6, 6, ":$data") == 0) s.resize(s.size() - 6);
+  return s;
+}
+
+// Each named stream is its own file for share modes, locks, delete-on-close, oplocks and
+// leases: its key is its file's mixed with its name (any case; a rename of the file keeps it).
+uint64_t openKey(const vfs::FileStat& st, const std::string& stream) {
+  uint64_t k = fileKey(st);
+  if (!stream.empty()) k ^= std::hash<std::string>{}(stream) | 1;
+  return k;
+}
+
 bool overwrites(uint32_t disposition) {
   return disposition == smb2::kFileSupersede || disposition == smb2::kFileOverwrite ||
          disposition == smb2::kFileOverwriteIf;
@@ -90,12 +109,13 @@ bool overwrites(uint32_t disposition) {
 // true when the CREATE must wait for an acknowledgment: it went async (its interim response
 // goes out now); STATUS_SHARING_VIOLATION when share modes refuse it and no batch oplock's
 // holder could change that by closing.
-Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat& st, uint32_t access,
-                                 uint32_t share_access, uint32_t disposition, const std::optional<LeaseId>& own) {
+Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat& st, const std::string& stream,
+                                 uint32_t access, uint32_t share_access, uint32_t disposition,
+                                 const std::optional<LeaseId>& own) {
   // Overwriting writes the file whatever the open asked for (MS-FSA 2.1.5.1.2.1).
   if (overwrites(disposition)) access |= smb2::kFileWriteData;
   if (!r.tree->share->cfg.oplocks || st.directory || !breaksOplocks(access)) return false;
-  uint64_t key = fileKey(st);
+  uint64_t key = openKey(st, stream);
   bool conflict = c.state().shareModesConflict(key, access, share_access);
   auto kind = conflict                  ? OplockTable::OpenKind::kSharingConflict
               : overwrites(disposition) ? OplockTable::OpenKind::kOverwrite
@@ -134,8 +154,7 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
   // CREATEs ask for neither: they cost no look at the file's other opens.
   bool wants_oplock = requested == smb2::kOplockLevelII || requested == smb2::kOplockLevelExclusive ||
                       requested == smb2::kOplockLevelBatch;
-  if (!r.tree->share->cfg.oplocks || (!lease && (!data_open || !wants_oplock)) || open.is_directory ||
-      open.is_stream)
+  if (!r.tree->share->cfg.oplocks || (!lease && (!data_open || !wants_oplock)) || open.is_directory)
     return smb2::kOplockLevelNone;
   auto opens = c.state().opensOfFile(open.file_key);
   // What a client caches, changes made outside SMB must break (server/local_changes.h).
@@ -226,13 +245,16 @@ Status handleCreate(Connection& c, Request& r) {
   if ((req.create_options & smb2::kFileDeleteOnClose) && !(access & smb2::kDelete))
     return err(NtStatus::kAccessDenied, "delete-on-close without DELETE access");
 
-  if (look && look->exists && req.name.find(':') == std::string::npos) {
+  const std::string stream = streamOf(req.name);
+  if (look && look->exists) {
     // A file whose delete is pending opens no more (MS-FSA 2.1.5.1.2.1).
-    if (c.state().isDeletePending(fileKey(look->stat))) return err(NtStatus::kDeletePending, "delete pending");
-    // Oplocks held by other opens are broken before the file is opened (or overwritten).
+    if (stream.empty() && c.state().isDeletePending(fileKey(look->stat)))
+      return err(NtStatus::kDeletePending, "delete pending");
+    // Oplocks held by other opens of the file (or stream) are broken before it is opened (or
+    // overwritten). A stream that does not exist yet has none.
     std::optional<LeaseId> own;
     if (lease) own = LeaseId{c.negotiated().client_guid, lease->lease_key};
-    if (SD_TRY(waitForOplockBreaks(c, r, look->stat, access, req.share_access, req.create_disposition, own)))
+    if (SD_TRY(waitForOplockBreaks(c, r, look->stat, stream, access, req.share_access, req.create_disposition, own)))
       return ok();
   }
 
@@ -257,9 +279,7 @@ Status handleCreate(Connection& c, Request& r) {
   open->setPath(opened.path);
   open->is_directory = opened.stat.directory;
   open->is_stream = opened.is_stream;
-  open->file_key = fileKey(opened.stat);
-  // Each stream is its own file for share modes, locks and delete-on-close.
-  if (opened.is_stream) open->file_key ^= std::hash<std::string>{}(asciiLower(opened.path)) | 1;
+  open->file_key = openKey(opened.stat, opened.is_stream ? streamOf(opened.path) : "");
   open->granted_access = access;
   open->share_access = req.share_access;
   open->create_options = req.create_options;
