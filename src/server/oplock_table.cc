@@ -297,7 +297,7 @@ Result<OplockTable::LeaseGrant> OplockTable::grantLease(uint64_t file_key, const
     if (h.v2) h.epoch++;
     h.state = requested;
   }
-  return LeaseGrant{h.state, h.epoch, h.breaking};
+  return LeaseGrant{h.state, h.epoch, h.breaking, h.v2};
 }
 
 void OplockTable::releaseLeaseOpen(const LeaseId& id) {

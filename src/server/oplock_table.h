@@ -90,6 +90,7 @@ class OplockTable {
     uint32_t state = 0;
     uint16_t epoch = 0;
     bool breaking = false;  // SMB2_LEASE_FLAG_BREAK_IN_PROGRESS
+    bool v2 = false;        // the lease's version (its first request's), which responses keep
   };
   Result<LeaseGrant> grantLease(uint64_t file_key, const LeaseId& id, uint32_t requested, bool v2,
                                 uint16_t epoch, bool others, LeaseNotify notify);

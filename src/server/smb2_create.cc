@@ -174,7 +174,8 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
   open.lease = id;
   if (g.state & smb2::kLeaseRead) watch();
   smb2::LeaseContext out;
-  out.v2 = lease->v2;
+  // A lease answers in its own version, whatever this request's (smbtorture smb2.lease.v2_epoch2).
+  out.v2 = g.v2;
   out.lease_key = lease->lease_key;
   out.lease_state = g.state;
   out.lease_flags = g.breaking ? smb2::kLeaseFlagBreakInProgress : 0;
