@@ -963,6 +963,60 @@ TEST_F(InProcess, CancelOfAWaitingCreate) {
   EXPECT_EQ(*none, 0u);
 }
 
+// Acknowledgments that do not match a break (MS-SMB2 3.3.5.22): each gets its status and changes
+// nothing; the lease and the connections go on.
+TEST_F(InProcess, StrayBreakAcknowledgments) {
+  if (!state_->leasesOn()) GTEST_SKIP() << "no leases offered here (smb2 leases = auto, not root)";
+  client::SmbClient a, b;
+  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(b.treeConnect("share"));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<client::SmbClient::LeaseBreak> breaks;
+  a.setLeaseBreakHandler([&](const client::SmbClient::LeaseBreak& br) {
+    std::lock_guard<std::mutex> lk(mu);
+    breaks.push_back(br);
+    cv.notify_all();
+  });
+  b.setLeaseBreakHandler([](const client::SmbClient::LeaseBreak&) {});
+  smb2::LeaseKey key, unknown;
+  key.fill(0x61);
+  unknown.fill(0x62);
+  constexpr uint32_t kRWH = smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle;
+  constexpr uint32_t kRH = smb2::kLeaseRead | smb2::kLeaseHandle;
+  auto l = a.openLeased("stray.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOverwriteIf, 0, key, kRWH);
+  ASSERT_TRUE(l);
+  ASSERT_EQ(l->lease_state, kRWH);
+  // No break pending: STATUS_UNSUCCESSFUL; a key nobody holds, or another client's key (a lease
+  // is its client's): STATUS_OBJECT_NAME_NOT_FOUND.
+  EXPECT_EQ(a.ackLeaseBreak(key, kRH).status(), NtStatus::kUnsuccessful);
+  EXPECT_EQ(a.ackLeaseBreak(unknown, 0).status(), NtStatus::kObjectNameNotFound);
+  EXPECT_EQ(b.ackLeaseBreak(key, 0).status(), NtStatus::kObjectNameNotFound);
+  // A break to RH (b opens the file): an acknowledgment keeping more than that is refused and
+  // leaves the break pending; the right one settles it.
+  std::optional<Result<smb2::FileId>> opened;
+  std::thread opener([&] { opened = b.open("stray.bin", smb2::kFileReadData, smb2::kFileOpen, 0); });
+  {
+    std::unique_lock<std::mutex> lk(mu);
+    ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(5), [&] { return !breaks.empty(); }));
+    EXPECT_EQ(breaks[0].new_state, kRH);
+  }
+  EXPECT_EQ(a.ackLeaseBreak(key, kRWH).status(), NtStatus::kRequestNotAccepted);
+  EXPECT_EQ(b.ackLeaseBreak(key, kRH).status(), NtStatus::kObjectNameNotFound);  // not b's lease
+  EXPECT_TRUE(a.ackLeaseBreak(key, kRH));
+  opener.join();
+  ASSERT_TRUE(opened && *opened);
+  EXPECT_EQ(a.ackLeaseBreak(key, kRH).status(), NtStatus::kUnsuccessful);  // settled
+  // An oplock acknowledgment for another session's open, or an open with no oplock.
+  EXPECT_EQ(b.ackOplockBreak(l->id, smb2::kOplockLevelII).status(), NtStatus::kFileClosed);
+  EXPECT_EQ(b.ackOplockBreak(**opened, smb2::kOplockLevelII).status(), NtStatus::kInvalidOplockProtocol);
+  EXPECT_TRUE(b.close(**opened));
+  EXPECT_TRUE(a.close(l->id));
+  EXPECT_TRUE(a.stat("") && b.stat(""));
+}
+
 // Changes made on the server outside SMB (server/local_changes.h): a write by another process
 // breaks the lease of the file to none; a write by the server's own process (this one: the
 // server runs in-process) is an SMB write's and breaks nothing here. Level II oplocks too.
