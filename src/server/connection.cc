@@ -1,6 +1,7 @@
 #include "server/connection.h"
 
 #include "base/log.h"
+#include "fscc/notify_info.h"
 #include "smb2/compound.h"
 #include "smb2/constants.h"
 #include "smb2/error.h"
@@ -429,11 +430,47 @@ void Connection::closeTreeOpens(uint64_t session_id, uint32_t tree_id) {
 
 void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
+  auto& changes = state_->changes();
+  std::optional<std::pair<uint64_t, uint64_t>> renamed_in;  // the directory of a renamed file
   {
     // Delete-on-close removes the file as the account that opened it (also when the connection
     // goes away).
     vfs::IdentityScope as(o->tree ? o->tree->identity : nullptr);
     if (!releaseOpen(*o)) return;  // already closed through another channel of its session
+    if (o->renamed && !o->is_directory && changes.active() && o->tree && o->tree->share && o->tree->share->fs) {
+      auto id = o->tree->share->fs->parentId(o->path());
+      if (id) renamed_in = *id;
+    }
+  }
+  // Its CHANGE_NOTIFY ends (MS-SMB2 3.3.5.10: STATUS_NOTIFY_CLEANUP); a directory whose delete is
+  // now pending fails the waiting notifications of its other opens (STATUS_DELETE_PENDING, as
+  // Windows and Samba: smbtorture smb2.notify.rmdir*).
+  std::shared_ptr<NotifyWatch> watch;
+  {
+    std::lock_guard<std::mutex> lk(o->notify_mu);
+    watch = std::move(o->notify);
+  }
+  if (watch) {
+    changes.unsubscribe(watch);
+    watch->end(NtStatus::kNotifyCleanup);
+  }
+  if (o->is_directory && o->delete_on_close && o->file_key) {
+    for (const auto& other : state_->opensOfFile(o->file_key)) {
+      std::shared_ptr<NotifyWatch> w;
+      {
+        std::lock_guard<std::mutex> lk(other->notify_mu);
+        w = other->notify;
+      }
+      if (w) w->failWaiting(NtStatus::kDeletePending);
+    }
+  }
+  // Windows reports a file renamed through a handle as modified (attributes, creation) when
+  // that handle closes.
+  if (renamed_in) {
+    std::string path = o->path();
+    auto slash = path.rfind('/');
+    changes.post(renamed_in->first, renamed_in->second, slash == std::string::npos ? path : path.substr(slash + 1),
+                 fscc::kFileActionModified, fscc::kNotifyChangeAttributes | fscc::kNotifyChangeCreation);
   }
   // Last, once the open is gone from every table: opens that waited for its oplock's break
   // resume (on this thread) and find it closed.
@@ -467,18 +504,20 @@ bool Connection::releaseOpen(Open& o) {
 }
 
 void Connection::cancelPending(const smb2::Header& h) {
-  uint64_t waiter = 0;
+  // MS-SMB2 3.3.5.16: the request of this connection with the AsyncId (or MessageId), of the
+  // CANCEL's session (as Samba matches); none found: nothing happens.
+  std::function<bool(NtStatus)> cancel;
   {
     std::lock_guard<std::mutex> lk(pending_->mu);
     for (const auto& [aid, e] : pending_->by_async_id) {
       bool match = (h.flags & smb2::kFlagAsyncCommand) ? aid == h.async_id : e.message_id == h.message_id;
-      if (match) {
-        waiter = e.waiter_id;
+      if (match && e.session_id == h.session_id) {
+        cancel = e.cancel;
         break;
       }
     }
   }
-  if (waiter) state_->locks().cancel(waiter, NtStatus::kCancelled);
+  if (cancel) cancel(NtStatus::kCancelled);
 }
 
 std::shared_ptr<AsyncReply> Connection::asyncReply(const Request& req, uint64_t async_id) {

@@ -65,14 +65,18 @@ class InterimGate {
   std::function<void()> held_;
 };
 
-// Async requests of one connection, for CANCEL (by AsyncId or MessageId).
+// Async requests of one connection, for CANCEL (by AsyncId or MessageId, of the same session).
 struct PendingTable {
   struct Entry {
     uint64_t message_id;
-    uint64_t waiter_id;  // LockTable waiter
+    uint64_t session_id;
+    // Ends the request with the status given (STATUS_CANCELLED); false when it has finished.
+    // Called without the table's lock.
+    std::function<bool(NtStatus)> cancel;
   };
   std::mutex mu;
   std::map<uint64_t, Entry> by_async_id;
+  uint32_t notifies = 0;  // CHANGE_NOTIFY requests outstanding (`max notify requests`)
 };
 
 // One request of a (possibly compound) chain while it is being handled.
@@ -180,7 +184,7 @@ class Connection : public MessageHandler {
   };
   std::map<uint64_t, Binding>& bindings() { return bindings_; }
 
-  // Async requests (blocking locks today).
+  // Async requests (blocking locks, change notifications).
   uint64_t nextAsyncId() { return next_async_id_.fetch_add(1); }
   const std::shared_ptr<PendingTable>& pending() { return pending_; }
   std::shared_ptr<AsyncReply> asyncReply(const Request& req, uint64_t async_id);

@@ -22,6 +22,7 @@ ServerState::ServerState() {
 
 Status ServerState::configure(const config::Config& cfg, UserLookup users) {
   oplocks_.setBreakTimeout(std::chrono::seconds(cfg.global.oplock_break_timeout));
+  changes_->setMaxWatches(cfg.global.max_notify_watches);
   std::map<std::string, std::shared_ptr<ShareRuntime>> shares;
   for (const auto& sc : cfg.shares) {
     auto rt = std::make_shared<ShareRuntime>();

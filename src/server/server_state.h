@@ -18,6 +18,7 @@
 
 #include "base/bytes.h"
 #include "config/config.h"
+#include "server/change_watcher.h"
 #include "server/lock_table.h"
 #include "server/oplock_table.h"
 #include "vfs/share.h"
@@ -95,6 +96,8 @@ class ServerState {
   std::shared_ptr<Open> findOpenByResumeKey(const std::array<uint8_t, 24>& key) const;
   LockTable& locks() { return locks_; }
   OplockTable& oplocks() { return oplocks_; }
+  // Change notification: the server's inotify watches and the directory opens they serve.
+  ChangeWatcher& changes() { return *changes_; }
 
   // Where a closed open's file handle goes when the file was written through it: releasing
   // such a descriptor may block (ext4's auto_da_alloc starts writeback of a file truncated to
@@ -128,6 +131,7 @@ class ServerState {
   std::unordered_map<uint64_t, bool> delete_pending_;
   LockTable locks_;
   OplockTable oplocks_;
+  std::unique_ptr<ChangeWatcher> changes_ = std::make_unique<ChangeWatcher>();
   std::atomic<bool> rdma_listening_{false};
 };
 

@@ -240,6 +240,18 @@ Status handleCreate(Connection& c, Request& r) {
   oreq.file_attributes = req.file_attributes;
   oreq.read_only = r.tree->read_only;
   (void)creates;
+  // A new name: what the server writes to it as part of creating it (DOS attributes, NT ACL,
+  // EAs, forced mode: IN_ATTRIB) is not a change of its own, only the creation is reported; and
+  // it reaches change watchers before this response (the Quiet's end reads the events).
+  ChangeWatcher::Quiet quiet;
+  if (c.state().changes().active() && look && !look->exists && look->parent_exists &&
+      req.name.find(':') == std::string::npos) {
+    std::string_view leaf = req.name;
+    while (!leaf.empty() && (leaf.back() == '\\' || leaf.back() == '/')) leaf.remove_suffix(1);
+    auto cut = leaf.find_last_of("\\/");
+    if (cut != std::string_view::npos) leaf.remove_prefix(cut + 1);
+    quiet = c.state().changes().quiet(look->parent_stat.device, look->parent_stat.file_id, std::string(leaf));
+  }
   auto opened = SD_TRY(share.fs->open(oreq));
 
   auto open = std::make_shared<Open>();

@@ -115,6 +115,8 @@ Status handleSessionSetup(Connection& c, Request& r) {
 
   auto step = session->auth->step(req.security_buffer);
   auto dropSession = [&] {
+    // A failed (re-)authentication ends the session and its opens (MS-SMB2 3.3.5.5.3).
+    c.closeSessionOpens(session->session_id);
     c.removeSession(session->session_id);
     c.state().removeSession(session->session_id);
   };

@@ -65,6 +65,9 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
     return err(NtStatus::kAccessDenied, "open files below directory");
   std::string new_path = SD_TRY(fs.rename(path, target, ri.replace_if_exists != 0));
   c.state().renameOpens(open.file_key, new_path);
+  if (!open.is_directory) open.renamed = true;
+  // Watches follow a directory moved into a watched tree before the client goes on into it.
+  c.state().changes().sync();
   return ok();
 }
 
