@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Change notification with Samba's smbclient (`notify DIR`: a WATCH_TREE CHANGE_NOTIFY for every
+# change, printed as "ACTION NAME" one a line): changes made directly on the server's file system
+# and changes made through SMB by another client both reach it, subdirectories included, with
+# rename pairs and no bookkeeping noise; a vetoed name never shows.
+. "$(dirname "$0")/lib.sh"
+start_server "" "	veto files = /*.hidden/" || { not_ok "server start"; finish; exit 1; }
+SMB=(smbclient "//127.0.0.1/share" -p "$PORT" -U "smbtest%Pass-1234" -m SMB3)
+mkdir -p "$SHARE/watched/sub"
+
+# smbclient prints each answer as it comes (line-buffered into a file) until it is stopped.
+timeout 30 stdbuf -oL "${SMB[@]}" -c 'notify watched' > "$WORK/notify.out" 2>&1 &
+NPID=$!
+# Ready once a file made on disk shows (its first request is then pending).
+for i in $(seq 1 50); do
+  : > "$SHARE/watched/ready$i"
+  sleep 0.1
+  grep -q '^0001 ready' "$WORK/notify.out" 2>/dev/null && break
+done
+# seen LINE: wait (bounded) until smbclient printed LINE.
+seen() { for _ in $(seq 1 50); do grep -qxF "$1" "$WORK/notify.out" && return 0; sleep 0.1; done; return 1; }
+
+# Directly on disk, as another program on the server would.
+echo local > "$SHARE/watched/fromdisk.txt"
+check "a file created on disk is reported added" seen "0001 fromdisk.txt"
+check "its write is reported modified" seen "0003 fromdisk.txt"
+mv "$SHARE/watched/fromdisk.txt" "$SHARE/watched/renamed.txt"
+check "a rename on disk is reported as old name" seen "0004 fromdisk.txt"
+check "... and new name" seen "0005 renamed.txt"
+echo deep > "$SHARE/watched/sub/inner.txt"
+check "a file created on disk in a subdirectory is reported with its path" seen '0001 sub\inner.txt'
+echo secret > "$SHARE/watched/x.hidden"
+rm "$SHARE/watched/renamed.txt"
+check "a deletion on disk is reported removed" seen "0002 renamed.txt"
+
+# Through SMB, from another client.
+echo smb > "$WORK/local/up.txt"
+check "put through SMB" "${SMB[@]}" -c "put $WORK/local/up.txt watched\\viasmb.txt"
+check "a file created through SMB is reported added" seen "0001 viasmb.txt"
+check "mkdir through SMB" "${SMB[@]}" -c "mkdir watched\\smbdir"
+check "a directory created through SMB is reported added" seen "0001 smbdir"
+check "put into the new directory" "${SMB[@]}" -c "put $WORK/local/up.txt watched\\smbdir\\in.txt"
+check "a file in a directory just made through SMB is reported" seen '0001 smbdir\in.txt'
+
+kill "$NPID" 2>/dev/null
+wait "$NPID" 2>/dev/null
+check "the vetoed name never showed" bash -c "! grep -q 'x.hidden' '$WORK/notify.out'"
+check "each creation was reported once" bash -c "[ \$(grep -cxF '0001 viasmb.txt' '$WORK/notify.out') = 1 ]"
+check "no server bookkeeping: the SMB-created directory was not reported modified" \
+  bash -c "! grep -qxF '0003 smbdir' '$WORK/notify.out'"
+echo "--- what smbclient printed ---"; sed 's/^/    /' "$WORK/notify.out"
+finish
