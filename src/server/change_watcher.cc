@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "base/text.h"
 #include "vfs/identity.h"
 
 namespace sd::server {
@@ -349,7 +350,7 @@ void ChangeWatcher::handleLocked(const Ev& e, const Ev* paired, Sends& sends) {
   const uint32_t m = e.mask;
   if ((m & IN_ATTRIB) && !quiet_.empty()) {
     for (const auto& [id, q] : quiet_)
-      if (q.dev == n->dev && q.ino == n->ino && q.leaf == e.name) return;
+      if (q.dev == n->dev && q.ino == n->ino && iequals(q.leaf, e.name)) return;
   }
   if (m & (IN_DELETE | IN_MOVED_FROM)) {
     n->scanned.erase(e.name);
@@ -701,6 +702,65 @@ void ChangeWatcher::post(uint64_t dir_dev, uint64_t dir_ino, const std::string& 
     if (it != by_inode_.end()) deliver(it->second, leaf, action, filter, sends);
   }
   send(sends);
+}
+
+// ---- StreamChange ----
+
+namespace {
+// "dir/file:stream:$DATA" -> ("dir/file", "file:stream"); nullopt when not a stream.
+std::optional<std::pair<std::string, std::string>> splitStream(const std::string& path) {
+  auto norm = vfs::Share::normalize(path);
+  if (!norm) return std::nullopt;
+  std::string p = *norm;
+  auto colon = p.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string base = p.substr(0, colon), stream = p.substr(colon + 1);
+  if (stream.size() >= 6 && iequals(std::string_view(stream).substr(stream.size() - 6), ":$DATA"))
+    stream.resize(stream.size() - 6);
+  if (stream.empty()) return std::nullopt;
+  auto slash = base.rfind('/');
+  return std::make_pair(base, (slash == std::string::npos ? base : base.substr(slash + 1)) + ":" + stream);
+}
+}  // namespace
+
+StreamChange::StreamChange(ChangeWatcher& w, vfs::Share& fs, const std::string& path) {
+  if (!w.active()) return;
+  auto parts = splitStream(path);
+  if (!parts) return;
+  auto dir = fs.parentId(parts->first);
+  if (!dir) return;
+  w_ = &w;
+  begin(dir->first, dir->second, path);
+}
+
+StreamChange::StreamChange(ChangeWatcher& w, uint64_t dir_dev, uint64_t dir_ino, const std::string& path) {
+  if (!w.active()) return;
+  w_ = &w;
+  begin(dir_dev, dir_ino, path);
+}
+
+void StreamChange::begin(uint64_t dir_dev, uint64_t dir_ino, const std::string& path) {
+  auto parts = splitStream(path);
+  if (!parts) {
+    w_ = nullptr;
+    return;
+  }
+  dev_ = dir_dev;
+  ino_ = dir_ino;
+  name_ = parts->second;
+  quiet_ = w_->quiet(dir_dev, dir_ino, name_.substr(0, name_.find(':')));
+}
+
+void StreamChange::report(uint32_t action, uint32_t filter, const std::string& path) {
+  if (!w_) return;
+  quiet_.release();
+  std::string name = name_;
+  if (!path.empty()) {
+    auto parts = splitStream(path);
+    if (!parts) return;
+    name = parts->second;
+  }
+  w_->post(dev_, ino_, name, action, filter);
 }
 
 }  // namespace sd::server

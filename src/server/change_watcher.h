@@ -25,6 +25,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "server/notify_buffer.h"
+#include "vfs/share.h"
 
 namespace sd::server {
 
@@ -178,6 +179,29 @@ class ChangeWatcher {
   std::map<uint64_t, QuietKey> quiet_;
   uint64_t next_quiet_ = 1;
   bool warned_limit_ = false;
+};
+
+// A change to an alternate data stream is an xattr write on its file (vfs/share.h), which
+// inotify reports as an attribute change (IN_ATTRIB) of the file. While a StreamChange lives,
+// that file's IN_ATTRIB is quiet; `report` then tells watchers what changed in the stream's
+// own terms ("file:stream", FILE_ACTION_*_STREAM and FILE_NOTIFY_CHANGE_STREAM_*), as Windows
+// does, after every event before it. Inert when nothing is watched.
+class StreamChange {
+ public:
+  // `path`: the stream's share-relative path ("dir/file:stream[:$DATA]", '\' or '/').
+  StreamChange(ChangeWatcher& w, vfs::Share& fs, const std::string& path);
+  // The same when the directory holding the file is known (dev as vfs::FileStat::device).
+  StreamChange(ChangeWatcher& w, uint64_t dir_dev, uint64_t dir_ino, const std::string& path);
+  // Ends the quiet (first call) and reports `action` for the stream of `path` (default: the
+  // one constructed with).
+  void report(uint32_t action, uint32_t filter, const std::string& path = {});
+
+ private:
+  void begin(uint64_t dir_dev, uint64_t dir_ino, const std::string& path);
+  ChangeWatcher* w_ = nullptr;
+  uint64_t dev_ = 0, ino_ = 0;
+  std::string name_;  // "file:stream"
+  ChangeWatcher::Quiet quiet_;
 };
 
 }  // namespace sd::server

@@ -432,11 +432,15 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
   auto& changes = state_->changes();
   std::optional<std::pair<uint64_t, uint64_t>> renamed_in;  // the directory of a renamed file
+  std::optional<StreamChange> stream_change;  // a stream deleted on close is reported as such
+  bool deleted = false;
   {
     // Delete-on-close removes the file as the account that opened it (also when the connection
     // goes away).
     vfs::IdentityScope as(o->tree ? o->tree->identity : nullptr);
-    if (!releaseOpen(*o)) return;  // already closed through another channel of its session
+    if (o->is_stream && changes.active() && o->tree && o->tree->share && o->tree->share->fs)
+      stream_change.emplace(changes, *o->tree->share->fs, o->path());
+    if (!releaseOpen(*o, &deleted)) return;  // already closed through another channel of its session
     if (o->renamed && !o->is_directory && changes.active() && o->tree && o->tree->share && o->tree->share->fs) {
       auto id = o->tree->share->fs->parentId(o->path());
       if (id) renamed_in = *id;
@@ -464,6 +468,7 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
       if (w) w->failWaiting(NtStatus::kDeletePending);
     }
   }
+  if (stream_change && deleted) stream_change->report(fscc::kFileActionRemovedStream, fscc::kNotifyChangeStreamName);
   // Windows reports a file renamed through a handle as modified (attributes, creation) when
   // that handle closes.
   if (renamed_in) {
@@ -478,7 +483,7 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   if (o->lease) state_->oplocks().releaseLeaseOpen(*o->lease);
 }
 
-bool Connection::releaseOpen(Open& o) {
+bool Connection::releaseOpen(Open& o, bool* deleted) {
   std::lock_guard<std::mutex> lk(o.mu);
   if (o.closed) return false;
   o.closed = true;
@@ -493,6 +498,7 @@ bool Connection::releaseOpen(Open& o) {
     const std::string path = o.path();
     auto st = o.is_directory ? o.tree->share->fs->rmdir(path) : o.tree->share->fs->unlink(path);
     if (!st) LOG_DEBUG("delete on close of %s failed: %s", path.c_str(), ntStatusName(st.status()));
+    else if (deleted) *deleted = true;
   }
   // The SMB open is gone (share modes, locks, table entries); only the descriptor remains.
   if (o.handle && !o.is_directory && o.written.load(std::memory_order_relaxed))

@@ -219,8 +219,9 @@ class Connection : public MessageHandler {
   void sendChain(Chain& chain);
   Status checkSession(Request& req);
   void fail(const char* why);
-  // closeOpen's work under the open's lock; false when it was closed already.
-  bool releaseOpen(Open& o);
+  // closeOpen's work under the open's lock; false when it was closed already. `deleted`: the
+  // close deleted the file (delete-on-close).
+  bool releaseOpen(Open& o, bool* deleted);
 
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<Transport> transport_;

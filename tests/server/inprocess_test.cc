@@ -1327,5 +1327,41 @@ TEST_F(InProcess, ChangeNotifyTreeSkipsDirectoriesTheUserCannotList) {
   EXPECT_EQ(r->status, NtStatus::kCancelled);
 }
 
+
+// Alternate data streams live in xattrs of their file: their changes are reported as the
+// stream's own (FILE_ACTION_*_STREAM, "file:stream"), never as attribute changes of the file.
+TEST_F(InProcess, ChangeNotifyReportsStreamsAsStreams) {
+  client::SmbClient watcher, actor;
+  ASSERT_TRUE(watcher.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(watcher.treeConnect("share"));
+  ASSERT_TRUE(actor.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(actor.treeConnect("share"));
+  ASSERT_TRUE(actor.mkdir("st"));
+  auto dir = watcher.open("st", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto mid = watcher.changeNotifySend(*dir, fscc::kNotifyChangeAll, false, 4096);
+  ASSERT_TRUE(waitsAsync(watcher, *mid));
+  auto f = actor.open("st\\f.txt", smb2::kFileWriteData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(actor.close(*f));
+  auto r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionAdded, "f.txt"}}));
+  auto s = actor.open("st\\f.txt:s1", smb2::kFileWriteData | smb2::kFileReadData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(actor.write(*s, 0, Bytes(10, 'z')));
+  ASSERT_TRUE(actor.close(*s));
+  s = actor.open("st\\f.txt:s1", smb2::kDelete, smb2::kFileOpen, smb2::kFileDeleteOnClose);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(actor.close(*s));
+  mid = watcher.changeNotifySend(*dir, fscc::kNotifyChangeAll, false, 4096);
+  r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionAddedStream, "f.txt:s1"},
+                                 {fscc::kFileActionModifiedStream, "f.txt:s1"},
+                                 {fscc::kFileActionRemovedStream, "f.txt:s1"}}));
+  ASSERT_TRUE(watcher.close(*dir));
+}
+
 }  // namespace
 }  // namespace sd
