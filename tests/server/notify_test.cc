@@ -14,7 +14,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "server/change_watcher.h"
 #include "server/notify_buffer.h"
@@ -264,9 +266,24 @@ TEST_F(Watcher, QuietBookkeepingAndFilters) {
 TEST_F(Watcher, AWaitingRequestCompletesWithTheFirstChange) {
   auto w = watch(false);
   ASSERT_TRUE(cw_.subscribe(w, fd_));
+  // Completions run on whichever thread delivers (the watcher's own, or this one in sync()).
+  std::mutex mu;
   std::vector<std::pair<NtStatus, std::vector<NotifyEntry>>> done;
   auto complete = [&](NtStatus st, ByteView rec) {
-    done.emplace_back(st, st == NtStatus::kSuccess ? decode(Bytes(rec.begin(), rec.end())) : std::vector<NotifyEntry>{});
+    auto e = st == NtStatus::kSuccess ? decode(Bytes(rec.begin(), rec.end())) : std::vector<NotifyEntry>{};
+    std::lock_guard<std::mutex> lk(mu);
+    done.emplace_back(st, std::move(e));
+  };
+  auto completed = [&](size_t n) {
+    for (int i = 0; i < 500; i++) {
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        if (done.size() >= n) return std::vector<std::pair<NtStatus, std::vector<NotifyEntry>>>(done);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    std::lock_guard<std::mutex> lk(mu);
+    return done;
   };
   EXPECT_FALSE(w->takeOrWait(7, 4096, complete));
   EXPECT_FALSE(w->takeOrWait(8, 4096, complete));
@@ -276,20 +293,21 @@ TEST_F(Watcher, AWaitingRequestCompletesWithTheFirstChange) {
   touch("three");
   cw_.sync();
   // Each waiting request took one change; the third waits for the next request.
-  ASSERT_EQ(done.size(), 2u);
-  EXPECT_EQ(done[0].second, (std::vector<NotifyEntry>{{kFileActionAdded, "one"}}));
-  EXPECT_EQ(done[1].second, (std::vector<NotifyEntry>{{kFileActionAdded, "two"}}));
+  auto d = completed(2);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].second, (std::vector<NotifyEntry>{{kFileActionAdded, "one"}}));
+  EXPECT_EQ(d[1].second, (std::vector<NotifyEntry>{{kFileActionAdded, "two"}}));
   auto now = w->takeOrWait(9, 4096, complete);
   ASSERT_TRUE(now);
   EXPECT_EQ(decode(now->data), (std::vector<NotifyEntry>{{kFileActionAdded, "three"}}));
   EXPECT_FALSE(w->takeOrWait(10, 4096, complete));
   EXPECT_FALSE(w->cancel(11, NtStatus::kCancelled));  // not one of its requests
   EXPECT_TRUE(w->cancel(10, NtStatus::kCancelled));
-  EXPECT_EQ(done.back().first, NtStatus::kCancelled);
+  EXPECT_EQ(completed(3).back().first, NtStatus::kCancelled);
   EXPECT_FALSE(w->takeOrWait(12, 4096, complete));
   cw_.unsubscribe(w);
   w->end(NtStatus::kNotifyCleanup);
-  EXPECT_EQ(done.back().first, NtStatus::kNotifyCleanup);
+  EXPECT_EQ(completed(4).back().first, NtStatus::kNotifyCleanup);
   EXPECT_EQ(w->waiting(), 0u);
 }
 
