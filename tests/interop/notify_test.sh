@@ -4,9 +4,10 @@
 # and changes made through SMB by another client both reach it, subdirectories included, with
 # rename pairs and no bookkeeping noise; a vetoed name never shows.
 . "$(dirname "$0")/lib.sh"
+# (made before the server starts: with SD_DAEMON_USER the share is given to the daemon's account)
+mkdir -p "$SHARE/watched/sub"
 start_server "" "	veto files = /*.hidden/" || { not_ok "server start"; finish; exit 1; }
 SMB=(smbclient "//127.0.0.1/share" -p "$PORT" -U "smbtest%Pass-1234" -m SMB3)
-mkdir -p "$SHARE/watched/sub"
 
 # smbclient prints each answer as it comes (line-buffered into a file) until it is stopped.
 timeout 30 stdbuf -oL "${SMB[@]}" -c 'notify watched' > "$WORK/notify.out" 2>&1 &
