@@ -2,8 +2,10 @@
 # Change notification with Samba's smbclient (`notify DIR`: a WATCH_TREE CHANGE_NOTIFY for every
 # change, printed as "ACTION NAME" one a line): changes made directly on the server's file system
 # and changes made through SMB by another client both reach it, subdirectories included, with
-# rename pairs and no bookkeeping noise; a vetoed name never shows.
+# rename pairs and no bookkeeping noise; a vetoed name never shows. Then our CLI's
+# `smbdirect watch -r` against smbdirectd and against Samba's smbd.
 . "$(dirname "$0")/lib.sh"
+: "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
 # (made before the server starts: with SD_DAEMON_USER the share is given to the daemon's account)
 mkdir -p "$SHARE/watched/sub"
 start_server "" "	veto files = /*.hidden/" || { not_ok "server start"; finish; exit 1; }
@@ -50,4 +52,36 @@ check "each creation was reported once" bash -c "[ \$(grep -cxF '0001 viasmb.txt
 check "no server bookkeeping: the SMB-created directory was not reported modified" \
   bash -c "! grep -qxF '0003 smbdir' '$WORK/notify.out'"
 echo "--- what smbclient printed ---"; sed 's/^/    /' "$WORK/notify.out"
+
+# watch_with TAG URL DIR SMBCLIENT_PORT: `smbdirect watch -r` on URL (whose files are in DIR).
+# (Samba reports changes made on disk only in the watched directory itself: its inotify watch is
+# not recursive; ours is.)
+watch_with() {
+  local tag=$1 url=$2 dir=$3 port=$4 out="$WORK/watch.$1"
+  mkdir -p "$dir/w/sub"
+  chmod -R 777 "$dir/w"
+  timeout 30 stdbuf -oL "$SMBDIRECT" watch -r "$url/w" -U smbtest%Pass-1234 > "$out" 2>&1 &
+  local wpid=$!
+  for i in $(seq 1 50); do
+    : > "$dir/w/ready$i"
+    sleep 0.1
+    grep -q "^added.ready" "$out" 2>/dev/null && break
+  done
+  seen_in() { for _ in $(seq 1 50); do grep -qxF "$1" "$out" && return 0; sleep 0.1; done; return 1; }
+  echo x > "$dir/w/cli.txt"
+  check "$tag: smbdirect watch sees a file made on disk" seen_in "added	cli.txt"
+  mv "$dir/w/cli.txt" "$dir/w/cli2.txt"
+  check "$tag: ... and its rename" seen_in "renamed-to	cli2.txt"
+  smbclient //127.0.0.1/share -p "$port" -U smbtest%Pass-1234 -m SMB3 -c 'mkdir w\sub\clidir' >/dev/null 2>&1
+  check "$tag: ... and, with -r, a directory made through SMB in a subdirectory" seen_in "added	sub\\clidir"
+  kill "$wpid" 2>/dev/null
+  wait "$wpid" 2>/dev/null
+  sed 's/^/    /' "$out"
+}
+watch_with smbdirectd "//127.0.0.1:$PORT/share" "$SHARE" "$PORT"
+if start_samba; then
+  watch_with samba "//127.0.0.1:$SAMBA_PORT/share" "$SAMBA_SHARE" "$SAMBA_PORT"
+else
+  not_ok "smbd start"
+fi
 finish
