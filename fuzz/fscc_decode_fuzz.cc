@@ -1,7 +1,7 @@
 // Fuzzes every fscc decoder (directory entries of every class, query/set file classes,
 // file-system classes, EAs, streams, SIDs, ACLs, security descriptors) and fitOutput. The first
 // byte picks the OutputBufferLength for fitOutput; the whole input feeds every decoder. Decoded
-// directory entries are re-encoded and must decode to the same names.
+// directory entries and change notification records are re-encoded and must decode to the same.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -9,6 +9,7 @@
 #include "fscc/directory_info.h"
 #include "fscc/file_info.h"
 #include "fscc/fs_info.h"
+#include "fscc/notify_info.h"
 #include "fscc/output_length.h"
 #include "fscc/security_descriptor.h"
 
@@ -34,6 +35,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   FileInfo fi;
   for (uint8_t cls = 0; cls < 100; cls++) (void)mergeFileInformation(cls, in, fi);
+  if (auto n = decodeNotifyInformation(in)) {
+    // Re-encoded records decode to the same (a '/' goes out as '\\').
+    auto again = decodeNotifyInformation(encodeNotifyInformation(*n));
+    for (auto& e : *n)
+      for (auto& c : e.name)
+        if (c == '/') c = '\\';
+    if (!again || *again != *n) std::abort();
+  }
   (void)decodeFileBasicInformation(in);
   (void)decodeFileStandardInformation(in);
   (void)decodeFileAllInformation(in);

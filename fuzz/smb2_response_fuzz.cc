@@ -2,6 +2,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fscc/notify_info.h"
+#include "smb2/change_notify.h"
 #include "smb2/close.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
@@ -56,6 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case Command::kQueryDirectory: (void)decodeQueryDirectoryResponse(msg); break;
     case Command::kQueryInfo: (void)decodeQueryInfoResponse(msg); break;
+    case Command::kChangeNotify:
+      if (auto r = decodeChangeNotifyResponse(msg)) (void)fscc::decodeNotifyInformation(r->buffer);
+      break;
     default: break;
   }
   return 0;

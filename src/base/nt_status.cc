@@ -11,6 +11,8 @@ const char* ntStatusName(NtStatus s) {
   case NtStatus::n: return str;
     X(kSuccess, "STATUS_SUCCESS")
     X(kPending, "STATUS_PENDING")
+    X(kNotifyCleanup, "STATUS_NOTIFY_CLEANUP")
+    X(kNotifyEnumDir, "STATUS_NOTIFY_ENUM_DIR")
     X(kBufferOverflow, "STATUS_BUFFER_OVERFLOW")
     X(kNoMoreFiles, "STATUS_NO_MORE_FILES")
     X(kNotImplemented, "STATUS_NOT_IMPLEMENTED")

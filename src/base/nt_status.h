@@ -7,6 +7,7 @@ namespace sd {
 enum class NtStatus : uint32_t {
   kSuccess = 0x00000000,
   kPending = 0x00000103,
+  kNotifyCleanup = 0x0000010B,
   kNotifyEnumDir = 0x0000010C,
   kBufferOverflow = 0x80000005,
   kNoMoreFiles = 0x80000006,

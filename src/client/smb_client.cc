@@ -22,6 +22,8 @@
 #include "crypto/random.h"
 #include "fscc/fs_info.h"
 #include "rpc/srvsvc_client.h"
+#include "smb2/cancel.h"
+#include "smb2/change_notify.h"
 #include "smb2/close.h"
 #include "smb2/cancel.h"
 #include "smb2/compound.h"
@@ -223,39 +225,6 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
   return sent(writeMessage(w.buf(), extra));
 }
 
-Result<size_t> SmbClient::cancelAsync() {
-  std::vector<std::pair<uint64_t, uint64_t>> ids;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (broken_) return *broken_;
-    ids.assign(async_.begin(), async_.end());
-  }
-  std::lock_guard<std::mutex> send_lock(send_mu_);
-  for (const auto& [message_id, async_id] : ids) {
-    // No credits and no response (MS-SMB2 3.2.4.24): the header names the request by AsyncId.
-    smb2::Header h;
-    h.command = smb2::Command::kCancel;
-    h.flags = smb2::kFlagAsyncCommand;
-    h.message_id = message_id;
-    h.async_id = async_id;
-    h.session_id = session_id_;
-    ByteWriter w;
-    smb2::encodeHeader(h, w);
-    smb2::encodeCancelRequest({}, w);
-    if (uint16_t(h.command) < cmd_sent_.size()) cmd_sent_[uint16_t(h.command)].fetch_add(1, std::memory_order_relaxed);
-    Status st = ok();
-    if (encrypt_all_ && !c2s_key_.empty()) {
-      st = writeMessage(smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, w.buf()));
-    } else {
-      if (sign_all_ && !signing_key_.empty() && session_id_ != 0)
-        smb2::signMessage(info_.signing_algorithm, signing_key_, w.buf());
-      st = writeMessage(w.buf());
-    }
-    SD_CHECK(st);
-  }
-  return ids.size();
-}
-
 Status SmbClient::receiveOne(int timeout_ms) {
   auto got = readMessage(timeout_ms);
   if (!got) return got.error();
@@ -320,8 +289,8 @@ Status SmbClient::receiveOne(int timeout_ms) {
   }
   std::lock_guard<std::mutex> lk(mu_);
   credits_.fetch_add(granted, std::memory_order_relaxed);
-  if (interim) async_[h.message_id] = h.async_id;
-  else async_.erase(h.message_id);
+  if (interim) async_ids_[h.message_id] = h.async_id;
+  else if (!async_ids_.empty()) async_ids_.erase(h.message_id);
   if (!interim) {
     outstanding_ -= std::min<uint32_t>(outstanding_, uint32_t(parts));
     if (abandoned_.erase(h.message_id) == 0) early_.insert_or_assign(h.message_id, std::move(out));
@@ -330,7 +299,7 @@ Status SmbClient::receiveOne(int timeout_ms) {
   return ok();
 }
 
-Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done) {
+Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done, int timeout_ms) {
   // Counted so that the idle receiver leaves the transport to us.
   waiters_++;
   struct Leave {
@@ -340,7 +309,9 @@ Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::functio
       if (c->idle_thread_running_) c->last_busy_ = std::chrono::steady_clock::now();
     }
   } leave{this};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.timeout_ms > 0 ? opts_.timeout_ms : 15000);
+  const int conn_timeout = opts_.timeout_ms > 0 ? opts_.timeout_ms : 15000;
+  const bool own_timeout = timeout_ms >= 0 && timeout_ms < conn_timeout;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(own_timeout ? timeout_ms : conn_timeout);
   for (;;) {
     if (done()) return ok();
     if (broken_) return *broken_;
@@ -350,9 +321,18 @@ Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::functio
       continue;
     }
     // Nobody reads: this thread does, for everyone, until what it waits for has arrived.
+    int wait_ms = -1;
+    if (own_timeout) {
+      // A shorter wait than the connection's: only until the deadline, and never inside a
+      // message (on TCP the line is polled first; a read inside a frame may not time out).
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      wait_ms = int(std::max<int64_t>(0, left.count()));
+    }
     receiving_ = true;
     lk.unlock();
-    Status st = receiveOne();
+    Status st = ok();
+    if (wait_ms >= 0 && !rdma_ && !waitReadable(wait_ms)) st = err(NtStatus::kIoTimeout, "no response yet");
+    else st = receiveOne(wait_ms);
     lk.lock();
     receiving_ = false;
     cv_.notify_all();
@@ -817,7 +797,6 @@ Status SmbClient::reconnect() {
     std::lock_guard<std::mutex> lk(mu_);
     early_.clear();
     abandoned_.clear();
-    async_.clear();
     broken_.reset();
     outstanding_ = 0;
     receiving_ = false;
@@ -1094,6 +1073,84 @@ Result<Bytes> SmbClient::querySecurity(const smb2::FileId& f, uint32_t security_
 
 Status SmbClient::setSecurity(const smb2::FileId& f, uint32_t security_information, ByteView descriptor) {
   return setInfo(f, smb2::kInfoSecurity, 0, security_information, descriptor);
+}
+
+Result<uint64_t> SmbClient::changeNotifySend(const smb2::FileId& dir, uint32_t completion_filter, bool watch_tree,
+                                             uint32_t output_length) {
+  smb2::ChangeNotifyRequest q;
+  q.flags = watch_tree ? smb2::kWatchTree : 0;
+  q.output_buffer_length = output_length;
+  q.file_id = dir;
+  q.completion_filter = completion_filter;
+  uint64_t id;
+  SD_CHECK(sendRequest(smb2::Command::kChangeNotify, [&](ByteWriter& w) { smb2::encodeChangeNotifyRequest(q, w); },
+                       output_length, &id));
+  return id;
+}
+
+Result<SmbClient::NotifyResult> SmbClient::changeNotifyWait(uint64_t message_id, int timeout_ms) {
+  Bytes m;
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    SD_CHECK(waitUntil(lk, [&] { return early_.count(message_id) != 0; }, timeout_ms));
+    auto it = early_.find(message_id);
+    Result<Bytes> got = std::move(it->second);
+    early_.erase(it);
+    if (!got) return got.error();
+    m = std::move(*got);
+  }
+  NotifyResult out;
+  out.status = NtStatus(le32(m.data() + smb2::kOffStatus));
+  if (out.status == NtStatus::kSuccess) {
+    auto resp = SD_TRY(smb2::decodeChangeNotifyResponse(m));
+    out.changes = SD_TRY(fscc::decodeNotifyInformation(resp.buffer));
+  }
+  return out;
+}
+
+std::optional<uint64_t> SmbClient::asyncIdOf(uint64_t message_id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = async_ids_.find(message_id);
+  if (it == async_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status SmbClient::cancel(uint64_t message_id) { return sendCancel(message_id, asyncIdOf(message_id)); }
+
+Status SmbClient::cancelAsync(uint64_t async_id) { return sendCancel(0, async_id); }
+
+Result<size_t> SmbClient::cancelAllAsync() {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (broken_) return *broken_;
+    for (const auto& [message_id, async_id] : async_ids_) ids.push_back(message_id);
+  }
+  for (uint64_t m : ids) SD_CHECK(cancel(m));
+  return ids.size();
+}
+
+Status SmbClient::sendCancel(uint64_t message_id, std::optional<uint64_t> async_id) {
+  // MS-SMB2 3.2.4.24: no credits, the MessageId of the request it cancels, no response.
+  smb2::Header h;
+  h.command = smb2::Command::kCancel;
+  h.message_id = message_id;
+  h.session_id = session_id_;
+  if (async_id) {
+    h.flags |= smb2::kFlagAsyncCommand;
+    h.async_id = *async_id;
+  } else {
+    h.tree_id = tree_id_;
+    h.process_id = 0xFEFF;
+  }
+  ByteWriter w;
+  smb2::encodeHeader(h, w);
+  smb2::encodeCancelRequest(smb2::CancelRequest{}, w);
+  std::lock_guard<std::mutex> send_lock(send_mu_);
+  if (encrypt_all_ && !c2s_key_.empty())
+    return writeMessage(smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, w.buf()));
+  if (sign_all_ && !signing_key_.empty() && session_id_) smb2::signMessage(info_.signing_algorithm, signing_key_, w.buf());
+  return writeMessage(w.buf());
 }
 
 Status SmbClient::close(const smb2::FileId& f) {

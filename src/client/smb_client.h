@@ -29,6 +29,7 @@
 #include "base/page_buffer.h"
 #include "fscc/directory_info.h"
 #include "fscc/file_info.h"
+#include "fscc/notify_info.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
 #include "smb2/header.h"
@@ -152,10 +153,33 @@ class SmbClient {
   // it now holds.
   Result<uint8_t> ackOplockBreak(const smb2::FileId& f, uint8_t level);
   Status close(const smb2::FileId& f);
-  // CANCEL (MS-SMB2 3.2.4.24) of every request of this client that has gone async (its interim
-  // STATUS_PENDING came): their callers get the final response, STATUS_CANCELLED when the
-  // server cancels them. Any thread. The number of requests cancelled.
-  Result<size_t> cancelAsync();
+  // CHANGE_NOTIFY (MS-SMB2 3.2.4.14) on a directory open: sends the request and returns its
+  // MessageId at once; the server answers when something changes (changeNotifyWait). Several may
+  // be outstanding, beside other requests from other threads.
+  Result<uint64_t> changeNotifySend(const smb2::FileId& dir, uint32_t completion_filter, bool watch_tree,
+                                    uint32_t output_length);
+  struct NotifyResult {
+    // STATUS_SUCCESS with the changes, or how it ended without them: STATUS_NOTIFY_ENUM_DIR
+    // (too many to report: enumerate again), STATUS_CANCELLED, STATUS_NOTIFY_CLEANUP (the
+    // handle was closed), STATUS_DELETE_PENDING, or any error.
+    NtStatus status = NtStatus::kSuccess;
+    std::vector<fscc::NotifyEntry> changes;
+  };
+  // Waits up to `timeout_ms` for the answer of a changeNotifySend. kIoTimeout: not answered
+  // yet (it stays outstanding: wait again, or cancel and wait). The caller must collect every
+  // notification it sent (its answer is kept until then).
+  Result<NotifyResult> changeNotifyWait(uint64_t message_id, int timeout_ms);
+  // The AsyncId of an outstanding request once its interim response (STATUS_PENDING) has come.
+  std::optional<uint64_t> asyncIdOf(uint64_t message_id);
+  // CANCEL (MS-SMB2 3.2.4.24) of an outstanding request: by its AsyncId once its interim
+  // response came, else by its MessageId. The server answers the cancelled request, not this.
+  Status cancel(uint64_t message_id);
+  // The same for a request of another session's AsyncId (a test that the server ignores it).
+  Status cancelAsync(uint64_t async_id);
+  // CANCEL of every request of this client that has gone async (its interim STATUS_PENDING
+  // came): their callers get the final response, STATUS_CANCELLED when the server cancels
+  // them. Any thread. The number of requests cancelled.
+  Result<size_t> cancelAllAsync();
   // CREATE with an SMB2_CREATE_SD_BUFFER context (MS-SMB2 2.2.13.2.3) carrying `descriptor`
   // (none when it is empty: the same as open).
   Result<smb2::FileId> createWithSecurity(const std::string& path, uint32_t access,
@@ -253,7 +277,8 @@ class SmbClient {
   bool waitReadable(int timeout_ms);
   // Waits under mu_ until `done`, taking the receiver role whenever nobody holds it. Errors: the
   // connection broke (every waiter gets it), or the timeout passed.
-  Status waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done);
+  Status waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done, int timeout_ms = -1);
+  Status sendCancel(uint64_t message_id, std::optional<uint64_t> async_id);
   // Takes `charge` credits, waiting (under send_mu_) for responses to return some when none are
   // left and requests are outstanding.
   Status takeCredits(uint16_t charge);
@@ -320,7 +345,7 @@ class SmbClient {
   uint32_t outstanding_ = 0;         // responses still expected
   std::map<uint64_t, Result<Bytes>> early_;  // responses filed by MessageId, not yet collected
   std::set<uint64_t> abandoned_;     // ids whose caller gave up (timed out): dropped on arrival
-  std::map<uint64_t, uint64_t> async_;  // MessageId -> AsyncId of requests that went async
+  std::map<uint64_t, uint64_t> async_ids_;  // MessageId -> AsyncId of requests that went async
   uint32_t waiters_ = 0;             // threads in waitUntil (the idle receiver yields to them)
   bool idle_stop_ = false;           // the idle receiver must exit
   bool idle_thread_running_ = false;

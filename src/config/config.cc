@@ -278,6 +278,9 @@ const KeySpec kKeys[] = {
     {"fallback unix account", kInGlobal, kApplied, text<&Global::fallback_unix_account>},
     {"oplock break timeout", kInGlobal, kApplied, number<&Global::oplock_break_timeout, 3600, false, 1>},
     {"smb2 leases", kInGlobal, kApplied, choice<&Global::smb2_leases, kLeasesWords>},
+    {"change notify", kInGlobal, kApplied, flag<&Global::change_notify>},
+    {"max notify requests", kInGlobal, kApplied, number<&Global::max_notify_requests, 65536, false, 1>},
+    {"max notify watches", kInGlobal, kApplied, number<&Global::max_notify_watches, (1u << 20), false, 1>},
     {"hosts allow|allow hosts", kInGlobal, kApplied, hosts<&Global::hosts_allow>},
     {"hosts deny|deny hosts", kInGlobal, kApplied, hosts<&Global::hosts_deny>},
     {"restrict anonymous", kInGlobal, kApplied, +[](Apply& a) {

@@ -43,6 +43,13 @@ struct Global {
   // Offer SMB2_GLOBAL_CAP_LEASING and grant leases on files. auto: when changes made on the
   // server outside SMB can break them (server/local_changes.h: smbdirectd runs as root).
   Leases smb2_leases = Leases::kAuto;
+  // Change notification (CHANGE_NOTIFY, docs/ARCHITECTURE.md): answered at all (Samba's key);
+  // requests outstanding per connection at most (beyond: STATUS_INSUFFICIENT_RESOURCES, as
+  // Windows answers past its async limit); directories the server's inotify instance watches
+  // at most (a WATCH_TREE that would need more is told to enumerate: STATUS_NOTIFY_ENUM_DIR).
+  bool change_notify = true;
+  uint32_t max_notify_requests = 512;
+  uint32_t max_notify_watches = 8192;
   bool restrict_anonymous = false;
   SmbDirect smb_direct = SmbDirect::kAuto;
   uint16_t smb_direct_port = 5445;

@@ -1,6 +1,7 @@
 #include "server/connection.h"
 
 #include "base/log.h"
+#include "fscc/notify_info.h"
 #include "smb2/compound.h"
 #include "smb2/constants.h"
 #include "smb2/error.h"
@@ -433,11 +434,52 @@ void Connection::closeTreeOpens(uint64_t session_id, uint32_t tree_id) {
 
 void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
+  auto& changes = state_->changes();
+  std::optional<std::pair<uint64_t, uint64_t>> renamed_in;  // the directory of a renamed file
+  std::optional<StreamChange> stream_change;  // a stream deleted on close is reported as such
+  bool deleted = false;
   {
     // Delete-on-close removes the file as the account that opened it (also when the connection
     // goes away).
     vfs::IdentityScope as(o->tree ? o->tree->identity : nullptr);
-    if (!releaseOpen(*o)) return;  // already closed through another channel of its session
+    if (o->is_stream && changes.active() && o->tree && o->tree->share && o->tree->share->fs)
+      stream_change.emplace(changes, *o->tree->share->fs, o->path());
+    if (!releaseOpen(*o, &deleted)) return;  // already closed through another channel of its session
+    if (o->renamed && !o->is_directory && changes.active() && o->tree && o->tree->share && o->tree->share->fs) {
+      auto id = o->tree->share->fs->parentId(o->path());
+      if (id) renamed_in = *id;
+    }
+  }
+  // Its CHANGE_NOTIFY ends (MS-SMB2 3.3.5.10: STATUS_NOTIFY_CLEANUP); a directory whose delete is
+  // now pending fails the waiting notifications of its other opens (STATUS_DELETE_PENDING, as
+  // Windows and Samba: smbtorture smb2.notify.rmdir*).
+  std::shared_ptr<NotifyWatch> watch;
+  {
+    std::lock_guard<std::mutex> lk(o->notify_mu);
+    watch = std::move(o->notify);
+  }
+  if (watch) {
+    changes.unsubscribe(watch);
+    watch->end(NtStatus::kNotifyCleanup);
+  }
+  if (o->is_directory && o->delete_on_close && o->file_key) {
+    for (const auto& other : state_->opensOfFile(o->file_key)) {
+      std::shared_ptr<NotifyWatch> w;
+      {
+        std::lock_guard<std::mutex> lk(other->notify_mu);
+        w = other->notify;
+      }
+      if (w) w->failWaiting(NtStatus::kDeletePending);
+    }
+  }
+  if (stream_change && deleted) stream_change->report(fscc::kFileActionRemovedStream, fscc::kNotifyChangeStreamName);
+  // Windows reports a file renamed through a handle as modified (attributes, creation) when
+  // that handle closes.
+  if (renamed_in) {
+    std::string path = o->path();
+    auto slash = path.rfind('/');
+    changes.post(renamed_in->first, renamed_in->second, slash == std::string::npos ? path : path.substr(slash + 1),
+                 fscc::kFileActionModified, fscc::kNotifyChangeAttributes | fscc::kNotifyChangeCreation);
   }
   // Last, once the open is gone from every table: opens that waited for its oplock's break
   // resume (on this thread) and find it closed.
@@ -445,7 +487,7 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   if (o->lease) state_->oplocks().releaseLeaseOpen(*o->lease);
 }
 
-bool Connection::releaseOpen(Open& o) {
+bool Connection::releaseOpen(Open& o, bool* deleted) {
   std::lock_guard<std::mutex> lk(o.mu);
   if (o.closed) return false;
   o.closed = true;
@@ -460,6 +502,7 @@ bool Connection::releaseOpen(Open& o) {
     const std::string path = o.path();
     auto st = o.is_directory ? o.tree->share->fs->rmdir(path) : o.tree->share->fs->unlink(path);
     if (!st) LOG_DEBUG("delete on close of %s failed: %s", path.c_str(), ntStatusName(st.status()));
+    else if (deleted) *deleted = true;
   }
   // The SMB open is gone (share modes, locks, table entries); only the descriptor remains.
   if (o.handle && !o.is_directory && o.written.load(std::memory_order_relaxed))
@@ -471,21 +514,20 @@ bool Connection::releaseOpen(Open& o) {
 }
 
 void Connection::cancelPending(const smb2::Header& h) {
-  uint64_t waiter = 0;
-  std::function<void()> cancel;
+  // MS-SMB2 3.3.5.16: the request of this connection with the AsyncId (or MessageId), of the
+  // CANCEL's session (as Samba matches); none found: nothing happens.
+  std::function<bool(NtStatus)> cancel;
   {
     std::lock_guard<std::mutex> lk(pending_->mu);
     for (const auto& [aid, e] : pending_->by_async_id) {
       bool match = (h.flags & smb2::kFlagAsyncCommand) ? aid == h.async_id : e.message_id == h.message_id;
-      if (match) {
-        waiter = e.waiter_id;
+      if (match && e.session_id == h.session_id) {
         cancel = e.cancel;
         break;
       }
     }
   }
-  if (waiter) state_->locks().cancel(waiter, NtStatus::kCancelled);
-  if (cancel) cancel();
+  if (cancel) cancel(NtStatus::kCancelled);
 }
 
 std::shared_ptr<AsyncReply> Connection::asyncReply(const Request& req, uint64_t async_id) {
@@ -518,7 +560,7 @@ std::function<void()> Connection::rerunLater(const Request& r, uint64_t async_id
     {
       std::lock_guard<std::mutex> plk(pending->mu);
       auto it = pending->by_async_id.find(async_id);
-      if (it != pending->by_async_id.end() && !it->second.waiter_id) pending->by_async_id.erase(it);
+      if (it != pending->by_async_id.end()) pending->by_async_id.erase(it);
     }
     Request req;
     req.msg = msg;
@@ -554,14 +596,16 @@ bool Connection::parkUntil(Request& r, Status (*handler)(Connection&, Request&),
     std::lock_guard<std::mutex> lk(pending_->mu);
     // (weakly: the table holds this function)
     std::weak_ptr<PendingTable> weak = pending_;
-    pending_->by_async_id[async_id] = {r.hdr.message_id, 0, [parked, gate, reply, weak, async_id] {
+    pending_->by_async_id[async_id] = {r.hdr.message_id, r.hdr.session_id,
+                                       [parked, gate, reply, weak, async_id](NtStatus st) {
                                          int expected = 0;
-                                         if (!parked->state.compare_exchange_strong(expected, 2)) return;
+                                         if (!parked->state.compare_exchange_strong(expected, 2)) return false;
                                          if (auto pending = weak.lock()) {
                                            std::lock_guard<std::mutex> plk(pending->mu);
                                            pending->by_async_id.erase(async_id);
                                          }
-                                         gate->finalReady([reply] { reply->send(NtStatus::kCancelled, {}); });
+                                         gate->finalReady([reply, st] { reply->send(st, {}); });
+                                         return true;
                                        }};
   }
   if (!wait(rerunLater(r, async_id, gate, reply, parked, handler))) {

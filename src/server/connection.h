@@ -65,15 +65,18 @@ class InterimGate {
   std::function<void()> held_;
 };
 
-// Async requests of one connection, for CANCEL (by AsyncId or MessageId).
+// Async requests of one connection, for CANCEL (by AsyncId or MessageId, of the same session).
 struct PendingTable {
   struct Entry {
     uint64_t message_id;
-    uint64_t waiter_id = 0;        // LockTable waiter
-    std::function<void()> cancel;  // a parked request (Connection::parkUntil)
+    uint64_t session_id;
+    // Ends the request with the status given (STATUS_CANCELLED); false when it has finished.
+    // Called without the table's lock.
+    std::function<bool(NtStatus)> cancel;
   };
   std::mutex mu;
   std::map<uint64_t, Entry> by_async_id;
+  uint32_t notifies = 0;  // CHANGE_NOTIFY requests outstanding (`max notify requests`)
 };
 
 // One request of a (possibly compound) chain while it is being handled.
@@ -181,7 +184,7 @@ class Connection : public MessageHandler {
   };
   std::map<uint64_t, Binding>& bindings() { return bindings_; }
 
-  // Async requests (blocking locks today).
+  // Async requests (blocking locks, change notifications).
   uint64_t nextAsyncId() { return next_async_id_.fetch_add(1); }
   const std::shared_ptr<PendingTable>& pending() { return pending_; }
   std::shared_ptr<AsyncReply> asyncReply(const Request& req, uint64_t async_id);
@@ -222,8 +225,9 @@ class Connection : public MessageHandler {
   void sendChain(Chain& chain);
   Status checkSession(Request& req);
   void fail(const char* why);
-  // closeOpen's work under the open's lock; false when it was closed already.
-  bool releaseOpen(Open& o);
+  // closeOpen's work under the open's lock; false when it was closed already. `deleted`: the
+  // close deleted the file (delete-on-close).
+  bool releaseOpen(Open& o, bool* deleted);
 
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<Transport> transport_;

@@ -33,6 +33,7 @@ Status ServerState::configure(const config::Config& cfg, UserLookup users) {
       if (!leases_on_) LOG_INFO("smb2 leases = auto: no leases are offered (changes made outside SMB cannot be watched)");
       break;
   }
+  changes_->setMaxWatches(cfg.global.max_notify_watches);
   std::map<std::string, std::shared_ptr<ShareRuntime>> shares;
   for (const auto& sc : cfg.shares) {
     auto rt = std::make_shared<ShareRuntime>();

@@ -19,6 +19,7 @@
 #include "base/bytes.h"
 #include "config/config.h"
 #include "server/local_changes.h"
+#include "server/change_watcher.h"
 #include "server/lock_table.h"
 #include "server/oplock_table.h"
 #include "vfs/share.h"
@@ -100,6 +101,8 @@ class ServerState {
   LocalChanges& localChanges() { return local_changes_; }
   // Leases are offered (`smb2 leases`; auto: when local changes can be watched).
   bool leasesOn() const { return leases_on_.load(std::memory_order_relaxed); }
+  // Change notification: the server's inotify watches and the directory opens they serve.
+  ChangeWatcher& changes() { return *changes_; }
 
   // Where a closed open's file handle goes when the file was written through it: releasing
   // such a descriptor may block (ext4's auto_da_alloc starts writeback of a file truncated to
@@ -136,6 +139,7 @@ class ServerState {
   // After oplocks_: its thread breaks oplocks and leases, and stops first.
   LocalChanges local_changes_{[this](uint64_t key) { oplocks_.breakForLocalChange(key); },
                               [this](uint64_t key) { return oplocks_.caches(key); }};
+  std::unique_ptr<ChangeWatcher> changes_ = std::make_unique<ChangeWatcher>();
   std::atomic<bool> rdma_listening_{false};
   std::atomic<bool> leases_on_{false};
 };

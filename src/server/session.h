@@ -106,6 +106,12 @@ struct Open {
   std::string search_pattern;
   bool enum_done = false;
   bool enum_any = false;  // some entry was returned since the last (re)start
+  // CHANGE_NOTIFY (server/change_watcher.h): made by the first request, ended at close.
+  std::mutex notify_mu;
+  std::shared_ptr<NotifyWatch> notify;  // under notify_mu
+  // A file renamed through this open: its close reports an attribute change, as Windows does
+  // (it sets the archive attribute; smbtorture smb2.notify.mask-change).
+  std::atomic<bool> renamed{false};
 
  private:
   mutable std::mutex path_mu_;

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "fscc/file_info.h"
+#include "fscc/notify_info.h"
 #include "fscc/security_descriptor.h"
 #include "rpc/pipe.h"
 #include "server/access_check.h"
@@ -269,7 +270,34 @@ Status handleCreate(Connection& c, Request& r) {
   oreq.file_attributes = req.file_attributes;
   oreq.read_only = r.tree->read_only;
   (void)creates;
+  // A new name: what the server writes to it as part of creating it (DOS attributes, NT ACL,
+  // EAs, forced mode: IN_ATTRIB) is not a change of its own, only the creation is reported; and
+  // it reaches change watchers before this response (the Quiet's end reads the events).
+  // A named stream is an xattr of its file: its creation or overwrite is reported as the
+  // stream's (FILE_ACTION_ADDED_STREAM, ..._MODIFIED_STREAM), not as the file's attributes.
+  ChangeWatcher::Quiet quiet;
+  std::optional<StreamChange> stream_change;
+  if (c.state().changes().active() && look && look->parent_exists) {
+    std::string_view leaf = req.name;
+    while (!leaf.empty() && (leaf.back() == '\\' || leaf.back() == '/')) leaf.remove_suffix(1);
+    auto cut = leaf.find_last_of("\\/");
+    if (cut != std::string_view::npos) leaf.remove_prefix(cut + 1);
+    auto colon = leaf.find(':');
+    bool named_stream = colon != std::string_view::npos && !iequals(leaf.substr(colon), "::$DATA");
+    if (named_stream)
+      stream_change.emplace(c.state().changes(), look->parent_stat.device, look->parent_stat.file_id, req.name);
+    else if (!look->exists)
+      quiet = c.state().changes().quiet(look->parent_stat.device, look->parent_stat.file_id,
+                                        std::string(leaf.substr(0, colon)));
+  }
   auto opened = SD_TRY(share.fs->open(oreq));
+  if (stream_change && opened.is_stream) {
+    if (opened.create_action == smb2::kFileCreated)
+      stream_change->report(fscc::kFileActionAddedStream, fscc::kNotifyChangeStreamName, opened.path);
+    else if (opened.create_action != smb2::kFileOpened)
+      stream_change->report(fscc::kFileActionModifiedStream,
+                            fscc::kNotifyChangeStreamSize | fscc::kNotifyChangeStreamWrite, opened.path);
+  }
 
   auto open = std::make_shared<Open>();
   open->volatile_id = c.state().newOpenId();

@@ -73,7 +73,10 @@ Status handleLock(Connection& c, Request& r) {
     }));
     if (waiter != 0) {
       std::lock_guard<std::mutex> lk(pending->mu);
-      pending->by_async_id[async_id] = {r.hdr.message_id, waiter, {}};
+      auto* state = &c.state();
+      pending->by_async_id[async_id] = {r.hdr.message_id, r.hdr.session_id, [state, waiter](NtStatus st) {
+                                          return state->locks().cancel(waiter, st);
+                                        }};
       r.async_id = async_id;
       r.after_send = [gate] { gate->interimSent(); };
       return ok();

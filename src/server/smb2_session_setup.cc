@@ -115,6 +115,8 @@ Status handleSessionSetup(Connection& c, Request& r) {
 
   auto step = session->auth->step(req.security_buffer);
   auto dropSession = [&] {
+    // A failed (re-)authentication ends the session and its opens (MS-SMB2 3.3.5.5.3).
+    c.closeSessionOpens(session->session_id);
     c.removeSession(session->session_id);
     c.state().removeSession(session->session_id);
   };
@@ -204,6 +206,18 @@ Status handleSessionSetup(Connection& c, Request& r) {
   }
   session->auth.reset();
   session->state = Session::State::kValid;
+  // PreviousSessionId (MS-SMB2 3.3.5.5.3): the same user's old session ends with its opens
+  // (those made through this connection; another connection's stay until it goes).
+  if (req.previous_session_id && req.previous_session_id != session->session_id) {
+    auto old = c.state().findSession(req.previous_session_id);
+    if (old && old->state != Session::State::kInProgress && old->user == session->user &&
+        old->domain == session->domain && old->anonymous == session->anonymous) {
+      c.closeSessionOpens(old->session_id);
+      c.removeSession(old->session_id);
+      c.state().removeSession(old->session_id);
+      old->state = Session::State::kExpired;
+    }
+  }
   smb2::encodeSessionSetupResponse(resp, r.out);
   LOG_INFO("%s: session %016llx for %s%s%s (dialect 0x%04x%s)", c.transport().info().peer.c_str(),
            (unsigned long long)session->session_id, session->domain.c_str(),

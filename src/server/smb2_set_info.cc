@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "fscc/file_info.h"
+#include "fscc/notify_info.h"
 #include "fscc/security_descriptor.h"
 #include "server/access_check.h"
 #include "server/connection.h"
@@ -28,7 +29,10 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
     // Streams rename only to another stream of the same file (MS-FSA 2.1.5.14.11).
     if (!open.is_stream || target.empty() || target[0] != ':')
       return err(NtStatus::kInvalidParameter, "stream/file rename mix");
+    StreamChange change(c.state().changes(), fs, path);
     std::string np = SD_TRY(fs.renameStream(path, target.substr(1), ri.replace_if_exists != 0));
+    change.report(fscc::kFileActionRemovedStream, fscc::kNotifyChangeStreamName);
+    change.report(fscc::kFileActionAddedStream, fscc::kNotifyChangeStreamName, np);
     // This open now names the stream by its new name (smbtorture smb2.streams.rename).
     SD_CHECK(fs.rebindStream(*open.handle, np));
     c.state().renameOpens(open.file_key, np);
@@ -65,6 +69,9 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
     return err(NtStatus::kAccessDenied, "open files below directory");
   std::string new_path = SD_TRY(fs.rename(path, target, ri.replace_if_exists != 0));
   c.state().renameOpens(open.file_key, new_path);
+  if (!open.is_directory) open.renamed = true;
+  // Watches follow a directory moved into a watched tree before the client goes on into it.
+  c.state().changes().sync();
   return ok();
 }
 
@@ -165,7 +172,10 @@ Status handleSetInfo(Connection& c, Request& r) {
       auto e = SD_TRY(fscc::decodeFileEndOfFileInformation(req.buffer));
       if (!(open->granted_access & smb2::kFileWriteData)) return err(NtStatus::kAccessDenied);
       SD_CHECK(needWrite());
+      std::optional<StreamChange> stream_change;
+      if (open->is_stream) stream_change.emplace(c.state().changes(), *open->tree->share->fs, open->path());
       SD_CHECK(h.truncate(e));
+      if (stream_change) stream_change->report(fscc::kFileActionModifiedStream, fscc::kNotifyChangeStreamSize);
       c.state().oplocks().breakLevelII(open->file_key, open->lease ? &*open->lease : nullptr);  // cached reads are stale
       break;
     }

@@ -1,6 +1,7 @@
 // WRITE (MS-SMB2 3.3.5.13): data from the request buffer to the backend (no copy), pipe writes;
 // on SMB Direct with an RDMA channel the server pulls RemainingBytes from the client's buffers by
 // RDMA Read into a registered buffer first.
+#include "fscc/notify_info.h"
 #include "server/connection.h"
 #include "server/rdma_channel.h"
 #include "smb2/constants.h"
@@ -46,7 +47,12 @@ Status handleWrite(Connection& c, Request& r) {
   }
   if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, offset, data.size(), true))
     return err(NtStatus::kFileLockConflict, "range locked");
+  // A stream's data is an xattr of its file: reported as the stream's change, not the file's.
+  std::optional<StreamChange> stream_change;
+  if (open->is_stream) stream_change.emplace(c.state().changes(), *open->tree->share->fs, open->path());
   auto n = SD_TRY(open->handle->pwrite(offset, data));
+  if (stream_change)
+    stream_change->report(fscc::kFileActionModifiedStream, fscc::kNotifyChangeStreamWrite | fscc::kNotifyChangeStreamSize);
   open->written.store(true, std::memory_order_relaxed);
   // Other opens' level II oplocks: their cached reads are stale now (MS-FSA 2.1.5.3).
   c.state().oplocks().breakLevelII(open->file_key, open->lease ? &*open->lease : nullptr);

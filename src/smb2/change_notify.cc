@@ -1,5 +1,7 @@
 #include "smb2/change_notify.h"
 
+#include "smb2/query_directory.h"
+
 namespace sd::smb2 {
 
 Result<ChangeNotifyRequest> decodeChangeNotifyRequest(ByteView msg) {
@@ -21,6 +23,16 @@ void encodeChangeNotifyRequest(const ChangeNotifyRequest& q, ByteWriter& w) {
   writeFileId(w, q.file_id);
   w.u32(q.completion_filter);
   w.u32(0);
+}
+
+void encodeChangeNotifyResponse(const ChangeNotifyResponse& p, ByteWriter& w) {
+  encodeOutputBufferResponse(p.buffer, w);
+}
+
+Result<ChangeNotifyResponse> decodeChangeNotifyResponse(ByteView msg) {
+  ChangeNotifyResponse p;
+  p.buffer = SD_TRY(decodeOutputBufferResponse(msg));
+  return p;
 }
 
 }  // namespace sd::smb2

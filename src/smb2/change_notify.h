@@ -14,4 +14,11 @@ struct ChangeNotifyRequest {
 Result<ChangeNotifyRequest> decodeChangeNotifyRequest(ByteView msg);
 void encodeChangeNotifyRequest(const ChangeNotifyRequest& q, ByteWriter& w);
 
+// MS-SMB2 2.2.36: the FILE_NOTIFY_INFORMATION records (fscc/notify_info.h).
+struct ChangeNotifyResponse {
+  ByteView buffer;
+};
+void encodeChangeNotifyResponse(const ChangeNotifyResponse& p, ByteWriter& w);
+Result<ChangeNotifyResponse> decodeChangeNotifyResponse(ByteView msg);
+
 }  // namespace sd::smb2

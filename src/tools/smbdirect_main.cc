@@ -48,6 +48,8 @@ void usage(FILE* out) {
       "  mv ADDR NEWPATH         rename within the share (NEWPATH share-relative or an ADDR)\n"
       "  cp ADDR NEWPATH         server-side copy within the share (SMB2 COPYCHUNK: no data\n"
       "                          crosses the network)\n"
+      "  watch ADDR              print changes in a directory as they happen (CHANGE_NOTIFY),\n"
+      "                          one \"ACTION<TAB>NAME\" line each, until interrupted; -r: its tree\n"
       "  shares //host[:port]    list the server's shares\n"
       "  shell ADDR              interactive session (ls, cd, get, put, mkdir, rm, mv, cp, ...)\n"
       "  mount //host/share DIR -o OPTIONS   FUSE mount (see smbdirect mount --help)\n"
@@ -66,7 +68,7 @@ void usage(FILE* out) {
       "      --sign               require signing\n"
       "      --seal               encrypt everything\n"
       "  -q, --quiet              no progress bar\n"
-      "  -r, --recursive          get/put whole directory trees\n"
+      "  -r, --recursive          get/put whole directory trees; watch a whole tree\n"
       "  -v, --verbose            log protocol details to stderr\n"
       "  -h, --help               this help\n"
       "\n"
@@ -392,6 +394,45 @@ int putTree(SmbClient& cl, const std::string& local, const std::string& remote, 
   return 0;
 }
 
+// `watch`: CHANGE_NOTIFY on the directory, one request after the other, each change printed as
+// "ACTION<TAB>NAME" (the name relative to the directory, '\' separated as the server sends it).
+const char* actionName(uint32_t a) {
+  switch (a) {
+    case fscc::kFileActionAdded: return "added";
+    case fscc::kFileActionRemoved: return "removed";
+    case fscc::kFileActionModified: return "modified";
+    case fscc::kFileActionRenamedOldName: return "renamed-from";
+    case fscc::kFileActionRenamedNewName: return "renamed-to";
+    case fscc::kFileActionAddedStream: return "stream-added";
+    case fscc::kFileActionRemovedStream: return "stream-removed";
+    case fscc::kFileActionModifiedStream: return "stream-modified";
+    default: return "unknown";
+  }
+}
+
+int watchCmd(SmbClient& cl, const std::string& path, bool recursive) {
+  auto dir = cl.open(path, smb2::kFileListDirectory | smb2::kFileReadAttributes | smb2::kSynchronize, smb2::kFileOpen,
+                     smb2::kFileDirectoryFile);
+  if (!dir) return fail("watch " + path, dir.status());
+  const uint32_t len = std::min<uint32_t>(cl.info().max_transact ? cl.info().max_transact : 65536, 1u << 20);
+  for (;;) {
+    auto mid = cl.changeNotifySend(*dir, fscc::kNotifyChangeAll, recursive, len);
+    if (!mid) return fail("watch " + path, mid.status());
+    Result<SmbClient::NotifyResult> r = err(NtStatus::kIoTimeout, "");
+    // A quiet directory: the wait times out and goes on (the request stays with the server).
+    do r = cl.changeNotifyWait(*mid, 60000);
+    while (!r && r.status() == NtStatus::kIoTimeout);
+    if (!r) return fail("watch " + path, r.status());
+    if (r->status == NtStatus::kNotifyEnumDir) {
+      std::printf("overflow\t(more changes than one answer holds: list the directory again)\n");
+    } else if (r->status != NtStatus::kSuccess) {
+      return fail("watch " + path, r->status);
+    }
+    for (const auto& e : r->changes) std::printf("%s\t%s\n", actionName(e.action), e.name.c_str());
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -468,7 +509,8 @@ int main(int argc, char** argv) {
   }
   std::string cmd = args[0];
   args.erase(args.begin());
-  static const std::set<std::string> kCmds = {"ls", "get", "put", "cat", "stat", "mkdir", "rm", "rmdir", "mv", "cp", "shares", "shell"};
+  static const std::set<std::string> kCmds = {"ls",    "get", "put", "cat",    "stat",  "mkdir", "rm",
+                                              "rmdir", "mv",  "cp",  "shares", "shell", "watch"};
   if (!kCmds.count(cmd)) {
     std::fprintf(stderr, "smbdirect: unknown command '%s'\n", cmd.c_str());
     usage(stderr);
@@ -539,6 +581,8 @@ int main(int argc, char** argv) {
   const std::string& path = addr->path;
   if (cmd == "shell") {
     return shellMain(cl, *addr, bars, recursive);
+  } else if (cmd == "watch") {
+    return watchCmd(cl, path, recursive);
   } else if (cmd == "ls") {
     int r = lsCmd(cl, path);
     if (r) return r;

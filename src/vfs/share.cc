@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1004,6 +1005,19 @@ Result<std::optional<Bytes>> readNtAcl(int fd, const char* path) {
 }  // namespace
 
 Result<std::optional<Bytes>> Share::readSecurity(Handle& h) { return readNtAcl(h.fd(), nullptr); }
+Result<std::optional<Bytes>> Share::readSecurityOf(int fd) { return readNtAcl(fd, nullptr); }
+
+Result<std::pair<uint64_t, uint64_t>> Share::parentId(const std::string& path) {
+  auto colon = path.find(':');
+  std::string base = colon == std::string::npos ? path : path.substr(0, colon);
+  int fd = SD_TRY(openBeneath(splitLeaf(base).first, O_PATH | O_DIRECTORY, 0));
+  struct stat st;
+  int rc = fstat(fd, &st);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return fromErrno(e, "fstat");
+  return std::make_pair((uint64_t(major(st.st_dev)) << 32) | minor(st.st_dev), uint64_t(st.st_ino));
+}
 
 Status Share::writeSecurity(Handle& h, ByteView descriptor) {
   if (descriptor.size() > kMaxNtAcl) return err(NtStatus::kInvalidSecurityDescr, "descriptor too large");

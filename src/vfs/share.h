@@ -138,6 +138,8 @@ class Share {
   // context gave them) are kept whole in the xattr "user.smbdirect.ntacl" of the file (of the base
   // file for a stream); a file without it has no stored descriptor. Not an EA, not a stream.
   Result<std::optional<Bytes>> readSecurity(Handle& h);
+  // The same for any descriptor of a file or directory (the change watcher's access check).
+  static Result<std::optional<Bytes>> readSecurityOf(int fd);
   Status writeSecurity(Handle& h, ByteView descriptor);
   // Changes the file's Unix owner and/or group (of the base file for a stream) as the calling
   // thread's identity: the kernel decides (root may give any file to anyone; a user may give
@@ -159,6 +161,10 @@ class Share {
     bool may_delete = false;
   };
   Result<SecurityLookup> lookupSecurity(const std::string& smb_path);
+
+  // The directory holding `path` (share-relative, normalized): its device (as
+  // FileStat::device) and inode, as the calling thread's identity.
+  Result<std::pair<uint64_t, uint64_t>> parentId(const std::string& path);
 
   uint32_t volumeSerial() const { return serial_; }
   const ShareOptions& options() const { return opts_; }

@@ -8,6 +8,24 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 LIST=${SMBTORTURE_LIST:-$HERE/smbtorture-tests.txt}
 XFAIL=$HERE/smbtorture-expected-failures.txt
 PER_TEST_TIMEOUT=${SMBTORTURE_TIMEOUT:-120}
+# SMBTORTURE_SERVER=samba runs the same list against Samba's smbd (lib.sh start_samba) for
+# comparison: every test is reported and counted, none is expected to fail.
+if [ "${SMBTORTURE_SERVER:-}" = samba ]; then
+  start_samba || { not_ok "smbd start"; finish; exit 1; }
+  passed=0; failed=0
+  while read -r t; do
+    case "$t" in ''|\#*) continue ;; esac
+    out=$(timeout "$PER_TEST_TIMEOUT" smbtorture "//127.0.0.1/share" -p "$SAMBA_PORT" -U smbtest%Pass-1234 \
+          --option=torture:sharedelay=0 --format=subunit "$t" 2>&1)
+    if echo "$out" | grep -q '^failure:\|^error:' || ! echo "$out" | grep -q '^success:'; then
+      failed=$((failed + 1)); echo "samba fails $t"
+    else
+      passed=$((passed + 1)); echo "samba passes $t"
+    fi
+  done < "$LIST"
+  echo "smbtorture against Samba: $passed passed, $failed failed"
+  exit 0
+fi
 # Leases are off by default (docs/CONFIG.md): on here, for smb2.lease.
 start_server "	smb2 leases = yes" "" || { not_ok "server start"; finish; exit 1; }
 passed=0; xfailed=0; unexpected=0; xpassed=0

@@ -24,6 +24,7 @@
 #include "base/unix_account.h"
 #include "client/smb_client.h"
 #include "config/config.h"
+#include "fscc/notify_info.h"
 #include "fscc/security_descriptor.h"
 #include "rdma/rdma.h"
 #include "runtime/rdma_server.h"
@@ -935,7 +936,7 @@ TEST_F(InProcess, CancelOfAWaitingCreate) {
   size_t cancelled = 0;
   for (int i = 0; i < 500 && cancelled == 0 && !done; i++) {
     std::this_thread::sleep_for(milliseconds(10));
-    auto n = b.cancelAsync();
+    auto n = b.cancelAllAsync();
     ASSERT_TRUE(n);
     cancelled = *n;
   }
@@ -958,7 +959,7 @@ TEST_F(InProcess, CancelOfAWaitingCreate) {
   ASSERT_TRUE(again) << ntStatusName(again.status());
   EXPECT_TRUE(b.close(again->id));
   EXPECT_TRUE(a.close(h->id));
-  auto none = b.cancelAsync();  // nothing async any more
+  auto none = b.cancelAllAsync();  // nothing async any more
   ASSERT_TRUE(none);
   EXPECT_EQ(*none, 0u);
 }
@@ -1670,6 +1671,336 @@ TEST_F(InProcess, KeySmbDirectSizesAndCredits) {
   // smb direct send credits: the credit target the server asks for, all the client grants it.
   EXPECT_GT(def.st.peer_credits, 10u);
   EXPECT_LE(cfg.st.peer_credits, 10u);
+}
+
+// ---- CHANGE_NOTIFY (MS-SMB2 3.3.5.19) ----
+
+constexpr uint32_t kNotifyNames = fscc::kNotifyChangeFileName | fscc::kNotifyChangeDirName;
+constexpr uint32_t kDirAccess = smb2::kFileListDirectory | smb2::kFileReadAttributes | smb2::kSynchronize;
+
+// Waits until the server has answered `mid` with its interim response (the notification is
+// registered and waits); fails if it was answered instead.
+::testing::AssertionResult waitsAsync(client::SmbClient& c, uint64_t mid) {
+  for (int i = 0; i < 200; i++) {
+    if (c.asyncIdOf(mid)) return ::testing::AssertionSuccess();
+    auto r = c.changeNotifyWait(mid, 10);
+    if (r) return ::testing::AssertionFailure() << "answered: " << ntStatusName(r->status);
+    if (r.status() != NtStatus::kIoTimeout) return ::testing::AssertionFailure() << ntStatusName(r.status());
+  }
+  return ::testing::AssertionFailure() << "no interim response";
+}
+
+std::vector<fscc::NotifyEntry> entries(std::initializer_list<std::pair<uint32_t, const char*>> l) {
+  std::vector<fscc::NotifyEntry> v;
+  for (auto& [a, n] : l) v.push_back({a, n});
+  return v;
+}
+
+// Changes made through SMB by another client reach a waiting notification, one change (or a
+// rename's pair) per answer; changes made while none waits are buffered for the next one.
+TEST_F(InProcess, ChangeNotifySeesCreateRenameDeleteThroughSmb) {
+  client::SmbClient watcher, actor;
+  ASSERT_TRUE(watcher.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(watcher.treeConnect("share"));
+  ASSERT_TRUE(actor.connect(opts(smb2::kDialect300, false, true)));
+  ASSERT_TRUE(actor.treeConnect("share"));
+  auto dir = watcher.open("w", kDirAccess, smb2::kFileCreate, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto mid = watcher.changeNotifySend(*dir, kNotifyNames, false, 4096);
+  ASSERT_TRUE(mid);
+  ASSERT_TRUE(waitsAsync(watcher, *mid));
+  auto f = actor.open("w\\a.txt", smb2::kFileWriteData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(actor.close(*f));
+  auto r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kSuccess);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionAdded, "a.txt"}}));
+  // Renamed and deleted while no request waits: buffered, answered at once.
+  ASSERT_TRUE(actor.rename("w\\a.txt", "w\\b.txt", false));
+  ASSERT_TRUE(actor.mkdir("w\\sub"));
+  ASSERT_TRUE(actor.unlink("w\\b.txt"));
+  mid = watcher.changeNotifySend(*dir, kNotifyNames, false, 4096);
+  r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kSuccess);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionRenamedOldName, "a.txt"},
+                                 {fscc::kFileActionRenamedNewName, "b.txt"},
+                                 {fscc::kFileActionAdded, "sub"},
+                                 {fscc::kFileActionRemoved, "b.txt"}}));
+  // A rename waits for no second request: both names come in one answer.
+  mid = watcher.changeNotifySend(*dir, kNotifyNames, false, 4096);
+  ASSERT_TRUE(waitsAsync(watcher, *mid));
+  ASSERT_TRUE(actor.rename("w\\sub", "w\\sub2", false));
+  r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionRenamedOldName, "sub"}, {fscc::kFileActionRenamedNewName, "sub2"}}));
+  // The CompletionFilter of the first request stays: a write is not a name change.
+  f = actor.open("w\\c.txt", smb2::kFileWriteData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(actor.write(*f, 0, Bytes(100, 'x')));
+  ASSERT_TRUE(actor.close(*f));
+  mid = watcher.changeNotifySend(*dir, fscc::kNotifyChangeAll, false, 4096);
+  r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionAdded, "c.txt"}}));
+  EXPECT_TRUE(watcher.close(*dir));
+}
+
+// A change made directly on the server's file system (not through SMB) reaches a waiting
+// notification within a second; WATCH_TREE reports it in a subdirectory made on disk too.
+TEST_F(InProcess, ChangeNotifySeesChangesMadeOnDisk) {
+  client::SmbClient c;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  fs::create_directories(dir_ + "/share/disk/deep");
+  auto dir = c.open("disk", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto mid = c.changeNotifySend(*dir, fscc::kNotifyChangeAll, true, 65536);
+  ASSERT_TRUE(waitsAsync(c, *mid));
+  auto t0 = std::chrono::steady_clock::now();
+  std::ofstream(dir_ + "/share/disk/local.txt") << "written on the server";
+  auto r = c.changeNotifyWait(*mid, 1000);
+  ASSERT_TRUE(r) << "no notification within a second";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_EQ(r->status, NtStatus::kSuccess);
+  ASSERT_FALSE(r->changes.empty());
+  EXPECT_EQ(r->changes[0], (fscc::NotifyEntry{fscc::kFileActionAdded, "local.txt"}));
+  // In a subdirectory (WATCH_TREE), a rename and a deletion, all on disk.
+  std::ofstream(dir_ + "/share/disk/deep/x") << "";
+  fs::rename(dir_ + "/share/disk/deep/x", dir_ + "/share/disk/deep/y");
+  fs::remove(dir_ + "/share/disk/local.txt");
+  std::vector<fscc::NotifyEntry> got;
+  for (int i = 0; i < 10 && got.size() < 4; i++) {
+    mid = c.changeNotifySend(*dir, fscc::kNotifyChangeAll, true, 65536);
+    r = c.changeNotifyWait(*mid, 1000);
+    ASSERT_TRUE(r);
+    for (auto& e : r->changes)
+      if (e.action != fscc::kFileActionModified) got.push_back(e);
+  }
+  EXPECT_EQ(got, entries({{fscc::kFileActionAdded, "deep\\x"},
+                          {fscc::kFileActionRenamedOldName, "deep\\x"},
+                          {fscc::kFileActionRenamedNewName, "deep\\y"},
+                          {fscc::kFileActionRemoved, "local.txt"}}));
+}
+
+// A waiting notification ends with STATUS_NOTIFY_CLEANUP when its handle is closed, with
+// STATUS_CANCELLED on CANCEL (its own session's; a CANCEL of an AsyncId it does not know, or of
+// another connection, changes nothing), and the server keeps no watch afterwards.
+TEST_F(InProcess, ChangeNotifyCloseCancelAndCleanup) {
+  client::SmbClient c, other;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  ASSERT_TRUE(other.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(other.treeConnect("share"));
+  auto dir = c.open("", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto mid = c.changeNotifySend(*dir, kNotifyNames, false, 4096);
+  ASSERT_TRUE(waitsAsync(c, *mid));
+  uint64_t aid = *c.asyncIdOf(*mid);
+  ASSERT_TRUE(other.cancelAsync(aid));  // another connection's CANCEL
+  ASSERT_TRUE(c.cancelAsync(aid + 1000));  // an AsyncId nobody has
+  EXPECT_FALSE(c.changeNotifyWait(*mid, 200));
+  ASSERT_TRUE(c.stat(""));  // the connection goes on
+  ASSERT_TRUE(c.cancel(*mid));
+  auto r = c.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kCancelled);
+  // Close.
+  mid = c.changeNotifySend(*dir, kNotifyNames, false, 4096);
+  ASSERT_TRUE(waitsAsync(c, *mid));
+  EXPECT_EQ(state_->changes().watchCount(), 1u);
+  ASSERT_TRUE(c.close(*dir));
+  r = c.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kNotifyCleanup);
+  EXPECT_TRUE(r->changes.empty());
+  EXPECT_EQ(state_->changes().watchCount(), 0u);
+  // Logoff and a lost connection end waiting notifications the same way, leaving nothing.
+  dir = other.open("", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  mid = other.changeNotifySend(*dir, kNotifyNames, true, 4096);
+  ASSERT_TRUE(waitsAsync(other, *mid));
+  ASSERT_TRUE(other.logoff());
+  r = other.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kNotifyCleanup);
+  {
+    client::SmbClient gone;
+    ASSERT_TRUE(gone.connect(opts(smb2::kDialect311, false, false)));
+    ASSERT_TRUE(gone.treeConnect("share"));
+    dir = gone.open("", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+    ASSERT_TRUE(dir);
+    mid = gone.changeNotifySend(*dir, kNotifyNames, true, 4096);
+    ASSERT_TRUE(waitsAsync(gone, *mid));
+    EXPECT_EQ(state_->changes().watchCount(), 1u);
+  }
+  for (int i = 0; i < 200 && state_->changes().watchCount() != 0; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(state_->changes().watchCount(), 0u);
+}
+
+// OutputBufferLength: 0 is accepted (any change then answers STATUS_NOTIFY_ENUM_DIR), more than
+// the negotiated MaxTransactSize (8 MiB) is STATUS_INVALID_PARAMETER, as Windows answers; a
+// notification on a file is STATUS_INVALID_PARAMETER; one past `max notify requests` on a
+// connection is STATUS_INSUFFICIENT_RESOURCES.
+TEST_F(InProcess, ChangeNotifyLimits) {
+  client::SmbClient c, actor;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  ASSERT_TRUE(actor.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(actor.treeConnect("share"));
+  ASSERT_TRUE(c.mkdir("lim"));
+  auto dir = c.open("lim", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto mid = c.changeNotifySend(*dir, kNotifyNames, false, 16u << 20);
+  ASSERT_TRUE(mid);
+  auto r = c.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kInvalidParameter);
+  mid = c.changeNotifySend(*dir, kNotifyNames, false, 0);
+  ASSERT_TRUE(waitsAsync(c, *mid));
+  ASSERT_TRUE(actor.mkdir("lim\\one"));
+  r = c.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kNotifyEnumDir);
+  EXPECT_TRUE(r->changes.empty());
+  // The largest buffer allowed works (and the first request's 0 bytes stay in force).
+  ASSERT_TRUE(actor.mkdir("lim\\two"));
+  mid = c.changeNotifySend(*dir, kNotifyNames, false, c.info().max_transact);
+  r = c.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kNotifyEnumDir);
+  auto file = c.open("lim\\f", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(file);
+  mid = c.changeNotifySend(*file, kNotifyNames, false, 4096);
+  r = c.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kInvalidParameter);
+  ASSERT_TRUE(c.close(*file));
+  ASSERT_TRUE(c.close(*dir));
+
+  // max notify requests = 2
+  std::vector<config::Diagnostic> d;
+  auto cfg = config::loadConfigString("[global]\nmax notify requests = 2\nfallback unix account = root\n"
+                                      "[share]\npath = " + dir_ + "/share\nread only = no\n",
+                                      "limit.conf", &d);
+  ASSERT_TRUE(cfg);
+  auto hash = auth::ntHash("Pass-1234");
+  ASSERT_TRUE(state_->configure(*cfg, [hash](std::string_view u) -> std::optional<std::array<uint8_t, 16>> {
+    if (u == "alice") return hash;
+    return std::nullopt;
+  }));
+  std::vector<smb2::FileId> dirs;
+  std::vector<uint64_t> mids;
+  for (int i = 0; i < 3; i++) {
+    auto h = c.open("lim", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+    ASSERT_TRUE(h);
+    dirs.push_back(*h);
+    auto m = c.changeNotifySend(*h, kNotifyNames, false, 4096);
+    ASSERT_TRUE(m);
+    mids.push_back(*m);
+  }
+  ASSERT_TRUE(waitsAsync(c, mids[0]));
+  ASSERT_TRUE(waitsAsync(c, mids[1]));
+  r = c.changeNotifyWait(mids[2], 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kInsufficientResources);
+  // Another connection has its own allowance.
+  auto adir = actor.open("lim", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(adir);
+  auto amid = actor.changeNotifySend(*adir, kNotifyNames, false, 4096);
+  ASSERT_TRUE(waitsAsync(actor, *amid));
+  // A completed one frees its place.
+  ASSERT_TRUE(c.cancel(mids[0]));
+  r = c.changeNotifyWait(mids[0], 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kCancelled);
+  mids[2] = *c.changeNotifySend(dirs[2], kNotifyNames, false, 4096);
+  ASSERT_TRUE(waitsAsync(c, mids[2]));
+  ASSERT_TRUE(actor.mkdir("lim\\three"));
+  for (uint64_t m : {mids[1], mids[2], *amid}) {
+    auto done = (m == *amid ? actor : c).changeNotifyWait(m, 5000);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->status, NtStatus::kSuccess);
+    EXPECT_EQ(done->changes, entries({{fscc::kFileActionAdded, "three"}}));
+  }
+}
+
+// A WATCH_TREE notification does not show what happens in a subdirectory its user may not
+// list (another user's 0700 directory), though the server watches the tree as root.
+TEST_F(InProcess, ChangeNotifyTreeSkipsDirectoriesTheUserCannotList) {
+  // [multi] acts as each user's own account: daemon (uid 1) and bin (uid 2) exist on Debian.
+  client::SmbClient d, b;
+  auto o = opts(smb2::kDialect311, false, false);
+  o.user = "daemon";
+  ASSERT_TRUE(d.connect(o));
+  ASSERT_TRUE(d.treeConnect("multi"));
+  o.user = "bin";
+  ASSERT_TRUE(b.connect(o));
+  ASSERT_TRUE(b.treeConnect("multi"));
+  ASSERT_TRUE(d.mkdir("top"));
+  ASSERT_TRUE(d.mkdir("top\\mine"));
+  ASSERT_EQ(chmod((dir_ + "/multi/top").c_str(), 0777), 0);
+  ASSERT_EQ(chmod((dir_ + "/multi/top/mine").c_str(), 0777), 0);
+  ASSERT_TRUE(b.mkdir("top\\private"));
+  ASSERT_EQ(chmod((dir_ + "/multi/top/private").c_str(), 0700), 0);
+  auto dir = d.open("top", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto mid = d.changeNotifySend(*dir, kNotifyNames, true, 4096);
+  ASSERT_TRUE(waitsAsync(d, *mid));
+  auto f = b.open("top\\private\\secret-name", smb2::kFileWriteData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(b.close(*f));
+  std::ofstream(dir_ + "/multi/top/private/another-secret") << "";
+  f = b.open("top\\mine\\visible", smb2::kFileWriteData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(b.close(*f));
+  auto r = d.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionAdded, "mine\\visible"}}));
+  mid = d.changeNotifySend(*dir, kNotifyNames, true, 4096);
+  EXPECT_FALSE(d.changeNotifyWait(*mid, 300));  // nothing else was reported
+  ASSERT_TRUE(d.cancel(*mid));
+  r = d.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kCancelled);
+}
+
+
+// Alternate data streams live in xattrs of their file: their changes are reported as the
+// stream's own (FILE_ACTION_*_STREAM, "file:stream"), never as attribute changes of the file.
+TEST_F(InProcess, ChangeNotifyReportsStreamsAsStreams) {
+  client::SmbClient watcher, actor;
+  ASSERT_TRUE(watcher.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(watcher.treeConnect("share"));
+  ASSERT_TRUE(actor.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(actor.treeConnect("share"));
+  ASSERT_TRUE(actor.mkdir("st"));
+  auto dir = watcher.open("st", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto mid = watcher.changeNotifySend(*dir, fscc::kNotifyChangeAll, false, 4096);
+  ASSERT_TRUE(waitsAsync(watcher, *mid));
+  auto f = actor.open("st\\f.txt", smb2::kFileWriteData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(actor.close(*f));
+  auto r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionAdded, "f.txt"}}));
+  auto s = actor.open("st\\f.txt:s1", smb2::kFileWriteData | smb2::kFileReadData, smb2::kFileCreate, 0);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(actor.write(*s, 0, Bytes(10, 'z')));
+  ASSERT_TRUE(actor.close(*s));
+  s = actor.open("st\\f.txt:s1", smb2::kDelete, smb2::kFileOpen, smb2::kFileDeleteOnClose);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(actor.close(*s));
+  mid = watcher.changeNotifySend(*dir, fscc::kNotifyChangeAll, false, 4096);
+  r = watcher.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->changes, entries({{fscc::kFileActionAddedStream, "f.txt:s1"},
+                                 {fscc::kFileActionModifiedStream, "f.txt:s1"},
+                                 {fscc::kFileActionRemovedStream, "f.txt:s1"}}));
+  ASSERT_TRUE(watcher.close(*dir));
 }
 
 }  // namespace
