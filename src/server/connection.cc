@@ -581,15 +581,15 @@ std::function<void()> Connection::rerunLater(const Request& r, uint64_t async_id
 
 bool Connection::parkUntil(Request& r, Status (*handler)(Connection&, Request&),
                            const std::function<bool(std::function<void()>)>& wait) {
+  if (r.more_in_chain) {
+    (void)wait(nullptr);
+    return false;
+  }
   uint64_t async_id = r.resumed ? r.resumed : nextAsyncId();
   auto gate = std::make_shared<InterimGate>();
   if (r.resumed) gate->interimSent();  // a resumed request's interim response went out long ago
   auto reply = asyncReply(r, async_id);
   auto parked = std::make_shared<Parked>();
-  if (r.more_in_chain) {
-    (void)wait(nullptr);
-    return false;
-  }
   // Cancelable from now on: the continuation may run (on another thread) as soon as `wait`
   // has registered it.
   {

@@ -38,6 +38,21 @@
 namespace sd {
 namespace {
 
+// Uploads `data` as `name` and reads it back whole.
+void expectRoundTrip(client::SmbClient& c, const std::string& name, const Bytes& data) {
+  ASSERT_TRUE(c.upload(name, data.size(), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
+    size_t n = std::min(b.size(), data.size() - size_t(off));
+    std::copy(data.begin() + long(off), data.begin() + long(off + n), b.begin());
+    return n;
+  }));
+  Bytes back;
+  ASSERT_TRUE(c.download(name, [&](ByteView v) -> Status {
+    back.insert(back.end(), v.begin(), v.end());
+    return ok();
+  }));
+  EXPECT_EQ(back, data) << name;
+}
+
 namespace fs = std::filesystem;
 
 class InProcess : public ::testing::Test {
@@ -255,17 +270,8 @@ TEST_F(InProcess, EveryDialectSignedAndSealed) {
       EXPECT_EQ(c.info().encryption, mode == 1);
       ASSERT_TRUE(c.treeConnect("share"));
       std::string name = "f" + std::to_string(d) + "_" + std::to_string(mode) + ".bin";
-      ASSERT_TRUE(c.upload(name, data.size(), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
-        size_t n = std::min(b.size(), data.size() - size_t(off));
-        std::copy(data.begin() + long(off), data.begin() + long(off + n), b.begin());
-        return n;
-      }));
-      Bytes back;
-      ASSERT_TRUE(c.download(name, [&](ByteView v) -> Status {
-        back.insert(back.end(), v.begin(), v.end());
-        return ok();
-      }));
-      EXPECT_EQ(back, data);
+      expectRoundTrip(c, name, data);
+      if (HasFatalFailure()) return;
       auto list = c.list("");
       ASSERT_TRUE(list);
       bool found = false;
@@ -1236,17 +1242,7 @@ TEST_F(InProcess, IdleReceiverOnSmbDirect) {
 void expectRoundTrip(client::SmbClient& c, const std::string& name, size_t size) {
   Bytes data(size);
   for (size_t i = 0; i < size; i++) data[i] = uint8_t(i * 29 + (i >> 13));
-  ASSERT_TRUE(c.upload(name, data.size(), [&](uint64_t off, std::span<uint8_t> b) -> Result<size_t> {
-    size_t n = std::min(b.size(), data.size() - size_t(off));
-    std::copy(data.begin() + long(off), data.begin() + long(off + n), b.begin());
-    return n;
-  }));
-  Bytes back;
-  ASSERT_TRUE(c.download(name, [&](ByteView v) -> Status {
-    back.insert(back.end(), v.begin(), v.end());
-    return ok();
-  }));
-  EXPECT_EQ(back, data) << name;
+  expectRoundTrip(c, name, data);
 }
 
 // How many requests of a command the client sent (its status text: "  READ   12 / 0").
