@@ -94,10 +94,13 @@ reads() { mstatus | awk '$1 == "READ" && $2 ~ /^[0-9]+$/ { print $2 }'; }  # REA
 # The lease checks: lease_checks LABEL SMB_PORT SHARE_DIR MOUNT_OPTIONS. cache=strict (the
 # default) with actimeo=30, so that only a lease break can tell the mount of another client's
 # change (attributes stay cached); the other client is smbclient (over TCP, on SMB_PORT).
+# closetimeo=60: a closed file's handle (and so its lease) is kept through the checks' waits for
+# the status report, however slow the machine; with the default 5 s a loaded machine lets it
+# lapse and the next open rightly reads the file again.
 lease_checks() {
   local L=$1 P=$2 DIR=$3
   SM="smbclient //127.0.0.1/share -p $P -U smbtest%Pass-1234 -m SMB3"
-  check "$L: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,vers=3.1.1,actimeo=30,$4"
+  check "$L: mount (cache=strict, actimeo=30)" env PASSWD=Pass-1234 "$SMBDIRECT" mount //127.0.0.1/share "$MNT" -o "username=smbtest,vers=3.1.1,actimeo=30,closetimeo=60,$4"
   printf 'AAAA-first-version\n' > "$WORK/local/v1"
   printf 'BBBB-other-client!\n' > "$WORK/local/v2"  # same size, so only the content differs
   cp "$WORK/local/v1" "$MNT/leased"
