@@ -1,5 +1,7 @@
 #include "client/options.h"
 
+#include "client/smb_client.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -306,6 +308,10 @@ Status parseMountOptions(std::string_view text, MountOptions* o, std::string* er
       o->seal = true;
     } else if (key == "sign") {
       o->sign = true;
+    } else if (key == "notify") {
+      o->notify = true;
+    } else if (key == "nonotify") {
+      o->notify = false;
     } else if (key == "multichannel") {
       o->multichannel = true;
     } else if (key == "nomultichannel") {
@@ -342,6 +348,23 @@ std::string displayMountOptions(const MountOptions& o) {
     r += g;
   }
   return r;
+}
+
+ConnectOptions connectOptionsFor(const SmbAddress& addr, const MountOptions& m) {
+  ConnectOptions o;
+  o.host = addr.host;
+  o.port = m.port ? m.port : addr.port ? addr.port : 445;
+  o.port_explicit = m.port || addr.port;
+  o.rdma = m.rdma;
+  o.rdma_provider = m.rdma_provider;
+  if (!m.dialects.empty()) o.dialects = m.dialects;
+  o.user = m.creds.user;
+  o.domain = m.creds.domain;
+  o.password = m.creds.password;
+  o.sign = m.sign;
+  o.seal = m.seal;
+  if (m.rsize) o.max_io = m.rsize;
+  return o;
 }
 
 }  // namespace sd::client

@@ -56,6 +56,7 @@ struct MountOptions {
   uint32_t actimeo = 1;           // seconds
   std::string cache = "strict";   // strict | none | loose
   uint32_t closetimeo = 5;        // seconds a closed file's handle is kept under a lease (cifs.ko: 5)
+  bool notify = true;             // the mount follows the server's change notifications
   bool seal = false, sign = false;
   bool multichannel = false;
   uint32_t max_channels = 1;

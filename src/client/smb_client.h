@@ -27,6 +27,7 @@
 
 #include "base/bytes.h"
 #include "base/page_buffer.h"
+#include "client/options.h"
 #include "fscc/directory_info.h"
 #include "fscc/file_info.h"
 #include "fscc/notify_info.h"
@@ -65,6 +66,11 @@ struct ConnectOptions {
   // session (and tree) of `bind_to` (MS-SMB2 3.2.4.2.3 with SMB2_SESSION_FLAG_BINDING).
   const class SmbClient* bind_to = nullptr;
 };
+
+// The options of a connection to `addr` as the mount options `m` ask (the CLI's flags land in
+// MountOptions too): the port (-o port=, else the address's, else 445), dialects, credentials,
+// signing, sealing, SMB Direct and its provider, rsize.
+ConnectOptions connectOptionsFor(const SmbAddress& addr, const MountOptions& m);
 
 struct ConnectionInfo {
   uint16_t dialect = 0;

@@ -547,18 +547,15 @@ int main(int argc, char** argv) {
   if (!creds.has_password && getenv("PASSWD")) { creds.password = getenv("PASSWD"); creds.has_password = true; }
   if (!creds.has_password) creds.password = promptPassword(creds.user);
 
-  ConnectOptions o;
-  o.host = addr->host;
-  o.port = uint16_t(port ? port : addr->port ? addr->port : 445);
-  o.port_explicit = port || addr->port;
-  o.rdma = rdma;
-  o.rdma_provider = rdma_provider;
-  o.dialects = dialects;
-  o.user = creds.user;
-  o.domain = creds.domain;
-  o.password = creds.password;
-  o.sign = sign;
-  o.seal = seal;
+  MountOptions m;
+  m.port = uint16_t(port);
+  m.rdma = rdma;
+  m.rdma_provider = rdma_provider;
+  m.dialects = dialects;
+  m.creds = creds;
+  m.sign = sign;
+  m.seal = seal;
+  ConnectOptions o = connectOptionsFor(*addr, m);
   SmbClient cl;
   auto st = cl.connect(o);
   if (!st) {

@@ -126,7 +126,31 @@ lease_checks() {
   check "$L leases: written data is visible to smbclient after close" bash -c "cp $WORK/local/p2 $MNT/wr && $SM -c 'get wr $WORK/local/wr.back' && cmp $WORK/local/p2 $WORK/local/wr.back"
   check "$L leases: smbclient deletes a file the mount just read (kept handle closed on the break)" bash -c "cat $MNT/wr > /dev/null && $SM -c 'rm wr' && [ ! -e $DIR/wr ]"
   check "$L leases: a change through the other client while the mount is idle" bash -c "cat $MNT/leased > /dev/null && sleep 1 && $SM -c 'put $WORK/local/v1 leased' && [ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
+  notify_checks "$L" "$SM"
   check "$L: umount" umount "$MNT"
+}
+# The mount follows change notifications: a directory it has listed and stat'ed (entries and
+# attributes cached for actimeo=30) is changed by another client (create, rename, delete,
+# overwrite with another size); within a second `ls -l` and stat through the mount show it.
+notify_checks() {
+  local L=$1 SM=$2
+  mkdir "$MNT/nd" && echo keep > "$MNT/nd/keep" && echo gone > "$MNT/nd/gone" && echo old > "$MNT/nd/old"
+  ls -l "$MNT/nd" > /dev/null; stat "$MNT/nd/keep" "$MNT/nd/gone" "$MNT/nd/old" > /dev/null
+  head -c 3000 /dev/urandom > "$WORK/local/nd.big"
+  check "$L notify: another client creates, renames, deletes and overwrites" \
+    $SM -c "cd nd; put $WORK/local/nd.big new; rename old renamed; rm gone; put $WORK/local/nd.big keep"
+  local t0 seen=0 want="keep:3000 new:3000 renamed:4"
+  t0=$(date +%s%N)
+  for _ in $(seq 1 20); do
+    got=$(ls -l "$MNT/nd" 2>/dev/null | awk 'NR > 1 { printf "%s%s:%s", sep, $9, $5; sep = " " }')
+    if [ "$got" = "$want" ] && ! stat "$MNT/nd/gone" > /dev/null 2>&1 && ! stat "$MNT/nd/old" > /dev/null 2>&1; then
+      seen=1; break
+    fi
+    sleep 0.05
+  done
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "$L notify: ls -l and stat show the changes within a second ($ms ms; ls: $got)" test "$seen" = 1 -a "$ms" -lt 1000
+  rm -r "$MNT/nd"
 }
 # Leases on smbdirectd (smb2 leases = yes): the mount keeps the handles of closed files while
 # it caches them (Handle caching). Renaming a directory above such files works: the mount
