@@ -64,6 +64,11 @@ Status handleChangeNotify(Connection& c, Request& r) {
   if (r.more_in_chain) return err(NtStatus::kInternalError, "async request inside a compound");
   const auto& g = c.state().global();
   if (!g.change_notify) return err(NtStatus::kNotSupported, "change notify = no");
+  // A directory whose deletion is pending (another open set delete on close and closed before
+  // this request came) gets the answer a waiting request would have got then (smbtorture
+  // smb2.notify.rmdir3-4 when the other connection's close wins the race).
+  if (open->file_key && c.state().isDeletePending(open->file_key))
+    return err(NtStatus::kDeletePending, "directory delete pending");
   auto& changes = c.state().changes();
   // Changes made before this request (perhaps by this client) are buffered first.
   changes.sync();

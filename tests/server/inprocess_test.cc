@@ -1836,6 +1836,31 @@ TEST_F(InProcess, ChangeNotifyCloseCancelAndCleanup) {
   EXPECT_EQ(state_->changes().watchCount(), 0u);
 }
 
+// A directory another connection deleted (delete on close, closed) while this one holds it open
+// is delete pending: a notification asked for afterwards is answered STATUS_DELETE_PENDING at
+// once, as one already waiting is (smbtorture smb2.notify.rmdir4 when the delete wins the race).
+TEST_F(InProcess, ChangeNotifyOnADeletePendingDirectory) {
+  client::SmbClient c, other;
+  ASSERT_TRUE(c.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(c.treeConnect("share"));
+  ASSERT_TRUE(other.connect(opts(smb2::kDialect311, false, false)));
+  ASSERT_TRUE(other.treeConnect("share"));
+  ASSERT_TRUE(c.mkdir("doomed"));
+  auto dir = c.open("doomed", kDirAccess, smb2::kFileOpen, smb2::kFileDirectoryFile);
+  ASSERT_TRUE(dir);
+  auto del = other.open("doomed", smb2::kDelete | smb2::kFileReadAttributes, smb2::kFileOpen,
+                        smb2::kFileDirectoryFile | smb2::kFileDeleteOnClose);
+  ASSERT_TRUE(del);
+  ASSERT_TRUE(other.close(*del));
+  auto mid = c.changeNotifySend(*dir, kNotifyNames, false, 4096);
+  ASSERT_TRUE(mid);
+  auto r = c.changeNotifyWait(*mid, 5000);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, NtStatus::kDeletePending);
+  ASSERT_TRUE(c.close(*dir));
+  EXPECT_FALSE(c.stat("doomed"));  // the last close deleted it
+}
+
 // OutputBufferLength: 0 is accepted (any change then answers STATUS_NOTIFY_ENUM_DIR), more than
 // the negotiated MaxTransactSize (8 MiB) is STATUS_INVALID_PARAMETER, as Windows answers; a
 // notification on a file is STATUS_INVALID_PARAMETER; one past `max notify requests` on a
