@@ -1,14 +1,7 @@
 #include "client/smb_client.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,13 +12,14 @@
 #include "auth/spnego.h"
 #include "base/log.h"
 #include "base/text.h"
+#include "client/client_internal.h"
+#include "client/transport.h"
 #include "crypto/random.h"
 #include "fscc/fs_info.h"
 #include "rpc/srvsvc_client.h"
 #include "smb2/cancel.h"
 #include "smb2/change_notify.h"
 #include "smb2/close.h"
-#include "smb2/cancel.h"
 #include "smb2/compound.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
@@ -47,101 +41,33 @@
 
 namespace sd::client {
 
-namespace {
-constexpr uint16_t kCreditRequest = 512;
-std::string wire(const std::string& p) {
-  std::string r = p;
-  for (auto& c : r)
-    if (c == '/') c = '\\';
-  while (!r.empty() && r[0] == '\\') r.erase(0, 1);
-  return r;
-}
-bool isOkStatus(uint32_t s) {
-  return s == 0 || s == toWire(NtStatus::kBufferOverflow) ||
-         s == toWire(NtStatus::kMoreProcessingRequired);
-}
-}  // namespace
+using internal::isOkStatus;
+using internal::kCreditRequest;
+using internal::wire;
 
 SmbClient::SmbClient() = default;
 SmbClient::~SmbClient() {
-  if (rdma_) rdma_->close();
-  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  // Wake the idle receiver (a shut down socket reads as closed, a closed endpoint as
+  // disconnected) before joining it.
+  if (transport_) transport_->shutdown();
   stopIdleReceiver();
-  if (fd_ >= 0) ::close(fd_);
+  transport_.reset();
 }
 
+std::shared_ptr<smbdirect::Endpoint> SmbClient::rdmaEndpoint() const {
+  return transport_ ? transport_->endpoint() : nullptr;
+}
+
+// The transport's bytes; before connect (no transport) every read and write fails as on a
+// closed descriptor.
 Status SmbClient::writeMessage(ByteView a, ByteView b) {
-  if (rdma_) {
-    ByteView parts[2] = {a, b};
-    return rdma_->send(std::span<const ByteView>(parts, b.empty() ? 1 : 2));
-  }
-  uint8_t hdr[4];
-  smb2::encodeFrameHeader(hdr, uint32_t(a.size() + b.size()));
-  ByteView parts[3] = {ByteView(hdr, 4), a, b};
-  struct iovec iov[3];
-  int n = 0;
-  for (auto& p : parts)
-    if (!p.empty()) iov[n++] = {const_cast<uint8_t*>(p.data()), p.size()};
-  struct iovec* cur = iov;
-  while (n > 0) {
-    // MSG_NOSIGNAL: a server that closed the connection is an error here, not SIGPIPE.
-    msghdr mh{};
-    mh.msg_iov = cur;
-    mh.msg_iovlen = size_t(n);
-    ssize_t w = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "send");
-    }
-    size_t left = size_t(w);
-    while (n > 0 && left >= cur->iov_len) {
-      left -= cur->iov_len;
-      cur++;
-      n--;
-    }
-    if (n > 0) {
-      cur->iov_base = static_cast<uint8_t*>(cur->iov_base) + left;
-      cur->iov_len -= left;
-    }
-  }
-  return ok();
+  if (!transport_) return err(ntStatusFromErrno(EBADF), "send");
+  return transport_->send(a, b);
 }
 
 Result<Bytes> SmbClient::readMessage(int timeout_ms) {
-  if (rdma_) {
-    auto m = rdma_->receive(timeout_ms < 0 ? opts_.timeout_ms : timeout_ms);
-    if (!m) {
-      if (m.status() == NtStatus::kIoTimeout) return err(NtStatus::kIoTimeout, "no response from the server");
-      return fatal(NtStatus::kConnectionDisconnected, "SMB Direct connection lost");
-    }
-    if (smb2::isTransformHeader(*m)) {
-      if (s2c_key_.empty()) return fatal(NtStatus::kInvalidNetworkResponse, "unexpected encryption");
-      return smb2::decryptMessage(info_.cipher, s2c_key_, *m);
-    }
-    return m;
-  }
-  bool started = false;  // a timeout inside a frame leaves the stream unframed: the connection ends
-  auto readAll = [&](uint8_t* p, size_t len) -> Status {
-    while (len) {
-      ssize_t r = ::recv(fd_, p, len, 0);
-      if (r == 0) return err(NtStatus::kConnectionDisconnected, "server closed the connection");
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN && started) return fatal(NtStatus::kConnectionDisconnected, "timed out inside a message");
-        return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "recv");
-      }
-      started = true;
-      p += r;
-      len -= size_t(r);
-    }
-    return ok();
-  };
-  uint8_t h[4];
-  SD_CHECK(readAll(h, 4));
-  uint32_t len = (uint32_t(h[1]) << 16) | (uint32_t(h[2]) << 8) | h[3];
-  if (h[0] != 0 || len > (16u << 20) + 4096) return fatal(NtStatus::kInvalidNetworkResponse, "bad frame");
-  Bytes m(len);
-  SD_CHECK(readAll(m.data(), len));
+  if (!transport_) return err(ntStatusFromErrno(EBADF), "recv");
+  Bytes m = SD_TRY(transport_->receive(timeout_ms));
   if (smb2::isTransformHeader(m)) {
     if (s2c_key_.empty()) return fatal(NtStatus::kInvalidNetworkResponse, "unexpected encryption");
     return smb2::decryptMessage(info_.cipher, s2c_key_, m);
@@ -331,7 +257,7 @@ Status SmbClient::waitUntil(std::unique_lock<std::mutex>& lk, const std::functio
     receiving_ = true;
     lk.unlock();
     Status st = ok();
-    if (wait_ms >= 0 && !rdma_ && !waitReadable(wait_ms)) st = err(NtStatus::kIoTimeout, "no response yet");
+    if (wait_ms >= 0 && linePollable() && !waitReadable(wait_ms)) st = err(NtStatus::kIoTimeout, "no response yet");
     else st = receiveOne(wait_ms);
     lk.lock();
     receiving_ = false;
@@ -435,90 +361,11 @@ Result<Bytes> SmbClient::transact(smb2::Command cmd, const std::function<void(By
   return m;
 }
 
-// SMB Direct: the provider the user asked for, or rdma-core when it has a device, else the
-// software iWARP provider; port 5445 then 445 unless a port was given (as cifs.ko).
+// SMB Direct or TCP; the transport tells its part of info_.
 Status SmbClient::connectTransport(const ConnectOptions& o) {
-  if (o.rdma) {
-    // The provider asked for, or in auto mode rdma-core when it has a device with a route to the
-    // server, the software provider otherwise.
-    std::vector<rdma::Provider*> candidates;
-    if (o.rdma_provider == "soft" || o.rdma_provider == "verbs") {
-      rdma::Provider* p = rdma::findProvider(o.rdma_provider);
-      if (!p) return err(NtStatus::kNotSupported, "RDMA provider not built");
-      candidates.push_back(p);
-    } else {
-      rdma::Provider* verbs = rdma::findProvider("verbs");
-      if (verbs && !verbs->devices().empty()) candidates.push_back(verbs);
-      candidates.push_back(rdma::findProvider("soft"));
-    }
-    std::vector<uint16_t> ports = o.port_explicit ? std::vector<uint16_t>{o.port} : std::vector<uint16_t>{5445, 445};
-    smbdirect::EndpointOptions eo;
-    eo.connect_timeout_ms = o.timeout_ms;
-    Status last = err(NtStatus::kConnectionRefused, "SMB Direct connect");
-    for (rdma::Provider* p : candidates) {
-      for (uint16_t port : ports) {
-        auto ep = smbdirect::Endpoint::connect(p, o.host, port, eo);
-        if (ep) {
-          rdma_ = *ep;
-          auto st = rdma_->status();
-          info_.transport = "rdma";
-          info_.server = rdma_->peer();
-          info_.rdma_provider = st.provider;
-          info_.rdma_device = st.device;
-          rdma_rw_max_ = st.max_read_write_size;
-          rdma_inline_max_ = st.max_fragmented_size > (128u << 10) ? (st.max_fragmented_size - (64u << 10)) & ~4095u : 65536;
-          LOG_INFO("RDMA transport established with %s (%s provider, %s %s)", info_.server.c_str(),
-                   st.provider.c_str(), st.transport.c_str(), st.device.c_str());
-          return ok();
-        }
-        last = ep.error();
-        LOG_DEBUG("SMB Direct to %s port %u (%s provider): %s", o.host.c_str(), unsigned(port),
-                  std::string(p->name()).c_str(), ep.error().what);
-        if (ep.status() != NtStatus::kConnectionRefused) break;
-      }
-      // No route through this provider's devices: the next one may have it.
-      if (last.status() != NtStatus::kHostUnreachable && last.status() != NtStatus::kNotSupported &&
-          last.status() != NtStatus::kInvalidDeviceState)
-        break;
-    }
-    return last;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  std::string port = std::to_string(o.port);
-  if (getaddrinfo(o.host.c_str(), port.c_str(), &hints, &res) != 0 || !res)
-    return err(NtStatus::kBadNetworkPath, "cannot resolve host");
-  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  int rc = fd < 0 ? -1 : ::connect(fd, res->ai_addr, res->ai_addrlen);
-  int e = errno;
-  freeaddrinfo(res);
-  if (fd < 0) return err(ntStatusFromErrno(e), "socket");
-  if (rc != 0 && e == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, o.timeout_ms) <= 0) {
-      ::close(fd);
-      return err(NtStatus::kIoTimeout, "connect timed out");
-    }
-    socklen_t l = sizeof e;
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
-    rc = e ? -1 : 0;
-  }
-  if (rc != 0) {
-    ::close(fd);
-    return err(e == ECONNREFUSED ? NtStatus::kConnectionRefused : ntStatusFromErrno(e), "connect");
-  }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  timeval tv{o.timeout_ms / 1000, (o.timeout_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  int one = 1, buf = 4 << 20;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-  fd_ = fd;
-  info_.server = o.host + ":" + port;
+  auto t = SD_TRY(o.rdma ? connectSmbDirect(o) : connectTcp(o));
+  transport_ = std::move(t);
+  transport_->describe(info_);
   return ok();
 }
 
@@ -533,7 +380,7 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
   if (!p.rdma) return p;
   const size_t depth = rdma_in_flight ? std::clamp<size_t>(size_t(rdma_in_flight / p.chunk), 2, kDepth) : kDepth;
   p.pool = PageBuffer(depth * size_t(p.chunk));
-  auto m = rdma_->registerMemory(p.pool.data(), p.pool.size(), access);
+  auto m = transport_->registerMemory(p.pool.data(), p.pool.size(), access);
   if (!m) {
     // Cannot pin that much (RLIMIT_MEMLOCK, device limits): this transfer goes inline.
     LOG_DEBUG("cannot register %zu bytes for RDMA (%s): sending inline", p.pool.size(), m.error().what);
@@ -549,12 +396,11 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
 }
 
 bool SmbClient::useRdma(uint64_t len) const {
-  return rdma_ && !sign_all_ && !encrypt_all_ && len >= opts_.rdma_threshold;
+  return rdmaEndpoint() && !sign_all_ && !encrypt_all_ && len >= opts_.rdma_threshold;
 }
 
 uint32_t SmbClient::ioLimit(bool rdma, uint32_t negotiated) const {
-  if (!rdma_) return negotiated;
-  return std::min(negotiated, rdma ? rdma_rw_max_ : rdma_inline_max_);
+  return transport_ ? transport_->ioLimit(rdma, negotiated) : negotiated;
 }
 
 namespace {
@@ -773,17 +619,9 @@ bool SmbClient::connectionLost(NtStatus s) {
 Status SmbClient::reconnect() {
   // The idle receiver reads the old transport: wake it (a shut down socket reads as closed, a
   // closed endpoint as disconnected) and wait for it before the state below is reset.
-  if (rdma_) rdma_->close();
-  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  if (transport_) transport_->shutdown();
   stopIdleReceiver();
-  if (rdma_) {
-    rdma_->close();
-    rdma_.reset();
-  }
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  transport_.reset();
   next_message_id_ = 0;
   credits_ = 1;
   session_id_ = 0;
@@ -828,7 +666,7 @@ Status SmbClient::treeConnect(const std::string& share) {
 }
 
 Status SmbClient::logoff() {
-  if ((fd_ < 0 && !rdma_) || !session_id_) return ok();
+  if (!transport_ || !session_id_) return ok();
   auto m = transact(smb2::Command::kLogoff, [](ByteWriter& w) {
     w.u16(4);
     w.u16(0);
@@ -922,7 +760,7 @@ void SmbClient::setOplockBreakHandler(std::function<void(const smb2::FileId&, ui
     std::lock_guard<std::mutex> lk(idle_mu_);
     oplock_break_handler_ = std::move(handler);
   }
-  if (oplock_break_handler_ && (fd_ >= 0 || rdma_)) startIdleReceiver();
+  if (oplock_break_handler_ && transport_) startIdleReceiver();
 }
 
 Result<uint8_t> SmbClient::ackOplockBreak(const smb2::FileId& f, uint8_t level) {
@@ -939,7 +777,7 @@ void SmbClient::setLeaseBreakHandler(std::function<void(const LeaseBreak&)> hand
     break_handler_ = std::move(handler);
   }
   // From now on a break may come at any time: read the line while idle.
-  if (break_handler_ && (fd_ >= 0 || rdma_)) startIdleReceiver();
+  if (break_handler_ && transport_) startIdleReceiver();
 }
 
 Status SmbClient::ackLeaseBreak(const smb2::LeaseKey& key, uint32_t lease_state) {
@@ -1011,11 +849,10 @@ void SmbClient::stopIdleReceiver() {
   idle_thread_running_ = false;
 }
 
-bool SmbClient::waitReadable(int timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
-  int r = ::poll(&p, 1, timeout_ms);
-  return r > 0;
-}
+// Without a transport, a poll of no descriptor: "readable", and the read fails.
+bool SmbClient::waitReadable(int timeout_ms) { return !transport_ || transport_->waitReadable(timeout_ms); }
+
+bool SmbClient::linePollable() const { return !transport_ || transport_->pollable(); }
 
 // The receiver role is taken only when nobody waits (waiters_ == 0), nobody reads, and no
 // caller has waited for kQuiet: while requests come and go their callers read every message
@@ -1039,7 +876,7 @@ void SmbClient::idleLoop() {
       idle_cv_.wait_until(lk, last_busy_ + kQuiet);
       continue;
     }
-    if (!rdma_) {
+    if (linePollable()) {
       lk.unlock();
       bool readable = waitReadable(kIdlePollMs);
       lk.lock();
@@ -1052,7 +889,7 @@ void SmbClient::idleLoop() {
     }
     receiving_ = true;
     lk.unlock();
-    Status st = receiveOne(rdma_ ? kIdlePollMs : -1);
+    Status st = receiveOne(linePollable() ? -1 : kIdlePollMs);
     lk.lock();
     receiving_ = false;
     cv_.notify_all();
@@ -1558,7 +1395,7 @@ Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span
   std::shared_ptr<rdma::MemoryRegion> mr;
   Bytes desc;
   if (rd) {
-    mr = SD_TRY(rdma_->registerMemory(out.data(), q.length, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite));
+    mr = SD_TRY(transport_->registerMemory(out.data(), q.length, rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite));
     desc = descriptorBytes(out.data(), mr->rkey(), q.length);
     q.channel = smb2::kChannelRdmaV1;
     q.read_channel_info = desc;
@@ -1605,7 +1442,7 @@ Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset,
   // it: no copy on this side (inline when it cannot be registered).
   std::shared_ptr<rdma::MemoryRegion> mr;
   if (rd) {
-    auto m = rdma_->registerMemory(const_cast<uint8_t*>(data.data()), data.size(),
+    auto m = transport_->registerMemory(const_cast<uint8_t*>(data.data()), data.size(),
                                    rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
     if (m) mr = *m;
     else rd = false;
@@ -1630,7 +1467,7 @@ Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView
   uint64_t id;
   std::shared_ptr<rdma::MemoryRegion> mr;
   if (rd) {
-    mr = SD_TRY(rdma_->registerMemory(const_cast<uint8_t*>(part.data()), part.size(),
+    mr = SD_TRY(transport_->registerMemory(const_cast<uint8_t*>(part.data()), part.size(),
                                       rdma::kAccessLocalWrite | rdma::kAccessRemoteRead));
     Bytes desc = descriptorBytes(part.data(), mr->rkey(), uint32_t(part.size()));
     q.channel = smb2::kChannelRdmaV1;
@@ -1743,37 +1580,19 @@ Result<std::vector<std::pair<std::string, std::string>>> SmbClient::shares() {
 
 std::string SmbClient::statusText() const {
   std::string o;
-  char line[256];
-  auto add = [&](const char* fmt, auto... a) {
-    std::snprintf(line, sizeof line, fmt, a...);
-    o += line;
-  };
+  auto add = [&](const char* fmt, auto... a) { internal::appendf(o, fmt, a...); };
   add("Server: %s  Reconnects: %llu\n", info_.server.c_str(), (unsigned long long)reconnects_);
   add("Dialect: 0x%04x  Signing: %s  Encryption: %s", info_.dialect, info_.signing ? "yes" : "no",
       info_.encryption ? "yes" : "no");
   if (info_.encryption) add("  Cipher: 0x%04x", info_.cipher);
   add("\nMax read: %u  Max write: %u  SMB credits: %u\n", info_.max_read, info_.max_write,
       credits_.load(std::memory_order_relaxed));
-  if (rdma_) {
-    auto st = rdma_->status();
-    add("Transport: SMB Direct (%s provider, %s %s), %s -> %s, state %s\n", st.provider.c_str(),
-        st.transport.c_str(), st.device.c_str(), st.local.c_str(), st.peer.c_str(), st.state.c_str());
-    add("  SMBD send credits: %u  receive credits granted to the server: %u  receives posted: %u\n",
-        st.send_credits, st.peer_credits, st.receives_posted);
-    add("  max send: %u  max receive: %u  max fragmented (server): %u  max read/write: %u  IRD/ORD: %u/%u\n",
-        st.max_send_size, st.max_receive_size, st.max_fragmented_size, st.max_read_write_size, st.ird, st.ord);
-    add("  packets sent: %llu received: %llu  messages sent: %llu received: %llu\n",
-        (unsigned long long)st.stats.packets_sent, (unsigned long long)st.stats.packets_received,
-        (unsigned long long)st.stats.messages_sent, (unsigned long long)st.stats.messages_received);
-    add("  fragments sent: %llu received: %llu  credit-only: %llu  keepalives: %llu  credit stalls: %llu\n",
-        (unsigned long long)st.stats.fragments_sent, (unsigned long long)st.stats.fragments_received,
-        (unsigned long long)st.stats.credit_only_sent, (unsigned long long)st.stats.keepalives_sent,
-        (unsigned long long)st.stats.credit_stalls);
+  if (transport_) o += transport_->statusText();
+  else o += "Transport: TCP\n";
+  if (rdmaEndpoint()) {
     add("  READ by RDMA: %llu (%llu bytes)  WRITE by RDMA: %llu (%llu bytes)\n",
         (unsigned long long)rdma_reads_.load(), (unsigned long long)rdma_read_bytes_.load(),
         (unsigned long long)rdma_writes_.load(), (unsigned long long)rdma_write_bytes_.load());
-  } else {
-    add("Transport: TCP\n");
   }
   add("Leases granted: %llu  breaks received: %llu  acknowledged: %llu\n",
       (unsigned long long)leases_granted_.load(), (unsigned long long)breaks_received_.load(),

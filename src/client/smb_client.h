@@ -45,6 +45,8 @@ struct EndpointStatus;
 
 namespace sd::client {
 
+class Transport;  // client/transport.h
+
 struct ConnectOptions {
   std::string host;
   uint16_t port = 445;
@@ -236,7 +238,7 @@ class SmbClient {
   // srvsvc NetrShareEnum over IPC$ (uses its own tree connect).
   Result<std::vector<std::pair<std::string, std::string>>> shares();
   // SMB Direct state (nullptr on TCP).
-  std::shared_ptr<smbdirect::Endpoint> rdmaEndpoint() const { return rdma_; }
+  std::shared_ptr<smbdirect::Endpoint> rdmaEndpoint() const;
   // The `smbdirect status` report of this connection (cifs.ko's DebugData + Stats): server,
   // dialect, signing/encryption, transport (SMB Direct credits, RDMA transfers, fragments),
   // SMB credits, per-command counts and errors. Safe to call from another thread.
@@ -275,6 +277,8 @@ class SmbClient {
   void stopIdleReceiver();  // joins it; the transport must be shut down or be quiet
   void idleLoop();
   bool waitReadable(int timeout_ms);
+  // Whether the line can be polled without reading (TCP; SMB Direct has no descriptor).
+  bool linePollable() const;
   // Waits under mu_ until `done`, taking the receiver role whenever nobody holds it. Errors: the
   // connection broke (every waiter gets it), or the timeout passed.
   Status waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done, int timeout_ms = -1);
@@ -324,12 +328,11 @@ class SmbClient {
                       uint64_t expected);
   uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
-  int fd_ = -1;
-  std::shared_ptr<smbdirect::Endpoint> rdma_;
+  // TCP or SMB Direct (null before connect); set by connect (reconnect shuts the old one down
+  // and stops the idle receiver first).
+  std::unique_ptr<Transport> transport_;
   std::string share_;  // the tree connected (for reconnect)
   uint64_t reconnects_ = 0;
-  uint32_t rdma_rw_max_ = 0;      // MS-SMBD MaxReadWriteSize (RDMA transfers)
-  uint32_t rdma_inline_max_ = 0;  // inline I/O must fit in the peer's MaxFragmentedSize
   ConnectOptions opts_;
   ConnectionInfo info_;
   // send_mu_: MessageId allocation, credit charging and the transport's write side; a request's
