@@ -411,26 +411,12 @@ Bytes descriptorBytes(const void* addr, uint32_t rkey, uint32_t len) {
 }
 }  // namespace
 
-Status SmbClient::connect(const ConnectOptions& o) {
-  opts_ = o;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    broken_.reset();
-  }
-  SD_CHECK(connectTransport(o));
-  // NEGOTIATE (MS-SMB2 3.2.4.2.2.2)
-  // A binding channel presents the ClientGuid of the session's first connection.
-  if (o.bind_to) client_guid_ = o.bind_to->client_guid_;
-  else crypto::randomFill(client_guid_);
-  security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
-  capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption | smb2::kCapLeasing;
-  smb2::NegotiateRequest nq;
-  nq.security_mode = security_mode_;
-  nq.capabilities = capabilities_;
-  nq.client_guid = client_guid_;
-  nq.dialects = o.dialects;
+namespace {
+// The negotiate contexts of a 3.1.1 offer: preauth integrity (SHA-512), the ciphers and the
+// signing algorithms we accept, in order of preference.
+std::vector<std::pair<uint16_t, Bytes>> negotiateContexts(const std::vector<uint16_t>& dialects) {
   std::vector<std::pair<uint16_t, Bytes>> ctx;
-  bool offer311 = std::find(o.dialects.begin(), o.dialects.end(), smb2::kDialect311) != o.dialects.end();
+  bool offer311 = std::find(dialects.begin(), dialects.end(), smb2::kDialect311) != dialects.end();
   if (offer311) {
     ByteWriter p;
     p.u16(1);
@@ -450,6 +436,34 @@ Status SmbClient::connect(const ConnectOptions& o) {
     s.u16(smb2::kSigningAesCmac);
     ctx.emplace_back(smb2::kSigningCapabilities, s.take());
   }
+  return ctx;
+}
+}  // namespace
+
+Status SmbClient::connect(const ConnectOptions& o) {
+  opts_ = o;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    broken_.reset();
+  }
+  SD_CHECK(connectTransport(o));
+  SD_CHECK(negotiate(o));
+  return sessionSetup(o);
+}
+
+Status SmbClient::negotiate(const ConnectOptions& o) {
+  // NEGOTIATE (MS-SMB2 3.2.4.2.2.2)
+  // A binding channel presents the ClientGuid of the session's first connection.
+  if (o.bind_to) client_guid_ = o.bind_to->client_guid_;
+  else crypto::randomFill(client_guid_);
+  security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
+  capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption | smb2::kCapLeasing;
+  smb2::NegotiateRequest nq;
+  nq.security_mode = security_mode_;
+  nq.capabilities = capabilities_;
+  nq.client_guid = client_guid_;
+  nq.dialects = o.dialects;
+  std::vector<std::pair<uint16_t, Bytes>> ctx = negotiateContexts(o.dialects);
   uint64_t id;
   Bytes req_bytes;
   {
@@ -467,6 +481,12 @@ Status SmbClient::connect(const ConnectOptions& o) {
   Bytes m = SD_TRY(receiveResponse(id));
   uint32_t st = le32(m.data() + smb2::kOffStatus);
   if (st) return err(NtStatus(st), "negotiate refused (no common dialect?)");
+  return applyNegotiateResponse(o, req_bytes, m);
+}
+
+// The dialect, sizes, capabilities, cipher and signing algorithm the server chose; on 3.1.1 the
+// preauth hash over the exchange.
+Status SmbClient::applyNegotiateResponse(const ConnectOptions& o, ByteView request, const Bytes& m) {
   auto nr = SD_TRY(smb2::decodeNegotiateResponse(m));
   info_.dialect = nr.dialect_revision;
   if (std::find(o.dialects.begin(), o.dialects.end(), info_.dialect) == o.dialects.end())
@@ -482,7 +502,7 @@ Status SmbClient::connect(const ConnectOptions& o) {
   }
   info_.signing_algorithm = smb2::kSigningAesCmac;
   if (info_.dialect == smb2::kDialect311) {
-    smb2::PreauthHash::extend(preauth_, req_bytes);
+    smb2::PreauthHash::extend(preauth_, request);
     smb2::PreauthHash::extend(preauth_, m);
     for (const auto& c : nr.negotiate_contexts) {
       if (c.context_type == smb2::kEncryptionCapabilities) {
@@ -497,7 +517,10 @@ Status SmbClient::connect(const ConnectOptions& o) {
     info_.cipher = smb2::kCipherAes128Ccm;
   }
   sign_all_ = o.sign || (nr.security_mode & smb2::kNegotiateSigningRequired);
+  return ok();
+}
 
+Status SmbClient::sessionSetup(const ConnectOptions& o) {
   // SESSION_SETUP with SPNEGO/NTLMSSP (MS-SMB2 3.2.4.2.3)
   auth::SpnegoClient spnego(o.user, o.domain, o.password);
   Bytes token = spnego.initial();
@@ -537,54 +560,66 @@ Status SmbClient::connect(const ConnectOptions& o) {
       continue;
     }
     if (rh.status != 0) return err(NtStatus(rh.status), "session setup failed");
-    if (bind) {
-      // The channel signs with a key of its own on 3.1.1 (over this binding exchange), with the
-      // session's on 3.0/3.0.2; encryption keys and the tree are the session's.
-      session_key_ = bind->session_key_;
-      signing_key_ = info_.dialect == smb2::kDialect311
-                         ? smb2::deriveKeys(info_.dialect, session_key_, session_hash, info_.cipher).signing_key
-                         : bind->signing_key_;
-      c2s_key_ = bind->c2s_key_;
-      s2c_key_ = bind->s2c_key_;
-      if (!(rh.flags & smb2::kFlagSigned) || !smb2::verifySignature(info_.signing_algorithm, signing_key_, r))
-        return err(NtStatus::kAccessDenied, "binding response not signed with the channel key");
-      sign_all_ = bind->sign_all_;
-      encrypt_all_ = bind->encrypt_all_;
-      info_.signing = bind->info_.signing;
-      info_.encryption = bind->info_.encryption;
-      info_.cipher = bind->info_.cipher;
-      tree_id_ = bind->tree_id_;
-      share_ = bind->share_;
-      return ok();
-    }
-    if (!(rs.session_flags & (smb2::kSessionFlagIsGuest | smb2::kSessionFlagIsNull))) {
-      session_key_ = spnego.sessionKey();
-      auto keys = smb2::deriveKeys(info_.dialect, spnego.sessionKey(), session_hash, info_.cipher);
-      signing_key_ = keys.signing_key;
-      c2s_key_ = keys.c2s_key;
-      s2c_key_ = keys.s2c_key;
-      // The final response proves the server derived the same key (3.1.1 always signs it).
-      if ((rh.flags & smb2::kFlagSigned) &&
-          !smb2::verifySignature(info_.signing_algorithm, signing_key_, r))
-        return err(NtStatus::kAccessDenied, "server failed to prove the session key");
-      if (info_.dialect == smb2::kDialect311 && !(rh.flags & smb2::kFlagSigned))
-        return err(NtStatus::kAccessDenied, "final session setup response not signed");
-      if (!rs.security_buffer.empty()) {
-        auto fin = spnego.step(rs.security_buffer);
-        if (!fin) return err(fin.error().status, "server mechListMIC");
-      }
-    }
-    if (rs.session_flags & smb2::kSessionFlagEncryptData) encrypt_all_ = true;
-    if (o.seal) {
-      if (!info_.cipher) return err(NtStatus::kAccessDenied, "server offers no encryption");
-      encrypt_all_ = true;
-    }
-    info_.signing = sign_all_ && !encrypt_all_;
-    info_.encryption = encrypt_all_;
-    if (encrypt_all_) sign_all_ = false;
-    return ok();
+    if (bind) return bindChannel(*bind, r, rh.flags, session_hash);
+    return finishSession(o, spnego, r, rh.flags, rs.session_flags, rs.security_buffer, session_hash);
   }
   return err(NtStatus::kLogonFailure, "too many session setup rounds");
+}
+
+// The end of a binding SESSION_SETUP: this connection becomes a channel of bind's session.
+Status SmbClient::bindChannel(const SmbClient& bind, const Bytes& r, uint32_t header_flags,
+                              const std::array<uint8_t, 64>& session_hash) {
+  // The channel signs with a key of its own on 3.1.1 (over this binding exchange), with the
+  // session's on 3.0/3.0.2; encryption keys and the tree are the session's.
+  session_key_ = bind.session_key_;
+  signing_key_ = info_.dialect == smb2::kDialect311
+                     ? smb2::deriveKeys(info_.dialect, session_key_, session_hash, info_.cipher).signing_key
+                     : bind.signing_key_;
+  c2s_key_ = bind.c2s_key_;
+  s2c_key_ = bind.s2c_key_;
+  if (!(header_flags & smb2::kFlagSigned) || !smb2::verifySignature(info_.signing_algorithm, signing_key_, r))
+    return err(NtStatus::kAccessDenied, "binding response not signed with the channel key");
+  sign_all_ = bind.sign_all_;
+  encrypt_all_ = bind.encrypt_all_;
+  info_.signing = bind.info_.signing;
+  info_.encryption = bind.info_.encryption;
+  info_.cipher = bind.info_.cipher;
+  tree_id_ = bind.tree_id_;
+  share_ = bind.share_;
+  return ok();
+}
+
+// The end of a new session's SESSION_SETUP: its keys (unless guest or anonymous), the proof that
+// the server has them too, and whether everything is signed or encrypted from now on.
+Status SmbClient::finishSession(const ConnectOptions& o, auth::SpnegoClient& spnego, const Bytes& r,
+                                uint32_t header_flags, uint16_t session_flags, ByteView security_buffer,
+                                const std::array<uint8_t, 64>& session_hash) {
+  if (!(session_flags & (smb2::kSessionFlagIsGuest | smb2::kSessionFlagIsNull))) {
+    session_key_ = spnego.sessionKey();
+    auto keys = smb2::deriveKeys(info_.dialect, spnego.sessionKey(), session_hash, info_.cipher);
+    signing_key_ = keys.signing_key;
+    c2s_key_ = keys.c2s_key;
+    s2c_key_ = keys.s2c_key;
+    // The final response proves the server derived the same key (3.1.1 always signs it).
+    if ((header_flags & smb2::kFlagSigned) &&
+        !smb2::verifySignature(info_.signing_algorithm, signing_key_, r))
+      return err(NtStatus::kAccessDenied, "server failed to prove the session key");
+    if (info_.dialect == smb2::kDialect311 && !(header_flags & smb2::kFlagSigned))
+      return err(NtStatus::kAccessDenied, "final session setup response not signed");
+    if (!security_buffer.empty()) {
+      auto fin = spnego.step(security_buffer);
+      if (!fin) return err(fin.error().status, "server mechListMIC");
+    }
+  }
+  if (session_flags & smb2::kSessionFlagEncryptData) encrypt_all_ = true;
+  if (o.seal) {
+    if (!info_.cipher) return err(NtStatus::kAccessDenied, "server offers no encryption");
+    encrypt_all_ = true;
+  }
+  info_.signing = sign_all_ && !encrypt_all_;
+  info_.encryption = encrypt_all_;
+  if (encrypt_all_) sign_all_ = false;
+  return ok();
 }
 
 Result<std::vector<SmbClient::Interface>> SmbClient::interfaces() {

@@ -42,6 +42,9 @@ namespace sd::smbdirect {
 class Endpoint;
 struct EndpointStatus;
 }  // namespace sd::smbdirect
+namespace sd::auth {
+class SpnegoClient;
+}  // namespace sd::auth
 
 namespace sd::client {
 
@@ -288,7 +291,17 @@ class SmbClient {
   Status takeCredits(uint16_t charge);
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
   Status setInfo(const smb2::FileId& f, uint8_t info_type, uint8_t cls, uint32_t additional, ByteView buf);
+  // connect's steps: the transport (TCP or SMB Direct), NEGOTIATE, SESSION_SETUP
+  // and, at its end, the keys of a new session or of a channel bound to `bind_to`'s session.
   Status connectTransport(const ConnectOptions& o);
+  Status negotiate(const ConnectOptions& o);
+  Status applyNegotiateResponse(const ConnectOptions& o, ByteView request, const Bytes& response);
+  Status sessionSetup(const ConnectOptions& o);
+  Status finishSession(const ConnectOptions& o, auth::SpnegoClient& spnego, const Bytes& response,
+                       uint32_t header_flags, uint16_t session_flags, ByteView security_buffer,
+                       const std::array<uint8_t, 64>& session_hash);
+  Status bindChannel(const SmbClient& bind, const Bytes& response, uint32_t header_flags,
+                     const std::array<uint8_t, 64>& session_hash);
   bool useRdma(uint64_t len) const;
   // A pipelined transfer's I/O size and, on SMB Direct, its registered slots (`access` for the
   // server's RDMA Write or Read): kDepth, or for a download as many as kRdmaReadAhead bytes make
