@@ -94,26 +94,38 @@ Status SmbClient::takeCredits(uint16_t charge) {
   }
 }
 
-Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
-                              uint32_t charge_bytes, uint64_t* message_id, ByteView extra) {
+uint16_t SmbClient::creditCharge(uint32_t charge_bytes) const {
   uint16_t charge = uint16_t(charge_bytes ? (charge_bytes - 1) / 65536 + 1 : 1);
   if (!(capabilities_ & smb2::kCapLargeMtu)) charge = 1;
-  std::lock_guard<std::mutex> send_lock(send_mu_);
-  if (info_.dialect) SD_CHECK(takeCredits(charge));
+  return charge;
+}
+
+Bytes SmbClient::encodeRequest(smb2::Command cmd, uint16_t charge, uint16_t credit_charge, uint32_t flags,
+                               const std::function<void(ByteWriter&)>& body) {
   smb2::Header h;
   h.command = cmd;
-  h.credit_charge = info_.dialect ? charge : 0;
+  h.credit_charge = credit_charge;
   h.credit = kCreditRequest;
   h.message_id = next_message_id_;
   h.session_id = session_id_;
   h.tree_id = tree_id_;
   h.process_id = 0xFEFF;
+  h.flags = flags;
   ByteWriter w;
   smb2::encodeHeader(h, w);
   body(w);
   next_message_id_ += charge;
   if (uint16_t(cmd) < cmd_sent_.size()) cmd_sent_[uint16_t(cmd)].fetch_add(1, std::memory_order_relaxed);
-  *message_id = h.message_id;
+  return w.take();
+}
+
+Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
+                              uint32_t charge_bytes, uint64_t* message_id, ByteView extra) {
+  uint16_t charge = creditCharge(charge_bytes);
+  std::lock_guard<std::mutex> send_lock(send_mu_);
+  if (info_.dialect) SD_CHECK(takeCredits(charge));
+  *message_id = next_message_id_;
+  Bytes m = encodeRequest(cmd, charge, info_.dialect ? charge : 0, 0, body);
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (broken_) return *broken_;
@@ -132,7 +144,7 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
   };
   bool can_sign = !signing_key_.empty() && session_id_ != 0;
   if (encrypt_all_ && !c2s_key_.empty()) {
-    Bytes plain = w.take();
+    Bytes plain = std::move(m);
     plain.insert(plain.end(), extra.begin(), extra.end());
     Bytes enc = smb2::encryptMessage(info_.cipher, c2s_key_, session_id_, plain);
     return sent(writeMessage(enc));
@@ -141,14 +153,14 @@ Status SmbClient::sendRequest(smb2::Command cmd, const std::function<void(ByteWr
   bool sign_this = sign_all_ || (cmd == smb2::Command::kTreeConnect && info_.dialect == smb2::kDialect311);
   if (can_sign && sign_this) {
     if (!extra.empty()) {
-      Bytes plain = w.take();
+      Bytes plain = std::move(m);
       plain.insert(plain.end(), extra.begin(), extra.end());
       smb2::signMessage(info_.signing_algorithm, signing_key_, plain);
       return sent(writeMessage(plain));
     }
-    smb2::signMessage(info_.signing_algorithm, signing_key_, w.buf());
+    smb2::signMessage(info_.signing_algorithm, signing_key_, m);
   }
-  return sent(writeMessage(w.buf(), extra));
+  return sent(writeMessage(m, extra));
 }
 
 Status SmbClient::receiveOne(int timeout_ms) {
@@ -295,24 +307,9 @@ Result<std::vector<Bytes>> SmbClient::compound(const std::vector<Part>& parts) {
     first_id = next_message_id_;
     for (size_t i = 0; i < parts.size(); i++) {
       const Part& p = parts[i];
-      uint16_t charge = uint16_t(p.charge_bytes ? (p.charge_bytes - 1) / 65536 + 1 : 1);
-      if (!(capabilities_ & smb2::kCapLargeMtu)) charge = 1;
+      uint16_t charge = creditCharge(p.charge_bytes);
       SD_CHECK(takeCredits(charge));
-      smb2::Header h;
-      h.command = p.cmd;
-      h.credit_charge = charge;
-      h.credit = kCreditRequest;
-      h.message_id = next_message_id_;
-      h.session_id = session_id_;
-      h.tree_id = tree_id_;
-      h.process_id = 0xFEFF;
-      if (i > 0) h.flags |= smb2::kFlagRelatedOperations;
-      ByteWriter w;
-      smb2::encodeHeader(h, w);
-      p.body(w);
-      next_message_id_ += charge;
-      if (uint16_t(p.cmd) < cmd_sent_.size()) cmd_sent_[uint16_t(p.cmd)].fetch_add(1, std::memory_order_relaxed);
-      Bytes m = w.take();
+      Bytes m = encodeRequest(p.cmd, charge, charge, i > 0 ? smb2::kFlagRelatedOperations : 0, p.body);
       if (i + 1 < parts.size()) {
         m.resize((m.size() + 7) & ~size_t(7));  // each but the last is padded to 8 bytes
         store32(m.data() + smb2::kOffNextCommand, uint32_t(m.size()));

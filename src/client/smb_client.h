@@ -256,6 +256,12 @@ class SmbClient {
   Status sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
                      uint32_t charge_bytes, uint64_t* message_id, ByteView extra = {});
   Result<Bytes> receiveResponse(uint64_t message_id);
+  // The credits a request of `charge_bytes` costs (1 without LARGE_MTU).
+  uint16_t creditCharge(uint32_t charge_bytes) const;
+  // A request of `cmd` on this session and tree under the next MessageId, which it takes
+  // `charge` of; `credit_charge` goes in its header. Called under send_mu_.
+  Bytes encodeRequest(smb2::Command cmd, uint16_t charge, uint16_t credit_charge, uint32_t flags,
+                      const std::function<void(ByteWriter&)>& body);
   // A related compound (MS-SMB2 3.2.4.1.4): the requests go out in one message, each later one
   // acting on the file the first creates; returns each response message of the chain.
   struct Part {
