@@ -297,7 +297,7 @@ class SmbClient {
   Status takeCredits(uint16_t charge);
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
   Status setInfo(const smb2::FileId& f, uint8_t info_type, uint8_t cls, uint32_t additional, ByteView buf);
-  // connect's steps: the transport (TCP or SMB Direct), NEGOTIATE, SESSION_SETUP
+  // connect's steps (session.cc): the transport (TCP or SMB Direct), NEGOTIATE, SESSION_SETUP
   // and, at its end, the keys of a new session or of a channel bound to `bind_to`'s session.
   Status connectTransport(const ConnectOptions& o);
   Status negotiate(const ConnectOptions& o);
