@@ -35,8 +35,10 @@ class Transport {
   // failed may have left part of the message on the line: the connection is then unusable.
   virtual Status send(ByteView a, ByteView b) = 0;
   // The next whole message as the server sent it (still encrypted if it was). timeout_ms < 0:
-  // the connection's timeout. kIoTimeout: nothing came (the stream is still framed); fatal
-  // errors: the connection is gone or the stream cannot be framed any more.
+  // the connection's timeout; TCP always waits the socket's (the connection's) timeout, so a
+  // caller with a shorter wait polls first (pollable, waitReadable). kIoTimeout: nothing came
+  // (the stream is still framed); fatal errors: the connection is gone or the stream cannot be
+  // framed any more.
   virtual Result<Bytes> receive(int timeout_ms) = 0;
   // Whether the line can be polled for a message without reading it (TCP: a descriptor).
   virtual bool pollable() const = 0;
