@@ -43,8 +43,13 @@ namespace sd::smbdirect {
 class Endpoint;
 struct EndpointStatus;
 }  // namespace sd::smbdirect
+namespace sd::auth {
+class SpnegoClient;
+}  // namespace sd::auth
 
 namespace sd::client {
+
+class Transport;  // client/transport.h
 
 struct ConnectOptions {
   std::string host;
@@ -242,7 +247,7 @@ class SmbClient {
   // srvsvc NetrShareEnum over IPC$ (uses its own tree connect).
   Result<std::vector<std::pair<std::string, std::string>>> shares();
   // SMB Direct state (nullptr on TCP).
-  std::shared_ptr<smbdirect::Endpoint> rdmaEndpoint() const { return rdma_; }
+  std::shared_ptr<smbdirect::Endpoint> rdmaEndpoint() const;
   // The `smbdirect status` report of this connection (cifs.ko's DebugData + Stats): server,
   // dialect, signing/encryption, transport (SMB Direct credits, RDMA transfers, fragments),
   // SMB credits, per-command counts and errors. Safe to call from another thread.
@@ -257,6 +262,12 @@ class SmbClient {
   Status sendRequest(smb2::Command cmd, const std::function<void(ByteWriter&)>& body,
                      uint32_t charge_bytes, uint64_t* message_id, ByteView extra = {});
   Result<Bytes> receiveResponse(uint64_t message_id);
+  // The credits a request of `charge_bytes` costs (1 without LARGE_MTU).
+  uint16_t creditCharge(uint32_t charge_bytes) const;
+  // A request of `cmd` on this session and tree under the next MessageId, which it takes
+  // `charge` of; `credit_charge` goes in its header. Called under send_mu_.
+  Bytes encodeRequest(smb2::Command cmd, uint16_t charge, uint16_t credit_charge, uint32_t flags,
+                      const std::function<void(ByteWriter&)>& body);
   // A related compound (MS-SMB2 3.2.4.1.4): the requests go out in one message, each later one
   // acting on the file the first creates; returns each response message of the chain.
   struct Part {
@@ -281,6 +292,8 @@ class SmbClient {
   void stopIdleReceiver();  // joins it; the transport must be shut down or be quiet
   void idleLoop();
   bool waitReadable(int timeout_ms);
+  // Whether the line can be polled without reading (TCP; SMB Direct has no descriptor).
+  bool linePollable() const;
   // Waits under mu_ until `done`, taking the receiver role whenever nobody holds it. Errors: the
   // connection broke (every waiter gets it), or the timeout passed.
   Status waitUntil(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done, int timeout_ms = -1);
@@ -290,7 +303,17 @@ class SmbClient {
   Status takeCredits(uint16_t charge);
   Status setInfo(const smb2::FileId& f, uint8_t cls, ByteView buf);
   Status setInfo(const smb2::FileId& f, uint8_t info_type, uint8_t cls, uint32_t additional, ByteView buf);
+  // connect's steps (session.cc): the transport (TCP or SMB Direct), NEGOTIATE, SESSION_SETUP
+  // and, at its end, the keys of a new session or of a channel bound to `bind_to`'s session.
   Status connectTransport(const ConnectOptions& o);
+  Status negotiate(const ConnectOptions& o);
+  Status applyNegotiateResponse(const ConnectOptions& o, ByteView request, const Bytes& response);
+  Status sessionSetup(const ConnectOptions& o);
+  Status finishSession(const ConnectOptions& o, auth::SpnegoClient& spnego, const Bytes& response,
+                       uint32_t header_flags, uint16_t session_flags, ByteView security_buffer,
+                       const std::array<uint8_t, 64>& session_hash);
+  Status bindChannel(const SmbClient& bind, const Bytes& response, uint32_t header_flags,
+                     const std::array<uint8_t, 64>& session_hash);
   bool useRdma(uint64_t len) const;
   // A pipelined transfer's I/O size and, on SMB Direct, its registered slots (`access` for the
   // server's RDMA Write or Read): kDepth, or for a download as many as kRdmaReadAhead bytes make
@@ -330,12 +353,11 @@ class SmbClient {
                       uint64_t expected);
   uint32_t ioLimit(bool rdma, uint32_t negotiated) const;
 
-  int fd_ = -1;
-  std::shared_ptr<smbdirect::Endpoint> rdma_;
+  // TCP or SMB Direct (null before connect); set by connect (reconnect shuts the old one down
+  // and stops the idle receiver first).
+  std::unique_ptr<Transport> transport_;
   std::string share_;  // the tree connected (for reconnect)
   uint64_t reconnects_ = 0;
-  uint32_t rdma_rw_max_ = 0;      // MS-SMBD MaxReadWriteSize (RDMA transfers)
-  uint32_t rdma_inline_max_ = 0;  // inline I/O must fit in the peer's MaxFragmentedSize
   ConnectOptions opts_;
   ConnectionInfo info_;
   // send_mu_: MessageId allocation, credit charging and the transport's write side; a request's
