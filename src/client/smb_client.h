@@ -220,13 +220,16 @@ class SmbClient {
   Status copy(const std::string& from, const std::string& to,
               const std::function<void(uint64_t)>& progress = nullptr);
   // Single operations on an open file (the FUSE mount's path).
-  Result<size_t> read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out);
+  // `eof` (optional) is set when the server returned less than was asked of it: the file ends
+  // there (a read of more than the negotiated size is cut to it first and is not short).
+  Result<size_t> read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out, bool* eof = nullptr);
   Result<size_t> write(const smb2::FileId& f, uint64_t offset, ByteView data);
   // One READ over TCP whose data stays in the response message (no copy): `data` views into
   // `message`; empty at end of file. (SMB Direct places data in registered memory: use read().)
   struct ReadReply {
     Bytes message;
     ByteView data;
+    bool eof = false;  // fewer bytes than asked of the server: the file ends there
   };
   Result<ReadReply> readReply(const smb2::FileId& f, uint64_t offset, uint32_t length);
   // Writes all of `data` as WRITEs of `piece` bytes, up to kDepth in flight, so that the server

@@ -340,7 +340,7 @@ Status SmbClient::copy(const std::string& from, const std::string& to,
   return c2;
 }
 
-Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out) {
+Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span<uint8_t> out, bool* eof) {
   bool rd = useRdma(out.size());
   smb2::ReadRequest q;
   q.length = uint32_t(std::min<size_t>(out.size(), ioLimit(rd, info_.max_read)));
@@ -355,19 +355,23 @@ Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span
     q.read_channel_info = desc;
   }
   auto m = transact(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length);
+  if (eof) *eof = false;
   if (!m) {
-    if (m.status() == NtStatus::kEndOfFile) return size_t(0);
-    return m.error();
+    if (m.status() != NtStatus::kEndOfFile) return m.error();
+    if (eof) *eof = true;
+    return size_t(0);
   }
   auto r = SD_TRY(smb2::decodeReadResponse(*m));
   if (rd) {
     if (!r.data.empty() || r.data_remaining > q.length)
       return fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
     countRdma(true, r.data_remaining);
+    if (eof) *eof = r.data_remaining < q.length;
     return size_t(r.data_remaining);
   }
-  size_t n = std::min(r.data.size(), out.size());
+  size_t n = std::min<size_t>(r.data.size(), q.length);
   std::copy(r.data.begin(), r.data.begin() + long(n), out.begin());
+  if (eof) *eof = n < q.length;
   return n;
 }
 
@@ -379,12 +383,14 @@ Result<SmbClient::ReadReply> SmbClient::readReply(const smb2::FileId& f, uint64_
   auto m = transact(smb2::Command::kRead, [&](ByteWriter& w) { smb2::encodeReadRequest(q, w); }, q.length);
   ReadReply out;
   if (!m) {
-    if (m.status() == NtStatus::kEndOfFile) return out;
-    return m.error();
+    if (m.status() != NtStatus::kEndOfFile) return m.error();
+    out.eof = true;
+    return out;
   }
   out.message = std::move(*m);
   auto r = SD_TRY(smb2::decodeReadResponse(out.message));
   out.data = r.data.first(std::min<size_t>(r.data.size(), q.length));
+  out.eof = out.data.size() < q.length;
   return out;
 }
 

@@ -250,8 +250,9 @@ void opCreate(fuse_req_t req, Ino parent, const char* name, mode_t, fuse_file_in
 void opRead(fuse_req_t req, Ino, size_t size, off_t off, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
   if (!fs->files.id(fi->fh)) return (void)fuse_reply_err(req, EBADF);
-  // Over TCP the reply is sent straight from the READ response (no copy); a short READ before
-  // the end of the file is completed below (the kernel takes a short reply for end of file).
+  // Over TCP the reply is sent straight from the READ response (no copy). A READ that the
+  // client cut to the negotiated size is completed below; a short one is the end of the file,
+  // which the kernel takes from a short reply (no second READ to find it).
   client::SmbClient::ReadReply first;
   auto r = again(fs, [&]() -> Result<bool> {
     auto id = fs->files.id(fi->fh);
@@ -263,7 +264,7 @@ void opRead(fuse_req_t req, Ino, size_t size, off_t off, fuse_file_info* fi) {
     });
   });
   if (!r) return (void)fuse_reply_err(req, toErrno(r.status()));
-  if (*r && (first.data.size() == size || first.data.empty()))
+  if (*r && (first.data.size() == size || first.eof))
     return (void)fuse_reply_buf(req, reinterpret_cast<const char*>(first.data.data()), first.data.size());
   std::vector<uint8_t> buf(size);
   size_t done = 0;
@@ -271,12 +272,13 @@ void opRead(fuse_req_t req, Ino, size_t size, off_t off, fuse_file_info* fi) {
     std::copy(first.data.begin(), first.data.end(), buf.begin());
     done = first.data.size();
   }
-  while (done < size) {
+  bool eof = false;
+  while (done < size && !eof) {
     auto n = again(fs, [&]() -> Result<size_t> {
       auto id = fs->files.id(fi->fh);
       if (!id) return err(NtStatus::kInvalidHandle, "closed");
       return fs->dataOp([&](client::SmbClient& c) {
-        return c.read(*id, uint64_t(off) + done, std::span<uint8_t>(buf.data() + done, size - done));
+        return c.read(*id, uint64_t(off) + done, std::span<uint8_t>(buf.data() + done, size - done), &eof);
       });
     });
     if (!n) return (void)fuse_reply_err(req, toErrno(n.status()));

@@ -220,11 +220,16 @@ check "a directory created there inherits the default ACL" \
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
 sed -i "s/^\tmap to guest = bad user\$/\tmap to guest = bad user\n\tguest account = $U3\n\tfallback unix account = $U2/" "$WORK/ksmbd.conf"
 launch_server || exit 1
-smb "stranger%whatever" pub "put $WORK/local/f guest2" >/dev/null 2>&1
-check "guest account = $U3: a guest's file belongs to $U3" test "$(owner "$PUB/guest2" 2>/dev/null)" = "$U3"
-smb "ghost%Ghost-1" data "put $WORK/local/f ghost1" >/dev/null 2>&1
+# owned_by FILE ACCOUNT CLIENT_OUTPUT: on failure, what the client and the server said.
+owned_by() {
+  [ "$(owner "$1" 2>/dev/null)" = "$2" ] && return 0
+  echo "owner of $1: $(owner "$1" 2>&1)"; cat "$3"; tail -8 "$WORK/server.log"; return 1
+}
+smb "stranger%whatever" pub "put $WORK/local/f guest2" > "$WORK/guest.out" 2>&1
+check "guest account = $U3: a guest's file belongs to $U3" owned_by "$PUB/guest2" "$U3" "$WORK/guest.out"
+smb "ghost%Ghost-1" data "put $WORK/local/f ghost1" > "$WORK/ghost.out" 2>&1
 check "fallback unix account = $U2: ghost (no Unix account) logs in, their file belongs to $U2" \
-  test "$(owner "$DATA/ghost1" 2>/dev/null)" = "$U2"
+  owned_by "$DATA/ghost1" "$U2" "$WORK/ghost.out"
 
 # [global] hosts deny: the connection is refused before any session exists.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
