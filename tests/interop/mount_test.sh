@@ -127,6 +127,14 @@ lease_checks() {
   check "$L leases: smbclient deletes a file the mount just read (kept handle closed on the break)" bash -c "cat $MNT/wr > /dev/null && $SM -c 'rm wr' && [ ! -e $DIR/wr ]"
   check "$L leases: a change through the other client while the mount is idle" bash -c "cat $MNT/leased > /dev/null && sleep 1 && $SM -c 'put $WORK/local/v1 leased' && [ \"\$(cat $MNT/leased)\" = AAAA-first-version ]"
   notify_checks "$L" "$SM"
+  if [ "$L" = smbdirectd ]; then
+    # A file shorter than the kernel's read is read with one READ: the short answer is its end.
+    head -c 1234 /dev/urandom > "$DIR/short"
+    n1=$(reads)
+    cat "$MNT/short" > /dev/null
+    n2=$(reads)
+    check "$L: a 1234-byte file is read with one READ ($n1 -> $n2)" test "$((n2 - n1))" = 1
+  fi
   check "$L: umount" umount "$MNT"
 }
 # The mount follows change notifications: a directory it has listed and stat'ed (entries and
