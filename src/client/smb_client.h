@@ -325,8 +325,8 @@ class SmbClient {
   // Bytes of SMB Direct READs in flight. Each read owns a slot that its data is placed into as
   // it arrives (by the CPU, on the software provider and on siw/rxe); the fewer slots go round,
   // the more of the one being filled is still in cache. 1 MiB reads on loopback, soft provider
-  // (docs/smbdirect.md, session 9): 8 in flight cost the client 153-168 ms of CPU per 512 MiB,
-  // 3 132-138 ms, 2 116-124 ms, at the same or higher throughput; 1 is slower.
+  // (bench/results/smbdirect_tuning.md, 2026-11-30): 8 in flight cost the client 153-168 ms of
+  // CPU per 512 MiB, 3 132-138 ms, 2 116-124 ms, at the same or higher throughput; 1 is slower.
   static constexpr uint64_t kRdmaReadAhead = 2u << 20;
   struct Pipeline {
     bool rdma = false;

@@ -1,4 +1,4 @@
-// The connection core's view of its transport (TCP today, SMB Direct later): a sink for whole SMB2
+// The connection core's view of its transport (TCP or SMB Direct): a sink for whole SMB2
 // transport messages (what follows the Direct-TCP length prefix, or one reassembled MS-SMBD
 // message). Implemented by runtime/ shells; send() may be called from any thread.
 #pragma once

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-user identity (issue: every user acts as their own Unix account), checked with smbclient:
+# Per-user identity (every user acts as their own Unix account), checked with smbclient:
 # three Unix accounts and two groups made for the test (removed after), each user with its own
 # session against one smbdirectd. Ownership of what each creates (stat on the server), Unix
 # permissions between users, supplementary groups, force user, force group, guest -> nobody,
