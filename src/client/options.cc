@@ -230,7 +230,7 @@ std::optional<std::vector<uint16_t>> parseVers(std::string_view v) {
   if (s == "3.0.2" || s == "3.02") return std::vector<uint16_t>{0x0302};
   if (s == "3.0") return std::vector<uint16_t>{0x0300};
   if (s == "3" || s == "default" || s == "3.x" || s.empty())
-    return std::vector<uint16_t>{0x0311, 0x0302, 0x0300};
+    return std::vector<uint16_t>{smb2::kDialectsNewestFirst.begin(), smb2::kDialectsNewestFirst.end()};
   return std::nullopt;
 }
 

@@ -31,7 +31,7 @@ Status handleNegotiate(Connection& c, Request& r) {
   const auto& g = c.state().global();
 
   uint16_t dialect = 0;
-  for (uint16_t want : {smb2::kDialect311, smb2::kDialect302, smb2::kDialect300}) {
+  for (uint16_t want : smb2::kDialectsNewestFirst) {
     for (uint16_t d : req.dialects)
       if (d == want && !dialect) dialect = want;
   }

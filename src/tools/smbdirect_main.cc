@@ -455,7 +455,7 @@ int main(int argc, char** argv) {
   bool have_user = false;
   std::string cred_file;
   int port = 0;
-  std::vector<uint16_t> dialects = {0x0311, 0x0302, 0x0300};
+  std::vector<uint16_t> dialects{smb2::kDialectsNewestFirst.begin(), smb2::kDialectsNewestFirst.end()};
   bool sign = false, seal = false, quiet = false, rdma = false, recursive = false;
   std::string rdma_provider = "auto";
   static const option kLong[] = {{"user", required_argument, nullptr, 'U'},
