@@ -230,9 +230,146 @@ std::optional<std::vector<uint16_t>> parseVers(std::string_view v) {
   if (s == "3.0.2" || s == "3.02") return std::vector<uint16_t>{0x0302};
   if (s == "3.0") return std::vector<uint16_t>{0x0300};
   if (s == "3" || s == "default" || s == "3.x" || s.empty())
-    return std::vector<uint16_t>{0x0311, 0x0302, 0x0300};
+    return std::vector<uint16_t>{smb2::kDialectsNewestFirst.begin(), smb2::kDialectsNewestFirst.end()};
   return std::nullopt;
 }
+
+namespace {
+
+// One "key[=value]" of a mount option string.
+struct MountOption {
+  std::string key;  // lower case
+  std::string_view val;
+  bool has_val = false;
+  bool needVal() const { return has_val && !val.empty(); }
+  std::string value() const { return std::string(val); }
+};
+
+// Options that set a flag, whatever value they are given.
+struct FlagOption {
+  std::string_view key;
+  bool MountOptions::*field;
+  bool value;
+};
+constexpr FlagOption kFlagOptions[] = {
+    {"ro", &MountOptions::read_only, true},
+    {"rw", &MountOptions::read_only, false},
+    {"seal", &MountOptions::seal, true},
+    {"sign", &MountOptions::sign, true},
+    {"notify", &MountOptions::notify, true},
+    {"nonotify", &MountOptions::notify, false},
+    {"multichannel", &MountOptions::multichannel, true},
+    {"nomultichannel", &MountOptions::multichannel, false},
+    {"rdma", &MountOptions::rdma, true},
+};
+
+// Generic mount flags: accepted, handled by mount(8) or meaningless for FUSE.
+constexpr std::string_view kGenericFlags[] = {"defaults", "auto",   "noauto", "_netdev", "nofail",
+                                              "user_xattr", "nouser_xattr", "exec", "noexec", "suid",
+                                              "nosuid", "dev", "nodev", "noatime", "relatime", "atime"};
+
+bool applyFlagOption(const MountOption& m, MountOptions* o) {
+  for (const auto& f : kFlagOptions) {
+    if (m.key != f.key) continue;
+    o->*f.field = f.value;
+    return true;
+  }
+  for (auto g : kGenericFlags)
+    if (m.key == g) return true;
+  return false;
+}
+
+// Who connects, and with which dialects. Whether `m` is one of these options; `failure` says
+// why its value is refused, `shown` is cleared for a secret.
+bool applyLoginOption(const MountOption& m, MountOptions* o, bool* shown, std::string* failure) {
+  const std::string& key = m.key;
+  if (key == "vers") {
+    auto d = m.needVal() ? parseVers(m.val) : std::nullopt;
+    if (!d) {
+      *failure = "vers: unsupported version '" + m.value() + "' (use 3.0, 3.0.2 or 3.1.1)";
+      return true;
+    }
+    o->dialects = *d;
+    o->vers_text = m.value();
+  } else if (key == "username" || key == "user") {
+    if (!m.has_val) {
+      *failure = key + " needs a value";
+      return true;
+    }
+    Credentials c = parseUserSpec(m.val);
+    o->creds.user = c.user;
+    if (!c.domain.empty()) o->creds.domain = c.domain;
+    if (c.has_password) {
+      o->creds.password = c.password;
+      o->creds.has_password = true;
+    }
+  } else if (key == "password" || key == "pass") {
+    o->creds.password = m.value();
+    o->creds.has_password = true;
+    *shown = false;
+  } else if (key == "credentials" || key == "cred") {
+    if (!m.needVal()) *failure = "credentials needs a file name";
+    else o->credentials_file = m.value();
+  } else if (key == "domain" || key == "dom" || key == "workgroup") {
+    o->creds.domain = m.value();
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Numeric options. Whether `m` is one of them; `failure` says why its value is refused.
+bool applyNumberOption(const MountOption& m, MountOptions* o, std::string* failure) {
+  const std::string& key = m.key;
+  const std::string val = m.value();
+  uint32_t n = 0;
+  auto number = [&](int base = 10) { return m.needVal() && parseU32(m.val, &n, base); };
+  if (key == "port" || key == "rdma_port") {
+    if (!number() || n == 0 || n > 65535) *failure = key + ": invalid value '" + val + "'";
+    else (key == "port" ? o->port : o->rdma_port) = uint16_t(n);
+  } else if (key == "uid" || key == "gid") {
+    if (!number()) *failure = key + ": invalid value '" + val + "'";
+    else (key == "uid" ? o->uid : o->gid) = n;
+  } else if (key == "file_mode" || key == "dir_mode") {
+    if (!number(8) || n > 07777) *failure = key + ": invalid octal mode '" + val + "'";
+    else (key == "file_mode" ? o->file_mode : o->dir_mode) = n;
+  } else if (key == "rsize" || key == "wsize") {
+    if (!number() || n < 4096) *failure = key + ": invalid size '" + val + "'";
+    else (key == "rsize" ? o->rsize : o->wsize) = n;
+  } else if (key == "actimeo") {
+    if (!number()) *failure = "actimeo: invalid value '" + val + "'";
+    else o->actimeo = n;
+  } else if (key == "closetimeo") {
+    // cifs.ko's deferred close: seconds a released file keeps its handle while a lease with
+    // Handle caching is held (0: close at once). cifs.ko's maximum is 2^30 seconds.
+    if (!number() || n > (1u << 30)) *failure = "closetimeo: invalid value '" + val + "'";
+    else o->closetimeo = n;
+  } else if (key == "max_channels") {
+    if (!number() || n < 1 || n > 16) *failure = "max_channels: expected 1..16";
+    else o->max_channels = n;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Options naming one of a few words. Whether `m` is one of them; `failure` says why its value
+// is refused.
+bool applyChoiceOption(const MountOption& m, MountOptions* o, std::string* failure) {
+  std::string v = lower(m.val);
+  if (m.key == "cache") {
+    if (v != "strict" && v != "none" && v != "loose") *failure = "cache: expected strict, none or loose";
+    else o->cache = v;
+  } else if (m.key == "rdma_provider") {
+    if (v != "auto" && v != "soft" && v != "verbs") *failure = "rdma_provider: expected auto, soft or verbs";
+    else o->rdma_provider = v;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Status parseMountOptions(std::string_view text, MountOptions* o, std::string* error) {
   size_t i = 0;
@@ -247,95 +384,16 @@ Status parseMountOptions(std::string_view text, MountOptions* o, std::string* er
     i = j + 1;
     if (opt.empty()) continue;
     size_t eq = opt.find('=');
-    std::string key = lower(opt.substr(0, eq));
-    std::string_view val = eq == std::string_view::npos ? std::string_view() : opt.substr(eq + 1);
-    bool has_val = eq != std::string_view::npos;
-    auto needVal = [&]() { return has_val && !val.empty(); };
-    uint32_t n = 0;
+    MountOption m;
+    m.key = lower(opt.substr(0, eq));
+    m.has_val = eq != std::string_view::npos;
+    m.val = m.has_val ? opt.substr(eq + 1) : std::string_view();
     bool shown = true;
-    if (key == "vers") {
-      auto d = needVal() ? parseVers(val) : std::nullopt;
-      if (!d) return fail("vers: unsupported version '" + std::string(val) + "' (use 3.0, 3.0.2 or 3.1.1)");
-      o->dialects = *d;
-      o->vers_text = std::string(val);
-    } else if (key == "username" || key == "user") {
-      if (!has_val) return fail(key + " needs a value");
-      Credentials c = parseUserSpec(val);
-      o->creds.user = c.user;
-      if (!c.domain.empty()) o->creds.domain = c.domain;
-      if (c.has_password) {
-        o->creds.password = c.password;
-        o->creds.has_password = true;
-      }
-    } else if (key == "password" || key == "pass") {
-      o->creds.password = std::string(val);
-      o->creds.has_password = true;
-      shown = false;
-    } else if (key == "credentials" || key == "cred") {
-      if (!needVal()) return fail("credentials needs a file name");
-      o->credentials_file = std::string(val);
-    } else if (key == "domain" || key == "dom" || key == "workgroup") {
-      o->creds.domain = std::string(val);
-    } else if (key == "port") {
-      if (!needVal() || !parseU32(val, &n) || n == 0 || n > 65535) return fail("port: invalid value '" + std::string(val) + "'");
-      o->port = uint16_t(n);
-    } else if (key == "uid" || key == "gid") {
-      if (!needVal() || !parseU32(val, &n)) return fail(key + ": invalid value '" + std::string(val) + "'");
-      (key == "uid" ? o->uid : o->gid) = n;
-    } else if (key == "file_mode" || key == "dir_mode") {
-      if (!needVal() || !parseU32(val, &n, 8) || n > 07777) return fail(key + ": invalid octal mode '" + std::string(val) + "'");
-      (key == "file_mode" ? o->file_mode : o->dir_mode) = n;
-    } else if (key == "ro") {
-      o->read_only = true;
-    } else if (key == "rw") {
-      o->read_only = false;
-    } else if (key == "rsize" || key == "wsize") {
-      if (!needVal() || !parseU32(val, &n) || n < 4096) return fail(key + ": invalid size '" + std::string(val) + "'");
-      (key == "rsize" ? o->rsize : o->wsize) = n;
-    } else if (key == "actimeo") {
-      if (!needVal() || !parseU32(val, &n)) return fail("actimeo: invalid value '" + std::string(val) + "'");
-      o->actimeo = n;
-    } else if (key == "closetimeo") {
-      // cifs.ko's deferred close: seconds a released file keeps its handle while a lease with
-      // Handle caching is held (0: close at once). cifs.ko's maximum is 2^30 seconds.
-      if (!needVal() || !parseU32(val, &n) || n > (1u << 30)) return fail("closetimeo: invalid value '" + std::string(val) + "'");
-      o->closetimeo = n;
-    } else if (key == "cache") {
-      std::string v = lower(val);
-      if (v != "strict" && v != "none" && v != "loose") return fail("cache: expected strict, none or loose");
-      o->cache = v;
-    } else if (key == "seal") {
-      o->seal = true;
-    } else if (key == "sign") {
-      o->sign = true;
-    } else if (key == "notify") {
-      o->notify = true;
-    } else if (key == "nonotify") {
-      o->notify = false;
-    } else if (key == "multichannel") {
-      o->multichannel = true;
-    } else if (key == "nomultichannel") {
-      o->multichannel = false;
-    } else if (key == "max_channels") {
-      if (!needVal() || !parseU32(val, &n) || n < 1 || n > 16) return fail("max_channels: expected 1..16");
-      o->max_channels = n;
-    } else if (key == "rdma") {
-      o->rdma = true;
-    } else if (key == "rdma_port") {
-      if (!needVal() || !parseU32(val, &n) || n == 0 || n > 65535) return fail("rdma_port: invalid value '" + std::string(val) + "'");
-      o->rdma_port = uint16_t(n);
-    } else if (key == "rdma_provider") {
-      std::string v = lower(val);
-      if (v != "auto" && v != "soft" && v != "verbs") return fail("rdma_provider: expected auto, soft or verbs");
-      o->rdma_provider = v;
-    } else if (key == "defaults" || key == "auto" || key == "noauto" || key == "_netdev" ||
-               key == "nofail" || key == "user_xattr" || key == "nouser_xattr" || key == "exec" ||
-               key == "noexec" || key == "suid" || key == "nosuid" || key == "dev" ||
-               key == "nodev" || key == "noatime" || key == "relatime" || key == "atime") {
-      // Generic mount flags: accepted, handled by mount(8) or meaningless for FUSE.
-    } else {
-      return fail("unknown mount option '" + std::string(opt.substr(0, eq)) + "'");
-    }
+    std::string failure;
+    bool known = applyFlagOption(m, o) || applyLoginOption(m, o, &shown, &failure) ||
+                 applyNumberOption(m, o, &failure) || applyChoiceOption(m, o, &failure);
+    if (!failure.empty()) return fail(failure);
+    if (!known) return fail("unknown mount option '" + std::string(opt.substr(0, eq)) + "'");
     if (shown) o->given.push_back(std::string(opt));
   }
   return ok();

@@ -54,7 +54,7 @@ class Transport;  // client/transport.h
 struct ConnectOptions {
   std::string host;
   uint16_t port = 445;
-  std::vector<uint16_t> dialects = {0x0311, 0x0302, 0x0300};
+  std::vector<uint16_t> dialects{smb2::kDialectsNewestFirst.begin(), smb2::kDialectsNewestFirst.end()};
   std::string user, domain, password;
   bool sign = false;  // require signing
   bool seal = false;  // encrypt everything after session setup

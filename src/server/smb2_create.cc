@@ -189,10 +189,8 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
   return smb2::kOplockLevelLease;
 }
 
-}  // namespace
-
-Status handleCreate(Connection& c, Request& r) {
-  auto req = SD_TRY(smb2::decodeCreateRequest(r.msg));
+// The request's own fields (MS-SMB2 3.3.5.9), before anything else is looked at.
+Status checkCreateRequest(const smb2::CreateRequest& req) {
   if (req.impersonation_level > smb2::kImpersonationDelegate)
     return err(NtStatus::kBadImpersonationLevel, "impersonation level");
   if (req.create_disposition > smb2::kFileOverwriteIf)
@@ -202,11 +200,11 @@ Status handleCreate(Connection& c, Request& r) {
       (req.create_options & smb2::kFileNonDirectoryFile))
     return err(NtStatus::kInvalidParameter, "directory and non-directory");
   if (!req.name.empty() && req.name[0] == '\\') return err(NtStatus::kInvalidParameter, "leading \\");
-  if (r.tree->share->ipc) return openPipe(c, r, req);
+  return ok();
+}
 
-  const auto& share = *r.tree->share;
-  const auto lease = leaseRequest(c, req);
-  // SMB2_CREATE_SD_BUFFER (MS-SMB2 2.2.13.2.3): decoded before anything is created.
+// SMB2_CREATE_SD_BUFFER (MS-SMB2 2.2.13.2.3): decoded before anything is created.
+Result<std::optional<fscc::SecurityDescriptor>> contextDescriptor(const smb2::CreateRequest& req) {
   std::optional<fscc::SecurityDescriptor> context_sd;
   for (const auto& ctx : req.create_contexts) {
     if (ctx.name != smb2::kCreateSdBuffer) continue;
@@ -214,31 +212,36 @@ Status handleCreate(Connection& c, Request& r) {
     if (!sd) return err(NtStatus::kInvalidSecurityDescr, "SecD create context");
     context_sd = std::move(*sd);
   }
-  // MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1.2: the access check against stored descriptors.
-  auto token = sessionToken(*r.session, r.tree->identity.get());
+  return context_sd;
+}
+
+// MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1.2: the access check against stored descriptors.
+Result<CreateAccess> checkAccess(const Request& r, const smb2::CreateRequest& req,
+                                 const Result<vfs::Share::SecurityLookup>& look,
+                                 const std::vector<fscc::Sid>& token) {
   CreateAccess checked;
-  auto look = share.fs->lookupSecurity(req.name);
-  {
-    bool maximum = req.desired_access & smb2::kMaximumAllowed;
-    uint32_t requested = mapGeneric(req.desired_access & ~smb2::kMaximumAllowed, 0);
-    if (look) {
-      checked = SD_TRY(checkCreateAccess(*look, token, requested, maximum, r.tree->maximal_access,
-                                         req.create_disposition,
-                                         req.create_options & smb2::kFileDirectoryFile));
-    } else {
-      // A name the lookup cannot resolve: the open below reports why.
-      checked.granted_access = requested | (maximum ? r.tree->maximal_access : 0);
-    }
-    // DELETE on an existing name needs the right to remove it as the request's account (the
-    // file system would refuse the unlink at close): refused, or left out of MAXIMUM_ALLOWED.
-    if ((checked.granted_access & smb2::kDelete) && look && look->exists && !look->may_delete) {
-      if (requested & smb2::kDelete) return err(NtStatus::kAccessDenied, "may not delete");
-      checked.granted_access &= ~smb2::kDelete;
-    }
+  bool maximum = req.desired_access & smb2::kMaximumAllowed;
+  uint32_t requested = mapGeneric(req.desired_access & ~smb2::kMaximumAllowed, 0);
+  if (look) {
+    checked = SD_TRY(checkCreateAccess(*look, token, requested, maximum, r.tree->maximal_access,
+                                       req.create_disposition,
+                                       req.create_options & smb2::kFileDirectoryFile));
+  } else {
+    // A name the lookup cannot resolve: the open below reports why.
+    checked.granted_access = requested | (maximum ? r.tree->maximal_access : 0);
   }
-  uint32_t access = checked.granted_access;
+  // DELETE on an existing name needs the right to remove it as the request's account (the
+  // file system would refuse the unlink at close): refused, or left out of MAXIMUM_ALLOWED.
+  if ((checked.granted_access & smb2::kDelete) && look && look->exists && !look->may_delete) {
+    if (requested & smb2::kDelete) return err(NtStatus::kAccessDenied, "may not delete");
+    checked.granted_access &= ~smb2::kDelete;
+  }
+  return checked;
+}
+
+// What the granted access allows on this tree, and what delete-on-close needs.
+Status checkGrantedAccess(const Request& r, const smb2::CreateRequest& req, uint32_t access) {
   if (access == 0) return err(NtStatus::kAccessDenied, "no access requested");
-  bool creates = req.create_disposition != smb2::kFileOpen;
   if (r.tree->read_only) {
     if ((access & kWriteLikeAccess) || (req.create_disposition != smb2::kFileOpen &&
                                         req.create_disposition != smb2::kFileOpenIf))
@@ -246,20 +249,25 @@ Status handleCreate(Connection& c, Request& r) {
   }
   if ((req.create_options & smb2::kFileDeleteOnClose) && !(access & smb2::kDelete))
     return err(NtStatus::kAccessDenied, "delete-on-close without DELETE access");
+  return ok();
+}
 
-  const std::string stream = streamOf(req.name);
-  if (look && look->exists) {
-    // A file whose delete is pending opens no more (MS-FSA 2.1.5.1.2.1).
-    if (stream.empty() && c.state().isDeletePending(fileKey(look->stat)))
-      return err(NtStatus::kDeletePending, "delete pending");
-    // Oplocks held by other opens of the file (or stream) are broken before it is opened (or
-    // overwritten). A stream that does not exist yet has none.
-    std::optional<LeaseId> own;
-    if (lease) own = LeaseId{c.negotiated().client_guid, lease->lease_key};
-    if (SD_TRY(waitForOplockBreaks(c, r, look->stat, stream, access, req.share_access, req.create_disposition, own)))
-      return ok();
-  }
+// An existing file, before it is opened: true when the CREATE waits for oplock breaks (it is
+// parked, and runs again from the start once they are acknowledged).
+Result<bool> waitForExisting(Connection& c, Request& r, const smb2::CreateRequest& req,
+                             const vfs::Share::SecurityLookup& look, const std::string& stream, uint32_t access,
+                             const std::optional<smb2::LeaseContext>& lease) {
+  // A file whose delete is pending opens no more (MS-FSA 2.1.5.1.2.1).
+  if (stream.empty() && c.state().isDeletePending(fileKey(look.stat)))
+    return err(NtStatus::kDeletePending, "delete pending");
+  // Oplocks held by other opens of the file (or stream) are broken before it is opened (or
+  // overwritten). A stream that does not exist yet has none.
+  std::optional<LeaseId> own;
+  if (lease) own = LeaseId{c.negotiated().client_guid, lease->lease_key};
+  return waitForOplockBreaks(c, r, look.stat, stream, access, req.share_access, req.create_disposition, own);
+}
 
+vfs::OpenRequest openRequestFor(const Request& r, const smb2::CreateRequest& req, uint32_t access) {
   vfs::OpenRequest oreq;
   oreq.path = req.name;
   oreq.disposition = req.create_disposition;
@@ -269,15 +277,21 @@ Status handleCreate(Connection& c, Request& r) {
   oreq.want_read = access & (smb2::kFileReadData | smb2::kFileExecute);
   oreq.file_attributes = req.file_attributes;
   oreq.read_only = r.tree->read_only;
-  (void)creates;
-  // A new name: what the server writes to it as part of creating it (DOS attributes, NT ACL,
-  // EAs, forced mode: IN_ATTRIB) is not a change of its own, only the creation is reported; and
-  // it reaches change watchers before this response (the Quiet's end reads the events).
-  // A named stream is an xattr of its file: its creation or overwrite is reported as the
-  // stream's (FILE_ACTION_ADDED_STREAM, ..._MODIFIED_STREAM), not as the file's attributes.
+  return oreq;
+}
+
+// A new name: what the server writes to it as part of creating it (DOS attributes, NT ACL,
+// EAs, forced mode: IN_ATTRIB) is not a change of its own, only the creation is reported; and
+// it reaches change watchers before this response (the Quiet's end reads the events).
+// A named stream is an xattr of its file: its creation or overwrite is reported as the
+// stream's (FILE_ACTION_ADDED_STREAM, ..._MODIFIED_STREAM), not as the file's attributes.
+// Lives until the CREATE's response is built.
+struct CreateNotice {
   ChangeWatcher::Quiet quiet;
   std::optional<StreamChange> stream_change;
-  if (c.state().changes().active() && look && look->parent_exists) {
+
+  void begin(Connection& c, const smb2::CreateRequest& req, const Result<vfs::Share::SecurityLookup>& look) {
+    if (!c.state().changes().active() || !look || !look->parent_exists) return;
     std::string_view leaf = req.name;
     while (!leaf.empty() && (leaf.back() == '\\' || leaf.back() == '/')) leaf.remove_suffix(1);
     auto cut = leaf.find_last_of("\\/");
@@ -290,15 +304,19 @@ Status handleCreate(Connection& c, Request& r) {
       quiet = c.state().changes().quiet(look->parent_stat.device, look->parent_stat.file_id,
                                         std::string(leaf.substr(0, colon)));
   }
-  auto opened = SD_TRY(share.fs->open(oreq));
-  if (stream_change && opened.is_stream) {
+  void opened(const vfs::OpenResult& opened) {
+    if (!stream_change || !opened.is_stream) return;
     if (opened.create_action == smb2::kFileCreated)
       stream_change->report(fscc::kFileActionAddedStream, fscc::kNotifyChangeStreamName, opened.path);
     else if (opened.create_action != smb2::kFileOpened)
       stream_change->report(fscc::kFileActionModifiedStream,
                             fscc::kNotifyChangeStreamSize | fscc::kNotifyChangeStreamWrite, opened.path);
   }
+};
 
+// The Open of what the file system opened (its handle taken over), not yet admitted.
+Result<std::shared_ptr<Open>> newOpen(Connection& c, Request& r, const smb2::CreateRequest& req,
+                                      vfs::OpenResult& opened, uint32_t access) {
   auto open = std::make_shared<Open>();
   open->volatile_id = c.state().newOpenId();
   open->persistent_id = open->volatile_id;
@@ -318,33 +336,70 @@ Status handleCreate(Connection& c, Request& r) {
       return err(NtStatus::kCannotDelete, "read-only file");
     open->delete_on_close = true;
   }
-  SD_CHECK(c.state().admitOpen(open));
+  return open;
+}
+
+// What a created (or overwritten) file gets from the request: its security descriptor and EAs.
+Status initNewFile(vfs::Share& fs, const smb2::CreateRequest& req, const vfs::OpenResult& opened,
+                   Open& open, const std::optional<fscc::SecurityDescriptor>& context_sd,
+                   const CreateAccess& checked, const std::vector<fscc::Sid>& token) {
   // A new file's descriptor: from the SecD context and/or inherited from its parent.
-  if (opened.create_action == smb2::kFileCreated && !opened.is_stream && open->handle) {
+  if (opened.create_action == smb2::kFileCreated && !opened.is_stream && open.handle) {
     auto sd = newFileDescriptor(context_sd, checked.parent, token, opened.stat);
-    if (sd) {
-      Status st = share.fs->writeSecurity(*open->handle, fscc::encodeSecurityDescriptor(*sd));
-      if (!st) {
-        c.state().removeOpen(open->volatile_id);
-        return st;
-      }
-    }
+    if (sd) SD_CHECK(fs.writeSecurity(*open.handle, fscc::encodeSecurityDescriptor(*sd)));
   }
   // ExtA (MS-SMB2 2.2.13.2.1): extended attributes to set on a newly created or overwritten file.
   for (const auto& ctx : req.create_contexts) {
-    if (ctx.name != smb2::kCreateEaBuffer || !open->handle || opened.create_action == smb2::kFileOpened)
+    if (ctx.name != smb2::kCreateEaBuffer || !open.handle || opened.create_action == smb2::kFileOpened)
       continue;
     auto eas = fscc::decodeFileFullEaInformation(ctx.data);
     Status st = eas ? ok() : Status(eas.error());
     if (eas)
       for (const auto& ea : *eas) {
         if (!st) break;
-        st = share.fs->setEa(*open->handle, ea.ea_name, ea.ea_value);
+        st = fs.setEa(*open.handle, ea.ea_name, ea.ea_value);
       }
-    if (!st) {
-      c.state().removeOpen(open->volatile_id);
-      return st;
+    SD_CHECK(st);
+  }
+  return ok();
+}
+
+// The CREATE response of an admitted open (its oplock level and lease context already set).
+void encodeCreated(Request& r, const smb2::CreateRequest& req, const vfs::OpenResult& opened,
+                   const Open& open, smb2::CreateResponse& resp) {
+  resp.create_action = opened.create_action;
+  resp.creation_time = opened.stat.creation_time;
+  resp.last_access_time = opened.stat.last_access_time;
+  resp.last_write_time = opened.stat.last_write_time;
+  resp.change_time = opened.stat.change_time;
+  resp.allocation_size = opened.stat.allocation_size;
+  resp.end_of_file = opened.stat.end_of_file;
+  resp.file_attributes = opened.stat.file_attributes;
+  resp.file_id = {open.persistent_id, open.volatile_id};
+  for (const auto& ctx : req.create_contexts) {
+    if (ctx.name == smb2::kCreateQueryMaximalAccess) {
+      resp.contexts.push_back(smb2::makeMaximalAccessResponse(NtStatus::kSuccess, r.tree->maximal_access));
+    } else if (ctx.name == smb2::kCreateQueryOnDiskId) {
+      resp.contexts.push_back(smb2::makeQueryOnDiskIdResponse(opened.stat.file_id, opened.stat.device));
     }
+    // DHnQ/DH2Q: not granted until durable handles land (no response context means "not
+    // granted", MS-SMB2 3.3.5.9.6-7).
+  }
+  smb2::encodeCreateResponse(resp, r.out);
+}
+
+// After the file system opened the file: its Open admitted, set up, granted its caching, tracked
+// and answered; on failure the Open is gone again.
+Status completeCreate(Connection& c, Request& r, const smb2::CreateRequest& req, vfs::OpenResult& opened,
+                      uint32_t access, const CreateAccess& checked,
+                      const std::optional<fscc::SecurityDescriptor>& context_sd,
+                      const std::vector<fscc::Sid>& token, const std::optional<smb2::LeaseContext>& lease) {
+  auto open = SD_TRY(newOpen(c, r, req, opened, access));
+  SD_CHECK(c.state().admitOpen(open));
+  Status st = initNewFile(*r.tree->share->fs, req, opened, *open, context_sd, checked, token);
+  if (!st) {
+    c.state().removeOpen(open->volatile_id);
+    return st;
   }
   smb2::CreateResponse resp;
   auto caching = grantCaching(c, r, *open, access, opened.create_action, req.requested_oplock_level, lease,
@@ -356,27 +411,37 @@ Status handleCreate(Connection& c, Request& r) {
   resp.oplock_level = *caching;
   c.trackOpen(open);
   r.created_file_id = std::array<uint64_t, 2>{open->persistent_id, open->volatile_id};
-
-  resp.create_action = opened.create_action;
-  resp.creation_time = opened.stat.creation_time;
-  resp.last_access_time = opened.stat.last_access_time;
-  resp.last_write_time = opened.stat.last_write_time;
-  resp.change_time = opened.stat.change_time;
-  resp.allocation_size = opened.stat.allocation_size;
-  resp.end_of_file = opened.stat.end_of_file;
-  resp.file_attributes = opened.stat.file_attributes;
-  resp.file_id = {open->persistent_id, open->volatile_id};
-  for (const auto& ctx : req.create_contexts) {
-    if (ctx.name == smb2::kCreateQueryMaximalAccess) {
-      resp.contexts.push_back(smb2::makeMaximalAccessResponse(NtStatus::kSuccess, r.tree->maximal_access));
-    } else if (ctx.name == smb2::kCreateQueryOnDiskId) {
-      resp.contexts.push_back(smb2::makeQueryOnDiskIdResponse(opened.stat.file_id, opened.stat.device));
-    }
-    // DHnQ/DH2Q: not granted until durable handles land (no response context means "not
-    // granted", MS-SMB2 3.3.5.9.6-7).
-  }
-  smb2::encodeCreateResponse(resp, r.out);
+  encodeCreated(r, req, opened, *open, resp);
   return ok();
+}
+
+}  // namespace
+
+Status handleCreate(Connection& c, Request& r) {
+  auto req = SD_TRY(smb2::decodeCreateRequest(r.msg));
+  SD_CHECK(checkCreateRequest(req));
+  if (r.tree->share->ipc) return openPipe(c, r, req);
+
+  const auto& share = *r.tree->share;
+  const auto lease = leaseRequest(c, req);
+  const auto context_sd = SD_TRY(contextDescriptor(req));
+  auto token = sessionToken(*r.session, r.tree->identity.get());
+  auto look = share.fs->lookupSecurity(req.name);
+  const CreateAccess checked = SD_TRY(checkAccess(r, req, look, token));
+  const uint32_t access = checked.granted_access;
+  SD_CHECK(checkGrantedAccess(r, req, access));
+
+  const std::string stream = streamOf(req.name);
+  if (look && look->exists) {
+    // Parked: this handler runs again when the breaks are acknowledged.
+    if (SD_TRY(waitForExisting(c, r, req, *look, stream, access, lease))) return ok();
+  }
+
+  CreateNotice notice;
+  notice.begin(c, req, look);
+  auto opened = SD_TRY(share.fs->open(openRequestFor(r, req, access)));
+  notice.opened(opened);
+  return completeCreate(c, r, req, opened, access, checked, context_sd, token, lease);
 }
 
 }  // namespace sd::server

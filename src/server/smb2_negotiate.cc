@@ -21,6 +21,74 @@ bool encryptionEnabled(const config::Global& g) {
   return g.smb3_encryption != config::Encryption::kDisabled;
 }
 
+// The newest dialect both sides speak; 0 when none.
+uint16_t chooseDialect(const smb2::NegotiateRequest& req) {
+  uint16_t dialect = 0;
+  for (uint16_t want : smb2::kDialectsNewestFirst) {
+    for (uint16_t d : req.dialects)
+      if (d == want && !dialect) dialect = want;
+  }
+  return dialect;
+}
+
+uint32_t serverCapabilities(Connection& c, const smb2::NegotiateRequest& req, uint16_t dialect) {
+  const auto& g = c.state().global();
+  uint32_t caps = smb2::kCapLargeMtu;
+  if (g.server_multi_channel_support) caps |= smb2::kCapMultiChannel;
+  if (c.state().leasesOn()) caps |= smb2::kCapLeasing;
+  if (dialect < smb2::kDialect311 && encryptionEnabled(g) &&
+      (req.capabilities & smb2::kCapEncryption))
+    caps |= smb2::kCapEncryption;
+  return caps;
+}
+
+// SMB 3.1.1's negotiate contexts (MS-SMB2 3.3.5.4): preauth integrity (SHA-512 required),
+// cipher and signing algorithm in the server's order of preference.
+Status negotiateContexts(Connection::Negotiated& neg, const config::Global& g, const smb2::NegotiateRequest& req,
+                         smb2::NegotiateResponse& resp) {
+  bool have_preauth = false;
+  for (const auto& ctx : req.negotiate_contexts) {
+    switch (ctx.context_type) {
+      case smb2::kPreauthIntegrityCapabilities: {
+        auto p = SD_TRY(smb2::decodePreauthIntegrityCapabilities(ctx.data));
+        for (uint16_t h : p.hash_algorithms)
+          if (h == smb2::kHashSha512) have_preauth = true;
+        break;
+      }
+      case smb2::kEncryptionCapabilities: {
+        auto e = SD_TRY(smb2::decodeEncryptionCapabilities(ctx.data));
+        if (!encryptionEnabled(g)) break;
+        for (uint16_t pref : kCipherPreference) {
+          for (uint16_t ci : e.ciphers)
+            if (ci == pref && !neg.cipher) neg.cipher = pref;
+        }
+        break;
+      }
+      case smb2::kSigningCapabilities: {
+        auto s = SD_TRY(smb2::decodeSigningCapabilities(ctx.data));
+        uint16_t chosen = 0xFFFF;
+        for (uint16_t pref : kSigningPreference)
+          for (uint16_t a : s.signing_algorithms)
+            if (a == pref && chosen == 0xFFFF) chosen = pref;
+        if (chosen != 0xFFFF) neg.signing_algorithm = chosen;
+        resp.signing_algorithm = neg.signing_algorithm;
+        break;
+      }
+      case smb2::kRdmaTransformCapabilities:
+        neg.rdma_transform = true;  // kept for the SMB Direct transforms issue
+        break;
+      default:
+        break;  // compression, netname, transport: accepted, not answered
+    }
+  }
+  if (!have_preauth) return err(NtStatus::kInvalidParameter, "3.1.1 without SHA-512 preauth");
+  neg.preauth_hash_id = smb2::kHashSha512;
+  resp.preauth_salt = crypto::randomBytes(32);
+  resp.cipher = neg.cipher;  // 0 answers "no common cipher" when the client asked
+  resp.answer_encryption = true;
+  return ok();
+}
+
 }  // namespace
 
 Status handleNegotiate(Connection& c, Request& r) {
@@ -30,11 +98,7 @@ Status handleNegotiate(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeNegotiateRequest(r.msg));
   const auto& g = c.state().global();
 
-  uint16_t dialect = 0;
-  for (uint16_t want : {smb2::kDialect311, smb2::kDialect302, smb2::kDialect300}) {
-    for (uint16_t d : req.dialects)
-      if (d == want && !dialect) dialect = want;
-  }
+  uint16_t dialect = chooseDialect(req);
   if (!dialect) {
     LOG_INFO("%s: no common dialect (client offers only SMB 2.x or unknown ones)",
              c.transport().info().peer.c_str());
@@ -52,54 +116,9 @@ Status handleNegotiate(Connection& c, Request& r) {
   neg.max_read = g.smb2_max_read;
   neg.max_write = g.smb2_max_write;
 
-  uint32_t caps = smb2::kCapLargeMtu;
-  if (g.server_multi_channel_support) caps |= smb2::kCapMultiChannel;
-  if (c.state().leasesOn()) caps |= smb2::kCapLeasing;
-  if (dialect < smb2::kDialect311 && encryptionEnabled(g) &&
-      (req.capabilities & smb2::kCapEncryption))
-    caps |= smb2::kCapEncryption;
-
+  uint32_t caps = serverCapabilities(c, req, dialect);
   if (dialect == smb2::kDialect311) {
-    bool have_preauth = false;
-    for (const auto& ctx : req.negotiate_contexts) {
-      switch (ctx.context_type) {
-        case smb2::kPreauthIntegrityCapabilities: {
-          auto p = SD_TRY(smb2::decodePreauthIntegrityCapabilities(ctx.data));
-          for (uint16_t h : p.hash_algorithms)
-            if (h == smb2::kHashSha512) have_preauth = true;
-          break;
-        }
-        case smb2::kEncryptionCapabilities: {
-          auto e = SD_TRY(smb2::decodeEncryptionCapabilities(ctx.data));
-          if (!encryptionEnabled(g)) break;
-          for (uint16_t pref : kCipherPreference) {
-            for (uint16_t ci : e.ciphers)
-              if (ci == pref && !neg.cipher) neg.cipher = pref;
-          }
-          break;
-        }
-        case smb2::kSigningCapabilities: {
-          auto s = SD_TRY(smb2::decodeSigningCapabilities(ctx.data));
-          uint16_t chosen = 0xFFFF;
-          for (uint16_t pref : kSigningPreference)
-            for (uint16_t a : s.signing_algorithms)
-              if (a == pref && chosen == 0xFFFF) chosen = pref;
-          if (chosen != 0xFFFF) neg.signing_algorithm = chosen;
-          resp.signing_algorithm = neg.signing_algorithm;
-          break;
-        }
-        case smb2::kRdmaTransformCapabilities:
-          neg.rdma_transform = true;  // kept for the SMB Direct transforms issue
-          break;
-        default:
-          break;  // compression, netname, transport: accepted, not answered
-      }
-    }
-    if (!have_preauth) return err(NtStatus::kInvalidParameter, "3.1.1 without SHA-512 preauth");
-    neg.preauth_hash_id = smb2::kHashSha512;
-    resp.preauth_salt = crypto::randomBytes(32);
-    resp.cipher = neg.cipher;  // 0 answers "no common cipher" when the client asked
-    resp.answer_encryption = true;
+    SD_CHECK(negotiateContexts(neg, g, req, resp));
   } else {
     neg.signing_algorithm = smb2::kSigningAesCmac;
     if (caps & smb2::kCapEncryption) neg.cipher = smb2::kCipherAes128Ccm;

@@ -85,13 +85,17 @@ Status bindSession(Connection& c, Request& r, const smb2::SessionSetupRequest& r
   return ok();
 }
 
-}  // namespace
+// A failed (re-)authentication ends the session and its opens (MS-SMB2 3.3.5.5.3).
+void dropSession(Connection& c, const Session& session) {
+  c.closeSessionOpens(session.session_id);
+  c.removeSession(session.session_id);
+  c.state().removeSession(session.session_id);
+}
 
-Status handleSessionSetup(Connection& c, Request& r) {
+// The session a (non-binding) SESSION_SETUP works on: a new one for SessionId 0, else this
+// connection's.
+Result<std::shared_ptr<Session>> setupSession(Connection& c, Request& r) {
   auto& neg = c.negotiated();
-  auto req = SD_TRY(smb2::decodeSessionSetupRequest(r.msg));
-  if (req.flags & smb2::kSessionFlagBinding) return bindSession(c, r, req);
-  const auto& g = c.state().global();
   std::shared_ptr<Session> session;
   if (r.hdr.session_id == 0) {
     session = c.state().newSession();
@@ -108,50 +112,124 @@ Status handleSessionSetup(Connection& c, Request& r) {
         !session->auth)
       session->preauth_hash = neg.preauth_hash;
   }
+  return session;
+}
+
+// "map to guest = bad user": an unknown user becomes the guest account; guest sessions have no
+// session key, so they are neither signed nor encrypted (MS-SMB2 3.3.5.5.3).
+Status mapToGuest(Connection& c, Request& r, Session& session) {
+  const auto& g = c.state().global();
+  if (g.smb3_encryption == config::Encryption::kMandatory || c.negotiated().signing_required) {
+    dropSession(c, session);
+    return err(NtStatus::kLogonFailure, "guest not possible with mandatory signing/encryption");
+  }
+  auto id = sessionIdentity(g, g.guest_account, true);
+  if (!id) {
+    dropSession(c, session);
+    return err(NtStatus::kLogonFailure, "guest account has no Unix account");
+  }
+  session.identity = std::move(*id);
+  session.guest = true;
+  session.user = g.guest_account;
+  session.auth.reset();
+  session.state = Session::State::kValid;
+  smb2::SessionSetupResponse gresp;
+  gresp.session_flags = smb2::kSessionFlagIsGuest;
+  smb2::encodeSessionSetupResponse(gresp, r.out);
+  LOG_INFO("%s: unknown user mapped to guest (%s)", c.transport().info().peer.c_str(),
+           g.guest_account.c_str());
+  return ok();
+}
+
+// The session of a completed authentication: who it is, and for a new session its keys and
+// whether it signs and encrypts (MS-SMB2 3.3.5.5.3).
+Status establishSession(Connection& c, Request& r, Session& session, smb2::SessionSetupResponse& resp) {
+  auto& neg = c.negotiated();
+  const auto& g = c.state().global();
+  const auto& who = session.auth->result();
+  // The Unix account the user acts as; a re-authentication may not change it (the session's
+  // tree connects act as the account they were made with).
+  auto id = sessionIdentity(g, who.user, who.anonymous);
+  if (!id || (session.identity && (!*id || !session.identity->sameAs(**id)))) {
+    if (id) LOG_INFO("%s: re-authentication of session %016llx as another account refused",
+                     c.transport().info().peer.c_str(), (unsigned long long)session.session_id);
+    dropSession(c, session);
+    return err(id ? NtStatus::kAccessDenied : NtStatus::kLogonFailure, "no Unix account");
+  }
+  session.identity = std::move(*id);
+  session.user = who.user;
+  session.domain = who.domain;
+  session.anonymous = who.anonymous;
+  if (who.anonymous) {
+    if (g.restrict_anonymous) {
+      dropSession(c, session);
+      return err(NtStatus::kLogonFailure, "anonymous logon refused");
+    }
+    resp.session_flags = smb2::kSessionFlagIsNull;
+  } else if (!session.keys.signing_key.empty()) {
+    // A re-authentication keeps the session's keys (MS-SMB2 3.3.5.5.3 derives them only for a
+    // new session); its final response is signed with them.
+    r.sign_response = true;
+  } else {
+    session.session_key = who.session_key;
+    session.cipher = neg.cipher;
+    session.signing_algorithm = neg.signing_algorithm;
+    session.keys = smb2::deriveKeys(neg.dialect, session.session_key, session.preauth_hash, neg.cipher);
+    session.signing_required =
+        neg.signing_required || (neg.client_security_mode & smb2::kNegotiateSigningRequired);
+    if (g.smb3_encryption == config::Encryption::kMandatory) {
+      if (neg.cipher == 0) {
+        dropSession(c, session);
+        return err(NtStatus::kAccessDenied, "encryption required but the client offers none");
+      }
+      session.encrypt_data = true;
+      resp.session_flags |= smb2::kSessionFlagEncryptData;
+    }
+    // The final response is signed so that the client can verify the session key (3.3.5.5.3).
+    r.sign_response = true;
+  }
+  session.auth.reset();
+  session.state = Session::State::kValid;
+  return ok();
+}
+
+// PreviousSessionId (MS-SMB2 3.3.5.5.3): the same user's old session ends with its opens
+// (those made through this connection; another connection's stay until it goes).
+void endPreviousSession(Connection& c, const smb2::SessionSetupRequest& req, const Session& session) {
+  if (!req.previous_session_id || req.previous_session_id == session.session_id) return;
+  auto old = c.state().findSession(req.previous_session_id);
+  if (old && old->state != Session::State::kInProgress && old->user == session.user &&
+      old->domain == session.domain && old->anonymous == session.anonymous) {
+    c.closeSessionOpens(old->session_id);
+    c.removeSession(old->session_id);
+    c.state().removeSession(old->session_id);
+    old->state = Session::State::kExpired;
+  }
+}
+
+}  // namespace
+
+Status handleSessionSetup(Connection& c, Request& r) {
+  auto& neg = c.negotiated();
+  auto req = SD_TRY(smb2::decodeSessionSetupRequest(r.msg));
+  if (req.flags & smb2::kSessionFlagBinding) return bindSession(c, r, req);
+  const auto& g = c.state().global();
+  std::shared_ptr<Session> session = SD_TRY(setupSession(c, r));
   r.session = session;
   if (!session->auth) session->auth = newAuth(c);
   bool v311 = neg.dialect == smb2::kDialect311;
   if (v311) smb2::PreauthHash::extend(session->preauth_hash, r.msg);
 
   auto step = session->auth->step(req.security_buffer);
-  auto dropSession = [&] {
-    // A failed (re-)authentication ends the session and its opens (MS-SMB2 3.3.5.5.3).
-    c.closeSessionOpens(session->session_id);
-    c.removeSession(session->session_id);
-    c.state().removeSession(session->session_id);
-  };
   bool map_guest = !step && step.status() == NtStatus::kNoSuchUser &&
                    g.map_to_guest == config::MapToGuest::kBadUser;
   if (!step && !map_guest) {
     LOG_INFO("%s: authentication failed: %s (%s)", c.transport().info().peer.c_str(),
              ntStatusName(step.status()), step.error().what);
-    dropSession();
+    dropSession(c, *session);
     return err(NtStatus::kLogonFailure, "authentication failed");
   }
-  if (map_guest) {
-    // "map to guest = bad user": an unknown user becomes the guest account; guest sessions
-    // have no session key, so they are neither signed nor encrypted (MS-SMB2 3.3.5.5.3).
-    if (g.smb3_encryption == config::Encryption::kMandatory || neg.signing_required) {
-      dropSession();
-      return err(NtStatus::kLogonFailure, "guest not possible with mandatory signing/encryption");
-    }
-    auto id = sessionIdentity(g, g.guest_account, true);
-    if (!id) {
-      dropSession();
-      return err(NtStatus::kLogonFailure, "guest account has no Unix account");
-    }
-    session->identity = std::move(*id);
-    session->guest = true;
-    session->user = g.guest_account;
-    session->auth.reset();
-    session->state = Session::State::kValid;
-    smb2::SessionSetupResponse gresp;
-    gresp.session_flags = smb2::kSessionFlagIsGuest;
-    smb2::encodeSessionSetupResponse(gresp, r.out);
-    LOG_INFO("%s: unknown user mapped to guest (%s)", c.transport().info().peer.c_str(),
-             g.guest_account.c_str());
-    return ok();
-  }
+  if (map_guest) return mapToGuest(c, r, *session);
   smb2::SessionSetupResponse resp;
   resp.security_buffer = step->out;
   if (!step->done) {
@@ -160,64 +238,8 @@ Status handleSessionSetup(Connection& c, Request& r) {
     if (v311) r.preauth_response = &session->preauth_hash;
     return ok();
   }
-
-  const auto& who = session->auth->result();
-  // The Unix account the user acts as; a re-authentication may not change it (the session's
-  // tree connects act as the account they were made with).
-  auto id = sessionIdentity(g, who.user, who.anonymous);
-  if (!id || (session->identity && (!*id || !session->identity->sameAs(**id)))) {
-    if (id) LOG_INFO("%s: re-authentication of session %016llx as another account refused",
-                     c.transport().info().peer.c_str(), (unsigned long long)session->session_id);
-    dropSession();
-    return err(id ? NtStatus::kAccessDenied : NtStatus::kLogonFailure, "no Unix account");
-  }
-  session->identity = std::move(*id);
-  session->user = who.user;
-  session->domain = who.domain;
-  session->anonymous = who.anonymous;
-  if (who.anonymous) {
-    if (g.restrict_anonymous) {
-      dropSession();
-      return err(NtStatus::kLogonFailure, "anonymous logon refused");
-    }
-    resp.session_flags = smb2::kSessionFlagIsNull;
-  } else if (!session->keys.signing_key.empty()) {
-    // A re-authentication keeps the session's keys (MS-SMB2 3.3.5.5.3 derives them only for a
-    // new session); its final response is signed with them.
-    r.sign_response = true;
-  } else {
-    session->session_key = who.session_key;
-    session->cipher = neg.cipher;
-    session->signing_algorithm = neg.signing_algorithm;
-    session->keys = smb2::deriveKeys(neg.dialect, session->session_key, session->preauth_hash,
-                                     neg.cipher);
-    session->signing_required =
-        neg.signing_required || (neg.client_security_mode & smb2::kNegotiateSigningRequired);
-    if (g.smb3_encryption == config::Encryption::kMandatory) {
-      if (neg.cipher == 0) {
-        dropSession();
-        return err(NtStatus::kAccessDenied, "encryption required but the client offers none");
-      }
-      session->encrypt_data = true;
-      resp.session_flags |= smb2::kSessionFlagEncryptData;
-    }
-    // The final response is signed so that the client can verify the session key (3.3.5.5.3).
-    r.sign_response = true;
-  }
-  session->auth.reset();
-  session->state = Session::State::kValid;
-  // PreviousSessionId (MS-SMB2 3.3.5.5.3): the same user's old session ends with its opens
-  // (those made through this connection; another connection's stay until it goes).
-  if (req.previous_session_id && req.previous_session_id != session->session_id) {
-    auto old = c.state().findSession(req.previous_session_id);
-    if (old && old->state != Session::State::kInProgress && old->user == session->user &&
-        old->domain == session->domain && old->anonymous == session->anonymous) {
-      c.closeSessionOpens(old->session_id);
-      c.removeSession(old->session_id);
-      c.state().removeSession(old->session_id);
-      old->state = Session::State::kExpired;
-    }
-  }
+  SD_CHECK(establishSession(c, r, *session, resp));
+  endPreviousSession(c, req, *session);
   smb2::encodeSessionSetupResponse(resp, r.out);
   LOG_INFO("%s: session %016llx for %s%s%s (dialect 0x%04x%s)", c.transport().info().peer.c_str(),
            (unsigned long long)session->session_id, session->domain.c_str(),

@@ -1,11 +1,15 @@
 // SMB2/SMB3 protocol constants (MS-SMB2 2.2, MS-FSCC, MS-DTYP access masks). Pure data.
 #pragma once
+#include <array>
 #include <cstdint>
 
 namespace sd::smb2 {
 
 constexpr uint16_t kDialect202 = 0x0202, kDialect210 = 0x0210, kDialect300 = 0x0300,
                    kDialect302 = 0x0302, kDialect311 = 0x0311, kDialectWildcard = 0x02FF;
+// The SMB 3 dialects spoken here, most preferred (newest) first: the server's choice order and
+// the client's default offer.
+inline constexpr std::array<uint16_t, 3> kDialectsNewestFirst = {kDialect311, kDialect302, kDialect300};
 
 // MS-SMB2 2.2.3 SecurityMode
 constexpr uint16_t kNegotiateSigningEnabled = 0x0001, kNegotiateSigningRequired = 0x0002;

@@ -14,8 +14,10 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -433,6 +435,244 @@ int watchCmd(SmbClient& cl, const std::string& path, bool recursive) {
   }
 }
 
+// The command line after the early subcommands (mount, status, rdma).
+struct CommandLine {
+  Credentials creds;
+  bool have_user = false;
+  std::string cred_file;
+  int port = 0;
+  std::vector<uint16_t> dialects{smb2::kDialectsNewestFirst.begin(), smb2::kDialectsNewestFirst.end()};
+  bool sign = false, seal = false, quiet = false, rdma = false, recursive = false;
+  std::string rdma_provider = "auto";
+  std::string cmd;
+  std::vector<std::string> args;  // the command's own
+};
+
+// The options, wherever they stand; an exit code when there is nothing more to do (--help, a
+// bad option).
+std::optional<int> parseOptions(int argc, char** argv, CommandLine& o) {
+  static const option kLong[] = {{"user", required_argument, nullptr, 'U'},
+                                 {"credentials", required_argument, nullptr, 'A'},
+                                 {"port", required_argument, nullptr, 'p'},
+                                 {"vers", required_argument, nullptr, 'V'},
+                                 {"sign", no_argument, nullptr, 'S'},
+                                 {"seal", no_argument, nullptr, 'E'},
+                                 {"quiet", no_argument, nullptr, 'q'},
+                                 {"recursive", no_argument, nullptr, 'r'},
+                                 {"rdma", no_argument, nullptr, 'R'},
+                                 {"rdma-provider", required_argument, nullptr, 'P'},
+                                 {"verbose", no_argument, nullptr, 'v'},
+                                 {"help", no_argument, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
+  optind = 1;  // options may come before or after the command (GNU getopt permutes)
+  int c;
+  while ((c = getopt_long(argc, argv, "U:A:p:qrvh", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'U': o.creds = parseUserSpec(optarg); o.have_user = true; break;
+      case 'A': o.cred_file = optarg; break;
+      case 'p': o.port = std::atoi(optarg); if (o.port <= 0 || o.port > 65535) { std::fprintf(stderr, "smbdirect: invalid port '%s'\n", optarg); return 2; } break;
+      case 'V': {
+        auto d = parseVers(optarg);
+        if (!d) { std::fprintf(stderr, "smbdirect: unsupported --vers '%s' (3.0, 3.0.2 or 3.1.1)\n", optarg); return 2; }
+        o.dialects = *d;
+        break;
+      }
+      case 'S': o.sign = true; break;
+      case 'E': o.seal = true; break;
+      case 'q': o.quiet = true; break;
+      case 'r': o.recursive = true; break;
+      case 'R': o.rdma = true; break;
+      case 'P':
+        o.rdma_provider = optarg;
+        if (o.rdma_provider != "auto" && o.rdma_provider != "soft" && o.rdma_provider != "verbs") {
+          std::fprintf(stderr, "smbdirect: --rdma-provider: expected auto, soft or verbs\n");
+          return 2;
+        }
+        o.rdma = true;
+        break;
+      case 'v': logSetLevel(LogLevel::kDebug); break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  return std::nullopt;
+}
+
+// The command and its arguments (after the options); an exit code for a usage error.
+std::optional<int> parseCommand(int argc, char** argv, CommandLine& o) {
+  std::vector<std::string> args(argv + optind, argv + argc);
+  if (args.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  o.cmd = args[0];
+  args.erase(args.begin());
+  static const std::set<std::string> kCmds = {"ls",    "get", "put", "cat",    "stat",  "mkdir", "rm",
+                                              "rmdir", "mv",  "cp",  "shares", "shell", "watch"};
+  if (!kCmds.count(o.cmd)) {
+    std::fprintf(stderr, "smbdirect: unknown command '%s'\n", o.cmd.c_str());
+    usage(stderr);
+    return 2;
+  }
+  size_t need = (o.cmd == "put" || o.cmd == "mv" || o.cmd == "cp") ? 2 : 1;
+  if (args.size() < need || args.size() > need + (o.cmd == "get" ? 1 : 0)) {
+    usage(stderr);
+    return 2;
+  }
+  o.args = std::move(args);
+  return std::nullopt;
+}
+
+// The server address the command works on (complaining when it is bad).
+std::optional<SmbAddress> commandAddress(const CommandLine& o) {
+  std::string addr_text = o.cmd == "put" ? o.args[1] : o.args[0];
+  if (o.cmd == "shares" && addr_text.find('/', 2) == std::string::npos) addr_text += "/IPC$";
+  auto addr = parseSmbAddress(addr_text);
+  if (!addr) {
+    std::fprintf(stderr, "smbdirect: bad address '%s' (use //host[:port]/share/path)\n", addr_text.c_str());
+    return std::nullopt;
+  }
+  if (addr->share.empty() && o.cmd != "shares") {
+    std::fprintf(stderr, "smbdirect: no share in '%s'\n", addr_text.c_str());
+    return std::nullopt;
+  }
+  return *addr;
+}
+
+// Who logs on: -U, else the credentials file, else the address's user, else $USER; the password
+// from -U, the file, the address, $PASSWD or a prompt. An exit code when the file is bad.
+std::optional<int> resolveCredentials(CommandLine& o, const SmbAddress& addr) {
+  Credentials& creds = o.creds;
+  if (!o.cred_file.empty()) {
+    std::string e;
+    auto f = loadCredentialsFile(o.cred_file, &e);
+    if (!f) { std::fprintf(stderr, "smbdirect: %s\n", e.c_str()); return 2; }
+    if (!o.have_user) creds = *f;
+    else if (!creds.has_password && f->has_password) { creds.password = f->password; creds.has_password = true; }
+  }
+  if (!addr.user.empty() && !o.have_user) {
+    creds = parseUserSpec(addr.user);
+    if (addr.has_password) { creds.password = addr.password; creds.has_password = true; }
+  }
+  if (creds.user.empty() && getenv("USER")) creds.user = getenv("USER");
+  if (!creds.has_password && getenv("PASSWD")) { creds.password = getenv("PASSWD"); creds.has_password = true; }
+  if (!creds.has_password) creds.password = promptPassword(creds.user);
+  return std::nullopt;
+}
+
+ConnectOptions connectOptions(const CommandLine& o, const SmbAddress& addr) {
+  MountOptions m;
+  m.port = uint16_t(o.port);
+  m.rdma = o.rdma;
+  m.rdma_provider = o.rdma_provider;
+  m.dialects = o.dialects;
+  m.creds = o.creds;
+  m.sign = o.sign;
+  m.seal = o.seal;
+  return connectOptionsFor(addr, m);
+}
+
+int sharesCmd(SmbClient& cl) {
+  auto s = cl.shares();
+  if (!s) return fail("listing shares", s.status());
+  for (const auto& [name, comment] : *s) std::printf("%-20s %s\n", name.c_str(), comment.c_str());
+  (void)cl.logoff();
+  return 0;
+}
+
+// mv's and cp's target: share-relative, or an address of the same share (else nullopt, with
+// `complaint` printed).
+std::optional<std::string> targetInShare(const std::string& to, const SmbAddress& addr, const char* complaint) {
+  if (to.rfind("//", 0) != 0 && to.rfind("smb://", 0) != 0) return to;
+  auto a2 = parseSmbAddress(to);
+  if (!a2 || a2->host != addr.host || a2->share != addr.share) {
+    std::fprintf(stderr, "smbdirect: %s\n", complaint);
+    return std::nullopt;
+  }
+  return a2->path;
+}
+
+// The commands below return an exit code to end with at once, or nullopt when done (the
+// session is then logged off and the exit code is 0).
+using Outcome = std::optional<int>;
+
+Outcome getCmd(SmbClient& cl, const CommandLine& o, const SmbAddress& addr, bool bars) {
+  const std::string& path = addr.path;
+  std::string local = o.cmd == "cat" ? "-" : o.args.size() > 1 ? o.args[1] : baseName(path);
+  if (o.recursive && o.cmd == "get") {
+    auto info = cl.stat(path);
+    if (!info) return fail("get " + path, info.status());
+    if (info->directory) {
+      if (o.args.size() < 2) local = path.empty() ? addr.share : baseName(path);
+      return getTree(cl, path, local, bars, 0);
+    }
+  }
+  if (int r = getFile(cl, path, local, bars)) return r;
+  return std::nullopt;
+}
+
+Outcome putCmd(SmbClient& cl, const CommandLine& o, const SmbAddress& addr, bool bars) {
+  const std::string& path = addr.path;
+  const std::string& local = o.args[0];
+  struct stat sb;
+  if (::stat(local.c_str(), &sb) != 0) { std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
+  std::string remote = path.empty() || path.back() == '/' ? joinPath(path, baseName(local)) : path;
+  if (S_ISDIR(sb.st_mode)) {
+    if (!o.recursive) { std::fprintf(stderr, "smbdirect: %s is a directory (use -r)\n", local.c_str()); return 2; }
+    return putTree(cl, local, remote, bars, 0);
+  }
+  if (int r = putFile(cl, local, remote, bars)) return r;
+  return std::nullopt;
+}
+
+Outcome cpCmd(SmbClient& cl, const CommandLine& o, const SmbAddress& addr, bool bars) {
+  const std::string& path = addr.path;
+  auto to = targetInShare(o.args[1], addr, "cp copies within one share (server-side)");
+  if (!to) return 2;
+  auto info = cl.stat(path);
+  if (!info) return fail("cp " + path, info.status());
+  Progress bar("cp " + baseName(path), info->end_of_file, bars);
+  auto st = cl.copy(path, *to, [&](uint64_t n) { bar.advance(n); });
+  bar.finish();
+  if (!st) return fail("cp " + path, st.status());
+  return std::nullopt;
+}
+
+// The command on the connected share.
+Outcome runCommand(SmbClient& cl, const CommandLine& o, const SmbAddress& addr) {
+  bool bars = !o.quiet && isatty(STDOUT_FILENO);
+  const std::string& path = addr.path;
+  const std::string& cmd = o.cmd;
+  if (cmd == "shell") return shellMain(cl, addr, bars, o.recursive);
+  if (cmd == "watch") return watchCmd(cl, path, o.recursive);
+  if (cmd == "ls") {
+    if (int r = lsCmd(cl, path)) return r;
+  } else if (cmd == "stat") {
+    if (int r = statCmd(cl, path)) return r;
+  } else if (cmd == "get" || cmd == "cat") {
+    return getCmd(cl, o, addr, bars);
+  } else if (cmd == "put") {
+    return putCmd(cl, o, addr, bars);
+  } else if (cmd == "cp") {
+    return cpCmd(cl, o, addr, bars);
+  } else if (cmd == "mkdir") {
+    auto st = cl.mkdir(path);
+    if (!st) return fail("mkdir " + path, st.status());
+  } else if (cmd == "rmdir") {
+    auto st = cl.rmdir(path);
+    if (!st) return fail("rmdir " + path, st.status());
+  } else if (cmd == "rm") {
+    auto st = cl.unlink(path);
+    if (!st) return fail("rm " + path, st.status());
+  } else if (cmd == "mv") {
+    auto to = targetInShare(o.args[1], addr, "mv stays within one share");
+    if (!to) return 2;
+    auto st = cl.rename(path, *to, false);
+    if (!st) return fail("mv " + path, st.status());
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -451,196 +691,26 @@ int main(int argc, char** argv) {
   }
 #endif
   if (!std::strcmp(argv[1], "rdma")) return sd::rdma::rdmaToolMain(argc - 1, argv + 1);
-  Credentials creds;
-  bool have_user = false;
-  std::string cred_file;
-  int port = 0;
-  std::vector<uint16_t> dialects = {0x0311, 0x0302, 0x0300};
-  bool sign = false, seal = false, quiet = false, rdma = false, recursive = false;
-  std::string rdma_provider = "auto";
-  static const option kLong[] = {{"user", required_argument, nullptr, 'U'},
-                                 {"credentials", required_argument, nullptr, 'A'},
-                                 {"port", required_argument, nullptr, 'p'},
-                                 {"vers", required_argument, nullptr, 'V'},
-                                 {"sign", no_argument, nullptr, 'S'},
-                                 {"seal", no_argument, nullptr, 'E'},
-                                 {"quiet", no_argument, nullptr, 'q'},
-                                 {"recursive", no_argument, nullptr, 'r'},
-                                 {"rdma", no_argument, nullptr, 'R'},
-                                 {"rdma-provider", required_argument, nullptr, 'P'},
-                                 {"verbose", no_argument, nullptr, 'v'},
-                                 {"help", no_argument, nullptr, 'h'},
-                                 {nullptr, 0, nullptr, 0}};
-  optind = 1;  // options may come before or after the command (GNU getopt permutes)
-  int c;
-  while ((c = getopt_long(argc, argv, "U:A:p:qrvh", kLong, nullptr)) != -1) {
-    switch (c) {
-      case 'U': creds = parseUserSpec(optarg); have_user = true; break;
-      case 'A': cred_file = optarg; break;
-      case 'p': port = std::atoi(optarg); if (port <= 0 || port > 65535) { std::fprintf(stderr, "smbdirect: invalid port '%s'\n", optarg); return 2; } break;
-      case 'V': {
-        auto d = parseVers(optarg);
-        if (!d) { std::fprintf(stderr, "smbdirect: unsupported --vers '%s' (3.0, 3.0.2 or 3.1.1)\n", optarg); return 2; }
-        dialects = *d;
-        break;
-      }
-      case 'S': sign = true; break;
-      case 'E': seal = true; break;
-      case 'q': quiet = true; break;
-      case 'r': recursive = true; break;
-      case 'R': rdma = true; break;
-      case 'P':
-        rdma_provider = optarg;
-        if (rdma_provider != "auto" && rdma_provider != "soft" && rdma_provider != "verbs") {
-          std::fprintf(stderr, "smbdirect: --rdma-provider: expected auto, soft or verbs\n");
-          return 2;
-        }
-        rdma = true;
-        break;
-      case 'v': logSetLevel(LogLevel::kDebug); break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
-    }
-  }
-  std::vector<std::string> args(argv + optind, argv + argc);
-  if (args.empty()) {
-    usage(stderr);
-    return 2;
-  }
-  std::string cmd = args[0];
-  args.erase(args.begin());
-  static const std::set<std::string> kCmds = {"ls",    "get", "put", "cat",    "stat",  "mkdir", "rm",
-                                              "rmdir", "mv",  "cp",  "shares", "shell", "watch"};
-  if (!kCmds.count(cmd)) {
-    std::fprintf(stderr, "smbdirect: unknown command '%s'\n", cmd.c_str());
-    usage(stderr);
-    return 2;
-  }
-  size_t need = (cmd == "put" || cmd == "mv" || cmd == "cp") ? 2 : 1;
-  if (args.size() < need || args.size() > need + (cmd == "get" ? 1 : 0)) {
-    usage(stderr);
-    return 2;
-  }
-  std::string addr_text = cmd == "put" ? args[1] : args[0];
-  if (cmd == "shares" && addr_text.find('/', 2) == std::string::npos) addr_text += "/IPC$";
-  auto addr = parseSmbAddress(addr_text);
-  if (!addr) {
-    std::fprintf(stderr, "smbdirect: bad address '%s' (use //host[:port]/share/path)\n", addr_text.c_str());
-    return 2;
-  }
-  if (addr->share.empty() && cmd != "shares") {
-    std::fprintf(stderr, "smbdirect: no share in '%s'\n", addr_text.c_str());
-    return 2;
-  }
-  if (!cred_file.empty()) {
-    std::string e;
-    auto f = loadCredentialsFile(cred_file, &e);
-    if (!f) { std::fprintf(stderr, "smbdirect: %s\n", e.c_str()); return 2; }
-    if (!have_user) creds = *f;
-    else if (!creds.has_password && f->has_password) { creds.password = f->password; creds.has_password = true; }
-  }
-  if (!addr->user.empty() && !have_user) {
-    creds = parseUserSpec(addr->user);
-    if (addr->has_password) { creds.password = addr->password; creds.has_password = true; }
-  }
-  if (creds.user.empty() && getenv("USER")) creds.user = getenv("USER");
-  if (!creds.has_password && getenv("PASSWD")) { creds.password = getenv("PASSWD"); creds.has_password = true; }
-  if (!creds.has_password) creds.password = promptPassword(creds.user);
+  CommandLine line;
+  if (auto rc = parseOptions(argc, argv, line)) return *rc;
+  if (auto rc = parseCommand(argc, argv, line)) return *rc;
+  auto addr = commandAddress(line);
+  if (!addr) return 2;
+  if (auto rc = resolveCredentials(line, *addr)) return *rc;
 
-  MountOptions m;
-  m.port = uint16_t(port);
-  m.rdma = rdma;
-  m.rdma_provider = rdma_provider;
-  m.dialects = dialects;
-  m.creds = creds;
-  m.sign = sign;
-  m.seal = seal;
-  ConnectOptions o = connectOptionsFor(*addr, m);
+  ConnectOptions o = connectOptions(line, *addr);
   SmbClient cl;
   auto st = cl.connect(o);
   if (!st) {
-    if (rdma) return fail("SMB Direct to " + o.host + (o.port_explicit ? ":" + std::to_string(o.port) : std::string(" (ports 5445, 445)")), st.status());
+    if (line.rdma) return fail("SMB Direct to " + o.host + (o.port_explicit ? ":" + std::to_string(o.port) : std::string(" (ports 5445, 445)")), st.status());
     return fail("connecting to " + o.host + ":" + std::to_string(o.port), st.status());
   }
   LOG_DEBUG("dialect 0x%04x, signing %s, encryption %s", cl.info().dialect, cl.info().signing ? "on" : "off",
             cl.info().encryption ? "on" : "off");
-  if (cmd == "shares") {
-    auto s = cl.shares();
-    if (!s) return fail("listing shares", s.status());
-    for (const auto& [name, comment] : *s) std::printf("%-20s %s\n", name.c_str(), comment.c_str());
-    (void)cl.logoff();
-    return 0;
-  }
+  if (line.cmd == "shares") return sharesCmd(cl);
   st = cl.treeConnect(addr->share);
   if (!st) return fail("connecting to share " + addr->share, st.status());
-  bool bars = !quiet && isatty(STDOUT_FILENO);
-  int rc = 0;
-  const std::string& path = addr->path;
-  if (cmd == "shell") {
-    return shellMain(cl, *addr, bars, recursive);
-  } else if (cmd == "watch") {
-    return watchCmd(cl, path, recursive);
-  } else if (cmd == "ls") {
-    int r = lsCmd(cl, path);
-    if (r) return r;
-  } else if (cmd == "stat") {
-    int r = statCmd(cl, path);
-    if (r) return r;
-  } else if (cmd == "get" || cmd == "cat") {
-    std::string local = cmd == "cat" ? "-" : args.size() > 1 ? args[1] : baseName(path);
-    if (recursive && cmd == "get") {
-      auto info = cl.stat(path);
-      if (!info) return fail("get " + path, info.status());
-      if (info->directory) {
-        if (args.size() < 2) local = path.empty() ? addr->share : baseName(path);
-        return getTree(cl, path, local, bars, 0);
-      }
-    }
-    int r = getFile(cl, path, local, bars);
-    if (r) return r;
-  } else if (cmd == "put") {
-    const std::string& local = args[0];
-    struct stat sb;
-    if (::stat(local.c_str(), &sb) != 0) { std::fprintf(stderr, "smbdirect: cannot read %s: %s\n", local.c_str(), std::strerror(errno)); return 1; }
-    std::string remote = path.empty() || path.back() == '/' ? joinPath(path, baseName(local)) : path;
-    if (S_ISDIR(sb.st_mode)) {
-      if (!recursive) { std::fprintf(stderr, "smbdirect: %s is a directory (use -r)\n", local.c_str()); return 2; }
-      return putTree(cl, local, remote, bars, 0);
-    }
-    int r = putFile(cl, local, remote, bars);
-    if (r) return r;
-  } else if (cmd == "cp") {
-    std::string to = args[1];
-    if (to.rfind("//", 0) == 0 || to.rfind("smb://", 0) == 0) {
-      auto a2 = parseSmbAddress(to);
-      if (!a2 || a2->host != addr->host || a2->share != addr->share) { std::fprintf(stderr, "smbdirect: cp copies within one share (server-side)\n"); return 2; }
-      to = a2->path;
-    }
-    auto info = cl.stat(path);
-    if (!info) return fail("cp " + path, info.status());
-    Progress bar("cp " + baseName(path), info->end_of_file, bars);
-    st = cl.copy(path, to, [&](uint64_t n) { bar.advance(n); });
-    bar.finish();
-    if (!st) return fail("cp " + path, st.status());
-  } else if (cmd == "mkdir") {
-    st = cl.mkdir(path);
-    if (!st) return fail("mkdir " + path, st.status());
-  } else if (cmd == "rmdir") {
-    st = cl.rmdir(path);
-    if (!st) return fail("rmdir " + path, st.status());
-  } else if (cmd == "rm") {
-    st = cl.unlink(path);
-    if (!st) return fail("rm " + path, st.status());
-  } else if (cmd == "mv") {
-    std::string to = args[1];
-    if (to.rfind("//", 0) == 0 || to.rfind("smb://", 0) == 0) {
-      auto a2 = parseSmbAddress(to);
-      if (!a2 || a2->host != addr->host || a2->share != addr->share) { std::fprintf(stderr, "smbdirect: mv stays within one share\n"); return 2; }
-      to = a2->path;
-    }
-    st = cl.rename(path, to, false);
-    if (!st) return fail("mv " + path, st.status());
-  }
+  if (auto rc = runCommand(cl, line, *addr)) return *rc;
   (void)cl.logoff();
-  return rc;
+  return 0;
 }

@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/log.h"
 #include "config/config.h"
@@ -135,15 +137,15 @@ bool startSmbDirect(const sd::config::Global& g, const sd::runtime::RdmaServer::
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc > 1 && std::strcmp(argv[1], "user") == 0) return sd::config::userCommandMain(argc - 1, argv + 1);
-
+struct DaemonOptions {
   std::string conf_path = kDefaultConfig, users_path = kDefaultUsers, pid_path = kDefaultPidFile;
   int port = -1;
   bool nodetach = false;
   int verbose = 0;
+};
+
+// The command line; an exit code when there is nothing more to do (--help, a usage error).
+std::optional<int> parseOptions(int argc, char** argv, DaemonOptions& d) {
   static const option kLong[] = {{"config", required_argument, nullptr, 'c'},
                                  {"users", required_argument, nullptr, 'u'},
                                  {"port", required_argument, nullptr, 'p'},
@@ -155,8 +157,8 @@ int main(int argc, char** argv) {
   int c;
   while ((c = getopt_long(argc, argv, "c:u:p:nP:vh", kLong, nullptr)) != -1) {
     switch (c) {
-      case 'c': conf_path = optarg; break;
-      case 'u': users_path = optarg; break;
+      case 'c': d.conf_path = optarg; break;
+      case 'u': d.users_path = optarg; break;
       case 'p': {
         char* end = nullptr;
         long v = std::strtol(optarg, &end, 10);
@@ -164,12 +166,12 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "smbdirectd: invalid port '%s'\n", optarg);
           return 2;
         }
-        port = int(v);
+        d.port = int(v);
         break;
       }
-      case 'n': nodetach = true; break;
-      case 'P': pid_path = optarg; break;
-      case 'v': verbose++; break;
+      case 'n': d.nodetach = true; break;
+      case 'P': d.pid_path = optarg; break;
+      case 'v': d.verbose++; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
@@ -179,13 +181,86 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
-  sd::logSetPrefix("smbdirectd");
-  sd::logSetLevel(verbose >= 2 ? sd::LogLevel::kTrace
-                               : verbose == 1 ? sd::LogLevel::kDebug : sd::LogLevel::kInfo);
+  return std::nullopt;
+}
 
-  auto loaded = load(conf_path, users_path);
+// Every new connection, TCP or SMB Direct: refused before anything is read when [global]
+// hosts allow / hosts deny keep its address out.
+sd::runtime::TcpServer::Factory connectionFactory(std::shared_ptr<sd::server::ServerState> state) {
+  return [state](std::shared_ptr<sd::server::Transport> t) -> std::unique_ptr<sd::server::MessageHandler> {
+    if (!state->admitsPeer(t->info().peer)) {
+      LOG_WARN("refusing connection from %s (%s): hosts allow / hosts deny",
+               t->info().peer.c_str(), t->info().kind.c_str());
+      return nullptr;
+    }
+    return std::make_unique<sd::server::Connection>(state, std::move(t));
+  };
+}
+
+// Into the background (unless -n), then the pid file; false on failure (said).
+bool detachAndWritePid(const DaemonOptions& d) {
+  if (!d.nodetach) {
+    if (daemon(0, 0) != 0) {
+      std::fprintf(stderr, "smbdirectd: daemon(): %s\n", std::strerror(errno));
+      return false;
+    }
+    sd::logToSyslog("smbdirectd");
+  }
+  if (d.pid_path != "none") {
+    FILE* f = std::fopen(d.pid_path.c_str(), "w");
+    if (!f) {
+      LOG_ERROR("cannot write pid file %s: %s", d.pid_path.c_str(), std::strerror(errno));
+      return false;
+    }
+    std::fprintf(f, "%d\n", int(getpid()));
+    std::fclose(f);
+  }
+  return true;
+}
+
+void installSignals() {
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+// Serves until SIGTERM/SIGINT; SIGHUP reloads the configuration and users.
+void serveUntilStopped(sd::server::ServerState& state, const DaemonOptions& d) {
+  while (!g_stop) {
+    pause();
+    if (g_reload) {
+      g_reload = 0;
+      LOG_INFO("SIGHUP: reloading %s and %s", d.conf_path.c_str(), d.users_path.c_str());
+      auto again = load(d.conf_path, d.users_path);
+      if (!again) {
+        LOG_ERROR("reload failed; keeping the previous configuration");
+        continue;
+      }
+      auto u2 = again->users;
+      auto rs = state.configure(again->cfg, [u2](std::string_view u) { return u2->find(u); });
+      if (!rs) LOG_ERROR("reload failed: %s; keeping the previous configuration", rs.error().what);
+      else LOG_INFO("reloaded: %zu shares", state.shares().size());
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "user") == 0) return sd::config::userCommandMain(argc - 1, argv + 1);
+
+  DaemonOptions d;
+  if (auto rc = parseOptions(argc, argv, d)) return *rc;
+  sd::logSetPrefix("smbdirectd");
+  sd::logSetLevel(d.verbose >= 2 ? sd::LogLevel::kTrace
+                                 : d.verbose == 1 ? sd::LogLevel::kDebug : sd::LogLevel::kInfo);
+
+  auto loaded = load(d.conf_path, d.users_path);
   if (!loaded) return 1;
-  if (port >= 0) loaded->cfg.global.tcp_port = uint16_t(port);
+  if (d.port >= 0) loaded->cfg.global.tcp_port = uint16_t(d.port);
 
   // Declared before the state so that it outlives every connection: written files are released
   // on its thread, after their CLOSE was answered.
@@ -203,17 +278,7 @@ int main(int argc, char** argv) {
   spec.port = loaded->cfg.global.tcp_port;
   if (loaded->cfg.global.bind_interfaces_only) spec.addresses = loaded->cfg.global.interfaces;
   spec.max_connections = loaded->cfg.global.max_connections;
-  // Every new connection, TCP or SMB Direct: refused before anything is read when [global]
-  // hosts allow / hosts deny keep its address out.
-  auto factory = [state](std::shared_ptr<sd::server::Transport> t)
-      -> std::unique_ptr<sd::server::MessageHandler> {
-    if (!state->admitsPeer(t->info().peer)) {
-      LOG_WARN("refusing connection from %s (%s): hosts allow / hosts deny",
-               t->info().peer.c_str(), t->info().kind.c_str());
-      return nullptr;
-    }
-    return std::make_unique<sd::server::Connection>(state, std::move(t));
-  };
+  auto factory = connectionFactory(state);
   sd::runtime::TcpServer tcp(factory);
   if (!tcp.listen(spec)) return 1;
   std::vector<std::unique_ptr<sd::runtime::RdmaServer>> rdma;
@@ -221,58 +286,22 @@ int main(int argc, char** argv) {
     return 1;
   state->setRdmaListening(!rdma.empty());
 
-  if (!nodetach) {
-    if (daemon(0, 0) != 0) {
-      std::fprintf(stderr, "smbdirectd: daemon(): %s\n", std::strerror(errno));
-      return 1;
-    }
-    sd::logToSyslog("smbdirectd");
-  }
-  if (pid_path != "none") {
-    FILE* f = std::fopen(pid_path.c_str(), "w");
-    if (!f) {
-      LOG_ERROR("cannot write pid file %s: %s", pid_path.c_str(), std::strerror(errno));
-      return 1;
-    }
-    std::fprintf(f, "%d\n", int(getpid()));
-    std::fclose(f);
-  }
-
-  struct sigaction sa {};
-  sa.sa_handler = onSignal;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGHUP, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  if (!detachAndWritePid(d)) return 1;
+  installSignals();
 
   tcp.start();
   for (auto& r : rdma) r->start();
   LOG_INFO("smbdirectd started: %zu shares, config %s, users %s", state->shares().size(),
-           conf_path.c_str(), users_path.c_str());
+           d.conf_path.c_str(), d.users_path.c_str());
   if (sd::vfs::identitySwitching())
     LOG_INFO("running as root: each user acts as their own Unix account");
   else
     LOG_WARN("running as uid %u, not root: every SMB user acts as this account (no per-user "
              "ownership or permissions)", unsigned(geteuid()));
-  while (!g_stop) {
-    pause();
-    if (g_reload) {
-      g_reload = 0;
-      LOG_INFO("SIGHUP: reloading %s and %s", conf_path.c_str(), users_path.c_str());
-      auto again = load(conf_path, users_path);
-      if (!again) {
-        LOG_ERROR("reload failed; keeping the previous configuration");
-        continue;
-      }
-      auto u2 = again->users;
-      auto rs = state->configure(again->cfg, [u2](std::string_view u) { return u2->find(u); });
-      if (!rs) LOG_ERROR("reload failed: %s; keeping the previous configuration", rs.error().what);
-      else LOG_INFO("reloaded: %zu shares", state->shares().size());
-    }
-  }
+  serveUntilStopped(*state, d);
   LOG_INFO("stopping");
   tcp.stop();
   for (auto& r : rdma) r->stop();
-  if (pid_path != "none") unlink(pid_path.c_str());
+  if (d.pid_path != "none") unlink(d.pid_path.c_str());
   return 0;
 }

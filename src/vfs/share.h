@@ -181,6 +181,11 @@ class Share {
                                 const std::string& stream, bool base_exists, bool base_is_dir,
                                 bool hidden);
   Result<std::string> resolveCase(const std::string& rel);
+  // Share::open once the name is resolved: an existing file or directory, or a new one.
+  Status openExisting(const OpenRequest& req, const std::string& path, bool is_dir, bool hidden,
+                      OpenResult& res);
+  Status createNew(const OpenRequest& req, const std::string& parent, const std::string& leaf, bool hidden,
+                   OpenResult& res);
   Result<FileStat> statFd(int fd);
 
   int root_fd_ = -1;
