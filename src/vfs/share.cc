@@ -237,7 +237,9 @@ Status Share::createNew(const OpenRequest& req, const std::string& parent, const
   if (fd < 0) return fromErrno(e, "create");
   uint32_t attrs = req.file_attributes & (kAttrHidden | kAttrSystem | kAttrArchive | kAttrReadonly);
   if (!req.directory) attrs |= kAttrArchive;
-  DosState dos{attrs & ~kAttrReadonly, filetimeNow(), true};
+  DosState dos;  // no change time of our own yet: the file system's ctime stands
+  dos.attributes = attrs & ~kAttrReadonly;
+  dos.creation = filetimeNow();
   (void)writeDos(fd, dos);
   applyForcedMode(fd, req.directory ? opts_.force_directory_mode : opts_.force_create_mode);
   if ((attrs & kAttrReadonly) && !req.directory) fchmod(fd, 0444 & opts_.create_mask);
