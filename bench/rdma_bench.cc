@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "rdma/rdma.h"
-#include "rdma/tool/rdma_tool.h"
+#include "tools/rdma/rdma_tool.h"
 
 extern char** environ;
 

@@ -24,7 +24,7 @@
 #include "client/options.h"
 #include "client/progress.h"
 #include "client/smb_client.h"
-#include "rdma/tool/rdma_tool.h"
+#include "tools/rdma/rdma_tool.h"
 #include "smbdirect/endpoint.h"
 #ifdef SMBDIRECT_HAVE_FUSE
 #include "fuse/mount_main.h"

@@ -5,8 +5,10 @@
 // queue, the outbound read request queue (ORD), send-queue ordering, terminate generation.
 //
 // Bytes in (rxBytes / rxPlan), bytes out (txGather / txConsumed), completions and connection
-// events out (takeEvents). No sockets, threads or clocks: the provider shell (soft_provider.cc)
+// events out (takeEvents). No sockets, threads or clocks: the provider shell (soft_conn.cc)
 // does the I/O. Owned by rdma/soft. Not thread-safe: the shell serialises calls with a mutex.
+// iwarp_stream.cc: setup, close and events; iwarp_stream_tx.cc: work requests and transmit;
+// iwarp_stream_rx.cc: receive.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -186,7 +188,14 @@ class IwarpStream {
   void queueFpdu(const DdpHeader& h, const uint8_t* extra, size_t extra_len, const uint8_t* payload,
                  size_t payload_len, uint64_t completes_seq);
   void pump();
+  // Encodes the entry's FPDUs (or does its local operation): false when it must wait.
   bool encodeWr(SqEntry& e);
+  bool gatherSource(SqEntry& e, const char* why, std::vector<std::pair<uint8_t*, size_t>>* chunks);
+  bool encodeSend(SqEntry& e);
+  bool encodeWrite(SqEntry& e);
+  bool encodeRead(SqEntry& e);
+  bool encodeRegMr(SqEntry& e);
+  bool encodeLocalInv(SqEntry& e);
   bool resolveLocal(const std::vector<Sge>& sges, uint32_t access,
                     std::vector<std::pair<uint8_t*, size_t>>* chunks);
   void queueTagged(RdmapOp op, uint32_t stag, uint64_t to,
@@ -204,6 +213,9 @@ class IwarpStream {
   void rxDirectDone(size_t n);
   void mpaInput(ByteView& data);
   void onHeader();
+  void terminateHeader(TermLayer layer, uint8_t etype, uint8_t code);
+  bool acceptTagged();
+  bool acceptUntagged();
   void onFpduComplete();
   void onTerminate(const Terminate& t);
   void onReadRequest(const ReadRequest& q);

@@ -1,8 +1,8 @@
-// smbdirect-rdma: the RDMA tool as its own executable until the smbdirect CLI dispatches to it.
+// smbdirect-rdma: the RDMA tool (`smbdirect rdma ...`) as its own executable.
 #include <string>
 #include <vector>
 
-#include "rdma/tool/rdma_tool.h"
+#include "tools/rdma/rdma_tool.h"
 
 int main(int argc, char** argv) {
   std::vector<char*> args;

@@ -1,5 +1,5 @@
 // `smbdirect rdma ...`: devices (like ibv_devices + rdma link), ping (rping's protocol and flags),
-// bw and lat (bandwidth/latency of send, RDMA write and RDMA read). Owned by rdma/tool; runs on the
+// bw and lat (bandwidth/latency of send, RDMA write and RDMA read). Owned by tools/rdma; runs on the
 // calling thread. argv[0] is "rdma", argv[1] the subcommand.
 #pragma once
 
