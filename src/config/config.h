@@ -59,7 +59,9 @@ struct Global {
   uint32_t smb_direct_send_credits = 255;
   uint32_t smb_direct_max_send_size = 8192;
   uint32_t smb_direct_max_receive_size = 8192;
-  uint32_t smb_direct_max_fragmented_size = 1u << 20;
+  // 1 MiB of data and the headers of an encrypted WRITE: cifs.ko sends sealed I/O inline, a
+  // 1 MiB WRITE as one 1048740-byte message (MS-SMB2 transform, SMB2 and WRITE headers).
+  uint32_t smb_direct_max_fragmented_size = (1u << 20) + (64u << 10);
   uint32_t smb_direct_max_read_write_size = 0;  // 0: max(smb2 max read, smb2 max write)
 };
 

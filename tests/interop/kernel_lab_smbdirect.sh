@@ -102,6 +102,26 @@ for v in 3.1.1 3.0 3.02; do
   umount /mnt/c || { echo "RESULT $v umount FAIL"; fail=1; }
   rm -f /tmp/src
 done
+# Sealed (-o seal) with cifs.ko's default sizes: encrypted READ and WRITE go inline, a 1 MiB
+# WRITE as one message of 1 MiB and its headers. Linux 6.1's cifs.ko fails to decrypt over SMB
+# Direct (smbdirectd logs "decryption failed" after a few exchanges): not run there.
+case "$(uname -r)" in
+  6.1.*) echo "RESULT 3.1.1 seal SKIP (Linux 6.1)" ;;
+  *)
+    if mount -t cifs //10.0.2.2/share /mnt/c -o vers=3.1.1,rdma,seal,username=labuser,password=labpass; then
+      dd if=/dev/urandom of=/tmp/src bs=1M count=$MB 2>/dev/null
+      want=$(sha256sum /tmp/src | cut -d' ' -f1)
+      dd if=/tmp/src of=/mnt/c/sealed.bin bs=1M conv=fsync 2>/dev/null || { echo "RESULT 3.1.1 seal_write FAIL"; fail=1; }
+      echo 3 > /proc/sys/vm/drop_caches
+      got=$(dd if=/mnt/c/sealed.bin bs=1M 2>/dev/null | sha256sum | cut -d' ' -f1)
+      [ "$got" = "$want" ] && echo "RESULT 3.1.1 seal_default_sizes_checksum ok ($MB MiB)" ||
+        { echo "RESULT 3.1.1 seal_default_sizes_checksum FAIL"; dmesg | grep -i "cifs\|smbd" | tail -5; fail=1; }
+      rm -f /mnt/c/sealed.bin /tmp/src
+      umount /mnt/c || fail=1
+    else
+      echo "RESULT 3.1.1 seal_mount FAIL"; fail=1
+    fi ;;
+esac
 # cache=strict under a lease: the second read of lease.txt comes from the page cache (no READ
 # in /proc/fs/cifs/Stats), then the host overwrites it through smbclient (asked for by the file
 # "ready"): the lease break makes the next read fetch the new data.
@@ -142,6 +162,7 @@ GUEST
   lab_rc=$?
   echo "# guest kernel: $(sed -n 's/^ *> KERNEL //p' "$WORK/lab1.log" | head -1)"
   while read -r _ v what verdict rest; do
+    if [ "$verdict" = SKIP ]; then echo "# skipped: cifs.ko vers=$v rdma -> smbdirectd: $what ${rest}"; continue; fi
     [ "$verdict" = ok ] && ok "cifs.ko vers=$v rdma -> smbdirectd: $what ${rest}" || not_ok "cifs.ko vers=$v rdma -> smbdirectd: $what"
   done < <(sed -n 's/^ *> RESULT /RESULT /p' "$WORK/lab1.log")
   kill "$OTHER_PID" 2>/dev/null; wait "$OTHER_PID" 2>/dev/null

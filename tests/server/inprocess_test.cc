@@ -1653,7 +1653,7 @@ TEST_F(InProcess, KeySmbDirectSizesAndCredits) {
   EXPECT_EQ(def.fragments_for_4k_read, 0u);
   EXPECT_GE(cfg.fragments_for_4k_read, 4u);
   // smb direct max fragmented size: the largest message the server takes.
-  EXPECT_EQ(def.st.max_fragmented_size, 1u << 20);
+  EXPECT_EQ(def.st.max_fragmented_size, (1u << 20) + (64u << 10));  // room for a sealed 1 MiB WRITE
   EXPECT_EQ(cfg.st.max_fragmented_size, 128u * 1024);
   // smb direct max read write size: RDMA transfers of 64 KiB, 16 for each MiB.
   EXPECT_EQ(def.st.max_read_write_size, 8u << 20);
