@@ -24,7 +24,10 @@ class RdmaTransport : public Transport {
     provider_ = st.provider;
     device_ = st.device;
     rw_max_ = st.max_read_write_size;
-    inline_max_ = st.max_fragmented_size > (128u << 10) ? (st.max_fragmented_size - (64u << 10)) & ~4095u : 65536;
+    // Inline I/O fits in both directions: a WRITE in the server's MaxFragmentedSize, a READ's
+    // response in ours, each with 64 KiB for headers (and a transform header when sealed).
+    uint32_t frag = std::min(st.max_fragmented_size, st.own_max_fragmented_size);
+    inline_max_ = frag > (128u << 10) ? (frag - (64u << 10)) & ~4095u : 65536;
     LOG_INFO("RDMA transport established with %s (%s provider, %s %s)", server_.c_str(), st.provider.c_str(),
              st.transport.c_str(), st.device.c_str());
   }

@@ -26,7 +26,12 @@ ChangeWatch::Invalidation ChangeWatch::invalidationFor(const fscc::NotifyEntry& 
   while (!path.empty() && path.front() == '/') path.erase(path.begin());
   if (path.empty()) return inv;
   auto [dir, name] = splitParent(path);
-  if (change.action != fscc::kFileActionModified) inv.entries.emplace_back(dir, name);
+  // Only a name that went away (or was replaced by a rename) can have a stale dentry: the kernel
+  // keeps no negative entries here, so an added name needs none dropped, and dropping the
+  // mount's own new files' entries could evict their inodes with their cached pages.
+  if (change.action == fscc::kFileActionRemoved || change.action == fscc::kFileActionRenamedOldName ||
+      change.action == fscc::kFileActionRenamedNewName)
+    inv.entries.emplace_back(dir, name);
   inv.attributes.push_back(path);
   inv.attributes.push_back(dir);
   return inv;

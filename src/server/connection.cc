@@ -394,8 +394,13 @@ void Connection::sendChain(Chain& chain) {
   if (encrypt_for && !encrypt_for->keys.s2c_key.empty())
     out = smb2::encryptMessage(encrypt_for->cipher, encrypt_for->keys.s2c_key, encrypt_for->session_id, out);
   ByteView whole(out);
-  if (chain.invalidate) (void)transport_->sendInvalidate(std::span<const ByteView>(&whole, 1), chain.invalidate);
-  else (void)transport_->send(whole);
+  Status sent = chain.invalidate ? transport_->sendInvalidate(std::span<const ByteView>(&whole, 1), chain.invalidate)
+                                 : transport_->send(whole);
+  // A connection that went away loses its responses; one the transport refuses (larger than the
+  // peer takes) is a bug to see, not a silent hang of the client.
+  if (!sent && sent.status() == NtStatus::kInvalidParameter)
+    LOG_WARN("%s: a %zu-byte response could not be sent: %s", transport_->info().peer.c_str(), whole.size(),
+             sent.error().what);
   // The transports have copied the message: keep a large buffer for the next READ.
   if (out.capacity() >= kSpareMin) {
     out.resize(out.capacity());  // zero-fills only the tail beyond the message

@@ -9,6 +9,11 @@
 
 namespace sd::server {
 
+namespace {
+// MS-SMB2 2.2.41 SMB2 TRANSFORM_HEADER (52 bytes), with room for an 8-byte compound pad.
+constexpr size_t kTransformHeaderRoom = 52 + 8;
+}  // namespace
+
 Status handleRead(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeReadRequest(r.msg));
   auto open = SD_TRY(c.openOf(r, req.file_id));
@@ -52,6 +57,16 @@ Status handleRead(Connection& c, Request& r) {
   // Encode the fixed part, then read the data directly behind it, into the connection's spare
   // response buffer when it is large enough (no zero-fill of bytes the read overwrites).
   size_t data_at = smb2::encodeReadResponseHeader(r.out);
+  // Inline data must fit in one transport message with its headers and, on a sealed session,
+  // the transform header: on SMB Direct the peer's MaxFragmentedSize, which cifs.ko's sealed
+  // 1 MiB READs exceed (it sends encrypted I/O inline and sizes it for signing only). Such a
+  // READ fails (the client reports an I/O error) rather than leave the client waiting for a
+  // response the transport cannot carry. A short read instead was tried: Linux 6.12's cifs.ko
+  // then returned wrong data.
+  if (size_t(data_at) + req.length + kTransformHeaderRoom > size_t(c.transport().info().max_message)) {
+    r.out.buf().resize(64);
+    return err(NtStatus::kInvalidParameter, "inline READ response larger than the peer's MaxFragmentedSize");
+  }
   Bytes& out = r.out.buf();
   if (Bytes spare = c.takeResponseBuffer(); spare.size() >= data_at + req.length) {
     std::copy(out.begin(), out.begin() + long(data_at), spare.begin());

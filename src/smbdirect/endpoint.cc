@@ -770,6 +770,7 @@ EndpointStatus Endpoint::status() const {
   s.max_send_size = core_.maxSendSize();
   s.max_receive_size = core_.maxReceiveSize();
   s.max_fragmented_size = core_.peerMaxFragmentedSize();
+  s.own_max_fragmented_size = core_.config().max_fragmented_size;
   s.max_read_write_size = core_.maxReadWriteSize();
   s.ird = ird_;
   s.ord = ord_;

@@ -37,6 +37,7 @@ struct EndpointStatus {
   std::string provider, device, transport, local, peer, state;
   uint32_t send_credits = 0, peer_credits = 0, receives_posted = 0;
   uint32_t max_send_size = 0, max_receive_size = 0, max_fragmented_size = 0, max_read_write_size = 0;
+  uint32_t own_max_fragmented_size = 0;  // ours: the largest message we reassemble
   uint32_t ird = 0, ord = 0;
   Stats stats;
   uint64_t rdma_reads = 0, rdma_writes = 0, rdma_read_bytes = 0, rdma_write_bytes = 0;

@@ -129,10 +129,15 @@ TEST(LeaseCache, ForgetAllAfterReconnect) {
 }
 
 TEST(ChangeWatch, InvalidationOfEachAction) {
+  // An added name had no dentry (no negative entries are cached): its directory's attributes go.
   auto inv = ChangeWatch::invalidationFor({fscc::kFileActionAdded, "dir\\sub\\new.txt"});
-  ASSERT_EQ(inv.entries.size(), 1u);
-  EXPECT_EQ(inv.entries[0], std::make_pair(std::string("dir/sub"), std::string("new.txt")));
+  EXPECT_TRUE(inv.entries.empty());
   EXPECT_EQ(inv.attributes, (std::vector<std::string>{"dir/sub/new.txt", "dir/sub"}));
+  inv = ChangeWatch::invalidationFor({fscc::kFileActionRemoved, "dir\\sub\\gone.txt"});
+  ASSERT_EQ(inv.entries.size(), 1u);
+  EXPECT_EQ(inv.entries[0], std::make_pair(std::string("dir/sub"), std::string("gone.txt")));
+  inv = ChangeWatch::invalidationFor({fscc::kFileActionRenamedNewName, "over"});
+  ASSERT_EQ(inv.entries.size(), 1u);
   inv = ChangeWatch::invalidationFor({fscc::kFileActionRenamedOldName, "old"});
   ASSERT_EQ(inv.entries.size(), 1u);
   EXPECT_EQ(inv.entries[0], std::make_pair(std::string(), std::string("old")));
@@ -140,7 +145,7 @@ TEST(ChangeWatch, InvalidationOfEachAction) {
   inv = ChangeWatch::invalidationFor({fscc::kFileActionModified, "f"});
   EXPECT_TRUE(inv.entries.empty());
   EXPECT_EQ(inv.attributes, (std::vector<std::string>{"f", ""}));
-  EXPECT_TRUE(ChangeWatch::invalidationFor({fscc::kFileActionAdded, "\\"}).entries.empty());
+  EXPECT_TRUE(ChangeWatch::invalidationFor({fscc::kFileActionRemoved, "\\"}).entries.empty());
 }
 
 }  // namespace
