@@ -11,6 +11,7 @@
 
 #include <cerrno>
 
+#include "base/net.h"
 #include "client/smb_client.h"
 #include "client/transport.h"
 #include "smb2/frame.h"
@@ -29,7 +30,7 @@ class TcpTransport : public Transport {
     smb2::encodeFrameHeader(hdr, uint32_t(a.size() + b.size()));
     ByteView parts[3] = {ByteView(hdr, 4), a, b};
     struct iovec iov[3];
-    int n = 0;
+    size_t n = 0;
     for (auto& p : parts)
       if (!p.empty()) iov[n++] = {const_cast<uint8_t*>(p.data()), p.size()};
     struct iovec* cur = iov;
@@ -43,16 +44,7 @@ class TcpTransport : public Transport {
         if (errno == EINTR) continue;
         return err(errno == EAGAIN ? NtStatus::kIoTimeout : ntStatusFromErrno(errno), "send");
       }
-      size_t left = size_t(w);
-      while (n > 0 && left >= cur->iov_len) {
-        left -= cur->iov_len;
-        cur++;
-        n--;
-      }
-      if (n > 0) {
-        cur->iov_base = static_cast<uint8_t*>(cur->iov_base) + left;
-        cur->iov_len -= left;
-      }
+      advanceIov(cur, n, size_t(w));
     }
     return ok();
   }

@@ -1,6 +1,8 @@
 #include "base/thread_name.h"
 #include "runtime/tcp_server.h"
 
+#include "base/net.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -38,16 +40,7 @@ Status writeFully(int fd, std::span<const ByteView> parts) {
       if (errno == EINTR) continue;
       return err(ntStatusFromErrno(errno), "writev");
     }
-    size_t left = size_t(w);
-    while (n > 0 && left >= cur->iov_len) {
-      left -= cur->iov_len;
-      cur++;
-      n--;
-    }
-    if (n > 0) {
-      cur->iov_base = static_cast<uint8_t*>(cur->iov_base) + left;
-      cur->iov_len -= left;
-    }
+    advanceIov(cur, n, size_t(w));
   }
   return ok();
 }

@@ -2,6 +2,7 @@
 // plus the owner-grace and RTR-nudge ticks of watched connections) and the socket helpers.
 // Internal to rdma/soft (see soft_provider.h).
 #pragma once
+#include "base/net.h"
 #include <sys/socket.h>
 
 #include <atomic>
@@ -61,6 +62,6 @@ void tuneSocket(int fd);
 // "a.b.c.d:port" or "[v6]:port" of the socket's local (or peer) end; empty on error.
 std::string sockName(int fd, bool peer);
 // "a.b.c.d:port", "[v6]:port", "host:port" (numeric only).
-bool parseAddr(std::string_view s, sockaddr_storage* out, socklen_t* len);
+inline bool parseAddr(std::string_view s, sockaddr_storage* out, socklen_t* len) { return parseSockaddr(s, out, len); }
 
 }  // namespace sd::rdma::soft

@@ -2,6 +2,7 @@
 // device (ibv_query_device) and QP capabilities are clamped to them, and what rdma-core reports
 // back after creation is what caps() returns. User-space verbs have no fast registration of page
 // lists (IB_WR_REG_MR is kernel-only), so allocFastRegMr/kRegMr report kNotSupported.
+#include "base/net.h"
 #include "rdma/verbs/verbs_provider.h"
 
 #include <arpa/inet.h>
@@ -358,35 +359,6 @@ class VerbsQp : public QueuePair {
   std::shared_ptr<CompletionQueue> scq_, rcq_;
 };
 
-bool parseAddr(std::string_view s, sockaddr_storage* out) {
-  std::string host, port;
-  if (!s.empty() && s[0] == '[') {
-    size_t e = s.find(']');
-    if (e == std::string_view::npos || e + 1 >= s.size()) return false;
-    host = std::string(s.substr(1, e - 1));
-    port = std::string(s.substr(e + 2));
-  } else {
-    size_t c = s.rfind(':');
-    if (c == std::string_view::npos) return false;
-    host = std::string(s.substr(0, c));
-    port = std::string(s.substr(c + 1));
-  }
-  std::memset(out, 0, sizeof *out);
-  int p = atoi(port.c_str());
-  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(uint16_t(p));
-    return true;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(uint16_t(p));
-    return true;
-  }
-  return false;
-}
 
 std::string addrString(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = {0};
@@ -427,14 +399,14 @@ class VerbsCmId : public CmId {
   }
   Status listen(std::string_view addr, int backlog) override {
     sockaddr_storage ss;
-    if (!parseAddr(addr, &ss)) return err(NtStatus::kInvalidParameter, "address");
+    if (!parseSockaddr(addr, &ss)) return err(NtStatus::kInvalidParameter, "address");
     if (rdma_bind_addr(id_, reinterpret_cast<sockaddr*>(&ss))) return errnoError("rdma_bind_addr");
     if (rdma_listen(id_, backlog)) return errnoError("rdma_listen");
     return ok();
   }
   Status resolve(std::string_view addr, int timeout_ms) override {
     sockaddr_storage ss;
-    if (!parseAddr(addr, &ss)) return err(NtStatus::kInvalidParameter, "address");
+    if (!parseSockaddr(addr, &ss)) return err(NtStatus::kInvalidParameter, "address");
     timeout_ = timeout_ms;
     if (rdma_resolve_addr(id_, nullptr, reinterpret_cast<sockaddr*>(&ss), timeout_ms))
       return errnoError("rdma_resolve_addr");
