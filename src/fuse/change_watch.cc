@@ -145,14 +145,17 @@ void ChangeWatch::apply(const std::vector<fscc::NotifyEntry>& changes) {
   if (!fs_.se) return;
   for (const auto& c : changes) {
     Invalidation inv = invalidationFor(c);
-    for (auto& [dir, name] : inv.entries)
-      if (auto d = fs_.inodes.knownIno(dir)) {
-        int rc = fuse_lowlevel_notify_inval_entry(fs_.se, *d, name.c_str(), name.size());
-        if (rc != 0 && rc != -ENOENT) LOG_DEBUG("invalidating entry %s: %s", name.c_str(), std::strerror(-rc));
-      }
+    for (auto& [dir, name] : inv.entries) dropEntry(dir, name);
     for (auto& p : inv.attributes)
       if (auto i = fs_.inodes.knownIno(p)) (void)fuse_lowlevel_notify_inval_inode(fs_.se, *i, -1, 0);
   }
+}
+
+void ChangeWatch::dropEntry(const std::string& dir, const std::string& name) {
+  auto d = fs_.inodes.knownIno(dir);
+  if (!d) return;
+  int rc = fuse_lowlevel_notify_inval_entry(fs_.se, *d, name.c_str(), name.size());
+  if (rc != 0 && rc != -ENOENT) LOG_DEBUG("invalidating entry %s: %s", name.c_str(), std::strerror(-rc));
 }
 
 void ChangeWatch::dropEverything() {
@@ -161,7 +164,7 @@ void ChangeWatch::dropEverything() {
     (void)fuse_lowlevel_notify_inval_inode(fs_.se, ino, -1, 0);
     if (path.empty()) continue;
     auto [dir, name] = splitParent(path);
-    if (auto d = fs_.inodes.knownIno(dir)) (void)fuse_lowlevel_notify_inval_entry(fs_.se, *d, name.c_str(), name.size());
+    dropEntry(dir, name);
   }
 }
 

@@ -42,6 +42,7 @@ class ChangeWatch {
   void loop();
   bool waitFor(int ms);  // false once stopping
   void apply(const std::vector<fscc::NotifyEntry>& changes);
+  void dropEntry(const std::string& dir, const std::string& name);
   void dropEverything();
 
   Fs& fs_;

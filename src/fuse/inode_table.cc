@@ -63,11 +63,6 @@ std::vector<std::pair<Ino, std::string>> InodeTable::all() const {
   return {paths_.begin(), paths_.end()};
 }
 
-size_t InodeTable::size() const {
-  std::lock_guard<std::mutex> lk(mu_);
-  return paths_.size();
-}
-
 std::pair<std::string, std::string> splitParent(std::string_view p) {
   auto slash = p.rfind('/');
   if (slash == std::string_view::npos) return {std::string(), std::string(p)};

@@ -32,7 +32,6 @@ class InodeTable {
   // Every known (inode, path), for a caller that must look at them all (change notifications
   // that overflowed).
   std::vector<std::pair<Ino, std::string>> all() const;
-  size_t size() const;
 
  private:
   mutable std::mutex mu_;

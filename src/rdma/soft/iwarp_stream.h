@@ -198,6 +198,8 @@ class IwarpStream {
   bool encodeLocalInv(SqEntry& e);
   bool resolveLocal(const std::vector<Sge>& sges, uint32_t access,
                     std::vector<std::pair<uint8_t*, size_t>>* chunks);
+  void queueMessage(DdpHeader& h, uint64_t start, const std::vector<std::pair<uint8_t*, size_t>>& chunks,
+                    uint64_t seq);
   void queueTagged(RdmapOp op, uint32_t stag, uint64_t to,
                    const std::vector<std::pair<uint8_t*, size_t>>& chunks, uint64_t seq);
   void completeSq();

@@ -134,23 +134,36 @@ void IwarpStream::queueTagged(RdmapOp op, uint32_t stag, uint64_t to,
   h.tagged = true;
   h.op = op;
   h.stag = stag;
+  queueMessage(h, to, chunks, seq);
+}
+
+// The FPDUs of one message: `chunks` cut at max_payload, each at its offset from `start` (TO
+// when tagged, MO when not), the last one marked and carrying `seq`; an empty message is one
+// empty last FPDU.
+void IwarpStream::queueMessage(DdpHeader& h, uint64_t start, const std::vector<std::pair<uint8_t*, size_t>>& chunks,
+                               uint64_t seq) {
+  auto at = [&h](uint64_t off) {
+    if (h.tagged) h.to = off;
+    else h.mo = uint32_t(off);
+  };
   if (chunks.empty()) {
-    h.to = to;
+    at(start);
     h.last = true;
     queueFpdu(h, nullptr, 0, nullptr, 0, seq);
     return;
   }
+  uint64_t off = start;
   for (size_t c = 0; c < chunks.size(); c++) {
     const uint8_t* p = chunks[c].first;
     size_t left = chunks[c].second;
     while (left) {
       size_t k = std::min<size_t>(left, cfg_.max_payload);
       left -= k;
-      h.to = to;
+      at(off);
       h.last = left == 0 && c + 1 == chunks.size();
       queueFpdu(h, nullptr, 0, p, k, h.last ? seq : 0);
       p += k;
-      to += k;
+      off += k;
     }
   }
 }
@@ -198,25 +211,7 @@ bool IwarpStream::encodeSend(SqEntry& e) {
   uint64_t total = 0;
   for (auto& c : chunks) total += c.second;
   e.byte_len = uint32_t(total);
-  uint32_t mo = 0;
-  if (chunks.empty()) {
-    h.mo = 0;
-    h.last = true;
-    queueFpdu(h, nullptr, 0, nullptr, 0, e.seq);
-  }
-  for (size_t c = 0; c < chunks.size(); c++) {
-    const uint8_t* p = chunks[c].first;
-    size_t left = chunks[c].second;
-    while (left) {
-      size_t k = std::min<size_t>(left, cfg_.max_payload);
-      left -= k;
-      h.mo = mo;
-      h.last = left == 0 && c + 1 == chunks.size();
-      queueFpdu(h, nullptr, 0, p, k, h.last ? e.seq : 0);
-      p += k;
-      mo += uint32_t(k);
-    }
-  }
+  queueMessage(h, 0, chunks, e.seq);
   e.encoded = true;
   return true;
 }
