@@ -278,6 +278,7 @@ const KeySpec kKeys[] = {
     {"fallback unix account", kInGlobal, kApplied, text<&Global::fallback_unix_account>},
     {"oplock break timeout", kInGlobal, kApplied, number<&Global::oplock_break_timeout, 3600, false, 1>},
     {"smb2 leases", kInGlobal, kApplied, choice<&Global::smb2_leases, kLeasesWords>},
+    {"durable handles", kInGlobal, kApplied, flag<&Global::durable_handles>},
     {"change notify", kInGlobal, kApplied, flag<&Global::change_notify>},
     {"max notify requests", kInGlobal, kApplied, number<&Global::max_notify_requests, 65536, false, 1>},
     {"max notify watches", kInGlobal, kApplied, number<&Global::max_notify_watches, (1u << 20), false, 1>},
@@ -306,7 +307,7 @@ const KeySpec kKeys[] = {
      number<&Global::smb_direct_max_read_write_size, (8u << 20), true>},
     {"smb direct provider", kInGlobal, kApplied, choice<&Global::smb_direct_provider, kProviderWords>},
     {"ipc timeout|deadtime|share fake fscaps|kerberos service name|kerberos keytab file|"
-     "tcp recv buffer size|tcp send buffer size|root directory|durable handles|"
+     "tcp recv buffer size|tcp send buffer size|root directory|"
      "server max protocol|max active sessions|max open files|netbios alias|logging|smb2 max credits",
      kInGlobal, kNone, noEffect},
 

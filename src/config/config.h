@@ -40,6 +40,7 @@ struct Global {
   // Seconds an open waits for the acknowledgment of the oplock break it caused (MS-SMB2
   // 3.3.2.1's Oplock Break Acknowledgment Timer); then the break completes without it.
   uint32_t oplock_break_timeout = 35;
+  bool durable_handles = true;  // `durable handles`
   // Offer SMB2_GLOBAL_CAP_LEASING and grant leases on files. auto: when changes made on the
   // server outside SMB can break them (server/local_changes.h: smbdirectd runs as root).
   Leases smb2_leases = Leases::kAuto;

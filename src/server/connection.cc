@@ -64,8 +64,12 @@ struct Connection::Chain {
   std::vector<std::function<void()>> after_send;  // Request::after_send of its requests
 };
 
+namespace {
+std::atomic<uint64_t> next_connection_id{1};
+}  // namespace
+
 Connection::Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport)
-    : state_(std::move(state)), transport_(std::move(transport)) {}
+    : state_(std::move(state)), transport_(std::move(transport)), id_(next_connection_id.fetch_add(1)) {}
 
 Connection::~Connection() { onDisconnect(); }
 
@@ -87,7 +91,10 @@ void Connection::onDisconnect() {
     opens.swap(opens_);
     sessions.swap(sessions_);
   }
-  for (auto& [id, o] : opens) closeOpen(o);
+  // Opens attached here (a reconnect may have taken one to another connection): durable ones
+  // are kept for a reconnect, the others end.
+  for (auto& [id, o] : opens)
+    if (o->connection_id == id_) dropOpen(*state_, o);
   // A session lives on while another channel still has it bound.
   for (auto& [id, s] : sessions) {
     bool last;
@@ -130,6 +137,7 @@ void Connection::removeSession(uint64_t id) {
   s->channels--;
 }
 void Connection::trackOpen(const std::shared_ptr<Open>& o) {
+  o->connection_id = id_;
   std::lock_guard<std::mutex> lk(mu_);
   opens_[o->volatile_id] = o;
 }
@@ -425,97 +433,34 @@ void Connection::setChannelKey(uint64_t session_id, Bytes key) {
   channel_keys_[session_id] = std::move(key);
 }
 
-void Connection::closeSessionOpens(uint64_t session_id) { closeTreeOpens(session_id, 0); }
+void Connection::closeSessionOpens(uint64_t session_id, bool keep_durable) {
+  std::vector<std::shared_ptr<Open>> victims;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& [id, o] : opens_)
+      if (o->session_id == session_id) victims.push_back(o);
+  }
+  for (auto& o : victims) {
+    untrackOpen(o->volatile_id);
+    if (keep_durable) dropOpen(*state_, o);
+    else endOpen(*state_, o);
+  }
+}
 
+// TREE_DISCONNECT ends every open of the tree, durable ones too (MS-SMB2 3.3.5.8).
 void Connection::closeTreeOpens(uint64_t session_id, uint32_t tree_id) {
   std::vector<std::shared_ptr<Open>> victims;
   {
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& [id, o] : opens_)
-      if (o->session_id == session_id && (tree_id == 0 || o->tree_id == tree_id)) victims.push_back(o);
+      if (o->session_id == session_id && o->tree_id == tree_id) victims.push_back(o);
   }
   for (auto& o : victims) closeOpen(o);
 }
 
 void Connection::closeOpen(const std::shared_ptr<Open>& o) {
   untrackOpen(o->volatile_id);
-  auto& changes = state_->changes();
-  std::optional<std::pair<uint64_t, uint64_t>> renamed_in;  // the directory of a renamed file
-  std::optional<StreamChange> stream_change;  // a stream deleted on close is reported as such
-  bool deleted = false;
-  {
-    // Delete-on-close removes the file as the account that opened it (also when the connection
-    // goes away).
-    vfs::IdentityScope as(o->tree ? o->tree->identity : nullptr);
-    if (o->is_stream && changes.active() && o->tree && o->tree->share && o->tree->share->fs)
-      stream_change.emplace(changes, *o->tree->share->fs, o->path());
-    if (!releaseOpen(*o, &deleted)) return;  // already closed through another channel of its session
-    if (o->renamed && !o->is_directory && changes.active() && o->tree && o->tree->share && o->tree->share->fs) {
-      auto id = o->tree->share->fs->parentId(o->path());
-      if (id) renamed_in = *id;
-    }
-  }
-  // Its CHANGE_NOTIFY ends (MS-SMB2 3.3.5.10: STATUS_NOTIFY_CLEANUP); a directory whose delete is
-  // now pending fails the waiting notifications of its other opens (STATUS_DELETE_PENDING, as
-  // Windows and Samba: smbtorture smb2.notify.rmdir*).
-  std::shared_ptr<NotifyWatch> watch;
-  {
-    std::lock_guard<std::mutex> lk(o->notify_mu);
-    watch = std::move(o->notify);
-  }
-  if (watch) {
-    changes.unsubscribe(watch);
-    watch->end(NtStatus::kNotifyCleanup);
-  }
-  if (o->is_directory && o->delete_on_close && o->file_key) {
-    for (const auto& other : state_->opensOfFile(o->file_key)) {
-      std::shared_ptr<NotifyWatch> w;
-      {
-        std::lock_guard<std::mutex> lk(other->notify_mu);
-        w = other->notify;
-      }
-      if (w) w->failWaiting(NtStatus::kDeletePending);
-    }
-  }
-  if (stream_change && deleted) stream_change->report(fscc::kFileActionRemovedStream, fscc::kNotifyChangeStreamName);
-  // Windows reports a file renamed through a handle as modified (attributes, creation) when
-  // that handle closes.
-  if (renamed_in) {
-    std::string path = o->path();
-    auto slash = path.rfind('/');
-    changes.post(renamed_in->first, renamed_in->second, slash == std::string::npos ? path : path.substr(slash + 1),
-                 fscc::kFileActionModified, fscc::kNotifyChangeAttributes | fscc::kNotifyChangeCreation);
-  }
-  // Last, once the open is gone from every table: opens that waited for its oplock's break
-  // resume (on this thread) and find it closed.
-  state_->oplocks().release(o->volatile_id);
-  if (o->lease) state_->oplocks().releaseLeaseOpen(*o->lease);
-}
-
-bool Connection::releaseOpen(Open& o, bool* deleted) {
-  std::lock_guard<std::mutex> lk(o.mu);
-  if (o.closed) return false;
-  o.closed = true;
-  if (o.delete_on_close) state_->setDeletePending(o.file_key, true);
-  state_->locks().releaseOpen(o.file_key, o.volatile_id);
-  state_->removeOpen(o.volatile_id);
-  // The last close of a delete-pending file deletes it (MS-FSA 2.1.5.4).
-  if (o.file_key && state_->isDeletePending(o.file_key) &&
-      state_->opensOfFile(o.file_key).empty() && o.tree && o.tree->share && o.tree->share->fs) {
-    state_->setDeletePending(o.file_key, false);
-    o.handle.reset();
-    const std::string path = o.path();
-    auto st = o.is_directory ? o.tree->share->fs->rmdir(path) : o.tree->share->fs->unlink(path);
-    if (!st) LOG_DEBUG("delete on close of %s failed: %s", path.c_str(), ntStatusName(st.status()));
-    else if (deleted) *deleted = true;
-  }
-  // The SMB open is gone (share modes, locks, table entries); only the descriptor remains.
-  if (o.handle && !o.is_directory && o.written.load(std::memory_order_relaxed))
-    state_->releaseHandle(std::move(o.handle));
-  o.handle.reset();
-  o.pipe.reset();
-  o.dir.reset();
-  return true;
+  endOpen(*state_, o);
 }
 
 void Connection::cancelPending(const smb2::Header& h) {

@@ -147,6 +147,8 @@ class Connection : public MessageHandler {
   };
 
   ServerState& state() { return *state_; }
+  // Unique for the server's life; Open::connection_id names the connection an open is on.
+  uint64_t id() const { return id_; }
   const std::shared_ptr<ServerState>& sharedState() { return state_; }
   Transport& transport() { return *transport_; }
   const std::shared_ptr<Transport>& sharedTransport() { return transport_; }
@@ -169,7 +171,9 @@ class Connection : public MessageHandler {
   // The open a request names, or STATUS_FILE_CLOSED.
   Result<std::shared_ptr<Open>> openOf(Request& req, const smb2::FileId& id);
   void closeOpen(const std::shared_ptr<Open>& o);
-  void closeSessionOpens(uint64_t session_id);
+  // The session's opens on this connection: ended (a failed or replaced session), or, at
+  // LOGOFF, durable ones kept for a reconnect (`keep_durable`, MS-SMB2 3.3.5.6).
+  void closeSessionOpens(uint64_t session_id, bool keep_durable = false);
   void cancelPending(const smb2::Header& cancel);
   void closeTreeOpens(uint64_t session_id, uint32_t tree_id);
 
@@ -225,12 +229,10 @@ class Connection : public MessageHandler {
   void sendChain(Chain& chain);
   Status checkSession(Request& req);
   void fail(const char* why);
-  // closeOpen's work under the open's lock; false when it was closed already. `deleted`: the
-  // close deleted the file (delete-on-close).
-  bool releaseOpen(Open& o, bool* deleted);
 
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<Transport> transport_;
+  const uint64_t id_;
   Negotiated neg_;
   smb2::CreditWindow credits_;
   std::mutex mu_;
@@ -266,6 +268,15 @@ Status handleChangeNotify(Connection& c, Request& r);
 Status handleQueryInfo(Connection& c, Request& r);
 Status handleSetInfo(Connection& c, Request& r);
 Status handleOplockBreak(Connection& c, Request& r);
+// Ends an open as a CLOSE does (MS-SMB2 3.3.5.10: delete-on-close, locks, oplock or lease,
+// change notification), from any thread, with or without its connection
+// (server/open_end.cc).
+void endOpen(ServerState& state, const std::shared_ptr<Open>& o);
+// An open whose connection or session went away (MS-SMB2 3.3.7.1): a durable one is kept for a
+// reconnect (server/durable_table.h) when durable handles are on, any other ends.
+void dropOpen(ServerState& state, const std::shared_ptr<Open>& o);
+// Detaches a durable open from its connection and session and keeps it for its timeout.
+void keepDurable(ServerState& state, const std::shared_ptr<Open>& o);
 // The break notification of an oplock granted to `open` (server/smb2_oplock_break.cc).
 OplockTable::Notify oplockBreakNotifier(Connection& c, const Request& r, const Open& open);
 // The break notification of a lease granted through this request (server/smb2_oplock_break.cc).

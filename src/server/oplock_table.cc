@@ -338,6 +338,26 @@ uint32_t OplockTable::leaseState(const LeaseId& id) const {
   return l == leases_.end() ? 0 : holders_.at(l->second).state;
 }
 
+std::optional<OplockTable::LeaseGrant> OplockTable::leaseOf(const LeaseId& id) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto l = leases_.find(id);
+  if (l == leases_.end()) return std::nullopt;
+  const Holder& h = holders_.at(l->second);
+  return LeaseGrant{h.state, h.epoch, h.breaking, h.v2};
+}
+
+void OplockTable::setNotify(uint64_t open_id, Notify notify) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto h = holders_.find(open_id);
+  if (h != holders_.end()) h->second.notify = std::move(notify);
+}
+
+void OplockTable::setLeaseNotify(const LeaseId& id, LeaseNotify notify) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto l = leases_.find(id);
+  if (l != leases_.end()) holders_.at(l->second).lease_notify = std::move(notify);
+}
+
 uint8_t OplockTable::levelOf(uint64_t open_id) const {
   std::lock_guard<std::mutex> lk(mu_);
   auto h = holders_.find(open_id);

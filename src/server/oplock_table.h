@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -103,6 +104,13 @@ class OplockTable {
   // STATUS_REQUEST_NOT_ACCEPTED (more than the break left).
   Result<uint32_t> acknowledgeLease(const LeaseId& id, uint32_t state);
   uint32_t leaseState(const LeaseId& id) const;
+  // The lease as a CREATE's answer shows it (a durable reconnect: MS-SMB2 3.3.5.9.7); nothing
+  // when there is no such lease.
+  std::optional<LeaseGrant> leaseOf(const LeaseId& id) const;
+  // Where the break notifications of an open's oplock, or of a lease, go from now on: a durable
+  // open lost its connection, or came back on another one.
+  void setNotify(uint64_t open_id, Notify notify);
+  void setLeaseNotify(const LeaseId& id, LeaseNotify notify);
   // An OPLOCK_BREAK acknowledgment: the level the open now holds, or
   // STATUS_INVALID_OPLOCK_PROTOCOL (no break pending on it, or more than the break allows).
   Result<uint8_t> acknowledge(uint64_t open_id, uint8_t level);

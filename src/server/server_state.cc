@@ -8,11 +8,13 @@
 #include "base/log.h"
 #include "base/text.h"
 #include "crypto/random.h"
+#include "server/connection.h"
 #include "server/session.h"
 
 namespace sd::server {
 
-ServerState::ServerState() {
+ServerState::ServerState()
+    : durables_([this](const std::shared_ptr<Open>& o) { endOpen(*this, o); }) {
   Bytes g = crypto::randomBytes(16);
   std::copy(g.begin(), g.end(), server_guid_.begin());
   Bytes salt = crypto::randomBytes(8);
@@ -34,6 +36,7 @@ Status ServerState::configure(const config::Config& cfg, UserLookup users) {
       break;
   }
   changes_->setMaxWatches(cfg.global.max_notify_watches);
+  durable_handles_on_ = cfg.global.durable_handles;
   std::map<std::string, std::shared_ptr<ShareRuntime>> shares;
   for (const auto& sc : cfg.shares) {
     auto rt = std::make_shared<ShareRuntime>();
@@ -183,6 +186,14 @@ std::vector<std::shared_ptr<Open>> ServerState::opensOfFile(uint64_t file_key) c
   return v;
 }
 
+std::vector<std::shared_ptr<Open>> ServerState::opensOfSession(uint64_t session_id) const {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  std::vector<std::shared_ptr<Open>> v;
+  for (const auto& [id, o] : opens_)
+    if (o->session_id == session_id) v.push_back(o);
+  return v;
+}
+
 namespace {
 // MS-FSA 2.1.5.1.2.1 share access check between an existing open and a new one.
 constexpr uint32_t kFileReadData = 0x1, kFileWriteData = 0x2, kFileAppendData = 0x4,
@@ -236,6 +247,11 @@ void ServerState::setDeletePending(uint64_t file_key, bool pending) {
 bool ServerState::isDeletePending(uint64_t file_key) const {
   std::lock_guard<std::mutex> lk(open_mu_);
   return delete_pending_.count(file_key) != 0;
+}
+
+void ServerState::attachTree(Open& open, std::shared_ptr<TreeConnect> tree) {
+  std::lock_guard<std::mutex> lk(open_mu_);
+  open.tree = std::move(tree);
 }
 
 void ServerState::renameOpens(uint64_t file_key, const std::string& new_path) {

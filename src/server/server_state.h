@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "server/local_changes.h"
 #include "server/change_watcher.h"
+#include "server/durable_table.h"
 #include "server/lock_table.h"
 #include "server/oplock_table.h"
 #include "vfs/share.h"
@@ -28,6 +29,7 @@ namespace sd::server {
 
 struct Session;
 struct Open;
+struct TreeConnect;
 
 // A configured share with its opened file-system root (null for IPC$).
 struct ShareRuntime {
@@ -71,6 +73,7 @@ class ServerState {
   void removeOpen(uint64_t volatile_id);
   std::shared_ptr<Open> findOpen(uint64_t volatile_id) const;
   std::vector<std::shared_ptr<Open>> opensOfFile(uint64_t file_key) const;
+  std::vector<std::shared_ptr<Open>> opensOfSession(uint64_t session_id) const;
   // Would an open of the file (not a stream) with `access` and `share_access` meet a sharing
   // violation now?
   bool shareModesConflict(uint64_t file_key, uint32_t access, uint32_t share_access) const;
@@ -84,6 +87,9 @@ class ServerState {
   // SMB Direct listens (QUERY_NETWORK_INTERFACE_INFO then marks interfaces RDMA_CAPABLE).
   void setRdmaListening(bool on) { rdma_listening_ = on; }
   bool rdmaListening() const { return rdma_listening_; }
+  // A reconnected durable open's new tree connect (written under the lock that the path
+  // lookups below read it under).
+  void attachTree(Open& open, std::shared_ptr<TreeConnect> tree);
   // After a rename, every open of the file sees the new share-relative path.
   void renameOpens(uint64_t file_key, const std::string& new_path);
   // Opens of `share` whose path is exactly `path` (directories found by name, e.g. a parent).
@@ -101,6 +107,9 @@ class ServerState {
   LocalChanges& localChanges() { return local_changes_; }
   // Leases are offered (`smb2 leases`; auto: when local changes can be watched).
   bool leasesOn() const { return leases_on_.load(std::memory_order_relaxed); }
+  // Durable handles (`durable handles`, MS-SMB2 3.3.5.9.6-12): opens kept for a reconnect.
+  bool durableHandlesOn() const { return durable_handles_on_.load(std::memory_order_relaxed); }
+  DurableTable& durables() { return durables_; }
   // Change notification: the server's inotify watches and the directory opens they serve.
   ChangeWatcher& changes() { return *changes_; }
 
@@ -142,6 +151,9 @@ class ServerState {
   std::unique_ptr<ChangeWatcher> changes_ = std::make_unique<ChangeWatcher>();
   std::atomic<bool> rdma_listening_{false};
   std::atomic<bool> leases_on_{false};
+  std::atomic<bool> durable_handles_on_{true};
+  // Last: its scavenger closes opens through the tables above, and stops first.
+  DurableTable durables_;
 };
 
 }  // namespace sd::server

@@ -12,10 +12,12 @@
 
 #include "auth/spnego.h"
 #include "base/bytes.h"
+#include "base/text.h"
 #include "base/unix_account.h"
 #include "rpc/pipe.h"
 #include "server/oplock_table.h"
 #include "server/server_state.h"
+#include "smb2/durable.h"
 #include "smb2/security.h"
 #include "vfs/share.h"
 
@@ -36,7 +38,9 @@ struct TreeConnect {
 
 // MS-SMB2 3.3.1.8
 struct Session {
-  enum class State { kInProgress, kValid, kExpired };
+  // kEnded: replaced by a new session of the same user (PreviousSessionId, MS-SMB2 3.3.5.5.3)
+  // while a connection still holds it: its requests get STATUS_USER_SESSION_DELETED.
+  enum class State { kInProgress, kValid, kExpired, kEnded };
 
   std::mutex mu;
   uint64_t session_id = 0;
@@ -58,6 +62,13 @@ struct Session {
   uint16_t cipher = 0;
   std::map<uint32_t, std::shared_ptr<TreeConnect>> trees;
   uint32_t next_tree_id = 1;
+  // Who the session is, as durable opens remember their owner (MS-SMB2 3.3.1.10 DurableOwner):
+  // the same user (users are the server's own, whatever domain a client names) reconnects them.
+  std::string ownerName() const {
+    if (anonymous) return "(anonymous)";
+    if (guest) return "(guest)";
+    return asciiLower(user);
+  }
   int channels = 0;  // connections this session is bound to (MS-SMB2 3.3.1.8 ChannelList)
 
   std::shared_ptr<TreeConnect> findTree(uint32_t id) {
@@ -73,9 +84,22 @@ struct Open {
   bool closed = false;  // closed once (through any channel); later closes only untrack it
   uint64_t persistent_id = 0;
   uint64_t volatile_id = 0;
-  uint64_t session_id = 0;
-  uint32_t tree_id = 0;
+  // The session, tree connect and connection the open is attached to. A durable open that lost
+  // them (server/durable_table.h) is attached again by a reconnect, on the reconnecting
+  // connection's thread while no other connection can reach it: `tree` is written then only.
+  std::atomic<uint64_t> session_id{0};
+  std::atomic<uint32_t> tree_id{0};
+  std::atomic<uint64_t> connection_id{0};  // Connection::id(); 0 while disconnected
   std::shared_ptr<TreeConnect> tree;
+  // Durable (MS-SMB2 3.3.1.10 IsDurable, CreateGuid, DurableOpenTimeout, DurableOwner): set by
+  // the CREATE that grants it, before anyone else can see the open.
+  struct Durable {
+    bool v2 = false;
+    smb2::CreateGuid create_guid{};  // v2; zero for v1
+    uint32_t timeout_ms = 0;         // kept this long after its connection is lost
+    std::string owner;               // who may reconnect it (Session::ownerName)
+  };
+  std::optional<Durable> durable;
   std::unique_ptr<vfs::Handle> handle;  // null for pipes
   std::unique_ptr<rpc::PipeEndpoint> pipe;
   // Share-relative, '/'-separated, as opened. A rename through any open of the file changes it

@@ -1,7 +1,7 @@
 // CREATE (MS-SMB2 3.3.5.9): request validation, access mapping, the POSIX backend's SMB
 // dispositions, share modes, delete-on-close, named pipes on IPC$, and the create contexts
-// real clients send (MxAc, QFid answered; durable handles and leases are not granted yet), and
-// per-file access from stored NT security descriptors (server/access_check.h): checked before the
+// real clients send (MxAc, QFid answered, AlSi applied, oplocks, leases and durable handles
+// granted; durable reconnects, 3.3.5.9.7 and 3.3.5.9.12), and per-file access from stored NT security descriptors (server/access_check.h): checked before the
 // file system is touched, set from the SecD create context or inherited on creation.
 #include "base/log.h"
 #include "base/text.h"
@@ -13,6 +13,7 @@
 #include "server/connection.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
+#include "smb2/durable.h"
 #include "smb2/lease.h"
 #include "vfs/identity.h"
 
@@ -382,10 +383,45 @@ void encodeCreated(Request& r, const smb2::CreateRequest& req, const vfs::OpenRe
     } else if (ctx.name == smb2::kCreateQueryOnDiskId) {
       resp.contexts.push_back(smb2::makeQueryOnDiskIdResponse(opened.stat.file_id, opened.stat.device));
     }
-    // DHnQ/DH2Q: not granted until durable handles land (no response context means "not
-    // granted", MS-SMB2 3.3.5.9.6-7).
   }
   smb2::encodeCreateResponse(resp, r.out);
+}
+
+// AlSi (MS-SMB2 2.2.13.2.6): a created or overwritten file gets the space asked for, without a
+// change of its size; the response shows the allocation.
+Status applyAllocationSize(const smb2::CreateRequest& req, vfs::OpenResult& opened, Open& open) {
+  if (!open.handle || open.is_directory || open.is_stream || opened.create_action == smb2::kFileOpened)
+    return ok();
+  for (const auto& ctx : req.create_contexts) {
+    if (ctx.name != smb2::kCreateAllocationSize) continue;
+    uint64_t size = SD_TRY(smb2::decodeAllocationSize(ctx.data));
+    SD_CHECK(open.handle->setAllocationSize(size));
+    opened.stat = SD_TRY(open.handle->stat());
+  }
+  return ok();
+}
+
+// DHnQ / DH2Q (MS-SMB2 3.3.5.9.6, 3.3.5.9.10): an open with a batch oplock or a lease with
+// Handle caching becomes durable, and the response says so; never a directory, never
+// persistent (no share is continuously available).
+void grantDurability(Connection& c, const Request& r, Open& open, const smb2::DurableContexts& d,
+                     smb2::CreateResponse& resp) {
+  if (!c.state().durableHandlesOn() || (!d.request_v1 && !d.request_v2) || open.is_directory) return;
+  bool handle_caching = open.lease && (c.state().oplocks().leaseState(*open.lease) & smb2::kLeaseHandle);
+  if (resp.oplock_level != smb2::kOplockLevelBatch && !handle_caching) return;
+  Open::Durable durable;
+  durable.owner = r.session->ownerName();
+  if (d.request_v2) {
+    constexpr uint32_t kDefaultMs = 60000, kMaxMs = 300000;
+    durable.v2 = true;
+    durable.create_guid = d.request_v2->create_guid;
+    durable.timeout_ms = d.request_v2->timeout_ms == 0 ? kDefaultMs : std::min(d.request_v2->timeout_ms, kMaxMs);
+    resp.contexts.push_back(smb2::makeDurableResponseV2(durable.timeout_ms, 0));
+  } else {
+    durable.timeout_ms = 60000;
+    resp.contexts.push_back(smb2::makeDurableResponseV1());
+  }
+  open.durable = durable;
 }
 
 // After the file system opened the file: its Open admitted, set up, granted its caching, tracked
@@ -393,10 +429,12 @@ void encodeCreated(Request& r, const smb2::CreateRequest& req, const vfs::OpenRe
 Status completeCreate(Connection& c, Request& r, const smb2::CreateRequest& req, vfs::OpenResult& opened,
                       uint32_t access, const CreateAccess& checked,
                       const std::optional<fscc::SecurityDescriptor>& context_sd,
-                      const std::vector<fscc::Sid>& token, const std::optional<smb2::LeaseContext>& lease) {
+                      const std::vector<fscc::Sid>& token, const std::optional<smb2::LeaseContext>& lease,
+                      const smb2::DurableContexts& durable) {
   auto open = SD_TRY(newOpen(c, r, req, opened, access));
   SD_CHECK(c.state().admitOpen(open));
   Status st = initNewFile(*r.tree->share->fs, req, opened, *open, context_sd, checked, token);
+  if (st) st = applyAllocationSize(req, opened, *open);
   if (!st) {
     c.state().removeOpen(open->volatile_id);
     return st;
@@ -409,16 +447,120 @@ Status completeCreate(Connection& c, Request& r, const smb2::CreateRequest& req,
     return caching.error();
   }
   resp.oplock_level = *caching;
+  grantDurability(c, r, *open, durable, resp);
   c.trackOpen(open);
   r.created_file_id = std::array<uint64_t, 2>{open->persistent_id, open->volatile_id};
   encodeCreated(r, req, opened, *open, resp);
   return ok();
 }
 
+// The durable-handle contexts of a CREATE, and the combinations MS-SMB2 refuses: DH2Q with DHnQ,
+// DHnC or DH2C (3.3.5.9.10); DHnC with DH2Q or DH2C (3.3.5.9.7, a DHnQ beside it is ignored);
+// DH2C with DHnQ (3.3.5.9.12). Ignored, as a server without durable handles would, when
+// `durable handles = no`.
+Result<smb2::DurableContexts> durableContexts(Connection& c, const smb2::CreateRequest& req) {
+  if (!c.state().durableHandlesOn()) return smb2::DurableContexts{};
+  auto d = SD_TRY(smb2::decodeDurableContexts(req.create_contexts));
+  if (d.request_v2 && (d.request_v1 || d.reconnect()))
+    return err(NtStatus::kInvalidParameter, "DH2Q with another durable context");
+  if (d.reconnect_v1 && d.reconnect_v2) return err(NtStatus::kInvalidParameter, "DHnC with DH2C");
+  if (d.reconnect_v2 && d.request_v1) return err(NtStatus::kInvalidParameter, "DH2C with DHnQ");
+  return d;
+}
+
+// The same file name, as SMB compares them (case-insensitive, either separator).
+bool sameFileName(std::string_view smb_name, const std::string& path) {
+  std::string a(smb_name);
+  for (auto& ch : a)
+    if (ch == '\\') ch = '/';
+  return iequals(a, path);
+}
+
+// Whether the kept open `o` may be reconnected by this request (MS-SMB2 3.3.5.9.7, 3.3.5.9.12):
+// the same CreateGuid (v2), the same lease (its key and the client's GUID) and file name when it
+// has one, no lease asked for when it has none, the same share, the same user.
+Status mayReconnect(Connection& c, const Request& r, const smb2::CreateRequest& req,
+                    const smb2::DurableContexts& d, const std::optional<smb2::LeaseContext>& lease,
+                    const Open& o) {
+  if (!o.durable) return err(NtStatus::kObjectNameNotFound, "not durable");
+  if (d.reconnect_v2 && o.durable->create_guid != d.reconnect_v2->create_guid)
+    return err(NtStatus::kObjectNameNotFound, "another CreateGuid");
+  if (o.lease) {
+    if (!lease || !(*o.lease == LeaseId{c.negotiated().client_guid, lease->lease_key}))
+      return err(NtStatus::kObjectNameNotFound, "another lease or client");
+    if (!o.delete_on_close && !sameFileName(req.name, o.path()))
+      return err(NtStatus::kInvalidParameter, "another file name");
+  } else if (lease) {
+    return err(NtStatus::kObjectNameNotFound, "a lease for an open without one");
+  }
+  if (!o.tree || !o.tree->share || !iequals(o.tree->share->cfg.name, r.tree->share->cfg.name))
+    return err(NtStatus::kObjectNameNotFound, "another share");
+  if (o.durable->owner != r.session->ownerName()) return err(NtStatus::kAccessDenied, "another user's open");
+  return ok();
+}
+
+// The answer to a reconnect: the open as it is, FILE_OPENED, its oplock level or lease; no
+// durable-handle context (the open stays durable, smbtorture smb2.durable-open.reopen2).
+Status answerReconnect(Connection& c, Request& r, Open& open) {
+  auto st = SD_TRY(open.handle->stat());
+  smb2::CreateResponse resp;
+  resp.create_action = smb2::kFileOpened;
+  resp.creation_time = st.creation_time;
+  resp.last_access_time = st.last_access_time;
+  resp.last_write_time = st.last_write_time;
+  resp.change_time = st.change_time;
+  resp.allocation_size = st.allocation_size;
+  resp.end_of_file = st.end_of_file;
+  resp.file_attributes = st.file_attributes;
+  resp.file_id = {open.persistent_id, open.volatile_id};
+  resp.oplock_level = c.state().oplocks().levelOf(open.volatile_id);
+  if (open.lease) {
+    auto g = c.state().oplocks().leaseOf(*open.lease);
+    smb2::LeaseContext out;
+    out.v2 = g && g->v2;
+    out.lease_key = open.lease->key;
+    out.lease_state = g ? g->state : 0;
+    out.lease_flags = g && g->breaking ? smb2::kLeaseFlagBreakInProgress : 0;
+    out.epoch = g ? g->epoch : 0;
+    resp.oplock_level = smb2::kOplockLevelLease;
+    resp.contexts.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(out)});
+  }
+  r.created_file_id = std::array<uint64_t, 2>{open.persistent_id, open.volatile_id};
+  smb2::encodeCreateResponse(resp, r.out);
+  return ok();
+}
+
+// DHnC / DH2C (MS-SMB2 3.3.5.9.7, 3.3.5.9.12): a durable open kept since its connection or
+// session went away is attached to this session, tree and connection, with its oplock or
+// lease, byte-range locks and file position; its breaks go to this connection from now on.
+// Nobody else may take it: another user, client (for a lease), CreateGuid or share gets
+// the status Windows gives, and the open stays kept.
+Status reconnectDurable(Connection& c, Request& r, const smb2::CreateRequest& req, const smb2::DurableContexts& d) {
+  std::optional<smb2::LeaseContext> lease;
+  for (const auto& ctx : req.create_contexts)
+    if (ctx.name == smb2::kCreateRequestLease) lease = SD_TRY(smb2::decodeLeaseContext(ctx.data));
+  uint64_t pid = d.reconnect_v1 ? d.reconnect_v1->persistent : d.reconnect_v2->file_id.persistent;
+  auto open = SD_TRY(c.state().durables().claim(pid, [&](const Open& o) { return mayReconnect(c, r, req, d, lease, o); }));
+  open->session_id = r.session->session_id;
+  open->tree_id = r.tree->tree_id;
+  c.state().attachTree(*open, r.tree);
+  c.trackOpen(open);
+  if (open->lease)
+    c.state().oplocks().setLeaseNotify(*open->lease, leaseBreakNotifier(c, r, open->lease->key));
+  else
+    c.state().oplocks().setNotify(open->volatile_id, oplockBreakNotifier(c, r, *open));
+  LOG_INFO("%s: durable open %llu (%s) reconnected", c.transport().info().peer.c_str(),
+           (unsigned long long)open->persistent_id, open->path().c_str());
+  return answerReconnect(c, r, *open);
+}
+
 }  // namespace
 
 Status handleCreate(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeCreateRequest(r.msg));
+  const auto durable = SD_TRY(durableContexts(c, req));
+  // A reconnect ignores the request's other fields (MS-SMB2 3.3.5.9.7).
+  if (durable.reconnect() && !r.tree->share->ipc) return reconnectDurable(c, r, req, durable);
   SD_CHECK(checkCreateRequest(req));
   if (r.tree->share->ipc) return openPipe(c, r, req);
 
@@ -441,7 +583,7 @@ Status handleCreate(Connection& c, Request& r) {
   notice.begin(c, req, look);
   auto opened = SD_TRY(share.fs->open(openRequestFor(r, req, access)));
   notice.opened(opened);
-  return completeCreate(c, r, req, opened, access, checked, context_sd, token, lease);
+  return completeCreate(c, r, req, opened, access, checked, context_sd, token, lease, durable);
 }
 
 }  // namespace sd::server

@@ -193,17 +193,20 @@ Status establishSession(Connection& c, Request& r, Session& session, smb2::Sessi
   return ok();
 }
 
-// PreviousSessionId (MS-SMB2 3.3.5.5.3): the same user's old session ends with its opens
-// (those made through this connection; another connection's stay until it goes).
+// PreviousSessionId (MS-SMB2 3.3.5.5.3): the same user's old session ends, on whichever
+// connection it was; its durable opens are kept for a reconnect, the others end.
 void endPreviousSession(Connection& c, const smb2::SessionSetupRequest& req, const Session& session) {
   if (!req.previous_session_id || req.previous_session_id == session.session_id) return;
   auto old = c.state().findSession(req.previous_session_id);
   if (old && old->state != Session::State::kInProgress && old->user == session.user &&
       old->domain == session.domain && old->anonymous == session.anonymous) {
-    c.closeSessionOpens(old->session_id);
+    for (const auto& o : c.state().opensOfSession(old->session_id)) {
+      c.untrackOpen(o->volatile_id);
+      dropOpen(c.state(), o);
+    }
     c.removeSession(old->session_id);
     c.state().removeSession(old->session_id);
-    old->state = Session::State::kExpired;
+    old->state = Session::State::kEnded;
   }
 }
 
@@ -251,8 +254,9 @@ Status handleSessionSetup(Connection& c, Request& r) {
 Status handleLogoff(Connection& c, Request& r) {
   SD_TRY(smb2::decodeLogoffRequest(r.msg));
   auto s = r.session;
-  // Close every open of the session (MS-SMB2 3.3.5.6).
-  c.closeSessionOpens(s->session_id);
+  // Close every open of the session (MS-SMB2 3.3.5.6); durable ones are kept for a reconnect
+  // (smbtorture smb2.durable-open.reopen4).
+  c.closeSessionOpens(s->session_id, true);
   c.removeSession(s->session_id);
   c.state().removeSession(s->session_id);
   s->state = Session::State::kExpired;
