@@ -7,6 +7,7 @@
 #include "fscc/fs_info.h"
 #include "smb2/change_notify.h"
 #include "smb2/close.h"
+#include "smb2/lock.h"
 #include "smb2/query_directory.h"
 #include "smb2/query_info.h"
 #include "smb2/set_info.h"
@@ -47,6 +48,14 @@ Result<smb2::FileId> SmbClient::createWithSecurity(const std::string& path, uint
 
 Status SmbClient::close(const smb2::FileId& f) {
   auto m = transact(smb2::Command::kClose, [&](ByteWriter& w) { smb2::encodeCloseRequest({0, f}, w); });
+  return m ? ok() : Status(m.error());
+}
+
+Status SmbClient::lock(const smb2::FileId& f, uint64_t offset, uint64_t length, uint32_t flags) {
+  smb2::LockRequest q;
+  q.file_id = f;
+  q.locks.push_back({offset, length, flags});
+  auto m = transact(smb2::Command::kLock, [&](ByteWriter& w) { smb2::encodeLockRequest(q, w); });
   return m ? ok() : Status(m.error());
 }
 

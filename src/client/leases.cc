@@ -10,49 +10,103 @@ namespace sd::client {
 // CREATE with a lease v2 request context (MS-SMB2 2.2.13.2.10; the 3.x client sends v2,
 // 3.2.4.3.8): the granted state comes back in the RqLs response context (2.2.14.2.11) with
 // OplockLevel SMB2_OPLOCK_LEVEL_LEASE; a server without leases answers with neither.
+namespace {
+
+// The granted lease in a CREATE response under `key` (masked by `want`), and the durable answer.
+void readLeaseAnswer(const std::string& path, const smb2::CreateResponse& r, const smb2::LeaseKey& key,
+                     uint32_t want, SmbClient::LeasedOpen& out) {
+  out.oplock_level = r.oplock_level;
+  if (auto d = smb2::decodeDurableResponse(r.decoded_contexts); d && (d->v1 || d->v2)) {
+    out.durable = true;
+    out.durable_timeout_ms = d->timeout_ms;
+  }
+  if (r.oplock_level != smb2::kOplockLevelLease) return;
+  for (const auto& c : r.decoded_contexts) {
+    if (c.name != smb2::kCreateRequestLease) continue;
+    auto g = smb2::decodeLeaseContext(c.data);
+    if (!g || g->lease_key != key) {
+      // Not ours to cache under: keep the open, trust no lease.
+      LOG_WARN("%s: lease response context %s", path.c_str(), g ? "for another key" : "malformed");
+      return;
+    }
+    out.lease_state = g->lease_state & want;
+    out.epoch = g->epoch;
+  }
+}
+
+// The RqLs context of a lease v2 request (every dialect we speak is 3.x).
+smb2::CreateContextOut leaseContext(const smb2::LeaseKey& key, uint32_t want) {
+  smb2::LeaseContext c;
+  c.v2 = true;
+  c.lease_key = key;
+  c.lease_state = want;
+  return {smb2::kCreateRequestLease, smb2::encodeLeaseContext(c)};
+}
+
+}  // namespace
+
 Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uint32_t access,
                                                     uint32_t disposition, uint32_t options,
-                                                    const smb2::LeaseKey& key, uint32_t want, uint32_t share) {
+                                                    const smb2::LeaseKey& key, uint32_t want, uint32_t share,
+                                                    const smb2::DurableRequestV2* durable) {
   smb2::CreateRequest q = createRequest(path, access, disposition, options, share);
   std::vector<smb2::CreateContextOut> ctxs;
   bool lease = leasesSupported() && want;
   if (lease) {
     q.requested_oplock_level = smb2::kOplockLevelLease;
-    smb2::LeaseContext c;
-    c.v2 = true;
-    c.lease_key = key;
-    c.lease_state = want;
-    ctxs.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(c)});
+    ctxs.push_back(leaseContext(key, want));
+    startIdleReceiver();
+  }
+  if (durable) ctxs.push_back(smb2::makeDurableRequestV2(*durable));
+  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
+  auto r = SD_TRY(smb2::decodeCreateResponse(m));
+  LeasedOpen out;
+  out.id = r.file_id;
+  if (lease) readLeaseAnswer(path, r, key, want, out);
+  if (out.lease_state) leases_granted_.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
+Result<SmbClient::LeasedOpen> SmbClient::reopenDurable(const std::string& path, const smb2::FileId& id,
+                                                       const smb2::CreateGuid& create_guid,
+                                                       const smb2::LeaseKey* key) {
+  // MS-SMB2 3.2.4.4: the request's other fields are the open's; the server looks at the
+  // context, the name (for a lease) and the lease key only.
+  smb2::CreateRequest q = createRequest(path, 0, smb2::kFileOpen, 0, 7);
+  std::vector<smb2::CreateContextOut> ctxs;
+  smb2::DurableReconnectV2 dc;
+  dc.file_id = id;
+  dc.create_guid = create_guid;
+  ctxs.push_back(smb2::makeDurableReconnectV2(dc));
+  if (key) {
+    q.requested_oplock_level = smb2::kOplockLevelLease;
+    ctxs.push_back(leaseContext(*key, smb2::kLeaseRead | smb2::kLeaseHandle | smb2::kLeaseWrite));
     startIdleReceiver();
   }
   auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
   auto r = SD_TRY(smb2::decodeCreateResponse(m));
   LeasedOpen out;
   out.id = r.file_id;
-  if (lease && r.oplock_level == smb2::kOplockLevelLease) {
-    for (const auto& c : r.decoded_contexts) {
-      if (c.name != smb2::kCreateRequestLease) continue;
-      auto g = smb2::decodeLeaseContext(c.data);
-      if (!g || g->lease_key != key) {
-        // Not ours to cache under: keep the open, trust no lease.
-        LOG_WARN("%s: lease response context %s", path.c_str(), g ? "for another key" : "malformed");
-        break;
-      }
-      out.lease_state = g->lease_state & want;
-      out.epoch = g->epoch;
-      if (out.lease_state) leases_granted_.fetch_add(1, std::memory_order_relaxed);
-    }
-  }
+  out.durable = true;  // a reconnected open stays durable (no response context says so)
+  if (key) readLeaseAnswer(path, r, *key, ~0u, out);
+  else out.oplock_level = r.oplock_level;
   return out;
 }
 
 Result<SmbClient::OplockOpen> SmbClient::openWithOplock(const std::string& path, uint32_t access,
                                                         uint32_t disposition, uint32_t options,
-                                                        uint8_t level, uint32_t share) {
+                                                        uint8_t level, uint32_t share,
+                                                        const smb2::DurableRequestV2* durable, bool* durable_granted) {
   smb2::CreateRequest q = createRequest(path, access, disposition, options, share);
   q.requested_oplock_level = level;
-  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, {}, w); }));
+  std::vector<smb2::CreateContextOut> ctxs;
+  if (durable) ctxs.push_back(smb2::makeDurableRequestV2(*durable));
+  auto m = SD_TRY(transact(smb2::Command::kCreate, [&](ByteWriter& w) { smb2::encodeCreateRequest(q, ctxs, w); }));
   auto r = SD_TRY(smb2::decodeCreateResponse(m));
+  if (durable_granted) {
+    auto d = smb2::decodeDurableResponse(r.decoded_contexts);
+    *durable_granted = d && (d->v1 || d->v2);
+  }
   return OplockOpen{r.file_id, r.oplock_level};
 }
 

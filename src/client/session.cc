@@ -76,8 +76,10 @@ Status SmbClient::connectTransport(const ConnectOptions& o) {
 Status SmbClient::negotiate(const ConnectOptions& o) {
   // NEGOTIATE (MS-SMB2 3.2.4.2.2.2)
   // A binding channel presents the ClientGuid of the session's first connection.
+  // Otherwise one ClientGuid for the client's life: a reconnect keeps its leases' identity
+  // (MS-SMB2 3.3.5.9.7 matches durable opens with a lease by it).
   if (o.bind_to) client_guid_ = o.bind_to->client_guid_;
-  else crypto::randomFill(client_guid_);
+  else if (client_guid_ == std::array<uint8_t, 16>{}) crypto::randomFill(client_guid_);
   security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
   capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption | smb2::kCapLeasing;
   smb2::NegotiateRequest nq;
@@ -157,6 +159,7 @@ Status SmbClient::sessionSetup(const ConnectOptions& o) {
     sq.security_mode = uint8_t(security_mode_);
     sq.security_buffer = token;
     if (bind) sq.flags = smb2::kSessionFlagBinding;
+    else sq.previous_session_id = previous_session_id_;
     smb2::Header h;
     h.command = smb2::Command::kSessionSetup;
     h.credit = kCreditRequest;
@@ -279,6 +282,7 @@ Status SmbClient::reconnect() {
   if (transport_) transport_->shutdown();
   stopIdleReceiver();
   transport_.reset();
+  if (session_id_) previous_session_id_ = session_id_;  // kept if this attempt fails
   next_message_id_ = 0;
   credits_ = 1;
   session_id_ = 0;
@@ -299,6 +303,7 @@ Status SmbClient::reconnect() {
   info_ = ConnectionInfo{};
   std::string share = share_;
   SD_CHECK(connect(opts_));
+  previous_session_id_ = 0;
   if (!share.empty()) SD_CHECK(treeConnect(share));
   reconnects_++;
   if (break_handler_ || oplock_break_handler_) startIdleReceiver();

@@ -34,6 +34,7 @@
 #include "smb2/constants.h"
 #include "smb2/create.h"
 #include "smb2/header.h"
+#include "smb2/durable.h"
 #include "smb2/lease.h"
 
 namespace sd::rdma {
@@ -98,7 +99,9 @@ class SmbClient {
   Status connect(const ConnectOptions& o);
   Status treeConnect(const std::string& share);
   // After the connection dropped: a new connection, negotiate, session and tree connect with the
-  // same options (open files must be re-opened by the caller; their old ids are gone).
+  // same options and ClientGuid, naming the old session as PreviousSessionId (so the server
+  // ends it at once and keeps its durable opens for reopenDurable). Other open files must be
+  // re-opened by the caller; their old ids are gone.
   Status reconnect();
   // QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.2.4.20.x): the server's interfaces and whether they
   // are RDMA capable.
@@ -123,14 +126,24 @@ class SmbClient {
   // for `want` (kLeaseRead|kLeaseHandle|kLeaseWrite) under `key`; every open of one file should
   // use the same key. `lease_state` is what the server granted (0: none, e.g. a server without
   // leases), `epoch` the lease's epoch then.
+  // `durable`: also ask for a durable handle v2 (DH2Q, MS-SMB2 3.2.4.3.x); `durable` of the
+  // result says whether it was granted, with the server's timeout.
   struct LeasedOpen {
     smb2::FileId id;
     uint32_t lease_state = 0;
     uint16_t epoch = 0;
+    uint8_t oplock_level = 0;  // as the response says (kOplockLevelLease for a lease)
+    bool durable = false;
+    uint32_t durable_timeout_ms = 0;
   };
   Result<LeasedOpen> openLeased(const std::string& path, uint32_t access, uint32_t disposition,
                                 uint32_t options, const smb2::LeaseKey& key, uint32_t want,
-                                uint32_t share = 7);
+                                uint32_t share = 7, const smb2::DurableRequestV2* durable = nullptr);
+  // After a reconnect: attaches the durable open `id` made before it to this session
+  // (DH2C with `create_guid`, MS-SMB2 3.2.4.4), with the lease `key` it had (null: an open with
+  // an oplock). Locks, lease and file position come back with it; the id stays the same.
+  Result<LeasedOpen> reopenDurable(const std::string& path, const smb2::FileId& id,
+                                   const smb2::CreateGuid& create_guid, const smb2::LeaseKey* key);
   // A LEASE_BREAK notification (MS-SMB2 2.2.23.2) as handed to the handler.
   struct LeaseBreak {
     smb2::LeaseKey key{};
@@ -156,7 +169,8 @@ class SmbClient {
     uint8_t level = 0;
   };
   Result<OplockOpen> openWithOplock(const std::string& path, uint32_t access, uint32_t disposition,
-                                    uint32_t options, uint8_t level, uint32_t share = 7);
+                                    uint32_t options, uint8_t level, uint32_t share = 7,
+                                    const smb2::DurableRequestV2* durable = nullptr, bool* durable_granted = nullptr);
   // An OPLOCK_BREAK notification (2.2.23.1): the file and the most it may keep. Same rules as
   // the lease break handler (set once, before the first oplocked open; queue and return).
   void setOplockBreakHandler(std::function<void(const smb2::FileId&, uint8_t level)> handler);
@@ -164,6 +178,9 @@ class SmbClient {
   // it now holds.
   Result<uint8_t> ackOplockBreak(const smb2::FileId& f, uint8_t level);
   Status close(const smb2::FileId& f);
+  // LOCK (MS-SMB2 3.2.4.19) of one range: kLockFlagShared or kLockFlagExclusive (with
+  // kLockFlagFailImmediately not to wait), or kLockFlagUnlock.
+  Status lock(const smb2::FileId& f, uint64_t offset, uint64_t length, uint32_t flags);
   // CHANGE_NOTIFY (MS-SMB2 3.2.4.14) on a directory open: sends the request and returns its
   // MessageId at once; the server answers when something changes (changeNotifyWait). Several may
   // be outstanding, beside other requests from other threads.
@@ -400,7 +417,8 @@ class SmbClient {
   Bytes session_key_, signing_key_, c2s_key_, s2c_key_;
   bool sign_all_ = false, encrypt_all_ = false;
   std::array<uint8_t, 64> preauth_{};
-  std::array<uint8_t, 16> client_guid_{};
+  std::array<uint8_t, 16> client_guid_{};  // one for the client's life (leases, durable opens)
+  uint64_t previous_session_id_ = 0;       // the session a reconnect replaces (PreviousSessionId)
   uint16_t security_mode_ = 0;
   uint32_t capabilities_ = 0;
 };

@@ -93,8 +93,7 @@ void Connection::onDisconnect() {
   }
   // Opens attached here (a reconnect may have taken one to another connection): durable ones
   // are kept for a reconnect, the others end.
-  for (auto& [id, o] : opens)
-    if (o->connection_id == id_) dropOpen(*state_, o);
+  for (auto& [id, o] : opens) dropOpen(*state_, o, id_);
   // A session lives on while another channel still has it bound.
   for (auto& [id, s] : sessions) {
     bool last;
@@ -442,7 +441,7 @@ void Connection::closeSessionOpens(uint64_t session_id, bool keep_durable) {
   }
   for (auto& o : victims) {
     untrackOpen(o->volatile_id);
-    if (keep_durable) dropOpen(*state_, o);
+    if (keep_durable) dropOpen(*state_, o, id_);
     else endOpen(*state_, o);
   }
 }

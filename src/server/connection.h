@@ -273,9 +273,11 @@ Status handleOplockBreak(Connection& c, Request& r);
 // (server/open_end.cc).
 void endOpen(ServerState& state, const std::shared_ptr<Open>& o);
 // An open whose connection or session went away (MS-SMB2 3.3.7.1): a durable one is kept for a
-// reconnect (server/durable_table.h) when durable handles are on, any other ends.
-void dropOpen(ServerState& state, const std::shared_ptr<Open>& o);
-// Detaches a durable open from its connection and session and keeps it for its timeout.
+// reconnect (server/durable_table.h) when durable handles are on, any other ends. Nothing
+// happens unless the open is still attached to connection `from_connection`.
+void dropOpen(ServerState& state, const std::shared_ptr<Open>& o, uint64_t from_connection);
+// Detaches a durable open (no longer attached to a connection) from its session and keeps it
+// for its timeout.
 void keepDurable(ServerState& state, const std::shared_ptr<Open>& o);
 // The break notification of an oplock granted to `open` (server/smb2_oplock_break.cc).
 OplockTable::Notify oplockBreakNotifier(Connection& c, const Request& r, const Open& open);

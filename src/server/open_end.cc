@@ -100,7 +100,6 @@ void endOpen(ServerState& state, const std::shared_ptr<Open>& o) {
 }
 
 void keepDurable(ServerState& state, const std::shared_ptr<Open>& o) {
-  o->connection_id = 0;
   o->session_id = 0;  // no request reaches it until a reconnect attaches it again
   endWatch(state, *o);
   // A break of its oplock or lease closes it: nobody is there to acknowledge.
@@ -113,7 +112,10 @@ void keepDurable(ServerState& state, const std::shared_ptr<Open>& o) {
   kept->park(o);
 }
 
-void dropOpen(ServerState& state, const std::shared_ptr<Open>& o) {
+void dropOpen(ServerState& state, const std::shared_ptr<Open>& o, uint64_t from_connection) {
+  // Once: a lost connection and a PreviousSessionId may both let go of the open, and a
+  // reconnect may have attached it elsewhere in between.
+  if (!o->connection_id.compare_exchange_strong(from_connection, 0)) return;
   bool closed;
   {
     std::lock_guard<std::mutex> lk(o->mu);

@@ -202,7 +202,7 @@ void endPreviousSession(Connection& c, const smb2::SessionSetupRequest& req, con
       old->domain == session.domain && old->anonymous == session.anonymous) {
     for (const auto& o : c.state().opensOfSession(old->session_id)) {
       c.untrackOpen(o->volatile_id);
-      dropOpen(c.state(), o);
+      dropOpen(c.state(), o, o->connection_id);
     }
     c.removeSession(old->session_id);
     c.state().removeSession(old->session_id);
