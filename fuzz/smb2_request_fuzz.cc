@@ -7,6 +7,7 @@
 #include "smb2/close.h"
 #include "smb2/compound.h"
 #include "smb2/create.h"
+#include "smb2/durable.h"
 #include "smb2/flush.h"
 #include "smb2/header.h"
 #include "smb2/ioctl.h"
@@ -53,6 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             (void)decodeAllocationSize(c.data);
             (void)decodeLeaseContext(c.data);
           }
+        if (r) (void)decodeDurableContexts(r->create_contexts);
         break;
       }
       case Command::kClose: (void)decodeCloseRequest(msg); break;

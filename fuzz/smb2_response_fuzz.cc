@@ -7,6 +7,7 @@
 #include "smb2/close.h"
 #include "smb2/constants.h"
 #include "smb2/create.h"
+#include "smb2/durable.h"
 #include "smb2/error.h"
 #include "smb2/header.h"
 #include "smb2/ioctl.h"
@@ -36,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (r)
         for (const auto& c : r->decoded_contexts)
           if (c.name == kCreateRequestLease) (void)decodeLeaseContext(c.data);
+      if (r) (void)decodeDurableResponse(r->decoded_contexts);
       break;
     }
     case Command::kOplockBreak:
