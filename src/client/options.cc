@@ -258,6 +258,8 @@ constexpr FlagOption kFlagOptions[] = {
     {"sign", &MountOptions::sign, true},
     {"notify", &MountOptions::notify, true},
     {"nonotify", &MountOptions::notify, false},
+    {"durable", &MountOptions::durable, true},
+    {"nodurable", &MountOptions::durable, false},
     {"multichannel", &MountOptions::multichannel, true},
     {"nomultichannel", &MountOptions::multichannel, false},
     {"rdma", &MountOptions::rdma, true},

@@ -57,6 +57,7 @@ struct MountOptions {
   std::string cache = "strict";   // strict | none | loose
   uint32_t closetimeo = 5;        // seconds a closed file's handle is kept under a lease (cifs.ko: 5)
   bool notify = true;             // the mount follows the server's change notifications
+  bool durable = true;            // leased opens ask for durable handles (DH2Q), kept over a reconnect
   bool seal = false, sign = false;
   bool multichannel = false;
   uint32_t max_channels = 1;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/clock.h"
+#include "crypto/random.h"
 #include "smb2/constants.h"
 
 namespace sd::fuse {
@@ -97,14 +98,29 @@ bool Fs::reconnect(uint64_t seen) {
       continue;
     }
     generation++;
-    // The old session's leases and handles are gone: every lease starts again from nothing,
-    // and the kernel's cache of each leased file is dropped by the lease worker (not here:
-    // invalidating pages waits for READs that wait for us).
+    // Handles kept after a close (closetimeo): attached again only to be closed, so that the
+    // server does not keep them (and their share modes) until their durable timeout.
+    std::vector<std::pair<Ino, smb2::FileId>> kept;
+    if (leases)
+      for (Ino ino : lease_cache->inos())
+        for (const auto& id : lease_cache->takeAllDeferred(ino)) kept.emplace_back(ino, id);
+    // The lease state is learnt again from each reconnect or re-open; the kernel's cache of
+    // each leased file is dropped by the lease worker (not here: invalidating pages waits for
+    // READs that wait for us).
     if (leases) {
       std::lock_guard<std::mutex> wl(work_mu_);
       for (Ino ino : lease_cache->forgetAll()) queueLocked(BreakWork{{}, ino});
     }
+    for (const auto& [ino, id] : kept) {
+      auto path = inodes.pathOf(ino);
+      if (path && reattach(ino, *path, id, true)) {
+        (void)closeHandle(id);
+        lease_cache->handleClosed(ino);
+      }
+    }
     files.forEach([&](OpenFiles::File& of) {
+      if (reattach(of.ino, of.path, of.id, of.leased)) return;
+      reopened_by_path++;
       if (of.leased) {
         auto o = openUnderLease(of.ino, of.path, of.access, smb2::kFileOpen, of.options);
         if (o) of.id = o->id;
@@ -120,11 +136,53 @@ bool Fs::reconnect(uint64_t seen) {
   return false;
 }
 
+bool Fs::reattach(Ino ino, const std::string& path, const smb2::FileId& id, bool leased) {
+  std::optional<smb2::CreateGuid> guid;
+  {
+    std::lock_guard<std::mutex> lk(durable_mu);
+    auto it = durable_guids.find(id.persistent);
+    if (it == durable_guids.end()) return false;
+    guid = it->second;
+  }
+  std::optional<smb2::LeaseKey> key;
+  if (leased) key = lease_cache->prepareOpen(ino).key;
+  auto o = smb.reopenDurable(path, id, *guid, key ? &*key : nullptr);
+  if (!o) {
+    LOG_INFO("after reconnect the durable handle of %s was not given back (%s): opening it again", path.c_str(),
+             client::describe(o.status()).c_str());
+    std::lock_guard<std::mutex> lk(durable_mu);
+    durable_guids.erase(id.persistent);
+    return false;
+  }
+  if (leased) lease_cache->opened(ino, o->lease_state, o->epoch);
+  durable_reconnects++;
+  LOG_DEBUG("after reconnect %s has its durable handle back", path.c_str());
+  return true;
+}
+
+Status Fs::closeHandle(const smb2::FileId& id) {
+  {
+    std::lock_guard<std::mutex> lk(durable_mu);
+    durable_guids.erase(id.persistent);
+  }
+  return smb.close(id);
+}
+
 Result<Fs::LeasedOpen> Fs::openUnderLease(Ino ino, const std::string& path, uint32_t access,
                                           uint32_t disposition, uint32_t options) {
   auto t = lease_cache->prepareOpen(ino);
+  std::optional<smb2::DurableRequestV2> durable;
+  if (opt.durable) {
+    durable.emplace();  // timeout 0: the server's default
+    crypto::randomFill(durable->create_guid);
+  }
   auto o = SD_TRY(smb.openLeased(path, access, disposition, options, t.key,
-                                 smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle));
+                                 smb2::kLeaseRead | smb2::kLeaseWrite | smb2::kLeaseHandle, 7,
+                                 durable ? &*durable : nullptr));
+  if (o.durable) {
+    std::lock_guard<std::mutex> lk(durable_mu);
+    durable_guids[o.id.persistent] = durable->create_guid;
+  }
   uint32_t state = lease_cache->opened(ino, o.lease_state, o.epoch);
   return LeasedOpen{o.id, state, t.covered && (state & smb2::kLeaseRead)};
 }
@@ -134,7 +192,7 @@ void Fs::closeDeferred(Ino ino) {
   if (ids.empty()) return;
   std::shared_lock<std::shared_mutex> cl(conn_mu);
   for (auto& id : ids) {
-    (void)smb.close(id);
+    (void)closeHandle(id);
     deferred_closed++;
     lease_cache->handleClosed(ino);
   }
@@ -147,7 +205,7 @@ void Fs::releaseLeased(const OpenFiles::File& of) {
     work_cv_.notify_all();
     return;
   }
-  (void)once(this, [&] { return smb.close(of.id); });
+  (void)once(this, [&] { return closeHandle(of.id); });
   lease_cache->handleClosed(of.ino);
 }
 
@@ -198,7 +256,7 @@ void Fs::leaseWorkerLoop() {
       lk.unlock();
       {
         std::shared_lock<std::shared_mutex> cl(conn_mu);
-        for (auto& [ino, id] : expired) (void)smb.close(id);
+        for (auto& [ino, id] : expired) (void)closeHandle(id);
       }
       for (auto& [ino, id] : expired) {
         deferred_closed++;
@@ -230,7 +288,7 @@ void Fs::handleBreak(const BreakWork& w) {
   if (w.local_ino) return;
   std::shared_lock<std::shared_mutex> cl(conn_mu);
   for (auto& id : e.to_close) {
-    (void)smb.close(id);
+    (void)closeHandle(id);
     deferred_closed++;
     lease_cache->handleClosed(*e.ino);
   }

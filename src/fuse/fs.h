@@ -18,6 +18,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/log.h"
@@ -94,6 +95,14 @@ struct Fs {
   std::unique_ptr<LeaseCache> lease_cache;
   std::atomic<uint64_t> cache_invalidations{0}, deferred_closed{0};
 
+  // Durable handles (DH2Q on leased opens unless `nodurable`): the CreateGuid of each durable
+  // handle by its persistent id, for the DH2C that attaches it again after a reconnect.
+  std::mutex durable_mu;
+  std::unordered_map<uint64_t, smb2::CreateGuid> durable_guids;
+  std::atomic<uint64_t> durable_reconnects{0}, reopened_by_path{0};
+  // CLOSE of a handle of a leased open (a durable one's CreateGuid is forgotten).
+  Status closeHandle(const smb2::FileId& id);
+
   // Change notifications (the directory view kept fresh; change_watch.h), when on.
   std::unique_ptr<ChangeWatch> watch;
 
@@ -110,8 +119,9 @@ struct Fs {
   }
 
   // The connection dropped under a request that saw generation `seen`: reconnect (the server may
-  // be restarting: a few tries, backing off, about 30 s in all) and re-open every open file by
-  // its path. Returns whether the connection is usable again.
+  // be restarting: a few tries, backing off, about 30 s in all), attach every durable handle
+  // again (DH2C: the same handle, with its locks and lease) and re-open the others by path.
+  // Returns whether the connection is usable again.
   bool reconnect(uint64_t seen);
 
   // CREATE under the inode's lease key asking for RWH; records the grant and counts the handle.
@@ -142,6 +152,8 @@ struct Fs {
     client::SmbClient::LeaseBreak b;
     std::optional<Ino> local_ino;
   };
+  // DH2C of a durable handle after a reconnect: true when the server gave it back.
+  bool reattach(Ino ino, const std::string& path, const smb2::FileId& id, bool leased);
   void leaseWorkerLoop();
   void handleBreak(const BreakWork& w);
   void queueLocked(BreakWork w);

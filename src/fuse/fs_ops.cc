@@ -88,7 +88,7 @@ void opSetattr(fuse_req_t req, Ino ino, struct stat* attr, int to_set, fuse_file
       r = fs->smb.setTimes(f, a, m);
     }
     if (opened) {
-      (void)fs->smb.close(f);
+      (void)fs->closeHandle(f);
       if (leased) fs->lease_cache->handleClosed(ino);
     }
     return r;
@@ -229,7 +229,7 @@ void opCreate(fuse_req_t req, Ino parent, const char* name, mode_t, fuse_file_in
     else o = SD_TRY(fs->smb.open(*p, access, disp, smb2::kFileNonDirectoryFile));
     auto st = fs->smb.stat(*p);
     if (!st) {
-      (void)fs->smb.close(o);
+      (void)fs->closeHandle(o);
       if (fs->leases) fs->lease_cache->handleClosed(ino);
       return st.error();
     }
@@ -331,7 +331,7 @@ void opRelease(fuse_req_t req, Ino, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
   auto of = fs->files.take(fi->fh);
   if (of && of->leased) fs->releaseLeased(*of);
-  else if (of) (void)once(fs, [&] { return fs->smb.close(of->id); });
+  else if (of) (void)once(fs, [&] { return fs->closeHandle(of->id); });
   fuse_reply_err(req, 0);
 }
 

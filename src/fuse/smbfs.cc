@@ -111,6 +111,13 @@ std::string statusReport(Fs* fs, const std::string& header) {
     t += "Leases: not used (" + std::string(fs->opt.cache != "strict" ? "cache=" + fs->opt.cache : "the server offers none") + ")\n";
   }
   t += fs->watch ? fs->watch->statusText() : "Change notifications: off (nonotify)\n";
+  {
+    std::lock_guard<std::mutex> dl(fs->durable_mu);
+    t += fs->opt.durable ? "Durable handles: " + std::to_string(fs->durable_guids.size()) + " open  reconnected: " +
+                               std::to_string(fs->durable_reconnects.load()) + "  re-opened by name: " +
+                               std::to_string(fs->reopened_by_path.load()) + "\n"
+                         : "Durable handles: off (nodurable)\n";
+  }
   if (fs->rdma_channel) t += "Channel 2 (bound to the session):\n" + fs->rdma_channel->statusText();
   return t;
 }
