@@ -118,18 +118,22 @@ bool Fs::reconnect(uint64_t seen) {
         lease_cache->handleClosed(ino);
       }
     }
-    files.forEach([&](OpenFiles::File& of) {
+    files.forEach([&](uint64_t fh, OpenFiles::File& of) {
       if (reattach(of.ino, of.path, of.id, of.leased)) return;
       reopened_by_path++;
+      Result<smb2::FileId> o = err(NtStatus::kInvalidHandle, "");
       if (of.leased) {
-        auto o = openUnderLease(of.ino, of.path, of.access, smb2::kFileOpen, of.options);
-        if (o) of.id = o->id;
-        else LOG_WARN("after reconnect %s could not be re-opened: %s", of.path.c_str(), client::describe(o.status()).c_str());
+        auto l = openUnderLease(of.ino, of.path, of.access, smb2::kFileOpen, of.options);
+        o = l ? Result<smb2::FileId>(l->id) : Result<smb2::FileId>(l.error());
+      } else {
+        o = smb.open(of.path, of.access, smb2::kFileOpen, of.options);
+      }
+      if (!o) {
+        LOG_WARN("after reconnect %s could not be re-opened: %s", of.path.c_str(), client::describe(o.status()).c_str());
         return;
       }
-      auto o = smb.open(of.path, of.access, smb2::kFileOpen, of.options);
-      if (o) of.id = *o;
-      else LOG_WARN("after reconnect %s could not be re-opened: %s", of.path.c_str(), client::describe(o.status()).c_str());
+      of.id = *o;
+      relockAfterReopen(this, fh, of.id);
     });
     return true;
   }

@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "client/options.h"
 #include "client/smb_client.h"
+#include "fuse/byte_locks.h"
 #include "fuse/inode_table.h"
 #include "fuse/lease_cache.h"
 
@@ -49,11 +50,11 @@ class OpenFiles {
   std::optional<File> take(uint64_t fh);
   // A handle that can write to the file of `fh` (itself or another open of the same path).
   std::optional<smb2::FileId> writableFor(uint64_t fh, bool* known);
-  // Runs `f(File&)` on every open file (the reconnect re-opens them), under the lock.
+  // Runs `f(fh, File&)` on every open file (the reconnect re-opens them), under the lock.
   template <class F>
   void forEach(F&& f) {
     std::lock_guard<std::mutex> lk(mu_);
-    for (auto& [fh, of] : files_) f(of);
+    for (auto& [fh, of] : files_) f(fh, of);
   }
   uint64_t addListing(Listing l);
   Listing listing(uint64_t fh);
@@ -102,6 +103,11 @@ struct Fs {
   std::atomic<uint64_t> durable_reconnects{0}, reopened_by_path{0};
   // CLOSE of a handle of a leased open (a durable one's CreateGuid is forgotten).
   Status closeHandle(const smb2::FileId& id);
+
+  // Record locks held on the server (byte_locks.h); lock_ops_mu orders the LOCKs that change
+  // the record.
+  ByteLocks byte_locks;
+  std::mutex lock_ops_mu;
 
   // Change notifications (the directory view kept fresh; change_watch.h), when on.
   std::unique_ptr<ChangeWatch> watch;
@@ -191,5 +197,12 @@ auto once(Fs* fs, F&& f) -> decltype(f()) {
 
 // The FUSE operations of the mount (fs_ops.cc).
 const fuse_lowlevel_ops& smbfsOps();
+// Record locks (lock_ops.cc): F_SETLK/F_SETLKW, F_GETLK; at flush the closing process's locks
+// go, at release any left; after a re-open by name the handle's locks are taken again.
+void opSetlk(fuse_req_t req, Ino ino, fuse_file_info* fi, struct flock* lock, int sleep);
+void opGetlk(fuse_req_t req, Ino ino, fuse_file_info* fi, struct flock* lock);
+void unlockOwner(Fs* fs, uint64_t fh, uint64_t owner);
+void unlockAll(Fs* fs, uint64_t fh);
+void relockAfterReopen(Fs* fs, uint64_t fh, const smb2::FileId& id);
 
 }  // namespace sd::fuse

@@ -312,7 +312,12 @@ void opWrite(fuse_req_t req, Ino, const char* data, size_t size, off_t off, fuse
 
 // The kernel has pushed this file's cached writes (writeback cache) before FLUSH; nothing is
 // buffered here, every WRITE was answered by the server before its reply.
-void opFlush(fuse_req_t req, Ino, fuse_file_info*) { fuse_reply_err(req, 0); }
+// close(2) of a descriptor: the closing process's record locks on the file go (POSIX; the
+// kernel leaves it to the file system, FUSE_FLUSH names the lock owner).
+void opFlush(fuse_req_t req, Ino, fuse_file_info* fi) {
+  unlockOwner(fsOf(req), fi->fh, fi->lock_owner);
+  fuse_reply_err(req, 0);
+}
 
 void opFsync(fuse_req_t req, Ino, int, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
@@ -329,6 +334,7 @@ void opFsync(fuse_req_t req, Ino, int, fuse_file_info* fi) {
 
 void opRelease(fuse_req_t req, Ino, fuse_file_info* fi) {
   Fs* fs = fsOf(req);
+  unlockAll(fs, fi->fh);  // none are left normally: each closing process's went at its flush
   auto of = fs->files.take(fi->fh);
   if (of && of->leased) fs->releaseLeased(*of);
   else if (of) (void)once(fs, [&] { return fs->closeHandle(of->id); });
@@ -411,6 +417,8 @@ void opInit(void* userdata, fuse_conn_info* conn) {
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  // fcntl record locks go to the server as byte-range locks (lock_ops.cc); flock stays local.
+  if (conn->capable & FUSE_CAP_POSIX_LOCKS) conn->want |= FUSE_CAP_POSIX_LOCKS;
   if (fs->opt.cache == "loose" && (conn->capable & FUSE_CAP_WRITEBACK_CACHE)) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
   else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   // Without leases: cached pages are dropped when the server reports another mtime (a size
@@ -441,6 +449,8 @@ const fuse_lowlevel_ops& smbfsOps() {
     o.flush = opFlush;
     o.fsync = opFsync;
     o.release = opRelease;
+    o.getlk = opGetlk;
+    o.setlk = opSetlk;
     o.unlink = opUnlink;
     o.rmdir = opRmdir;
     o.mkdir = opMkdir;

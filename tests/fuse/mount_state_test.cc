@@ -2,6 +2,7 @@
 // breaks, kept handles) and what a change notification invalidates.
 #include <gtest/gtest.h>
 
+#include "fuse/byte_locks.h"
 #include "fuse/change_watch.h"
 #include "fuse/inode_table.h"
 #include "fuse/lease_cache.h"
@@ -146,6 +147,38 @@ TEST(ChangeWatch, InvalidationOfEachAction) {
   EXPECT_TRUE(inv.entries.empty());
   EXPECT_EQ(inv.attributes, (std::vector<std::string>{"f", ""}));
   EXPECT_TRUE(ChangeWatch::invalidationFor({fscc::kFileActionRemoved, "\\"}).entries.empty());
+}
+
+// POSIX record locks over SMB locks: an unlock in the middle of a held range removes the
+// whole SMB lock and keeps its two ends; other owners and handles are untouched.
+TEST(ByteLocks, UnlockInTheMiddleSplitsAndOthersStay) {
+  ByteLocks b;
+  b.add(1, {7, 0, 100, true});
+  b.add(1, {8, 0, 100, false});   // another owner on the same handle
+  b.add(2, {7, 0, 100, true});    // the same owner on another handle
+  b.add(1, {7, 200, 300, false});
+  auto c = b.cut(1, 7, 40, 60);
+  ASSERT_EQ(c.removed.size(), 1u);
+  EXPECT_EQ(c.removed[0].start, 0u);
+  EXPECT_EQ(c.removed[0].end, 100u);
+  ASSERT_EQ(c.kept.size(), 2u);
+  EXPECT_EQ(c.kept[0].start, 0u);
+  EXPECT_EQ(c.kept[0].end, 40u);
+  EXPECT_EQ(c.kept[1].start, 60u);
+  EXPECT_EQ(c.kept[1].end, 100u);
+  EXPECT_TRUE(c.kept[1].exclusive);
+  EXPECT_FALSE(b.holds(1, 7, 0, 100));  // the cut lock is out until its pieces are added back
+  EXPECT_TRUE(b.holds(1, 7, 250, 251));
+  EXPECT_TRUE(b.holds(1, 8, 50, 51));
+  EXPECT_TRUE(b.holds(2, 7, 50, 51));
+  EXPECT_EQ(b.count(), 3u);
+  // A range that touches nothing of the owner cuts nothing; [s, e) is half-open.
+  EXPECT_TRUE(b.cut(1, 7, 300, 400).removed.empty());
+  EXPECT_EQ(b.cut(1, 7, 0, UINT64_MAX).removed.size(), 1u);
+  EXPECT_EQ(b.of(1).size(), 1u);
+  b.forget(1);
+  EXPECT_TRUE(b.of(1).empty());
+  EXPECT_EQ(b.count(), 1u);
 }
 
 }  // namespace
