@@ -35,6 +35,7 @@ const char* ntStatusName(NtStatus s) {
     X(kSharingViolation, "STATUS_SHARING_VIOLATION")
     X(kDeletePending, "STATUS_DELETE_PENDING")
     X(kFileLockConflict, "STATUS_FILE_LOCK_CONFLICT")
+    X(kFileNotAvailable, "STATUS_FILE_NOT_AVAILABLE")
     X(kLockNotGranted, "STATUS_LOCK_NOT_GRANTED")
     X(kWrongPassword, "STATUS_WRONG_PASSWORD")
     X(kLogonFailure, "STATUS_LOGON_FAILURE")

@@ -74,6 +74,7 @@ enum class NtStatus : uint32_t {
   kInvalidDeviceState = 0xC0000184,
   kNotFound = 0xC0000225,
   kDuplicateObjectid = 0xC000022A,
+  kFileNotAvailable = 0xC0000467,
   kObjectidNotFound = 0xC00002F0,
   kFsDriverRequired = 0xC000019C,
   kSmbBadClusterDialect = 0xC0000200,

@@ -70,7 +70,7 @@ Bytes SmbClient::encodeRequest(smb2::Command cmd, uint16_t charge, uint16_t cred
   h.session_id = session_id_;
   h.tree_id = tree_id_;
   h.process_id = 0xFEFF;
-  h.flags = flags;
+  h.flags = flags | (replay_.load(std::memory_order_relaxed) ? smb2::kFlagReplayOperation : 0);
   ByteWriter w;
   smb2::encodeHeader(h, w);
   body(w);

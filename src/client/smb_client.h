@@ -144,6 +144,9 @@ class SmbClient {
   // an oplock). Locks, lease and file position come back with it; the id stays the same.
   Result<LeasedOpen> reopenDurable(const std::string& path, const smb2::FileId& id,
                                    const smb2::CreateGuid& create_guid, const smb2::LeaseKey* key);
+  // Marks the requests sent from now on as replays (SMB2_FLAGS_REPLAY_OPERATION, MS-SMB2
+  // 3.2.4.1.1): a CREATE with a DH2Q sent again after a lost answer gets the open it made.
+  void setReplay(bool on) { replay_ = on; }
   // A LEASE_BREAK notification (MS-SMB2 2.2.23.2) as handed to the handler.
   struct LeaseBreak {
     smb2::LeaseKey key{};
@@ -419,6 +422,7 @@ class SmbClient {
   std::array<uint8_t, 64> preauth_{};
   std::array<uint8_t, 16> client_guid_{};  // one for the client's life (leases, durable opens)
   uint64_t previous_session_id_ = 0;       // the session a reconnect replaces (PreviousSessionId)
+  std::atomic<bool> replay_{false};
   uint16_t security_mode_ = 0;
   uint32_t capabilities_ = 0;
 };

@@ -93,6 +93,7 @@ void endOpen(ServerState& state, const std::shared_ptr<Open>& o) {
     changes.post(renamed_in->first, renamed_in->second, slash == std::string::npos ? path : path.substr(slash + 1),
                  fscc::kFileActionModified, fscc::kNotifyChangeAttributes | fscc::kNotifyChangeCreation);
   }
+  state.removeReplayable(*o);
   // Last, once the open is gone from every table: opens that waited for its oplock's break
   // resume (on this thread) and find it closed.
   state.oplocks().release(o->volatile_id);

@@ -249,6 +249,26 @@ bool ServerState::isDeletePending(uint64_t file_key) const {
   return delete_pending_.count(file_key) != 0;
 }
 
+void ServerState::addReplayable(const std::shared_ptr<Open>& open) {
+  if (!open->durable || !open->durable->v2) return;
+  std::lock_guard<std::mutex> lk(replay_mu_);
+  replayable_[{open->durable->client_guid, open->durable->create_guid}] = open;
+}
+
+std::shared_ptr<Open> ServerState::findReplayable(const std::array<uint8_t, 16>& client_guid,
+                                                  const smb2::CreateGuid& create_guid) const {
+  std::lock_guard<std::mutex> lk(replay_mu_);
+  auto it = replayable_.find({client_guid, create_guid});
+  return it == replayable_.end() ? nullptr : it->second.lock();
+}
+
+void ServerState::removeReplayable(const Open& open) {
+  if (!open.durable || !open.durable->v2) return;
+  std::lock_guard<std::mutex> lk(replay_mu_);
+  auto it = replayable_.find({open.durable->client_guid, open.durable->create_guid});
+  if (it != replayable_.end() && it->second.lock().get() == &open) replayable_.erase(it);
+}
+
 void ServerState::attachTree(Open& open, std::shared_ptr<TreeConnect> tree) {
   std::lock_guard<std::mutex> lk(open_mu_);
   open.tree = std::move(tree);

@@ -23,6 +23,7 @@
 #include "server/durable_table.h"
 #include "server/lock_table.h"
 #include "server/oplock_table.h"
+#include "smb2/durable.h"
 #include "vfs/share.h"
 
 namespace sd::server {
@@ -107,6 +108,11 @@ class ServerState {
   LocalChanges& localChanges() { return local_changes_; }
   // Leases are offered (`smb2 leases`; auto: when local changes can be watched).
   bool leasesOn() const { return leases_on_.load(std::memory_order_relaxed); }
+  // Durable v2 opens by their client's ClientGuid and CreateGuid, attached or kept, for the
+  // replay of a DH2Q (MS-SMB2 3.3.5.9.10); an open leaves at its end.
+  void addReplayable(const std::shared_ptr<Open>& open);
+  std::shared_ptr<Open> findReplayable(const std::array<uint8_t, 16>& client_guid, const smb2::CreateGuid& create_guid) const;
+  void removeReplayable(const Open& open);
   // Durable handles (`durable handles`, MS-SMB2 3.3.5.9.6-12): opens kept for a reconnect.
   bool durableHandlesOn() const { return durable_handles_on_.load(std::memory_order_relaxed); }
   DurableTable& durables() { return durables_; }
@@ -152,6 +158,8 @@ class ServerState {
   std::atomic<bool> rdma_listening_{false};
   std::atomic<bool> leases_on_{false};
   std::atomic<bool> durable_handles_on_{true};
+  mutable std::mutex replay_mu_;
+  std::map<std::pair<std::array<uint8_t, 16>, smb2::CreateGuid>, std::weak_ptr<Open>> replayable_;
   // Last: its scavenger closes opens through the tables above, and stops first.
   DurableTable durables_;
 };

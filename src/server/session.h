@@ -98,6 +98,8 @@ struct Open {
     smb2::CreateGuid create_guid{};  // v2; zero for v1
     uint32_t timeout_ms = 0;         // kept this long after its connection is lost
     std::string owner;               // who may reconnect it (Session::ownerName)
+    std::array<uint8_t, 16> client_guid{};  // of the client that made it (a replay names it)
+    uint32_t create_action = 0;      // the CREATE's, which a replay answers again
   };
   std::optional<Durable> durable;
   std::unique_ptr<vfs::Handle> handle;  // null for pipes

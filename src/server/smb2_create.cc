@@ -411,6 +411,8 @@ void grantDurability(Connection& c, const Request& r, Open& open, const smb2::Du
   if (resp.oplock_level != smb2::kOplockLevelBatch && !handle_caching) return;
   Open::Durable durable;
   durable.owner = r.session->ownerName();
+  durable.client_guid = c.negotiated().client_guid;
+  durable.create_action = resp.create_action;
   if (d.request_v2) {
     constexpr uint32_t kDefaultMs = 60000, kMaxMs = 300000;
     durable.v2 = true;
@@ -447,8 +449,10 @@ Status completeCreate(Connection& c, Request& r, const smb2::CreateRequest& req,
     return caching.error();
   }
   resp.oplock_level = *caching;
+  resp.create_action = opened.create_action;
   grantDurability(c, r, *open, durable, resp);
   c.trackOpen(open);
+  if (open->durable) c.state().addReplayable(open);
   r.created_file_id = std::array<uint64_t, 2>{open->persistent_id, open->volatile_id};
   encodeCreated(r, req, opened, *open, resp);
   return ok();
@@ -501,10 +505,13 @@ Status mayReconnect(Connection& c, const Request& r, const smb2::CreateRequest& 
 
 // The answer to a reconnect: the open as it is, FILE_OPENED, its oplock level or lease; no
 // durable-handle context (the open stays durable, smbtorture smb2.durable-open.reopen2).
-Status answerReconnect(Connection& c, Request& r, Open& open) {
+// A replayed DH2Q (`replay_level`: its RequestedOplockLevel) gets its first answer's create
+// action, and for an oplock the level it asks for, no more than the open holds, with the
+// durable context only when that is batch (smbtorture smb2.replay.replay-dhv2-oplock2).
+Status answerReconnect(Connection& c, Request& r, Open& open, std::optional<uint8_t> replay_level = std::nullopt) {
   auto st = SD_TRY(open.handle->stat());
   smb2::CreateResponse resp;
-  resp.create_action = smb2::kFileOpened;
+  resp.create_action = replay_level ? open.durable->create_action : smb2::kFileOpened;
   resp.creation_time = st.creation_time;
   resp.last_access_time = st.last_access_time;
   resp.last_write_time = st.last_write_time;
@@ -514,6 +521,9 @@ Status answerReconnect(Connection& c, Request& r, Open& open) {
   resp.file_attributes = st.file_attributes;
   resp.file_id = {open.persistent_id, open.volatile_id};
   resp.oplock_level = c.state().oplocks().levelOf(open.volatile_id);
+  if (replay_level && !open.lease) resp.oplock_level = std::min(resp.oplock_level, *replay_level);
+  if (replay_level && (open.lease || resp.oplock_level == smb2::kOplockLevelBatch))
+    resp.contexts.push_back(smb2::makeDurableResponseV2(open.durable->timeout_ms, 0));
   if (open.lease) {
     auto g = c.state().oplocks().leaseOf(*open.lease);
     smb2::LeaseContext out;
@@ -554,6 +564,31 @@ Status reconnectDurable(Connection& c, Request& r, const smb2::CreateRequest& re
   return answerReconnect(c, r, *open);
 }
 
+// A DH2Q sent again with SMB2_FLAGS_REPLAY_OPERATION (MS-SMB2 3.3.5.9.10: the client lost the
+// answer): the open its CreateGuid made is answered again when it is attached to this session,
+// attached again when it is kept (its connection was lost), refused to another user
+// (ACCESS_DENIED) and, while another session holds it, STATUS_FILE_NOT_AVAILABLE (as Samba).
+Status replayDurable(Connection& c, Request& r, const smb2::CreateRequest& req, const std::shared_ptr<Open>& o) {
+  if (o->durable->owner != r.session->ownerName()) return err(NtStatus::kAccessDenied, "another user's CreateGuid");
+  // The replay asks for the caching its first CREATE got: a lease with its key for a leased
+  // open, no lease for one with an oplock (smbtorture smb2.replay.replay-dhv2-oplock-lease,
+  // replay-dhv2-lease3).
+  std::optional<smb2::LeaseContext> lease;
+  for (const auto& ctx : req.create_contexts)
+    if (ctx.name == smb2::kCreateRequestLease) lease = SD_TRY(smb2::decodeLeaseContext(ctx.data));
+  bool lease_asked = lease && req.requested_oplock_level == smb2::kOplockLevelLease;
+  if (bool(o->lease) != lease_asked || (o->lease && o->lease->key != lease->lease_key))
+    return err(NtStatus::kAccessDenied, "a replay asking for other caching");
+  if (o->connection_id == 0) {
+    smb2::DurableContexts d;
+    d.reconnect_v2 = smb2::DurableReconnectV2{{o->persistent_id, o->volatile_id}, o->durable->create_guid, 0};
+    return reconnectDurable(c, r, req, d);
+  }
+  if (o->session_id != r.session->session_id || o->tree_id != r.tree->tree_id)
+    return err(NtStatus::kFileNotAvailable, "the CreateGuid's open is in use by another session");
+  return answerReconnect(c, r, *o, req.requested_oplock_level);
+}
+
 }  // namespace
 
 Status handleCreate(Connection& c, Request& r) {
@@ -561,6 +596,10 @@ Status handleCreate(Connection& c, Request& r) {
   const auto durable = SD_TRY(durableContexts(c, req));
   // A reconnect ignores the request's other fields (MS-SMB2 3.3.5.9.7).
   if (durable.reconnect() && !r.tree->share->ipc) return reconnectDurable(c, r, req, durable);
+  if (durable.request_v2 && (r.hdr.flags & smb2::kFlagReplayOperation)) {
+    if (auto o = c.state().findReplayable(c.negotiated().client_guid, durable.request_v2->create_guid))
+      return replayDurable(c, r, req, o);
+  }
   SD_CHECK(checkCreateRequest(req));
   if (r.tree->share->ipc) return openPipe(c, r, req);
 
@@ -575,6 +614,10 @@ Status handleCreate(Connection& c, Request& r) {
 
   const std::string stream = streamOf(req.name);
   if (look && look->exists) {
+    // FILE_CREATE of an existing name collides before any share mode or oplock is looked at
+    // (MS-FSA 2.1.5.1.2; smbtorture smb2.replay.replay-regular).
+    if (req.create_disposition == smb2::kFileCreate && stream.empty())
+      return err(NtStatus::kObjectNameCollision, "exists");
     // Parked: this handler runs again when the breaks are acknowledged.
     if (SD_TRY(waitForExisting(c, r, req, *look, stream, access, lease))) return ok();
   }

@@ -189,5 +189,58 @@ TEST_F(InProcess, DurableOpenKeptWithoutItsClientGivesWayToAConflictingOpen) {
   EXPECT_TRUE(b.close(o2->id));
 }
 
+// A DH2Q sent again as a replay (SMB2_FLAGS_REPLAY_OPERATION) gets the open its CreateGuid
+// made, on the same session and after a reconnect; another client's replay of the same
+// CreateGuid (another ClientGuid) is a new CREATE and gets nothing of that open.
+TEST_F(InProcess, DurableReplayGetsTheOpenOnlyForItsClient) {
+  client::SmbClient a, b;
+  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a.treeConnect("share"));
+  auto d = durableRequest(10000);
+  bool durable = false;
+  auto o = a.openWithOplock("replay.txt", kRw, smb2::kFileOverwriteIf, 0, smb2::kOplockLevelBatch, 7, &d, &durable);
+  ASSERT_TRUE(o && durable);
+  a.setReplay(true);
+  auto again = a.openWithOplock("replay.txt", kRw, smb2::kFileOverwriteIf, 0, smb2::kOplockLevelBatch, 7, &d, &durable);
+  ASSERT_TRUE(again) << ntStatusName(again.status());
+  EXPECT_TRUE(again->id == o->id);
+  EXPECT_TRUE(durable);
+  EXPECT_EQ(state_->openCount(), 1u);
+  a.setReplay(false);
+
+  // Another client (another ClientGuid) replaying the CreateGuid makes an open of its own.
+  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(b.treeConnect("share"));
+  b.setOplockBreakHandler([](const smb2::FileId&, uint8_t) {});
+  a.setOplockBreakHandler([&a](const smb2::FileId& f, uint8_t level) {
+    std::thread([&a, f, level] { (void)a.ackOplockBreak(f, level); }).detach();
+  });
+  b.setReplay(true);
+  auto other = b.openWithOplock("replay.txt", smb2::kFileReadData, smb2::kFileOpen, 0, smb2::kOplockLevelNone, 7, &d);
+  b.setReplay(false);
+  ASSERT_TRUE(other) << ntStatusName(other.status());
+  EXPECT_FALSE(other->id == o->id);
+  EXPECT_TRUE(b.close(other->id));
+  a.setOplockBreakHandler(nullptr);
+
+  // After a lost connection the replay attaches the kept open, as a reconnect would.
+  ASSERT_TRUE(a.reconnect());
+  ASSERT_TRUE(keptBecomes(*state_, 1));
+  a.setReplay(true);
+  auto back = a.openWithOplock("replay.txt", kRw, smb2::kFileOverwriteIf, 0, smb2::kOplockLevelBatch, 7, &d, &durable);
+  a.setReplay(false);
+  ASSERT_TRUE(back) << ntStatusName(back.status());
+  EXPECT_TRUE(back->id == o->id);
+  EXPECT_EQ(state_->durables().size(), 0u);
+  EXPECT_TRUE(a.close(back->id));
+  // Closed: a replay now is a new CREATE.
+  a.setReplay(true);
+  auto fresh = a.openWithOplock("replay.txt", kRw, smb2::kFileOpen, 0, smb2::kOplockLevelBatch, 7, &d, &durable);
+  a.setReplay(false);
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->id == o->id);
+  EXPECT_TRUE(a.close(fresh->id));
+}
+
 }  // namespace
 }  // namespace sd
