@@ -111,6 +111,10 @@ void keepDurable(ServerState& state, const std::shared_ptr<Open>& o) {
   else
     state.oplocks().setNotify(o->volatile_id, [kept, pid](uint8_t) { kept->purge(pid); });
   kept->park(o);
+  // A break sent before the connection went will never be acknowledged: close it now rather
+  // than let the open that waits for it wait for the break timeout.
+  auto lease = o->lease ? state.oplocks().leaseOf(*o->lease) : std::nullopt;
+  if ((lease && lease->breaking) || state.oplocks().breakPending(o->volatile_id)) kept->purge(pid);
 }
 
 void dropOpen(ServerState& state, const std::shared_ptr<Open>& o, uint64_t from_connection) {

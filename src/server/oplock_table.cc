@@ -358,6 +358,12 @@ void OplockTable::setLeaseNotify(const LeaseId& id, LeaseNotify notify) {
   if (l != leases_.end()) holders_.at(l->second).lease_notify = std::move(notify);
 }
 
+bool OplockTable::breakPending(uint64_t open_id) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto h = holders_.find(open_id);
+  return h != holders_.end() && h->second.breaking;
+}
+
 uint8_t OplockTable::levelOf(uint64_t open_id) const {
   std::lock_guard<std::mutex> lk(mu_);
   auto h = holders_.find(open_id);

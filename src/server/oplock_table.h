@@ -117,6 +117,8 @@ class OplockTable {
   // The open is gone: its oplock too; waiters it held up resume.
   void release(uint64_t open_id);
   uint8_t levelOf(uint64_t open_id) const;
+  // Whether a break of the open's oplock awaits its acknowledgment.
+  bool breakPending(uint64_t open_id) const;
 
  private:
   struct Holder {
