@@ -12,7 +12,8 @@ namespace sd::client {
 // OplockLevel SMB2_OPLOCK_LEVEL_LEASE; a server without leases answers with neither.
 Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uint32_t access,
                                                     uint32_t disposition, uint32_t options,
-                                                    const smb2::LeaseKey& key, uint32_t want, uint32_t share) {
+                                                    const smb2::LeaseKey& key, uint32_t want, uint32_t share,
+                                                    const smb2::LeaseKey* parent) {
   smb2::CreateRequest q = createRequest(path, access, disposition, options, share);
   std::vector<smb2::CreateContextOut> ctxs;
   bool lease = leasesSupported() && want;
@@ -22,6 +23,10 @@ Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uin
     c.v2 = true;
     c.lease_key = key;
     c.lease_state = want;
+    if (parent) {
+      c.lease_flags = smb2::kLeaseFlagParentLeaseKeySet;
+      c.parent_lease_key = *parent;
+    }
     ctxs.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(c)});
     startIdleReceiver();
   }

@@ -119,6 +119,8 @@ class SmbClient {
 
   // Leases (MS-SMB2 3.2.4.3.8, 3.2.5.19.2). The server offered SMB2_GLOBAL_CAP_LEASING.
   bool leasesSupported() const { return capabilities_ & smb2::kCapLeasing; }
+  // SMB2_GLOBAL_CAP_DIRECTORY_LEASING: openLeased of a directory may get R or RH.
+  bool directoryLeasesSupported() const { return capabilities_ & smb2::kCapDirectoryLeasing; }
   // CREATE with an RqLs context (lease v2 on every dialect we speak: they are all 3.x) asking
   // for `want` (kLeaseRead|kLeaseHandle|kLeaseWrite) under `key`; every open of one file should
   // use the same key. `lease_state` is what the server granted (0: none, e.g. a server without
@@ -128,9 +130,11 @@ class SmbClient {
     uint32_t lease_state = 0;
     uint16_t epoch = 0;
   };
+  // `parent`: the key of the client's lease on the directory holding `path` (ParentLeaseKey,
+  // MS-SMB2 2.2.13.2.10): changes made through this open do not break that lease.
   Result<LeasedOpen> openLeased(const std::string& path, uint32_t access, uint32_t disposition,
                                 uint32_t options, const smb2::LeaseKey& key, uint32_t want,
-                                uint32_t share = 7);
+                                uint32_t share = 7, const smb2::LeaseKey* parent = nullptr);
   // A LEASE_BREAK notification (MS-SMB2 2.2.23.2) as handed to the handler.
   struct LeaseBreak {
     smb2::LeaseKey key{};

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "fscc/notify_info.h"
+#include "server/directory_leases.h"
 #include "smb2/compound.h"
 #include "smb2/constants.h"
 #include "smb2/error.h"
@@ -164,6 +165,11 @@ std::shared_ptr<Open> Connection::findOpen(Request& req, uint64_t persistent_id,
 Result<std::shared_ptr<Open>> Connection::openOf(Request& req, const smb2::FileId& id) {
   auto o = findOpen(req, id.persistent, id.volatile_);
   if (!o) return err(NtStatus::kFileClosed, "no such open");
+  // An open keeps the access it was granted when its session re-authenticates as another
+  // user (MS-SMB2 3.3.5.5.3, Windows and Samba): what is done through it acts as the account
+  // that opened it, whose rights the kernel checks (the tree it was made through).
+  if (o->tree && req.tree && o->tree != req.tree && o->tree->identity != req.tree->identity)
+    SD_CHECK(vfs::actAs(o->tree->identity));
   return o;
 }
 
@@ -291,6 +297,11 @@ Status Connection::admit(Request& req, const CommandSpec& spec, const Chain& cha
     if (!req.tree) st = err(NtStatus::kNetworkNameDeleted, "no such tree");
     else if (req.tree->encrypt && !chain.encrypted)
       st = err(NtStatus::kAccessDenied, "share requires encryption");
+    // The session re-authenticated as a user who may not connect the share (Samba answers so
+    // too); giving up what the tree holds stays possible.
+    else if (req.tree->refused && req.hdr.command != smb2::Command::kClose &&
+             req.hdr.command != smb2::Command::kTreeDisconnect)
+      st = err(NtStatus::kAccessDenied, "the session's user may not use this tree");
   }
   return st;
 }
@@ -450,6 +461,9 @@ void Connection::closeOpen(const std::shared_ptr<Open>& o) {
     if (o->is_stream && changes.active() && o->tree && o->tree->share && o->tree->share->fs)
       stream_change.emplace(changes, *o->tree->share->fs, o->path());
     if (!releaseOpen(*o, &deleted)) return;  // already closed through another channel of its session
+    // Its data written, or its name deleted: the directory's leases break (a write changes
+    // the size and times a directory listing shows; Windows breaks at the close).
+    if (deleted || o->written.load(std::memory_order_relaxed)) breakParentDirectoryLeases(*state_, *o);
     if (o->renamed && !o->is_directory && changes.active() && o->tree && o->tree->share && o->tree->share->fs) {
       auto id = o->tree->share->fs->parentId(o->path());
       if (id) renamed_in = *id;

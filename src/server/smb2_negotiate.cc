@@ -35,7 +35,8 @@ uint32_t serverCapabilities(Connection& c, const smb2::NegotiateRequest& req, ui
   const auto& g = c.state().global();
   uint32_t caps = smb2::kCapLargeMtu;
   if (g.server_multi_channel_support) caps |= smb2::kCapMultiChannel;
-  if (c.state().leasesOn()) caps |= smb2::kCapLeasing;
+  // Directory leases come with leases, on every dialect we speak (3.x; MS-SMB2 3.3.5.4).
+  if (c.state().leasesOn()) caps |= smb2::kCapLeasing | smb2::kCapDirectoryLeasing;
   if (dialect < smb2::kDialect311 && encryptionEnabled(g) &&
       (req.capabilities & smb2::kCapEncryption))
     caps |= smb2::kCapEncryption;
