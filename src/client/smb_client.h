@@ -112,6 +112,9 @@ class SmbClient {
   // Errors that mean the connection is gone (a reconnect may help).
   static bool connectionLost(NtStatus s);
   Status logoff();
+  // Re-authentication of the session as `user` (MS-SMB2 3.2.4.2.3.1): SESSION_SETUP on the
+  // session's id, signed with its keys, which stay (3.3.5.5.3). Single caller, as connect.
+  Status reauthenticate(const std::string& user, const std::string& password, const std::string& domain = "");
   const ConnectionInfo& info() const { return info_; }
 
   Result<smb2::FileId> open(const std::string& path, uint32_t access, uint32_t disposition,
