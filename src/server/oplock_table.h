@@ -1,6 +1,8 @@
-// Oplocks (MS-SMB2 3.3.1.10 Open.OplockLevel / OplockState) and leases (3.3.1.13, on files):
-// which open of a file holds which oplock level, which lease key which caching state (R, H, W), the breaks a new open causes (MS-SMB2 3.3.4.6 with MS-FSA 2.1.5.17's rules, whole files),
-// acknowledgments (3.3.5.22.1), and the CREATEs that wait for one. A waiting CREATE never blocks a
+// Oplocks (MS-SMB2 3.3.1.10 Open.OplockLevel / OplockState) and leases (3.3.1.13, on files and
+// directories): which open of a file holds which oplock level, which lease key which caching
+// state (R, H, W), the breaks a new open causes (MS-SMB2 3.3.4.6 with MS-FSA 2.1.5.17's rules,
+// whole files), breaks that come while one is pending (3.3.4.7), acknowledgments (3.3.5.22.1,
+// 3.3.5.22.2), and the CREATEs that wait for one. A waiting CREATE never blocks a
 // thread: it leaves a `Resume` that runs once no break of its file is pending any more, on the
 // thread that settled it (an acknowledgment, a close, or the table's timer when the break timed
 // out). Any thread; callbacks run without the table's lock.

@@ -129,7 +129,9 @@ Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat&
         return c.state().oplocks().breakForOpen(key, kind, std::move(resume), own ? &*own : nullptr);
       }))
     return true;
-  if (conflict) return err(NtStatus::kSharingViolation, "share mode conflict");
+  // A directory's open goes on: the file system may refuse it first (a "dir::$DATA" is
+  // STATUS_NOT_A_DIRECTORY, smbtorture smb2.streams.dir), admitOpen checks the share modes.
+  if (conflict && !st.directory) return err(NtStatus::kSharingViolation, "share mode conflict");
   return false;
 }
 
@@ -164,7 +166,8 @@ smb2::LeaseContext leaseResponse(const smb2::LeaseContext& lease, const OplockTa
 // request on a directory gets nothing.
 Result<uint8_t> grantDirectoryLease(Connection& c, Request& r, Open& open, const std::optional<smb2::LeaseContext>& lease,
                                     std::vector<smb2::CreateContextOut>& contexts) {
-  if (!lease || !lease->v2) return smb2::kOplockLevelNone;
+  if (!lease || !lease->v2 || !(c.negotiated().server_capabilities & smb2::kCapDirectoryLeasing))
+    return smb2::kOplockLevelNone;
   LeaseId id{c.negotiated().client_guid, lease->lease_key};
   auto g = SD_TRY(c.state().oplocks().grantDirectoryLease(open.file_key, id, lease->lease_state, lease->epoch,
                                                           leaseBreakNotifier(c, r, lease->lease_key)));

@@ -35,8 +35,10 @@ uint32_t serverCapabilities(Connection& c, const smb2::NegotiateRequest& req, ui
   const auto& g = c.state().global();
   uint32_t caps = smb2::kCapLargeMtu;
   if (g.server_multi_channel_support) caps |= smb2::kCapMultiChannel;
-  // Directory leases come with leases, on every dialect we speak (3.x; MS-SMB2 3.3.5.4).
-  if (c.state().leasesOn()) caps |= smb2::kCapLeasing | smb2::kCapDirectoryLeasing;
+  if (c.state().leasesOn()) caps |= smb2::kCapLeasing;
+  // Directory leases come with leases (every dialect we speak is 3.x), for a client that
+  // announces them: impacket, which does not, fails on a server that offers them regardless.
+  if (c.state().leasesOn() && (req.capabilities & smb2::kCapDirectoryLeasing)) caps |= smb2::kCapDirectoryLeasing;
   if (dialect < smb2::kDialect311 && encryptionEnabled(g) &&
       (req.capabilities & smb2::kCapEncryption))
     caps |= smb2::kCapEncryption;
