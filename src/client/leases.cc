@@ -35,11 +35,15 @@ void readLeaseAnswer(const std::string& path, const smb2::CreateResponse& r, con
 }
 
 // The RqLs context of a lease v2 request (every dialect we speak is 3.x).
-smb2::CreateContextOut leaseContext(const smb2::LeaseKey& key, uint32_t want) {
+smb2::CreateContextOut leaseContext(const smb2::LeaseKey& key, uint32_t want, const smb2::LeaseKey* parent = nullptr) {
   smb2::LeaseContext c;
   c.v2 = true;
   c.lease_key = key;
   c.lease_state = want;
+  if (parent) {
+    c.lease_flags = smb2::kLeaseFlagParentLeaseKeySet;
+    c.parent_lease_key = *parent;
+  }
   return {smb2::kCreateRequestLease, smb2::encodeLeaseContext(c)};
 }
 
@@ -48,13 +52,13 @@ smb2::CreateContextOut leaseContext(const smb2::LeaseKey& key, uint32_t want) {
 Result<SmbClient::LeasedOpen> SmbClient::openLeased(const std::string& path, uint32_t access,
                                                     uint32_t disposition, uint32_t options,
                                                     const smb2::LeaseKey& key, uint32_t want, uint32_t share,
-                                                    const smb2::DurableRequestV2* durable) {
+                                                    const smb2::DurableRequestV2* durable, const smb2::LeaseKey* parent) {
   smb2::CreateRequest q = createRequest(path, access, disposition, options, share);
   std::vector<smb2::CreateContextOut> ctxs;
   bool lease = leasesSupported() && want;
   if (lease) {
     q.requested_oplock_level = smb2::kOplockLevelLease;
-    ctxs.push_back(leaseContext(key, want));
+    ctxs.push_back(leaseContext(key, want, parent));
     startIdleReceiver();
   }
   if (durable) ctxs.push_back(smb2::makeDurableRequestV2(*durable));

@@ -81,7 +81,7 @@ Status SmbClient::negotiate(const ConnectOptions& o) {
   if (o.bind_to) client_guid_ = o.bind_to->client_guid_;
   else if (client_guid_ == std::array<uint8_t, 16>{}) crypto::randomFill(client_guid_);
   security_mode_ = smb2::kNegotiateSigningEnabled | (o.sign ? smb2::kNegotiateSigningRequired : 0);
-  capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption | smb2::kCapLeasing;
+  capabilities_ = smb2::kCapLargeMtu | smb2::kCapEncryption | smb2::kCapLeasing | smb2::kCapDirectoryLeasing;
   smb2::NegotiateRequest nq;
   nq.security_mode = security_mode_;
   nq.capabilities = capabilities_;
@@ -384,6 +384,24 @@ Result<std::vector<std::pair<std::string, std::string>>> SmbClient::shares() {
   tree_id_ = saved_tree;
   if (!st) return st.error();
   return out;
+}
+
+
+Status SmbClient::reauthenticate(const std::string& user, const std::string& password, const std::string& domain) {
+  auth::SpnegoClient spnego(user, domain, password);
+  Bytes token = spnego.initial();
+  for (int round = 0; round < 8; round++) {
+    smb2::SessionSetupRequest sq;
+    sq.security_mode = uint8_t(security_mode_);
+    sq.security_buffer = token;
+    Bytes r = SD_TRY(transact(smb2::Command::kSessionSetup, [&](ByteWriter& w) { smb2::encodeSessionSetupRequest(sq, w); }));
+    auto rs = SD_TRY(smb2::decodeSessionSetupResponse(r));
+    if (le32(r.data() + smb2::kOffStatus) != toWire(NtStatus::kMoreProcessingRequired)) return ok();
+    auto step = spnego.step(rs.security_buffer);
+    if (!step) return err(NtStatus::kLogonFailure, "re-authentication failed");
+    token = step->out;
+  }
+  return err(NtStatus::kLogonFailure, "too many session setup rounds");
 }
 
 }  // namespace sd::client

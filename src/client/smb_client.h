@@ -115,6 +115,9 @@ class SmbClient {
   // Errors that mean the connection is gone (a reconnect may help).
   static bool connectionLost(NtStatus s);
   Status logoff();
+  // Re-authentication of the session as `user` (MS-SMB2 3.2.4.2.3.1): SESSION_SETUP on the
+  // session's id, signed with its keys, which stay (3.3.5.5.3). Single caller, as connect.
+  Status reauthenticate(const std::string& user, const std::string& password, const std::string& domain = "");
   const ConnectionInfo& info() const { return info_; }
 
   Result<smb2::FileId> open(const std::string& path, uint32_t access, uint32_t disposition,
@@ -122,6 +125,8 @@ class SmbClient {
 
   // Leases (MS-SMB2 3.2.4.3.8, 3.2.5.19.2). The server offered SMB2_GLOBAL_CAP_LEASING.
   bool leasesSupported() const { return capabilities_ & smb2::kCapLeasing; }
+  // SMB2_GLOBAL_CAP_DIRECTORY_LEASING: openLeased of a directory may get R or RH.
+  bool directoryLeasesSupported() const { return capabilities_ & smb2::kCapDirectoryLeasing; }
   // CREATE with an RqLs context (lease v2 on every dialect we speak: they are all 3.x) asking
   // for `want` (kLeaseRead|kLeaseHandle|kLeaseWrite) under `key`; every open of one file should
   // use the same key. `lease_state` is what the server granted (0: none, e.g. a server without
@@ -136,9 +141,12 @@ class SmbClient {
     bool durable = false;
     uint32_t durable_timeout_ms = 0;
   };
+  // `parent`: the key of the client's lease on the directory holding `path` (ParentLeaseKey,
+  // MS-SMB2 2.2.13.2.10): changes made through this open do not break that lease.
   Result<LeasedOpen> openLeased(const std::string& path, uint32_t access, uint32_t disposition,
                                 uint32_t options, const smb2::LeaseKey& key, uint32_t want,
-                                uint32_t share = 7, const smb2::DurableRequestV2* durable = nullptr);
+                                uint32_t share = 7, const smb2::DurableRequestV2* durable = nullptr,
+                                const smb2::LeaseKey* parent = nullptr);
   // After a reconnect: attaches the durable open `id` made before it to this session
   // (DH2C with `create_guid`, MS-SMB2 3.2.4.4), with the lease `key` it had (null: an open with
   // an oplock). Locks, lease and file position come back with it; the id stays the same.

@@ -8,7 +8,7 @@
 
 namespace sd::server {
 
-std::vector<fscc::Sid> sessionToken(const Session& s, const UnixIdentity* id) {
+std::vector<fscc::Sid> sessionToken(const SessionUser& s, const UnixIdentity* id) {
   uint32_t uid = id ? uint32_t(id->uid) : uint32_t(geteuid());
   uint32_t gid = id ? uint32_t(id->gid) : uint32_t(getegid());
   std::vector<fscc::Sid> t{fscc::unixUserSid(uid), fscc::unixGroupSid(gid)};

@@ -21,7 +21,7 @@ namespace sd::server {
 
 // The SIDs of a session: user first, primary group second, then the groups.
 // `id` is the tree's identity (null: the server's own account).
-std::vector<fscc::Sid> sessionToken(const Session& s, const UnixIdentity* id);
+std::vector<fscc::Sid> sessionToken(const SessionUser& s, const UnixIdentity* id);
 
 // The stored descriptor decoded, or the one synthesised from POSIX (all four parts).
 Result<fscc::SecurityDescriptor> effectiveDescriptor(const std::optional<Bytes>& stored,

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "fscc/notify_info.h"
+#include "server/directory_leases.h"
 #include "smb2/compound.h"
 #include "smb2/constants.h"
 #include "smb2/error.h"
@@ -171,6 +172,11 @@ std::shared_ptr<Open> Connection::findOpen(Request& req, uint64_t persistent_id,
 Result<std::shared_ptr<Open>> Connection::openOf(Request& req, const smb2::FileId& id) {
   auto o = findOpen(req, id.persistent, id.volatile_);
   if (!o) return err(NtStatus::kFileClosed, "no such open");
+  // An open keeps the access it was granted when its session re-authenticates as another
+  // user (MS-SMB2 3.3.5.5.3, Windows and Samba): what is done through it acts as the account
+  // that opened it, whose rights the kernel checks (the tree it was made through).
+  if (o->tree && req.tree && o->tree != req.tree && o->tree->identity != req.tree->identity)
+    SD_CHECK(vfs::actAs(o->tree->identity));
   return o;
 }
 
@@ -298,6 +304,11 @@ Status Connection::admit(Request& req, const CommandSpec& spec, const Chain& cha
     if (!req.tree) st = err(NtStatus::kNetworkNameDeleted, "no such tree");
     else if (req.tree->encrypt && !chain.encrypted)
       st = err(NtStatus::kAccessDenied, "share requires encryption");
+    // The session re-authenticated as a user who may not connect the share (Samba answers so
+    // too); giving up what the tree holds stays possible.
+    else if (req.tree->refused && req.hdr.command != smb2::Command::kClose &&
+             req.hdr.command != smb2::Command::kTreeDisconnect)
+      st = err(NtStatus::kAccessDenied, "the session's user may not use this tree");
   }
   return st;
 }

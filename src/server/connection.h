@@ -279,6 +279,12 @@ void dropOpen(ServerState& state, const std::shared_ptr<Open>& o, uint64_t from_
 // Detaches a durable open (no longer attached to a connection) from its session and keeps it
 // for its timeout.
 void keepDurable(ServerState& state, const std::shared_ptr<Open>& o);
+// The tree connect `who` gets on `share` (server/smb2_tree_connect.cc): share access lists,
+// admin users, force user and force group decided for `who`; STATUS_ACCESS_DENIED when `who` may
+// not connect it. `reauth`: an existing tree judged again for the session's new user (`guest ok`
+// is not asked again).
+Result<std::shared_ptr<TreeConnect>> treeFor(Connection& c, const std::shared_ptr<ShareRuntime>& share,
+                                              const std::shared_ptr<const SessionUser>& who, bool reauth);
 // The break notification of an oplock granted to `open` (server/smb2_oplock_break.cc).
 OplockTable::Notify oplockBreakNotifier(Connection& c, const Request& r, const Open& open);
 // The break notification of a lease granted through this request (server/smb2_oplock_break.cc).

@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "fscc/notify_info.h"
 #include "server/connection.h"
+#include "server/directory_leases.h"
 #include "vfs/identity.h"
 
 namespace sd::server {
@@ -65,6 +66,9 @@ void endOpen(ServerState& state, const std::shared_ptr<Open>& o) {
     if (o->is_stream && changes.active() && o->tree && o->tree->share && o->tree->share->fs)
       stream_change.emplace(changes, *o->tree->share->fs, o->path());
     if (!releaseOpen(state, *o, &deleted)) return;  // already closed through another channel of its session
+    // Its data written, or its name deleted: the directory's leases break (a write changes
+    // the size and times a directory listing shows; Windows breaks at the close).
+    if (deleted || o->written.load(std::memory_order_relaxed)) breakParentDirectoryLeases(state, *o);
     if (o->renamed && !o->is_directory && changes.active() && o->tree && o->tree->share && o->tree->share->fs) {
       auto id = o->tree->share->fs->parentId(o->path());
       if (id) renamed_in = *id;

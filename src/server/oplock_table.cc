@@ -37,11 +37,33 @@ uint32_t OplockTable::leaseBreakTo(uint32_t state, int kind) {
 }
 
 bool OplockTable::breakLeaseLocked(Holder& h, uint32_t to, std::vector<std::function<void()>>& out) {
-  if (h.breaking || to == h.state) return h.breaking;
+  if (h.breaking) {
+    // A second break while one awaits its acknowledgment sends nothing now: the
+    // acknowledgment continues towards what both leave (MS-SMB2 3.3.4.7).
+    h.break_required &= to;
+    return true;
+  }
+  if (to == h.state) return false;
   // Giving up write or handle caching needs the client's acknowledgment (MS-SMB2 3.3.4.7).
   bool ack = h.state & (smb2::kLeaseWrite | smb2::kLeaseHandle);
   uint32_t from = h.state;
   if (h.v2) h.epoch++;
+  if (ack) {
+    h.breaking = true;
+    h.break_to_state = to;
+    h.break_required = to;
+    h.deadline = std::chrono::steady_clock::now() + timeout_;
+  } else {
+    h.state = to;
+  }
+  if (h.lease_notify) out.push_back([n = h.lease_notify, from, to, e = h.epoch, ack] { n(from, to, e, ack); });
+  return ack;
+}
+
+void OplockTable::continueBreakLocked(Holder& h, std::vector<std::function<void()>>& out) {
+  if (h.breaking || !(h.state & ~h.break_required)) return;
+  bool ack = h.state & (smb2::kLeaseWrite | smb2::kLeaseHandle);
+  uint32_t from = h.state, to = h.break_required | (ack ? smb2::kLeaseRead : 0);
   if (ack) {
     h.breaking = true;
     h.break_to_state = to;
@@ -50,7 +72,6 @@ bool OplockTable::breakLeaseLocked(Holder& h, uint32_t to, std::vector<std::func
     h.state = to;
   }
   if (h.lease_notify) out.push_back([n = h.lease_notify, from, to, e = h.epoch, ack] { n(from, to, e, ack); });
-  return ack;
 }
 
 bool OplockTable::breakForOpen(uint64_t file_key, OpenKind kind, Resume resume, const LeaseId* own) {
@@ -155,7 +176,7 @@ void OplockTable::breakLevelII(uint64_t file_key, const LeaseId* own) {
     auto [b, e] = by_file_.equal_range(file_key);
     for (auto it = b; it != e;) {
       auto h = holders_.find(it->second);
-      if (h == holders_.end() || h->second.breaking) {
+      if (h == holders_.end() || (h->second.breaking && !h->second.is_lease)) {
         ++it;
         continue;
       }
@@ -190,6 +211,7 @@ std::vector<OplockTable::Resume> OplockTable::takeSettledLocked(uint64_t file_ke
 
 std::map<uint64_t, OplockTable::Holder>::iterator OplockTable::eraseLocked(
     std::map<uint64_t, Holder>::iterator h) {
+  if (h->second.directory) directory_leases_.fetch_sub(1, std::memory_order_relaxed);
   if (h->second.is_lease)
     for (auto l = leases_.begin(); l != leases_.end(); ++l)
       if (l->second == h->first) {
@@ -253,6 +275,35 @@ Status OplockTable::checkLeaseKey(uint64_t file_key, const LeaseId& id) const {
 
 Result<OplockTable::LeaseGrant> OplockTable::grantLease(uint64_t file_key, const LeaseId& id, uint32_t requested,
                                                         bool v2, uint16_t epoch, bool others, LeaseNotify notify) {
+  return grantLeaseImpl(file_key, id, requested, v2, epoch, others, std::move(notify), false);
+}
+
+Result<OplockTable::LeaseGrant> OplockTable::grantDirectoryLease(uint64_t dir_key, const LeaseId& id,
+                                                                 uint32_t requested, uint16_t epoch,
+                                                                 LeaseNotify notify) {
+  return grantLeaseImpl(dir_key, id, requested & ~smb2::kLeaseWrite, true, epoch, false, std::move(notify), true);
+}
+
+void OplockTable::breakForDirectoryChange(uint64_t dir_key, const LeaseId* parent) {
+  std::vector<std::function<void()>> notices;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto mine = parent ? leases_.find(*parent) : leases_.end();
+    auto [b, e] = by_file_.equal_range(dir_key);
+    for (auto it = b; it != e; ++it) {
+      Holder& h = holders_[it->second];
+      if (!h.is_lease || !h.directory || (mine != leases_.end() && mine->second == it->second)) continue;
+      breakLeaseLocked(h, 0, notices);
+    }
+    if (!notices.empty() && !timer_.joinable()) timer_ = std::thread([this] { timerLoop(); });
+  }
+  cv_.notify_all();
+  for (auto& n : notices) n();
+}
+
+Result<OplockTable::LeaseGrant> OplockTable::grantLeaseImpl(uint64_t file_key, const LeaseId& id, uint32_t requested,
+                                                            bool v2, uint16_t epoch, bool others, LeaseNotify notify,
+                                                            bool directory) {
   using smb2::kLeaseRead, smb2::kLeaseWrite, smb2::kLeaseHandle;
   // Only R, RH, RW and RWH are lease states (MS-SMB2 2.2.13.2.8).
   if (!(requested & kLeaseRead)) requested = 0;
@@ -281,6 +332,8 @@ Result<OplockTable::LeaseGrant> OplockTable::grantLease(uint64_t file_key, const
     h.v2 = v2;
     h.state = allowed;
     h.epoch = v2 ? uint16_t(epoch + 1) : 0;
+    h.directory = directory;
+    if (directory) directory_leases_.fetch_add(1, std::memory_order_relaxed);
     uint64_t hid = next_lease_holder_++;
     holders_[hid] = std::move(h);
     by_file_.emplace(file_key, hid);
@@ -317,6 +370,7 @@ void OplockTable::releaseLeaseOpen(const LeaseId& id) {
 
 Result<uint32_t> OplockTable::acknowledgeLease(const LeaseId& id, uint32_t state) {
   std::vector<Resume> resume;
+  std::vector<std::function<void()>> notices;
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto l = leases_.find(id);
@@ -326,8 +380,10 @@ Result<uint32_t> OplockTable::acknowledgeLease(const LeaseId& id, uint32_t state
     if (state & ~h.break_to_state) return err(NtStatus::kRequestNotAccepted, "more than the break leaves");
     h.state = state;
     h.breaking = false;
+    continueBreakLocked(h, notices);
     resume = takeSettledLocked(h.file_key);
   }
+  for (auto& n : notices) n();
   runAll(resume);
   return state;
 }

@@ -1,6 +1,8 @@
-// Oplocks (MS-SMB2 3.3.1.10 Open.OplockLevel / OplockState) and leases (3.3.1.13, on files):
-// which open of a file holds which oplock level, which lease key which caching state (R, H, W), the breaks a new open causes (MS-SMB2 3.3.4.6 with MS-FSA 2.1.5.17's rules, whole files),
-// acknowledgments (3.3.5.22.1), and the CREATEs that wait for one. A waiting CREATE never blocks a
+// Oplocks (MS-SMB2 3.3.1.10 Open.OplockLevel / OplockState) and leases (3.3.1.13, on files and
+// directories): which open of a file holds which oplock level, which lease key which caching
+// state (R, H, W), the breaks a new open causes (MS-SMB2 3.3.4.6 with MS-FSA 2.1.5.17's rules,
+// whole files), breaks that come while one is pending (3.3.4.7), acknowledgments (3.3.5.22.1,
+// 3.3.5.22.2), and the CREATEs that wait for one. A waiting CREATE never blocks a
 // thread: it leaves a `Resume` that runs once no break of its file is pending any more, on the
 // thread that settled it (an acknowledgment, a close, or the table's timer when the break timed
 // out). Any thread; callbacks run without the table's lock.
@@ -9,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <array>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -95,6 +98,19 @@ class OplockTable {
   };
   Result<LeaseGrant> grantLease(uint64_t file_key, const LeaseId& id, uint32_t requested, bool v2,
                                 uint16_t epoch, bool others, LeaseNotify notify);
+  // A directory lease (MS-SMB2 3.3.5.9.11 with SMB2_GLOBAL_CAP_DIRECTORY_LEASING): v2 only,
+  // R or RH (W is never granted on a directory), else as grantLease. Broken by
+  // breakForDirectoryChange and, like a file's, by a sharing conflict (H).
+  Result<LeaseGrant> grantDirectoryLease(uint64_t dir_key, const LeaseId& id, uint32_t requested,
+                                         uint16_t epoch, LeaseNotify notify);
+  // Something inside the directory `dir_key` changed through SMB (a name created, deleted or
+  // renamed in or out; a child's attributes, size or times set, or its data written and
+  // closed): every lease of the directory breaks to none and nothing waits for the
+  // acknowledgments, except the lease `parent` (the ParentLeaseKey of the open that made the
+  // change, with its client: MS-SMB2 2.2.13.2.10, 3.3.5.9.11).
+  void breakForDirectoryChange(uint64_t dir_key, const LeaseId* parent);
+  // Whether any directory lease is held (callers skip finding the parent directory otherwise).
+  bool hasDirectoryLeases() const { return directory_leases_.load(std::memory_order_relaxed) > 0; }
   // A lease key names one file (STATUS_INVALID_PARAMETER for another, MS-SMB2 3.3.5.9.8).
   Status checkLeaseKey(uint64_t file_key, const LeaseId& id) const;
   // An open that carried the lease is gone; the lease ends with its last open.
@@ -131,16 +147,27 @@ class OplockTable {
     // A lease: every open with its key shares it.
     bool is_lease = false;
     uint32_t state = 0, break_to_state = 0;
+    // What every break asked for since this one started leaves (MS-SMB2 3.3.1.4
+    // Lease.BreakToLeaseState of the breaks that came while one was pending): the
+    // acknowledgment of `break_to_state` continues the break towards it.
+    uint32_t break_required = 0;
     uint16_t epoch = 0;
     bool v2 = false;
     int opens = 0;
+    bool directory = false;  // a directory lease (counted in directory_leases_)
     LeaseNotify lease_notify;
   };
+  Result<LeaseGrant> grantLeaseImpl(uint64_t file_key, const LeaseId& id, uint32_t requested, bool v2,
+                                    uint16_t epoch, bool others, LeaseNotify notify, bool directory);
   // The break that `kind` (or a write, kWrite) makes of a lease's state: the state left.
   static uint32_t leaseBreakTo(uint32_t state, int kind);
   // Starts a lease break to `to` (under the lock); true when it awaits an acknowledgment. The
   // notification goes into `out`, sent after the lock is released.
   bool breakLeaseLocked(Holder& h, uint32_t to, std::vector<std::function<void()>>& out);
+  // After an acknowledgment that left more than the breaks since asked for: the next step
+  // (under the lock). Windows breaks in steps, keeping R while W or H goes and the epoch
+  // unchanged (smbtorture smb2.lease.breaking3, v2_breaking3).
+  void continueBreakLocked(Holder& h, std::vector<std::function<void()>>& out);
   // Waiters of files with no break pending, taken out under the lock (run them after).
   std::vector<Resume> takeSettledLocked(uint64_t file_key);
   // Removes a holder from both maps; the next holder.
@@ -157,6 +184,7 @@ class OplockTable {
   uint64_t next_lease_holder_ = 1ull << 63;          // lease holders' ids (opens' ids are small)
   std::thread timer_;
   bool stop_ = false;
+  std::atomic<int> directory_leases_{0};
 };
 
 }  // namespace sd::server

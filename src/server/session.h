@@ -23,7 +23,19 @@
 
 namespace sd::server {
 
-// MS-SMB2 3.3.1.9
+// Who a session acts for (MS-SMB2 3.3.1.8 Session.UserName and SecurityContext). Immutable:
+// a re-authentication replaces it whole, with every tree connect of the session.
+struct SessionUser {
+  std::string user, domain;
+  bool guest = false;
+  bool anonymous = false;
+  // The Unix account the user acts as (server/unix_identity.h); null when the server does not
+  // switch identities (it does not run as root).
+  std::shared_ptr<const UnixIdentity> identity;
+};
+
+// MS-SMB2 3.3.1.9. Immutable once in Session::trees: a re-authentication puts a new one, made
+// for the new user, in its place (opens keep the one they were made through).
 struct TreeConnect {
   uint32_t tree_id = 0;
   std::shared_ptr<ShareRuntime> share;
@@ -34,6 +46,12 @@ struct TreeConnect {
   // admin users / force user / force group applied (server/unix_identity.h). Null: the
   // server's own account (it cannot switch).
   std::shared_ptr<const UnixIdentity> identity;
+  // The user the tree acts for (its session's when it was made or last re-evaluated).
+  std::shared_ptr<const SessionUser> user;
+  // After a re-authentication, the new user may not connect the share (valid users, invalid
+  // users): every request on the tree but CLOSE and TREE_DISCONNECT fails with
+  // STATUS_ACCESS_DENIED.
+  bool refused = false;
 };
 
 // MS-SMB2 3.3.1.8
@@ -42,16 +60,10 @@ struct Session {
   // while a connection still holds it: its requests get STATUS_USER_SESSION_DELETED.
   enum class State { kInProgress, kValid, kExpired, kEnded };
 
-  std::mutex mu;
+  mutable std::mutex mu;
   uint64_t session_id = 0;
   State state = State::kInProgress;
   std::unique_ptr<auth::SpnegoServer> auth;  // while in progress
-  std::string user, domain;
-  bool guest = false;
-  bool anonymous = false;
-  // The Unix account the user acts as (server/unix_identity.h); null when the server does not
-  // switch identities (it does not run as root).
-  std::shared_ptr<const UnixIdentity> identity;
   uint16_t dialect = 0;
   std::array<uint8_t, 64> preauth_hash{};  // 3.1.1: Session.PreauthIntegrityHashValue
   Bytes session_key;
@@ -62,13 +74,6 @@ struct Session {
   uint16_t cipher = 0;
   std::map<uint32_t, std::shared_ptr<TreeConnect>> trees;
   uint32_t next_tree_id = 1;
-  // Who the session is, as durable opens remember their owner (MS-SMB2 3.3.1.10 DurableOwner):
-  // the same user (users are the server's own, whatever domain a client names) reconnects them.
-  std::string ownerName() const {
-    if (anonymous) return "(anonymous)";
-    if (guest) return "(guest)";
-    return asciiLower(user);
-  }
   int channels = 0;  // connections this session is bound to (MS-SMB2 3.3.1.8 ChannelList)
 
   std::shared_ptr<TreeConnect> findTree(uint32_t id) {
@@ -76,6 +81,22 @@ struct Session {
     auto it = trees.find(id);
     return it == trees.end() ? nullptr : it->second;
   }
+  // Who the session is now (empty before its first authentication completes).
+  std::shared_ptr<const SessionUser> who() const {
+    std::lock_guard<std::mutex> lk(mu);
+    return current_user ? current_user : std::make_shared<const SessionUser>();
+  }
+  // Who the session is, as durable opens remember their owner (MS-SMB2 3.3.1.10 DurableOwner):
+  // the same user (users are the server's own, whatever domain a client names) reconnects them.
+  std::string ownerName() const {
+    auto u = who();
+    if (u->anonymous) return "(anonymous)";
+    if (u->guest) return "(guest)";
+    return asciiLower(u->user);
+  }
+  // Under `mu`: the user, and the tree connects remade for it, change together (no request
+  // of the session finds a tree of one user beside the session of another).
+  std::shared_ptr<const SessionUser> current_user;
 };
 
 // MS-SMB2 3.3.1.10
@@ -123,6 +144,9 @@ struct Open {
   bool is_stream = false;
   uint8_t oplock_level = 0;
   std::optional<LeaseId> lease;  // the lease this open carries (server/oplock_table.h)
+  // The directory lease its lease v2 named as ParentLeaseKey (with the client's ClientGuid):
+  // changes made through this open do not break it (server/directory_leases.h).
+  std::optional<LeaseId> parent_lease;
   uint64_t position = 0;  // FilePositionInformation
   // Data was written through this open: its last close may block (see ServerState::releaseHandle).
   std::atomic<bool> written{false};

@@ -79,7 +79,7 @@ Status handleChangeNotify(Connection& c, Request& r) {
       auto share = r.tree->share;
       auto w = std::make_shared<NotifyWatch>(
           req.completion_filter, (req.flags & smb2::kWatchTree) != 0, req.output_buffer_length, kMaxBufferedBytes,
-          openChildAs(r.tree->identity, sessionToken(*r.session, r.tree->identity.get())),
+          openChildAs(r.tree->identity, sessionToken(*r.tree->user, r.tree->identity.get())),
           [share](std::string_view name) { return share->fs && share->fs->isVetoed(name); });
       SD_CHECK(changes.subscribe(w, open->handle->fd()));
       open->notify = std::move(w);

@@ -116,9 +116,11 @@ Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat&
                                  const std::optional<LeaseId>& own) {
   // Overwriting writes the file whatever the open asked for (MS-FSA 2.1.5.1.2.1).
   if (overwrites(disposition)) access |= smb2::kFileWriteData;
-  if (!r.tree->share->cfg.oplocks || st.directory || !breaksOplocks(access)) return false;
+  if (!r.tree->share->cfg.oplocks || !breaksOplocks(access)) return false;
   uint64_t key = openKey(st, stream);
   bool conflict = c.state().shareModesConflict(key, access, share_access);
+  // A directory holds no oplock and no W: only a sharing conflict breaks its leases (H).
+  if (st.directory && !conflict) return false;
   auto kind = conflict                  ? OplockTable::OpenKind::kSharingConflict
               : overwrites(disposition) ? OplockTable::OpenKind::kOverwrite
                                         : OplockTable::OpenKind::kOpen;
@@ -128,7 +130,9 @@ Result<bool> waitForOplockBreaks(Connection& c, Request& r, const vfs::FileStat&
         return c.state().oplocks().breakForOpen(key, kind, std::move(resume), own ? &*own : nullptr);
       }))
     return true;
-  if (conflict) return err(NtStatus::kSharingViolation, "share mode conflict");
+  // A directory's open goes on: the file system may refuse it first (a "dir::$DATA" is
+  // STATUS_NOT_A_DIRECTORY, smbtorture smb2.streams.dir), admitOpen checks the share modes.
+  if (conflict && !st.directory) return err(NtStatus::kSharingViolation, "share mode conflict");
   return false;
 }
 
@@ -143,8 +147,38 @@ std::optional<smb2::LeaseContext> leaseRequest(Connection& c, const smb2::Create
   return std::nullopt;
 }
 
+// The RqLs response context of a granted lease (MS-SMB2 2.2.14.2.10 / 2.2.14.2.12).
+smb2::LeaseContext leaseResponse(const smb2::LeaseContext& lease, const OplockTable::LeaseGrant& g) {
+  smb2::LeaseContext out;
+  // A lease answers in its own version, whatever this request's (smbtorture smb2.lease.v2_epoch2).
+  out.v2 = g.v2;
+  out.lease_key = lease.lease_key;
+  out.lease_state = g.state;
+  out.lease_flags = g.breaking ? smb2::kLeaseFlagBreakInProgress : 0;
+  if (lease.v2 && (lease.lease_flags & smb2::kLeaseFlagParentLeaseKeySet)) {
+    out.lease_flags |= smb2::kLeaseFlagParentLeaseKeySet;
+    out.parent_lease_key = lease.parent_lease_key;
+  }
+  out.epoch = g.epoch;
+  return out;
+}
+
+// A directory's lease (MS-SMB2 3.3.5.9.11): v2 requests only, as Windows grants them; a v1
+// request on a directory gets nothing.
+Result<uint8_t> grantDirectoryLease(Connection& c, Request& r, Open& open, const std::optional<smb2::LeaseContext>& lease,
+                                    std::vector<smb2::CreateContextOut>& contexts) {
+  if (!lease || !lease->v2 || !(c.negotiated().server_capabilities & smb2::kCapDirectoryLeasing))
+    return smb2::kOplockLevelNone;
+  LeaseId id{c.negotiated().client_guid, lease->lease_key};
+  auto g = SD_TRY(c.state().oplocks().grantDirectoryLease(open.file_key, id, lease->lease_state, lease->epoch,
+                                                          leaseBreakNotifier(c, r, lease->lease_key)));
+  open.lease = id;
+  contexts.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(leaseResponse(*lease, g))});
+  return smb2::kOplockLevelLease;
+}
+
 // The oplock or lease a new open gets (MS-SMB2 3.3.5.9.8 / 3.3.5.9.11): the response's
-// OplockLevel, and the RqLs response context for a lease. Nothing for a directory or a stream,
+// OplockLevel, and the RqLs response context for a lease. A directory gets a lease v2 or nothing,
 // no oplock for a stat open (attributes or security only, the file neither created nor
 // overwritten); stat opens do not keep others from W.
 Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t access, uint32_t create_action,
@@ -156,8 +190,10 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
   // CREATEs ask for neither: they cost no look at the file's other opens.
   bool wants_oplock = requested == smb2::kOplockLevelII || requested == smb2::kOplockLevelExclusive ||
                       requested == smb2::kOplockLevelBatch;
-  if (!r.tree->share->cfg.oplocks || (!lease && (!data_open || !wants_oplock)) || open.is_directory)
-    return smb2::kOplockLevelNone;
+  if (lease && lease->v2 && (lease->lease_flags & smb2::kLeaseFlagParentLeaseKeySet))
+    open.parent_lease = LeaseId{c.negotiated().client_guid, lease->parent_lease_key};
+  if (!r.tree->share->cfg.oplocks || (!lease && (!data_open || !wants_oplock))) return smb2::kOplockLevelNone;
+  if (open.is_directory) return grantDirectoryLease(c, r, open, lease, contexts);
   auto opens = c.state().opensOfFile(open.file_key);
   // What a client caches, changes made outside SMB must break (server/local_changes.h).
   auto watch = [&] { c.state().localChanges().watch(open.file_key, open.handle->fd()); };
@@ -175,18 +211,7 @@ Result<uint8_t> grantCaching(Connection& c, Request& r, Open& open, uint32_t acc
                                                  others, leaseBreakNotifier(c, r, lease->lease_key)));
   open.lease = id;
   if (g.state & smb2::kLeaseRead) watch();
-  smb2::LeaseContext out;
-  // A lease answers in its own version, whatever this request's (smbtorture smb2.lease.v2_epoch2).
-  out.v2 = g.v2;
-  out.lease_key = lease->lease_key;
-  out.lease_state = g.state;
-  out.lease_flags = g.breaking ? smb2::kLeaseFlagBreakInProgress : 0;
-  if (lease->v2 && (lease->lease_flags & smb2::kLeaseFlagParentLeaseKeySet)) {
-    out.lease_flags |= smb2::kLeaseFlagParentLeaseKeySet;
-    out.parent_lease_key = lease->parent_lease_key;
-  }
-  out.epoch = g.epoch;
-  contexts.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(out)});
+  contexts.push_back({smb2::kCreateRequestLease, smb2::encodeLeaseContext(leaseResponse(*lease, g))});
   return smb2::kOplockLevelLease;
 }
 
@@ -606,7 +631,7 @@ Status handleCreate(Connection& c, Request& r) {
   const auto& share = *r.tree->share;
   const auto lease = leaseRequest(c, req);
   const auto context_sd = SD_TRY(contextDescriptor(req));
-  auto token = sessionToken(*r.session, r.tree->identity.get());
+  auto token = sessionToken(*r.tree->user, r.tree->identity.get());
   auto look = share.fs->lookupSecurity(req.name);
   const CreateAccess checked = SD_TRY(checkAccess(r, req, look, token));
   const uint32_t access = checked.granted_access;
@@ -626,7 +651,17 @@ Status handleCreate(Connection& c, Request& r) {
   notice.begin(c, req, look);
   auto opened = SD_TRY(share.fs->open(openRequestFor(r, req, access)));
   notice.opened(opened);
-  return completeCreate(c, r, req, opened, access, checked, context_sd, token, lease, durable);
+  SD_CHECK(completeCreate(c, r, req, opened, access, checked, context_sd, token, lease, durable));
+  // A new name, or a file overwritten, changes its directory: its leases break.
+  if (opened.create_action != smb2::kFileOpened && !opened.is_stream && look && look->parent_exists &&
+      c.state().oplocks().hasDirectoryLeases()) {
+    std::optional<LeaseId> parent;
+    if (lease && lease->v2 && (lease->lease_flags & smb2::kLeaseFlagParentLeaseKeySet))
+      parent = LeaseId{c.negotiated().client_guid, lease->parent_lease_key};
+    c.state().oplocks().breakForDirectoryChange(fileKeyOf(look->parent_stat.device, look->parent_stat.file_id),
+                                                parent ? &*parent : nullptr);
+  }
+  return ok();
 }
 
 }  // namespace sd::server

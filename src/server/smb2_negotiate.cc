@@ -36,6 +36,9 @@ uint32_t serverCapabilities(Connection& c, const smb2::NegotiateRequest& req, ui
   uint32_t caps = smb2::kCapLargeMtu;
   if (g.server_multi_channel_support) caps |= smb2::kCapMultiChannel;
   if (c.state().leasesOn()) caps |= smb2::kCapLeasing;
+  // Directory leases come with leases (every dialect we speak is 3.x), for a client that
+  // announces them: impacket, which does not, fails on a server that offers them regardless.
+  if (c.state().leasesOn() && (req.capabilities & smb2::kCapDirectoryLeasing)) caps |= smb2::kCapDirectoryLeasing;
   if (dialect < smb2::kDialect311 && encryptionEnabled(g) &&
       (req.capabilities & smb2::kCapEncryption))
     caps |= smb2::kCapEncryption;

@@ -36,7 +36,8 @@ Status bindSession(Connection& c, Request& r, const smb2::SessionSetupRequest& r
   auto session = c.state().findSession(r.hdr.session_id);
   if (!session || session->state != Session::State::kValid) return err(NtStatus::kUserSessionDeleted, "no such session");
   if (session->dialect != neg.dialect) return err(NtStatus::kInvalidParameter, "binding with another dialect");
-  if (session->guest || session->anonymous || session->keys.signing_key.empty())
+  auto session_user = session->who();
+  if (session_user->guest || session_user->anonymous || session->keys.signing_key.empty())
     return err(NtStatus::kRequestNotAccepted, "guest sessions cannot be bound");
   if (c.findSession(session->session_id)) return err(NtStatus::kRequestNotAccepted, "already bound here");
   auto& bindings = c.bindings();
@@ -68,7 +69,7 @@ Status bindSession(Connection& c, Request& r, const smb2::SessionSetupRequest& r
     return ok();
   }
   const auto& who = b.auth->result();
-  if (asciiLower(who.user) != asciiLower(session->user)) {
+  if (asciiLower(who.user) != asciiLower(session_user->user)) {
     bindings.erase(it);
     return err(NtStatus::kAccessDenied, "binding by another user");
   }
@@ -81,7 +82,7 @@ Status bindSession(Connection& c, Request& r, const smb2::SessionSetupRequest& r
   r.sign_response = true;  // with the channel's key
   smb2::encodeSessionSetupResponse(resp, r.out);
   LOG_INFO("%s: session %016llx of %s bound as a new channel (%s)", c.transport().info().peer.c_str(),
-           (unsigned long long)session->session_id, session->user.c_str(), c.transport().info().kind.c_str());
+           (unsigned long long)session->session_id, session_user->user.c_str(), c.transport().info().kind.c_str());
   return ok();
 }
 
@@ -90,6 +91,41 @@ void dropSession(Connection& c, const Session& session) {
   c.closeSessionOpens(session.session_id);
   c.removeSession(session.session_id);
   c.state().removeSession(session.session_id);
+}
+
+// The session acts for `who` from now on (MS-SMB2 3.3.5.5.3). A re-authentication, as any
+// user, remakes each tree connect of the session for the new user (treeFor: access lists, admin
+// users, force user and group; a tree the new user may not connect stays, refused); user and
+// trees change together under the session's lock. A request that already holds a tree finishes
+// as it began, and opens keep the tree (and the identity) they were made through.
+void becomeUser(Connection& c, Session& s, const std::shared_ptr<const SessionUser>& who) {
+  for (;;) {
+    std::map<uint32_t, std::shared_ptr<TreeConnect>> old, remade;
+    {
+      std::lock_guard<std::mutex> lk(s.mu);
+      old = s.trees;
+    }
+    for (const auto& [id, t] : old) {
+      auto made = treeFor(c, t->share, who, true);
+      std::shared_ptr<TreeConnect> n;
+      if (made) {
+        n = *made;
+      } else {
+        n = std::make_shared<TreeConnect>(*t);
+        n->user = who;
+        n->identity = who->identity;
+        n->refused = true;
+      }
+      n->tree_id = id;
+      n->encrypt = t->encrypt;
+      remade[id] = std::move(n);
+    }
+    std::lock_guard<std::mutex> lk(s.mu);
+    if (s.trees != old) continue;  // a tree was connected or disconnected meanwhile: again
+    s.trees = std::move(remade);
+    s.current_user = who;
+    return;
+  }
 }
 
 // The session a (non-binding) SESSION_SETUP works on: a new one for SessionId 0, else this
@@ -128,9 +164,11 @@ Status mapToGuest(Connection& c, Request& r, Session& session) {
     dropSession(c, session);
     return err(NtStatus::kLogonFailure, "guest account has no Unix account");
   }
-  session.identity = std::move(*id);
-  session.guest = true;
-  session.user = g.guest_account;
+  auto who = std::make_shared<SessionUser>();
+  who->identity = std::move(*id);
+  who->guest = true;
+  who->user = g.guest_account;
+  becomeUser(c, session, who);
   session.auth.reset();
   session.state = Session::State::kValid;
   smb2::SessionSetupResponse gresp;
@@ -147,24 +185,24 @@ Status establishSession(Connection& c, Request& r, Session& session, smb2::Sessi
   auto& neg = c.negotiated();
   const auto& g = c.state().global();
   const auto& who = session.auth->result();
-  // The Unix account the user acts as; a re-authentication may not change it (the session's
-  // tree connects act as the account they were made with).
+  // The Unix account the user acts as; a re-authentication may name another one (the
+  // session's trees are remade for it: becomeUser).
   auto id = sessionIdentity(g, who.user, who.anonymous);
-  if (!id || (session.identity && (!*id || !session.identity->sameAs(**id)))) {
-    if (id) LOG_INFO("%s: re-authentication of session %016llx as another account refused",
-                     c.transport().info().peer.c_str(), (unsigned long long)session.session_id);
+  if (!id) {
     dropSession(c, session);
-    return err(id ? NtStatus::kAccessDenied : NtStatus::kLogonFailure, "no Unix account");
+    return err(NtStatus::kLogonFailure, "no Unix account");
   }
-  session.identity = std::move(*id);
-  session.user = who.user;
-  session.domain = who.domain;
-  session.anonymous = who.anonymous;
+  if (who.anonymous && g.restrict_anonymous) {
+    dropSession(c, session);
+    return err(NtStatus::kLogonFailure, "anonymous logon refused");
+  }
+  auto user = std::make_shared<SessionUser>();
+  user->identity = std::move(*id);
+  user->user = who.user;
+  user->domain = who.domain;
+  user->anonymous = who.anonymous;
+  becomeUser(c, session, user);
   if (who.anonymous) {
-    if (g.restrict_anonymous) {
-      dropSession(c, session);
-      return err(NtStatus::kLogonFailure, "anonymous logon refused");
-    }
     resp.session_flags = smb2::kSessionFlagIsNull;
   } else if (!session.keys.signing_key.empty()) {
     // A re-authentication keeps the session's keys (MS-SMB2 3.3.5.5.3 derives them only for a
@@ -198,8 +236,10 @@ Status establishSession(Connection& c, Request& r, Session& session, smb2::Sessi
 void endPreviousSession(Connection& c, const smb2::SessionSetupRequest& req, const Session& session) {
   if (!req.previous_session_id || req.previous_session_id == session.session_id) return;
   auto old = c.state().findSession(req.previous_session_id);
-  if (old && old->state != Session::State::kInProgress && old->user == session.user &&
-      old->domain == session.domain && old->anonymous == session.anonymous) {
+  if (!old) return;
+  auto was = old->who(), now = session.who();
+  if (old->state != Session::State::kInProgress && was->user == now->user && was->domain == now->domain &&
+      was->anonymous == now->anonymous) {
     for (const auto& o : c.state().opensOfSession(old->session_id)) {
       c.untrackOpen(o->volatile_id);
       dropOpen(c.state(), o, o->connection_id);
@@ -244,9 +284,10 @@ Status handleSessionSetup(Connection& c, Request& r) {
   SD_CHECK(establishSession(c, r, *session, resp));
   endPreviousSession(c, req, *session);
   smb2::encodeSessionSetupResponse(resp, r.out);
+  auto now = session->who();
   LOG_INFO("%s: session %016llx for %s%s%s (dialect 0x%04x%s)", c.transport().info().peer.c_str(),
-           (unsigned long long)session->session_id, session->domain.c_str(),
-           session->domain.empty() ? "" : "\\", session->anonymous ? "(anonymous)" : session->user.c_str(),
+           (unsigned long long)session->session_id, now->domain.c_str(),
+           now->domain.empty() ? "" : "\\", now->anonymous ? "(anonymous)" : now->user.c_str(),
            neg.dialect, session->encrypt_data ? ", encrypted" : "");
   return ok();
 }

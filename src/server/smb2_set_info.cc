@@ -9,6 +9,7 @@
 #include "fscc/security_descriptor.h"
 #include "server/access_check.h"
 #include "server/connection.h"
+#include "server/directory_leases.h"
 #include "server/file_info_util.h"
 #include "smb2/constants.h"
 #include "smb2/set_info.h"
@@ -68,6 +69,9 @@ Status setRename(Connection& c, Request& r, Open& open, ByteView buf) {
   if (open.is_directory && c.state().hasOpenBelow(open.tree->share.get(), path))
     return err(NtStatus::kAccessDenied, "open files below directory");
   std::string new_path = SD_TRY(fs.rename(path, target, ri.replace_if_exists != 0));
+  // The name left one directory and entered another (or the same): their leases break.
+  breakParentDirectoryLeases(c.state(), fs, path, open.parent_lease);
+  breakParentDirectoryLeases(c.state(), fs, new_path, open.parent_lease);
   c.state().renameOpens(open.file_key, new_path);
   if (!open.is_directory) open.renamed = true;
   // Watches follow a directory moved into a watched tree before the client goes on into it.
@@ -93,8 +97,7 @@ Status setDisposition(Connection& c, Open& open, bool del) {
 }
 
 // MS-SMB2 3.3.5.21.3 with MS-FSA 2.1.5.16: each part needs its right on the open.
-Status setSecurity(Open& open, const Session& session, bool read_only, uint32_t info,
-                   ByteView buf) {
+Status setSecurity(Open& open, bool read_only, uint32_t info, ByteView buf) {
   uint32_t need = 0;
   if (info & (fscc::kOwnerSecurityInformation | fscc::kGroupSecurityInformation |
               fscc::kLabelSecurityInformation))
@@ -112,7 +115,7 @@ Status setSecurity(Open& open, const Session& session, bool read_only, uint32_t 
   // group; root may set any), STATUS_INVALID_OWNER otherwise.
   const UnixIdentity* id = open.tree->identity.get();
   if ((info & fscc::kOwnerSecurityInformation) && update->owner && !(id && id->isRoot())) {
-    auto token = sessionToken(session, id);
+    auto token = sessionToken(*open.tree->user, id);
     if (std::find(token.begin(), token.end(), *update->owner) == token.end() ||
         *update->owner == fscc::everyoneSid() || *update->owner == fscc::authenticatedUsersSid())
       return err(NtStatus::kInvalidOwner, "owner not in the caller's token");
@@ -146,8 +149,7 @@ Status handleSetInfo(Connection& c, Request& r) {
   if (open->pipe) return err(NtStatus::kNotSupported, "pipe");
   std::lock_guard<std::mutex> lk(open->mu);
   if (req.info_type == smb2::kInfoSecurity) {
-    SD_CHECK(setSecurity(*open, *r.session, r.tree->read_only, req.additional_information,
-                         req.buffer));
+    SD_CHECK(setSecurity(*open, r.tree->read_only, req.additional_information, req.buffer));
     smb2::encodeSetInfoResponse(smb2::SetInfoResponse{}, r.out);
     return ok();
   }
@@ -219,6 +221,10 @@ Status handleSetInfo(Connection& c, Request& r) {
     default:
       return err(NtStatus::kInvalidInfoClass, "set info class");
   }
+  // A child's attributes, times or size are what its directory's listing shows.
+  if (req.file_info_class == fscc::kFileBasicInformation || req.file_info_class == fscc::kFileEndOfFileInformation ||
+      req.file_info_class == fscc::kFileAllocationInformation)
+    breakParentDirectoryLeases(c.state(), *open);
   smb2::encodeSetInfoResponse(smb2::SetInfoResponse{}, r.out);
   return ok();
 }

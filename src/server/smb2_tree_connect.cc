@@ -21,6 +21,36 @@ std::string_view shareNameOf(std::string_view path) {
 }
 }  // namespace
 
+Result<std::shared_ptr<TreeConnect>> treeFor(Connection& c, const std::shared_ptr<ShareRuntime>& share,
+                                              const std::shared_ptr<const SessionUser>& who, bool reauth) {
+  const bool guest = who->guest || who->anonymous;
+  auto access = config::shareAccessFor(share->cfg, who->user, guest, groupCheckFor(who->identity));
+  // `guest ok` is asked when a tree is connected, not when its session re-authenticates (as
+  // Samba does): a guest or anonymous user keeps a tree of a share that names no valid users.
+  if (reauth && guest && !access.allowed && share->cfg.available && share->cfg.valid_users.empty()) {
+    access.allowed = true;
+    access.read_only = share->cfg.read_only;
+  }
+  if (!share->ipc && !access.allowed) {
+    LOG_INFO("%s: user '%s' refused on share '%s'", c.transport().info().peer.c_str(), who->user.c_str(),
+             share->cfg.name.c_str());
+    return err(NtStatus::kAccessDenied, "share access refused");
+  }
+  auto identity = treeIdentity(share->cfg, who->identity, access.admin);
+  if (!identity) return err(NtStatus::kAccessDenied, "share identity");
+  auto tree = std::make_shared<TreeConnect>();
+  tree->share = share;
+  tree->identity = std::move(*identity);
+  tree->user = who;
+  tree->read_only = share->ipc ? false : access.read_only;
+  tree->maximal_access = tree->read_only ? smb2::kFileGenericRead | smb2::kFileGenericExecute
+                                         : smb2::kFileAllAccess;
+  const auto& g = c.state().global();
+  tree->encrypt = !share->ipc && g.smb3_encryption == config::Encryption::kMandatory &&
+                  c.negotiated().cipher != 0;
+  return tree;
+}
+
 Status handleTreeConnect(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeTreeConnectRequest(r.msg));
   std::string name(shareNameOf(req.path));
@@ -31,9 +61,10 @@ Status handleTreeConnect(Connection& c, Request& r) {
     return err(NtStatus::kBadNetworkName, "no such share");
   }
   auto& s = *r.session;
+  auto who = s.who();
   // MS-SMB2 3.3.5.7: on 3.1.1 a non-anonymous, non-guest TREE_CONNECT must be signed or
   // encrypted, which proves the preauth-protected session key to the server.
-  if (c.negotiated().dialect == smb2::kDialect311 && !s.anonymous && !s.guest && !r.encrypted &&
+  if (c.negotiated().dialect == smb2::kDialect311 && !who->anonymous && !who->guest && !r.encrypted &&
       !(r.hdr.flags & smb2::kFlagSigned))
     return err(NtStatus::kAccessDenied, "unsigned 3.1.1 TREE_CONNECT");
   if (!share->ipc && !config::hostAllowed(share->cfg.hosts_allow, share->cfg.hosts_deny,
@@ -42,28 +73,19 @@ Status handleTreeConnect(Connection& c, Request& r) {
              c.transport().info().peer.c_str(), name.c_str());
     return err(NtStatus::kAccessDenied, "host refused by the share");
   }
-  auto access = config::shareAccessFor(share->cfg, s.user, s.guest || s.anonymous,
-                                       groupCheckFor(s.identity));
-  if (!share->ipc && !access.allowed) {
-    LOG_INFO("%s: user '%s' refused on share '%s'", c.transport().info().peer.c_str(),
-             s.user.c_str(), name.c_str());
-    return err(NtStatus::kAccessDenied, "share access refused");
-  }
-  auto identity = treeIdentity(share->cfg, s.identity, access.admin);
-  if (!identity) return err(NtStatus::kAccessDenied, "share identity");
-  auto tree = std::make_shared<TreeConnect>();
-  tree->share = share;
-  tree->identity = std::move(*identity);
-  tree->read_only = share->ipc ? false : access.read_only;
-  tree->maximal_access = tree->read_only ? smb2::kFileGenericRead | smb2::kFileGenericExecute
-                                         : smb2::kFileAllAccess;
-  const auto& g = c.state().global();
-  tree->encrypt = !share->ipc && g.smb3_encryption == config::Encryption::kMandatory &&
-                  c.negotiated().cipher != 0;
-  {
+  std::shared_ptr<TreeConnect> tree;
+  for (;;) {
+    tree = SD_TRY(treeFor(c, share, who, false));
     std::lock_guard<std::mutex> lk(s.mu);
+    // The session re-authenticated meanwhile (on another channel): made again for its new user,
+    // so that no tree of the old user joins the new user's session.
+    if (s.current_user && s.current_user != who) {
+      who = s.current_user;
+      continue;
+    }
     tree->tree_id = s.next_tree_id++;
     s.trees[tree->tree_id] = tree;
+    break;
   }
   r.hdr.tree_id = tree->tree_id;
   r.tree = tree;
