@@ -330,7 +330,7 @@ Result<std::shared_ptr<rdma::MemoryRegion>> Endpoint::registerMemory(void* addr,
 }
 
 Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
-                                     std::span<const smb2::BufferDescriptorV1> remote) {
+                                     std::span<const smbdirect::BufferDescriptorV1> remote) {
   std::vector<rdma::Sge> sges;
   std::vector<rdma::SendWr> wrs;
   sges.reserve(remote.size());
@@ -410,7 +410,7 @@ bool Endpoint::rdmaDone(uint64_t id) const {
   return closedLocked() || it == ops_.end() || it->second.pending == 0;
 }
 
-Result<uint64_t> Endpoint::rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
+Result<uint64_t> Endpoint::rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote) {
   uint64_t room = 0;
   for (const auto& d : remote) room += d.length;
   if (local.size() > room) return err(NtStatus::kInvalidParameter, "data larger than the peer's buffers");
@@ -418,7 +418,7 @@ Result<uint64_t> Endpoint::rdmaWriteAsync(ByteView local, uint32_t lkey, std::sp
 }
 
 Result<uint64_t> Endpoint::rdmaReadAsync(std::span<uint8_t> local, uint32_t lkey,
-                                         std::span<const smb2::BufferDescriptorV1> remote) {
+                                         std::span<const smbdirect::BufferDescriptorV1> remote) {
   uint64_t total = 0;
   for (const auto& d : remote) total += d.length;
   if (total < local.size()) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
@@ -432,11 +432,11 @@ bool Endpoint::peekMessage(size_t index, Bytes* out, size_t max_size) const {
   return true;
 }
 
-Status Endpoint::rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
+Status Endpoint::rdmaWrite(ByteView local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote) {
   return rdmaWait(SD_TRY(rdmaWriteAsync(local, lkey, remote)));
 }
 
-Status Endpoint::rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
+Status Endpoint::rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote) {
   return rdmaWait(SD_TRY(rdmaReadAsync(local, lkey, remote)));
 }
 

@@ -23,8 +23,8 @@
 #include "base/bytes.h"
 #include "base/page_buffer.h"
 #include "rdma/rdma.h"
-#include "smb2/read.h"
 #include "smbdirect/smbd_connection.h"
+#include "smbdirect/smbd_wire.h"
 
 namespace sd::smbdirect {
 
@@ -72,14 +72,14 @@ class Endpoint {
   Result<std::shared_ptr<rdma::MemoryRegion>> registerMemory(void* addr, size_t len, uint32_t access);
   // RDMA Write of `local` (inside a region registered here, key `lkey`) to the peer's buffers, in
   // order, as far as local reaches; waits for completion.
-  Status rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
+  Status rdmaWrite(ByteView local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote);
   // RDMA Read of local.size() bytes from the peer's buffers, in order; waits for completion.
-  Status rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
+  Status rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote);
   // The same as two steps: post now, wait later (rdmaWait). The buffer must stay untouched until
   // rdmaWait returns. A later Send on this endpoint is placed after the data at the peer.
-  Result<uint64_t> rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote);
+  Result<uint64_t> rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote);
   Result<uint64_t> rdmaReadAsync(std::span<uint8_t> local, uint32_t lkey,
-                                 std::span<const smb2::BufferDescriptorV1> remote);
+                                 std::span<const smbdirect::BufferDescriptorV1> remote);
   Status rdmaWait(uint64_t id) { return finishRdma(id); }
   // True when rdmaWait(id) would return at once (the transfer finished, or the endpoint closed).
   bool rdmaDone(uint64_t id) const;
@@ -121,7 +121,7 @@ class Endpoint {
   void start();
   void failLocked(NtStatus s, const std::string& why);
   Result<uint64_t> startRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
-                             std::span<const smb2::BufferDescriptorV1> remote);
+                             std::span<const smbdirect::BufferDescriptorV1> remote);
   Status finishRdma(uint64_t id);
 
   // --- The progress engine (endpoint_progress.cc; docs/smbdirect.md, "Progress engine") ---
