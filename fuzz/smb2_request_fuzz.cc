@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case Command::kFlush: (void)decodeFlushRequest(msg); break;
       case Command::kRead: {
         auto r = decodeReadRequest(msg);
-        if (r) (void)decodeBufferDescriptors(r->read_channel_info);
+        if (r) (void)smbdirect::decodeBufferDescriptors(r->read_channel_info);
         break;
       }
       case Command::kWrite: (void)decodeWriteRequest(msg); break;

@@ -10,6 +10,7 @@
 #include "smb2/close.h"
 #include "smb2/ioctl.h"
 #include "smb2/read.h"
+#include "smbdirect/smbd_wire.h"
 #include "smb2/write.h"
 
 namespace sd::client {
@@ -51,7 +52,8 @@ uint32_t SmbClient::ioLimit(bool rdma, uint32_t negotiated) const {
 namespace {
 Bytes descriptorBytes(const void* addr, uint32_t rkey, uint32_t len) {
   ByteWriter w;
-  smb2::encodeBufferDescriptors({{uint64_t(uintptr_t(addr)), rkey, len}}, w);
+  const smbdirect::BufferDescriptorV1 d{uint64_t(uintptr_t(addr)), rkey, len};
+  smbdirect::encodeBufferDescriptors(std::span(&d, 1), w);
   return w.take();
 }
 }  // namespace

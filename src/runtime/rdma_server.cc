@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "base/page_buffer.h"
 #include "smb2/header.h"
+#include "smb2/read.h"
 #include "smb2/write.h"
 #include "smb2/constants.h"
 
@@ -45,10 +46,10 @@ struct RdmaServer::Conn : server::Transport {
       if (b.op) (void)ep->rdmaWait(b.op);
     for (auto& p : prefetched) (void)ep->rdmaWait(p.op);
   }
-  static Bytes key(std::span<const smb2::BufferDescriptorV1> d, size_t n) {
+  static Bytes key(std::span<const smbdirect::BufferDescriptorV1> d, size_t n) {
     ByteWriter w;
     w.u64(n);
-    smb2::encodeBufferDescriptors({d.begin(), d.end()}, w);
+    smbdirect::encodeBufferDescriptors(d, w);
     return w.take();
   }
   bool heldByPrefetch(size_t i) const {
@@ -94,12 +95,12 @@ struct RdmaServer::Conn : server::Transport {
     current = SD_TRY(acquire(n));
     return std::span<uint8_t>(bufs[current].mem.data(), n);
   }
-  Status rdmaWrite(ByteView data, std::span<const smb2::BufferDescriptorV1> to) override {
+  Status rdmaWrite(ByteView data, std::span<const smbdirect::BufferDescriptorV1> to) override {
     Buf& b = bufs[current];
     b.op = SD_TRY(ep->rdmaWriteAsync(data, b.mr->lkey(), to));
     return ok();
   }
-  Result<ByteView> rdmaFetch(std::span<const smb2::BufferDescriptorV1> from, size_t n) override {
+  Result<ByteView> rdmaFetch(std::span<const smbdirect::BufferDescriptorV1> from, size_t n) override {
     Bytes k = key(from, n);
     for (size_t j = 0; j < prefetched.size(); j++) {
       if (prefetched[j].key != k) continue;

@@ -4,7 +4,7 @@
 
 namespace sd::server {
 
-Result<std::vector<smb2::BufferDescriptorV1>> rdmaDescriptors(Connection& c, uint32_t channel,
+Result<std::vector<smbdirect::BufferDescriptorV1>> rdmaDescriptors(Connection& c, uint32_t channel,
                                                               ByteView channel_info, uint64_t length) {
   if (channel != smb2::kChannelRdmaV1 && channel != smb2::kChannelRdmaV1Invalidate)
     return err(NtStatus::kInvalidParameter, "unknown channel");

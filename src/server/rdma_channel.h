@@ -10,7 +10,7 @@ namespace sd::server {
 
 // Descriptors for a transfer of `length` bytes: the connection must be SMB Direct, the channel
 // RDMA_V1 (or RDMA_V1_INVALIDATE from 3.0.2 on), the list well-formed and large enough.
-Result<std::vector<smb2::BufferDescriptorV1>> rdmaDescriptors(Connection& c, uint32_t channel,
+Result<std::vector<smbdirect::BufferDescriptorV1>> rdmaDescriptors(Connection& c, uint32_t channel,
                                                               ByteView channel_info, uint64_t length);
 
 }  // namespace sd::server

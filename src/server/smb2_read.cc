@@ -18,7 +18,7 @@ Status handleRead(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeReadRequest(r.msg));
   auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.length > c.negotiated().max_read) return err(NtStatus::kInvalidParameter, "read too large");
-  std::vector<smb2::BufferDescriptorV1> rdma;
+  std::vector<smbdirect::BufferDescriptorV1> rdma;
   if (req.channel != smb2::kChannelNone) {
     rdma = SD_TRY(rdmaDescriptors(c, req.channel, req.read_channel_info, req.length));
     // Even an error response invalidates the client's key when asked (as ksmbd does): the

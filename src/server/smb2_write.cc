@@ -13,7 +13,7 @@ Status handleWrite(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeWriteRequest(r.msg));
   auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.data.size() > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
-  std::vector<smb2::BufferDescriptorV1> rdma;
+  std::vector<smbdirect::BufferDescriptorV1> rdma;
   if (req.channel != smb2::kChannelNone) {
     if (req.remaining_bytes > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
     rdma = SD_TRY(rdmaDescriptors(c, req.channel, req.write_channel_info, req.remaining_bytes));

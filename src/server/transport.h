@@ -7,7 +7,7 @@
 #include <string>
 
 #include "base/bytes.h"
-#include "smb2/read.h"
+#include "smbdirect/smbd_wire.h"
 
 namespace sd::server {
 
@@ -39,13 +39,13 @@ class Transport {
   }
   // RDMA Write of `data` (inside rdmaBuffer()) into the peer's buffers; a response sent after it
   // reaches the peer after the data (the transport may return before the write completed).
-  virtual Status rdmaWrite(ByteView data, std::span<const smb2::BufferDescriptorV1> to) {
+  virtual Status rdmaWrite(ByteView data, std::span<const smbdirect::BufferDescriptorV1> to) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
   // RDMA Read of the `n` bytes of the peer's buffers `from`, returned in registered memory valid
   // until the next RDMA call of this connection (the transport may have read them ahead, while
   // earlier requests ran).
-  virtual Result<ByteView> rdmaFetch(std::span<const smb2::BufferDescriptorV1> from, size_t n) {
+  virtual Result<ByteView> rdmaFetch(std::span<const smbdirect::BufferDescriptorV1> from, size_t n) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
 };

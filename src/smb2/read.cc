@@ -2,36 +2,15 @@
 
 namespace sd::smb2 {
 
-Result<std::vector<BufferDescriptorV1>> decodeBufferDescriptors(ByteView b) {
-  if (b.size() % 16) return malformed("buffer descriptor list length");
-  std::vector<BufferDescriptorV1> v;
-  ByteReader r(b);
-  while (r.remaining()) {
-    BufferDescriptorV1 d;
-    d.offset = SD_TRY(r.u64());
-    d.token = SD_TRY(r.u32());
-    d.length = SD_TRY(r.u32());
-    v.push_back(d);
-  }
-  return v;
-}
-
-Result<std::vector<BufferDescriptorV1>> decodeChannelDescriptors(uint32_t channel, ByteView info, uint64_t length) {
+Result<std::vector<smbdirect::BufferDescriptorV1>> decodeChannelDescriptors(uint32_t channel, ByteView info,
+                                                                             uint64_t length) {
   if (channel != 1 && channel != 2) return err(NtStatus::kInvalidParameter, "not an RDMA channel");
-  auto d = SD_TRY(decodeBufferDescriptors(info));
+  auto d = SD_TRY(smbdirect::decodeBufferDescriptors(info));
   if (d.empty()) return err(NtStatus::kInvalidParameter, "no buffer descriptor");
   uint64_t total = 0;
   for (const auto& x : d) total += x.length;
   if (total < length) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
   return d;
-}
-
-void encodeBufferDescriptors(const std::vector<BufferDescriptorV1>& v, ByteWriter& w) {
-  for (const auto& d : v) {
-    w.u64(d.offset);
-    w.u32(d.token);
-    w.u32(d.length);
-  }
 }
 
 Result<ReadRequest> decodeReadRequest(ByteView msg) {

@@ -1,22 +1,17 @@
-// READ (MS-SMB2 2.2.19, 2.2.20) with RDMA channel descriptors (MS-SMBD 2.2.3.1). Sans-I/O.
+// READ (MS-SMB2 2.2.19, 2.2.20) and the RDMA channel information of READ and WRITE (the
+// buffer descriptors themselves are MS-SMBD 2.2.3.1, smbdirect/smbd_wire.h). Sans-I/O.
 #pragma once
 #include <vector>
 
 #include "smb2/header.h"
+#include "smbdirect/smbd_wire.h"
 
 namespace sd::smb2 {
 
-// MS-SMBD 2.2.3.1 SMB_DIRECT_BUFFER_DESCRIPTOR_V1
-struct BufferDescriptorV1 {
-  uint64_t offset = 0;
-  uint32_t token = 0;
-  uint32_t length = 0;
-};
-Result<std::vector<BufferDescriptorV1>> decodeBufferDescriptors(ByteView b);
-void encodeBufferDescriptors(const std::vector<BufferDescriptorV1>& v, ByteWriter& w);
 // The descriptors of a READ/WRITE RDMA channel (Channel RDMA_V1 or RDMA_V1_INVALIDATE): at least
 // one, together covering `length` bytes (MS-SMB2 3.3.5.12/3.3.5.13).
-Result<std::vector<BufferDescriptorV1>> decodeChannelDescriptors(uint32_t channel, ByteView info, uint64_t length);
+Result<std::vector<smbdirect::BufferDescriptorV1>> decodeChannelDescriptors(uint32_t channel, ByteView info,
+                                                                             uint64_t length);
 
 // MS-SMB2 2.2.19
 struct ReadRequest {

@@ -1,9 +1,7 @@
-#include "base/thread_name.h"
 #include "smbdirect/endpoint.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -13,38 +11,13 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "smbdirect/endpoint_internal.h"
 
 namespace sd::smbdirect {
 
+using namespace endpoint_internal;
+
 namespace {
-
-// -vv: one line per MS-SMBD packet (what tshark's smb_direct dissector would show).
-void tracePacket(const char* dir, const std::string& peer, ByteView p, uint32_t inv) {
-  if (int(logLevel()) < int(LogLevel::kTrace)) return;
-  if (p.size() >= kDataHeaderSize && !(p.size() == kNegotiateRequestSize && le16(p.data()) == kSmbdVersion1) &&
-      !(p.size() == kNegotiateResponseSize && le16(p.data()) == kSmbdVersion1)) {
-    LOG_TRACE("SMBD %s %s: %zu bytes credits req %u granted %u flags 0x%x remaining %u offset %u length %u%s",
-              dir, peer.c_str(), p.size(), le16(p.data()), le16(p.data() + 2), le16(p.data() + 4),
-              le32(p.data() + 8), le32(p.data() + 12), le32(p.data() + 16), inv ? " (send with invalidate)" : "");
-  } else {
-    LOG_TRACE("SMBD %s %s: %zu bytes (negotiate)", dir, peer.c_str(), p.size());
-  }
-}
-
-uint64_t nowMs() {
-  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count());
-}
-
-// wr_id: kind in the top byte, index or operation id below.
-enum : uint64_t { kWrRecv = 1, kWrSend = 2, kWrRdma = 3 };
-uint64_t wrId(uint64_t kind, uint64_t v) { return (kind << 56) | v; }
-uint64_t wrKind(uint64_t id) { return id >> 56; }
-uint64_t wrVal(uint64_t id) { return id & ((1ull << 56) - 1); }
-
-constexpr uint32_t kMaxRdmaWrs = 32;  // RDMA read/write work requests in flight per endpoint
-constexpr uint32_t kSignalEvery = 16;  // sends per signaled send
 
 std::string hostPort(const std::string& host, uint16_t port) {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
@@ -59,9 +32,6 @@ Bytes irdOrdPrivateData(uint32_t ird, uint32_t ord) {
   return w.take();
 }
 
-}  // namespace
-
-namespace {
 // Registered memory is pinned and counted against RLIMIT_MEMLOCK (often 8 MiB): raise the soft
 // limit to the hard one, and a privileged process lifts it, as RDMA applications do.
 void raiseMemlock() {
@@ -75,12 +45,13 @@ void raiseMemlock() {
     (void)setrlimit(RLIMIT_MEMLOCK, &r);
   });
 }
+
 }  // namespace
 
 Endpoint::Endpoint(Role role, const EndpointOptions& o) : opts_(o), core_(role, o.smbd) {
   raiseMemlock();
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  poll_wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  seat_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 Endpoint::~Endpoint() {
@@ -89,19 +60,7 @@ Endpoint::~Endpoint() {
   id_.reset();
   ch_.reset();
   if (wake_fd_ >= 0) ::close(wake_fd_);
-  if (poll_wake_fd_ >= 0) ::close(poll_wake_fd_);
-}
-
-void Endpoint::wake() {
-  uint64_t one = 1;
-  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
-}
-
-// A caller waiting on the provider learns that the endpoint closed.
-void Endpoint::wakePollerLocked() {
-  uint64_t one = 1;
-  if (poll_wake_fd_ >= 0 && !poller_woken_) (void)!::write(poll_wake_fd_, &one, sizeof one);
-  poller_woken_ = true;
+  if (seat_fd_ >= 0) ::close(seat_fd_);
 }
 
 // Device resources for `id`: PD, CQ, QP and the registered receive/send buffers; posts every
@@ -260,7 +219,7 @@ Result<std::shared_ptr<Endpoint>> Endpoint::accept(rdma::Provider* provider, con
   ep->ord_ = ord;
   ep->peer_ = ep->id_->peerAddr();
   ep->local_ = ep->id_->localAddr();
-  // Receives may complete before the established event: the worker runs from now on.
+  // Receives may complete before the established event: the engine runs from now on.
   ep->start();
   if (auto a = ep->id_->accept(cp); !a) {
     ep->close();
@@ -286,43 +245,44 @@ void Endpoint::onCmEvent(const rdma::CmEvent& ev) {
       break;
   }
   cv_.notify_all();
-  wake();
+  wakeWorker();
 }
 
 Status Endpoint::waitConnected(int timeout_ms) {
   std::unique_lock<std::mutex> lk(mu_);
   bool done = cv_.wait_for(lk, std::chrono::milliseconds(timeout_ms),
-                           [&] { return core_.connected() || closed_; });
-  if (core_.connected() && !closed_) return ok();
+                           [&] { return core_.connected() || closedLocked(); });
+  if (core_.connected() && !closedLocked()) return ok();
   if (!done) return err(NtStatus::kIoTimeout, "SMB Direct negotiate timed out");
   return err(core_.failStatus() == NtStatus::kSuccess ? NtStatus::kConnectionDisconnected : core_.failStatus(),
              "SMB Direct negotiate failed");
 }
 
+// The connection ended (the peer, a failed work request, a protocol error): users get errors,
+// nothing more is posted, every waiter returns. The worker runs on until close().
 void Endpoint::failLocked(NtStatus s, const std::string& why) {
-  if (closed_) return;
-  closed_ = true;
+  if (closedLocked()) return;
+  life_ = Life::kFailed;
   if (core_.state() != SmbdConnection::State::kFailed) core_.fail(s, why);
   LOG_INFO("SMB Direct %s: connection closed: %s", peer_.c_str(), core_.failReason().c_str());
   if (id_) (void)id_->disconnect();
-  wakePollerLocked();
+  closeSeatLocked();
   cv_.notify_all();
-  wake();
+  wakeWorker();
 }
 
 void Endpoint::close() {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (!closed_) {
-      closed_ = true;
+    if (life_ == Life::kOpen) {
       core_.fail(NtStatus::kConnectionDisconnected, "closed locally");
       if (id_) (void)id_->disconnect();
-      wakePollerLocked();
+      closeSeatLocked();
     }
+    life_ = Life::kClosed;  // the worker ends
     cv_.notify_all();
   }
-  stop_ = true;
-  wake();
+  wakeWorker();
   // close() may run on two threads at once (the server's stop() and the connection's own
   // teardown): one joins, the other waits for it.
   std::lock_guard<std::mutex> jl(join_mu_);
@@ -331,7 +291,7 @@ void Endpoint::close() {
 
 bool Endpoint::connected() const {
   std::lock_guard<std::mutex> lk(mu_);
-  return core_.connected() && !closed_;
+  return core_.connected() && !closedLocked();
 }
 
 uint32_t Endpoint::maxReadWriteSize() const {
@@ -339,273 +299,9 @@ uint32_t Endpoint::maxReadWriteSize() const {
   return core_.maxReadWriteSize();
 }
 
-void Endpoint::drainCqLocked() {
-  rdma::Wc wcs[32];
-  for (int round = 0; round < 64; round++) {
-    auto n = cq_->poll(wcs);
-    if (!n || *n == 0) return;
-    // The caller waiting on the provider (poller_, it does not hold mu_ meanwhile) may be
-    // waiting for what this thread now takes: tell it to look.
-    if (poller_) wakePollerLocked();
-    for (int i = 0; i < *n; i++) {
-      const rdma::Wc& wc = wcs[i];
-      uint64_t kind = wrKind(wc.wr_id), v = wrVal(wc.wr_id);
-      if (kind == kWrRecv) {
-        if (wc.status != rdma::WcStatus::kSuccess) {
-          failLocked(NtStatus::kConnectionDisconnected, std::string("receive ") + rdma::wcStatusName(wc.status));
-          continue;
-        }
-        if (closed_) continue;
-        const uint32_t size = opts_.smbd.max_receive_size;
-        uint8_t* buf = recv_pool_.data() + size_t(v) * size;
-        tracePacket("rx", peer_, ByteView(buf, std::min(wc.byte_len, size)), 0);
-        Status st = core_.onReceive(ByteView(buf, std::min(wc.byte_len, size)), nowMs());
-        if (!st) {
-          failLocked(st.error().status, core_.failReason());
-          continue;
-        }
-        rdma::Sge sge{uint64_t(uintptr_t(buf)), size, recv_mr_->lkey()};
-        rdma::RecvWr rw;
-        rw.wr_id = wc.wr_id;
-        rw.sg_list = std::span<const rdma::Sge>(&sge, 1);
-        if (auto p = qp_->postRecv(std::span<const rdma::RecvWr>(&rw, 1)); !p) {
-          failLocked(NtStatus::kConnectionDisconnected, "cannot repost a receive");
-          continue;
-        }
-        core_.onReceivesPosted(1);
-      } else if (kind == kWrSend) {
-        // This send and every unsignaled one posted before it are done.
-        for (size_t k = posted_slots_.size(); k > 0; k--) {
-          uint32_t done_slot = posted_slots_.front();
-          posted_slots_.pop_front();
-          free_slots_.push_back(done_slot);
-          if (done_slot == uint32_t(v)) break;
-        }
-        if (wc.status != rdma::WcStatus::kSuccess)
-          failLocked(NtStatus::kConnectionDisconnected, std::string("send ") + rdma::wcStatusName(wc.status));
-      } else if (kind == kWrRdma) {
-        auto it = ops_.find(v);
-        if (it != ops_.end()) {
-          if (it->second.pending) {
-            // The signaled WR completes the transfer; its unsignaled WRs are done with it.
-            it->second.pending = 0;
-            rdma_wrs_inflight_ = rdma_wrs_inflight_ >= it->second.wrs ? rdma_wrs_inflight_ - it->second.wrs : 0;
-            if (wc.status == rdma::WcStatus::kSuccess) {
-              (it->second.read ? rdma_reads_ : rdma_writes_)++;
-              (it->second.read ? rdma_read_bytes_ : rdma_write_bytes_) += it->second.bytes;
-            }
-          }
-          if (wc.status != rdma::WcStatus::kSuccess) it->second.status = wc.status;
-        }
-        if (wc.status != rdma::WcStatus::kSuccess)
-          failLocked(NtStatus::kConnectionDisconnected, std::string("RDMA transfer ") + rdma::wcStatusName(wc.status));
-        cv_.notify_all();
-      }
-    }
-  }
-}
-
-// Work the provider completes as it is posted (the soft provider's sends and RDMA Writes whose
-// bytes the kernel took) does not wake the worker (CompletionQueue::beginPolling): the posting
-// thread takes those completions back at once.
-Status Endpoint::postLocked(std::span<const rdma::SendWr> wrs, size_t* posted) {
-  if (batch_depth_ > 0 && std::this_thread::get_id() == batch_thread_ && !closed_) {
-    for (const rdma::SendWr& w : wrs) {
-      held_wrs_.push_back(w);
-      for (const rdma::Sge& g : w.sg_list) held_sges_.push_back(g);
-    }
-    if (posted) *posted = wrs.size();
-    return ok();
-  }
-  flushBatchLocked();  // another thread's held work goes first
-  Status st = ok();
-  {
-    rdma::PollingGuard g(*cq_);
-    st = qp_->postSend(wrs, posted);
-  }
-  drainCqLocked();
-  return st;
-}
-
-void Endpoint::flushBatchLocked() {
-  if (held_wrs_.empty()) return;
-  Status st = ok();
-  if (!closed_) {  // once the connection is gone, nothing more reaches the provider
-    size_t at = 0;
-    for (rdma::SendWr& w : held_wrs_) {
-      const size_t n = w.sg_list.size();
-      w.sg_list = std::span<const rdma::Sge>(held_sges_.data() + at, n);
-      at += n;
-    }
-    rdma::PollingGuard g(*cq_);
-    st = qp_->postSend(held_wrs_);
-  }
-  // Emptied before the completions are taken, since handling them may post again; the vectors
-  // keep their capacity (no allocation per batch).
-  held_wrs_.clear();
-  held_sges_.clear();
-  if (closed_) return;
-  drainCqLocked();
-  if (!st) failLocked(NtStatus::kConnectionDisconnected, "cannot post held work requests");
-}
-
-Endpoint::Batch::Batch(Endpoint& e) : e_(e) {
-  std::lock_guard<std::mutex> lk(e_.mu_);
-  if (e_.batch_depth_ == 0) {
-    e_.flushBatchLocked();
-    e_.batch_thread_ = std::this_thread::get_id();
-  }
-  e_.batch_depth_++;
-}
-
-Endpoint::Batch::~Batch() {
-  std::lock_guard<std::mutex> lk(e_.mu_);
-  if (--e_.batch_depth_ == 0) e_.flushBatchLocked();
-}
-
-void Endpoint::pumpLocked() {
-  if (!closed_) {
-    uint64_t now = nowMs();
-    const uint32_t slot_size = opts_.smbd.max_send_size;
-    while (!free_slots_.empty()) {
-      uint32_t slot = free_slots_.back();
-      uint8_t* buf = send_pool_.data() + size_t(slot) * slot_size;
-      auto p = core_.nextPacket(std::span<uint8_t>(buf, slot_size), now);
-      if (!p) break;
-      free_slots_.pop_back();
-      tracePacket("tx", peer_, ByteView(buf, p->length), p->invalidate_rkey);
-      rdma::Sge sge{uint64_t(uintptr_t(buf)), uint32_t(p->length), send_mr_->lkey()};
-      rdma::SendWr wr;
-      wr.wr_id = wrId(kWrSend, slot);
-      wr.opcode = p->invalidate_rkey ? rdma::WrOpcode::kSendWithInv : rdma::WrOpcode::kSend;
-      wr.invalidate_rkey = p->invalidate_rkey;
-      // Selective signaling (as RDMA applications do): a completion every kSignalEvery sends,
-      // or when free slots run low; it frees every slot posted before it too (a send queue
-      // completes in order). Each completion would otherwise wake the worker once per send.
-      const bool signal = send_slots_ <= 2 * kSignalEvery || unsignaled_run_ + 1 >= kSignalEvery ||
-                          free_slots_.size() <= send_slots_ / 4;
-      wr.flags = signal ? uint32_t(rdma::kSendSignaled) : 0u;
-      wr.sg_list = std::span<const rdma::Sge>(&sge, 1);
-      posted_slots_.push_back(slot);
-      unsignaled_run_ = signal ? 0 : unsignaled_run_ + 1;
-      if (!postLocked(std::span<const rdma::SendWr>(&wr, 1))) {
-        posted_slots_.pop_back();
-        free_slots_.push_back(slot);
-        failLocked(NtStatus::kConnectionDisconnected, "cannot post a send");
-        break;
-      }
-    }
-    if (core_.state() == SmbdConnection::State::kFailed)
-      failLocked(core_.failStatus(), core_.failReason());
-  }
-  bool any = false;
-  while (core_.hasMessage()) {
-    inbox_.push_back(core_.popMessage());
-    any = true;
-  }
-  if (any || core_.connected()) cv_.notify_all();
-}
-
-void Endpoint::run() {
-  setThreadName("sd-smbd-worker");
-  while (!stop_) {
-    int64_t wait_ms;
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      drainCqLocked();
-      core_.onTimer(nowMs());
-      pumpLocked();
-      if (closed_ && stop_) break;
-      (void)cq_->reqNotify(false);
-      drainCqLocked();  // what arrived before arming
-      pumpLocked();
-      uint64_t dl = core_.nextDeadline(), now = nowMs();
-      wait_ms = dl == UINT64_MAX ? 1000 : int64_t(std::min<uint64_t>(dl > now ? dl - now : 0, 1000));
-    }
-    pollfd p[3] = {{cq_->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}, {ch_ ? ch_->fd() : -1, POLLIN, 0}};
-    int rc = ::poll(p, ch_ ? 3 : 2, int(wait_ms));
-    if (rc <= 0) continue;
-    if (p[0].revents & POLLIN) (void)cq_->consumeEvent();
-    if (p[1].revents & POLLIN) {
-      uint64_t v;
-      (void)!::read(wake_fd_, &v, sizeof v);
-    }
-    if (ch_ && (p[2].revents & POLLIN)) {
-      for (int i = 0; i < 16; i++) {
-        auto ev = ch_->getEvent();
-        if (!ev) break;
-        onCmEvent(*ev);
-      }
-    }
-  }
-}
-
-// A waiting caller first busy-polls for a short while (as ib_send_lat-style tools do): a reply
-// usually arrives within microseconds on a fast link, and sleeping costs a wake-up (of an idle
-// vCPU, on a VM). SD_SMBD_SPIN_US sets the budget (default 100, 0: off). Where the provider lets
-// the caller wait on its input (progress_wait_, the soft provider) the provider spins, reading
-// the socket (CompletionQueue::waitProgress's spin_us); elsewhere the caller polls the CQ here.
-// Only for messages and small transfers: a large one takes longer than the budget anyway, and a
-// spinning reader would read its stream in small pieces as they arrive.
-int Endpoint::spinBudgetUs() {
-  static const int budget_us = getenv("SD_SMBD_SPIN_US") ? atoi(getenv("SD_SMBD_SPIN_US")) : 100;
-  return budget_us;
-}
-
-bool Endpoint::spinLocked(std::unique_lock<std::mutex>& lk, const std::function<bool()>& done) {
-  const int budget_us = spinBudgetUs();
-  if (budget_us <= 0 || progress_wait_ || done()) return done();
-  auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(budget_us);
-  for (int i = 0; i < 100000; i++) {
-    drainCqLocked();
-    pumpLocked();
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() >= until) break;
-    lk.unlock();
-    std::this_thread::yield();
-    lk.lock();
-  }
-  return done();
-}
-
-// Waits until done() or `until`. One waiting caller at a time waits on the provider itself
-// (CompletionQueue::waitProgress: on the soft provider it reads the socket, so the data reaches
-// the thread that uses it without waking the provider thread or the worker) and then processes
-// the completions; the others wait to be notified. `spin`: busy-poll first (spinLocked).
-bool Endpoint::waitLocked(std::unique_lock<std::mutex>& lk, std::chrono::steady_clock::time_point until,
-                          const std::function<bool()>& done, bool spin) {
-  using namespace std::chrono;
-  flushBatchLocked();  // what we wait for may be among the held work
-  if (spin && spinLocked(lk, done)) return true;
-  for (int i = 0; i < 1000000 && !done(); i++) {
-    auto now = steady_clock::now();
-    if (now >= until) break;
-    if (progress_wait_ && !poller_ && !closed_) {
-      int ms = int(std::min<int64_t>(duration_cast<milliseconds>(until - now).count() + 1, 1000));
-      poller_ = true;
-      lk.unlock();
-      Status st = cq_->waitProgress(ms, poll_wake_fd_, spin ? spinBudgetUs() : 0);
-      lk.lock();
-      poller_ = false;
-      if (poller_woken_ && !closed_) {
-        uint64_t v;
-        (void)!::read(poll_wake_fd_, &v, sizeof v);
-        poller_woken_ = false;
-      }
-      if (!st) progress_wait_ = false;
-      drainCqLocked();
-      pumpLocked();
-      cv_.notify_all();  // others may be done, or one of them takes over the waiting
-      continue;
-    }
-    cv_.wait_until(lk, until);
-  }
-  return done();
-}
-
 Status Endpoint::send(std::span<const ByteView> parts, uint32_t invalidate_rkey) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (closed_) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
+  if (closedLocked()) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
   // Borrowed: what fits the free send buffers is copied straight from `parts` into them, and
   // only what has to wait (no credits or buffers) is copied into the connection.
   SD_CHECK(core_.queueBorrowed(parts, invalidate_rkey));
@@ -616,10 +312,10 @@ Status Endpoint::send(std::span<const ByteView> parts, uint32_t invalidate_rkey)
 
 Result<Bytes> Endpoint::receive(int timeout_ms) {
   std::unique_lock<std::mutex> lk(mu_);
-  auto ready = [&] { return !inbox_.empty() || closed_; };
+  auto ready = [&] { return !inbox_.empty() || closedLocked(); };
   auto until = timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
                               : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (!waitLocked(lk, until, ready, true))
+  if (!waitLocked(lk, until, ready, Expect::kSoon))
     return err(NtStatus::kIoTimeout, "no SMB Direct message");
   if (!inbox_.empty()) {
     Bytes m = std::move(inbox_.front());
@@ -634,7 +330,7 @@ Result<std::shared_ptr<rdma::MemoryRegion>> Endpoint::registerMemory(void* addr,
 }
 
 Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
-                                     std::span<const smb2::BufferDescriptorV1> remote) {
+                                     std::span<const smbdirect::BufferDescriptorV1> remote) {
   std::vector<rdma::Sge> sges;
   std::vector<rdma::SendWr> wrs;
   sges.reserve(remote.size());
@@ -663,11 +359,12 @@ Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t l
   }
   std::unique_lock<std::mutex> lk(mu_);
   // Held transfers count against the queue: with no room, they must get going first.
-  if (rdma_wrs_inflight_ + wrs.size() > kMaxRdmaWrs) flushBatchLocked();
+  if (rdma_wrs_inflight_ + wrs.size() > kMaxRdmaWrs) ringDoorbellLocked();
+  // Room is made by whoever takes completions (the worker, a waiting caller).
   if (!cv_.wait_for(lk, std::chrono::seconds(60),
-                    [&] { return closed_ || rdma_wrs_inflight_ + wrs.size() <= kMaxRdmaWrs; }))
+                    [&] { return closedLocked() || rdma_wrs_inflight_ + wrs.size() <= kMaxRdmaWrs; }))
     return err(NtStatus::kIoTimeout, "RDMA queue full");
-  if (closed_) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
+  if (closedLocked()) return err(NtStatus::kConnectionDisconnected, "SMB Direct connection closed");
   uint64_t id = next_op_++;
   for (auto& w : wrs) w.wr_id = wrId(kWrRdma, id);
   wrs.back().flags = rdma::kSendSignaled;  // one completion for the whole transfer
@@ -692,10 +389,10 @@ Status Endpoint::finishRdma(uint64_t id) {
   std::unique_lock<std::mutex> lk(mu_);
   auto it = ops_.find(id);
   if (it == ops_.end()) return err(NtStatus::kInvalidParameter, "no such RDMA transfer");
-  auto finished = [&] { return ops_[id].pending == 0 || closed_; };
-  // Small transfers are worth a spin, large ones not (spinLocked).
+  auto finished = [&] { return ops_[id].pending == 0 || closedLocked(); };
+  // Small transfers are worth a spin, large ones not.
   bool done = waitLocked(lk, std::chrono::steady_clock::now() + std::chrono::seconds(60), finished,
-                         it->second.bytes <= 65536);
+                         it->second.bytes <= kSpinMaxBytes ? Expect::kSoon : Expect::kBulk);
   RdmaOp res = ops_[id];
   ops_.erase(id);
   if (!done) {
@@ -710,16 +407,10 @@ Status Endpoint::finishRdma(uint64_t id) {
 bool Endpoint::rdmaDone(uint64_t id) const {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = ops_.find(id);
-  return closed_ || it == ops_.end() || it->second.pending == 0;
+  return closedLocked() || it == ops_.end() || it->second.pending == 0;
 }
 
-Status Endpoint::postRdma(rdma::WrOpcode op, uint8_t* local, size_t len, uint32_t lkey,
-                          std::span<const smb2::BufferDescriptorV1> remote) {
-  uint64_t id = SD_TRY(startRdma(op, local, len, lkey, remote));
-  return finishRdma(id);
-}
-
-Result<uint64_t> Endpoint::rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
+Result<uint64_t> Endpoint::rdmaWriteAsync(ByteView local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote) {
   uint64_t room = 0;
   for (const auto& d : remote) room += d.length;
   if (local.size() > room) return err(NtStatus::kInvalidParameter, "data larger than the peer's buffers");
@@ -727,7 +418,7 @@ Result<uint64_t> Endpoint::rdmaWriteAsync(ByteView local, uint32_t lkey, std::sp
 }
 
 Result<uint64_t> Endpoint::rdmaReadAsync(std::span<uint8_t> local, uint32_t lkey,
-                                         std::span<const smb2::BufferDescriptorV1> remote) {
+                                         std::span<const smbdirect::BufferDescriptorV1> remote) {
   uint64_t total = 0;
   for (const auto& d : remote) total += d.length;
   if (total < local.size()) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
@@ -741,18 +432,12 @@ bool Endpoint::peekMessage(size_t index, Bytes* out, size_t max_size) const {
   return true;
 }
 
-Status Endpoint::rdmaWrite(ByteView local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
-  uint64_t room = 0;
-  for (const auto& d : remote) room += d.length;
-  if (local.size() > room) return err(NtStatus::kInvalidParameter, "data larger than the peer's buffers");
-  return postRdma(rdma::WrOpcode::kRdmaWrite, const_cast<uint8_t*>(local.data()), local.size(), lkey, remote);
+Status Endpoint::rdmaWrite(ByteView local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote) {
+  return rdmaWait(SD_TRY(rdmaWriteAsync(local, lkey, remote)));
 }
 
-Status Endpoint::rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smb2::BufferDescriptorV1> remote) {
-  uint64_t total = 0;
-  for (const auto& d : remote) total += d.length;
-  if (total < local.size()) return err(NtStatus::kInvalidParameter, "buffer descriptors smaller than the transfer");
-  return postRdma(rdma::WrOpcode::kRdmaRead, local.data(), local.size(), lkey, remote);
+Status Endpoint::rdmaRead(std::span<uint8_t> local, uint32_t lkey, std::span<const smbdirect::BufferDescriptorV1> remote) {
+  return rdmaWait(SD_TRY(rdmaReadAsync(local, lkey, remote)));
 }
 
 EndpointStatus Endpoint::status() const {
@@ -763,7 +448,7 @@ EndpointStatus Endpoint::status() const {
   s.transport = transport_name_;
   s.local = local_;
   s.peer = peer_;
-  s.state = closed_ ? "closed" : stateName(core_.state());
+  s.state = closedLocked() ? "closed" : stateName(core_.state());
   s.send_credits = core_.sendCredits();
   s.peer_credits = core_.peerCredits();
   s.receives_posted = core_.receivesPosted();

@@ -95,4 +95,26 @@ Result<DataHeader> decodeDataMessage(ByteView packet, ByteView* payload) {
   return h;
 }
 
+Result<std::vector<BufferDescriptorV1>> decodeBufferDescriptors(ByteView b) {
+  if (b.size() % kBufferDescriptorV1Size) return malformed("buffer descriptor list length");
+  std::vector<BufferDescriptorV1> v;
+  ByteReader r(b);
+  while (r.remaining()) {
+    BufferDescriptorV1 d;
+    d.offset = SD_TRY(r.u64());
+    d.token = SD_TRY(r.u32());
+    d.length = SD_TRY(r.u32());
+    v.push_back(d);
+  }
+  return v;
+}
+
+void encodeBufferDescriptors(std::span<const BufferDescriptorV1> v, ByteWriter& w) {
+  for (const auto& d : v) {
+    w.u64(d.offset);
+    w.u32(d.token);
+    w.u32(d.length);
+  }
+}
+
 }  // namespace sd::smbdirect

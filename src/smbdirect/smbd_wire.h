@@ -1,7 +1,11 @@
-// MS-SMBD wire messages: negotiate request/response and the data transfer message header.
-// Sans-I/O codecs; every decoder bounds-checks and validates what MS-SMBD 3.1.5 requires.
+// MS-SMBD wire messages: negotiate request/response, the data transfer message header and the
+// buffer descriptors that SMB2 READ/WRITE channels carry. Sans-I/O codecs; every decoder
+// bounds-checks and validates what MS-SMBD 3.1.5 requires.
+// Its own library (sd_smbdirect_wire, base only), below smb2: smb2's READ/WRITE channel
+// information, the server's transport interface and the endpoint share BufferDescriptorV1.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "base/bytes.h"
 
@@ -50,6 +54,15 @@ struct DataHeader {
   uint32_t data_length = 0;
 };
 
+// MS-SMBD 2.2.3.1 SMB_DIRECT_BUFFER_DESCRIPTOR_V1: a peer's registered buffer (Offset, Token,
+// Length). An SMB2 READ/WRITE with an RDMA channel carries a list of them (MS-SMB2 2.2.19, 2.2.21).
+struct BufferDescriptorV1 {
+  uint64_t offset = 0;
+  uint32_t token = 0;
+  uint32_t length = 0;
+};
+constexpr size_t kBufferDescriptorV1Size = 16;
+
 void encodeNegotiateRequest(const NegotiateRequest& q, ByteWriter& w);
 Result<NegotiateRequest> decodeNegotiateRequest(ByteView b);
 void encodeNegotiateResponse(const NegotiateResponse& p, ByteWriter& w);
@@ -60,5 +73,9 @@ Result<NegotiateResponse> decodeNegotiateResponse(ByteView b);
 void encodeDataHeader(const DataHeader& h, uint8_t* out);
 // Decodes and checks a whole received data transfer message; `payload` is the data it carries.
 Result<DataHeader> decodeDataMessage(ByteView packet, ByteView* payload);
+
+// A list of buffer descriptors (a multiple of 16 bytes, possibly empty).
+Result<std::vector<BufferDescriptorV1>> decodeBufferDescriptors(ByteView b);
+void encodeBufferDescriptors(std::span<const BufferDescriptorV1> v, ByteWriter& w);
 
 }  // namespace sd::smbdirect

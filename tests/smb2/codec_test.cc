@@ -217,15 +217,18 @@ TEST(ReadWrite, RoundTripsAndLengths) {
   rd.channel = kChannelRdmaV1;
   Bytes desc;
   ByteWriter dw(desc);
-  encodeBufferDescriptors({{0x1000, 0xabcd, 65536}}, dw);
+  smbdirect::encodeBufferDescriptors(std::vector<smbdirect::BufferDescriptorV1>{{0x1000, 0xabcd, 65536}}, dw);
   rd.read_channel_info = desc;
   encodeReadRequest(rd, rq);
   auto rdq = decodeReadRequest(rq.buf());
   ASSERT_TRUE(rdq);
-  auto ds = decodeBufferDescriptors(rdq->read_channel_info);
+  auto ds = decodeChannelDescriptors(rdq->channel, rdq->read_channel_info, rdq->length);
   ASSERT_TRUE(ds);
   EXPECT_EQ((*ds)[0].token, 0xabcdu);
-  EXPECT_FALSE(decodeBufferDescriptors(ByteView(desc).first(15)));
+  EXPECT_FALSE(decodeChannelDescriptors(rdq->channel, ByteView(desc).first(15), rdq->length));
+  EXPECT_FALSE(decodeChannelDescriptors(rdq->channel, rdq->read_channel_info, 65537));  // too small
+  EXPECT_FALSE(decodeChannelDescriptors(rdq->channel, ByteView(), 0));                  // none
+  EXPECT_FALSE(decodeChannelDescriptors(0, rdq->read_channel_info, rdq->length));       // not RDMA
 }
 
 TEST(Lock, ElementsBounded) {

@@ -100,7 +100,7 @@ TEST(SmbdEndpoint, RdmaWriteAndReadThroughDescriptors) {
   auto mr = l.client->registerMemory(sink.data(), sink.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite |
                                                                   rdma::kAccessRemoteRead);
   ASSERT_TRUE(mr);
-  std::vector<smb2::BufferDescriptorV1> d = {
+  std::vector<smbdirect::BufferDescriptorV1> d = {
       {uint64_t(uintptr_t(sink.data())), (*mr)->rkey(), 1u << 20},
       {uint64_t(uintptr_t(sink.data() + (1 << 20))), (*mr)->rkey(), 2u << 20}};
   Bytes local(3 << 20);
@@ -158,7 +158,7 @@ TEST(SmbdEndpoint, BatchHoldsPostsUntilItEndsOrSomethingWaits) {
   Bytes remote = pattern(1 << 20, 3);
   auto rmr = l.client->registerMemory(remote.data(), remote.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteRead);
   ASSERT_TRUE(rmr);
-  std::vector<smb2::BufferDescriptorV1> d = {{uint64_t(uintptr_t(remote.data())), (*rmr)->rkey(), 1u << 20}};
+  std::vector<smbdirect::BufferDescriptorV1> d = {{uint64_t(uintptr_t(remote.data())), (*rmr)->rkey(), 1u << 20}};
   Bytes local(1 << 20);
   auto lmr = l.server->registerMemory(local.data(), local.size(), rdma::kAccessLocalWrite);
   ASSERT_TRUE(lmr);
@@ -197,7 +197,7 @@ TEST(SmbdEndpoint, DescriptorOutsideTheRegionFailsCleanly) {
   Bytes sink(4096);
   auto mr = l.client->registerMemory(sink.data(), sink.size(), rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite);
   ASSERT_TRUE(mr);
-  std::vector<smb2::BufferDescriptorV1> d = {{uint64_t(uintptr_t(sink.data())), (*mr)->rkey(), 8192}};
+  std::vector<smbdirect::BufferDescriptorV1> d = {{uint64_t(uintptr_t(sink.data())), (*mr)->rkey(), 8192}};
   Bytes local(8192);
   auto lmr = l.server->registerMemory(local.data(), local.size(), rdma::kAccessLocalWrite);
   ASSERT_TRUE(lmr);
