@@ -118,7 +118,8 @@ struct Client {
       if (!h) return false;
       session_id = h->session_id;
       if (h->status == toWire(NtStatus::kSuccess)) break;
-      auto r = smb2::decodeSessionSetupResponse(t.last());
+      Bytes answer = t.last();  // the decoded response points into it
+      auto r = smb2::decodeSessionSetupResponse(answer);
       if (!r) return false;
       auto step = spnego.step(r->security_buffer);
       if (!step) return false;
