@@ -46,32 +46,28 @@ bool OplockTable::breakLeaseLocked(Holder& h, uint32_t to, std::vector<std::func
   if (to == h.state) return false;
   // Giving up write or handle caching needs the client's acknowledgment (MS-SMB2 3.3.4.7).
   bool ack = h.state & (smb2::kLeaseWrite | smb2::kLeaseHandle);
-  uint32_t from = h.state;
   if (h.v2) h.epoch++;
+  if (ack) h.break_required = to;
+  sendLeaseBreakLocked(h, to, ack, out);
+  return ack;
+}
+
+void OplockTable::sendLeaseBreakLocked(Holder& h, uint32_t to, bool ack, std::vector<std::function<void()>>& out) {
+  uint32_t from = h.state;
   if (ack) {
     h.breaking = true;
     h.break_to_state = to;
-    h.break_required = to;
     h.deadline = std::chrono::steady_clock::now() + timeout_;
   } else {
     h.state = to;
   }
   if (h.lease_notify) out.push_back([n = h.lease_notify, from, to, e = h.epoch, ack] { n(from, to, e, ack); });
-  return ack;
 }
 
 void OplockTable::continueBreakLocked(Holder& h, std::vector<std::function<void()>>& out) {
   if (h.breaking || !(h.state & ~h.break_required)) return;
   bool ack = h.state & (smb2::kLeaseWrite | smb2::kLeaseHandle);
-  uint32_t from = h.state, to = h.break_required | (ack ? smb2::kLeaseRead : 0);
-  if (ack) {
-    h.breaking = true;
-    h.break_to_state = to;
-    h.deadline = std::chrono::steady_clock::now() + timeout_;
-  } else {
-    h.state = to;
-  }
-  if (h.lease_notify) out.push_back([n = h.lease_notify, from, to, e = h.epoch, ack] { n(from, to, e, ack); });
+  sendLeaseBreakLocked(h, h.break_required | (ack ? smb2::kLeaseRead : 0), ack, out);
 }
 
 bool OplockTable::breakForOpen(uint64_t file_key, OpenKind kind, Resume resume, const LeaseId* own) {

@@ -167,6 +167,9 @@ class OplockTable {
   // After an acknowledgment that left more than the breaks since asked for: the next step
   // (under the lock). Windows breaks in steps, keeping R while W or H goes and the epoch
   // unchanged (smbtorture smb2.lease.breaking3, v2_breaking3).
+  // Sends the break of `h` to `to` (into `out`): awaiting the acknowledgment when `ack`, the
+  // state changed at once otherwise.
+  void sendLeaseBreakLocked(Holder& h, uint32_t to, bool ack, std::vector<std::function<void()>>& out);
   void continueBreakLocked(Holder& h, std::vector<std::function<void()>>& out);
   // Waiters of files with no break pending, taken out under the lock (run them after).
   std::vector<Resume> takeSettledLocked(uint64_t file_key);
