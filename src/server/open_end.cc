@@ -5,6 +5,8 @@
 #include "fscc/notify_info.h"
 #include "server/connection.h"
 #include "server/directory_leases.h"
+#include "smb2/constants.h"
+#include "smb2/lease.h"
 #include "vfs/identity.h"
 
 namespace sd::server {
@@ -131,7 +133,12 @@ void dropOpen(ServerState& state, const std::shared_ptr<Open>& o, uint64_t from_
     closed = o->closed;
   }
   if (closed) return;
-  if (o->durable && state.durableHandlesOn()) keepDurable(state, o);
+  // Kept only while it still has what made it durable: a batch oplock or a lease with Handle
+  // caching (as Samba decides at the disconnect); one that lost it to a break ends.
+  bool still_durable = o->durable && state.durableHandlesOn() &&
+                       (o->lease ? (state.oplocks().leaseState(*o->lease) & smb2::kLeaseHandle) != 0
+                                 : state.oplocks().levelOf(o->volatile_id) == smb2::kOplockLevelBatch);
+  if (still_durable) keepDurable(state, o);
   else endOpen(state, o);
 }
 
