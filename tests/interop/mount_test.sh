@@ -110,6 +110,15 @@ lease_checks() {
   n1=$(reads)
   cat "$MNT/leased" > /dev/null; cat "$MNT/leased" > /dev/null
   n2=$(reads)
+  # One extra READ can come from the server's own late change of the file's times (Samba
+  # sets the write time up to 2 s after the last write): measured once more then. A mount that
+  # does not cache across opens reads again in both rounds.
+  if [ "${n1:-x}" != "${n2:-y}" ]; then
+    echo "    (READs $n1 -> $n2 in the first round; once more)"
+    n1=$n2
+    cat "$MNT/leased" > /dev/null; cat "$MNT/leased" > /dev/null
+    n2=$(reads)
+  fi
   check "$L leases: later opens read from the page cache (READs $n1 -> $n2)" test "${n1:-x}" = "${n2:-y}"
   # A handle stays open (fd 7) so that the break must be acknowledged (a lease whose handles are
   # all closed ends with them); the server holds smbclient's open until then, up to 35 s.
