@@ -37,6 +37,11 @@ Result<std::shared_ptr<Open>> DurableTable::claim(uint64_t persistent_id,
   return open;
 }
 
+bool DurableTable::waitKept(uint64_t persistent_id, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(mu_);
+  return cv_.wait_for(lk, timeout, [&] { return kept_.count(persistent_id) != 0 || stop_; }) && !stop_;
+}
+
 void DurableTable::purge(uint64_t persistent_id) {
   {
     std::lock_guard<std::mutex> lk(mu_);

@@ -37,6 +37,9 @@ class DurableTable {
   // (run under the table's lock, so no scavenger or purge can close it meanwhile) says ok;
   // otherwise `check`'s status, or STATUS_OBJECT_NAME_NOT_FOUND when no such open is kept.
   Result<std::shared_ptr<Open>> claim(uint64_t persistent_id, const std::function<Status(const Open&)>& check);
+  // Waits (at most `timeout`) until an open with this persistent id is kept: a reconnect that
+  // overtakes the server's noticing of the client's old connection going away.
+  bool waitKept(uint64_t persistent_id, std::chrono::milliseconds timeout);
   // Closes the kept open soon, on the scavenger thread (from a break notification: the caller
   // may hold locks that closing takes).
   void purge(uint64_t persistent_id);

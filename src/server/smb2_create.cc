@@ -575,6 +575,13 @@ Status reconnectDurable(Connection& c, Request& r, const smb2::CreateRequest& re
   for (const auto& ctx : req.create_contexts)
     if (ctx.name == smb2::kCreateRequestLease) lease = SD_TRY(smb2::decodeLeaseContext(ctx.data));
   uint64_t pid = d.reconnect_v1 ? d.reconnect_v1->persistent : d.reconnect_v2->file_id.persistent;
+  // The client may reconnect before this server has seen its old connection end (that
+  // connection's thread has yet to read the end of its stream): an open still attached to
+  // another connection is waited for, briefly (this connection's thread waits; it happens only
+  // in that race or for a CREATE that names another client's live open).
+  if (auto live = c.state().findOpen(pid); live && live->persistent_id == pid && live->durable &&
+                                            live->connection_id != 0 && live->connection_id != c.id())
+    c.state().durables().waitKept(pid, std::chrono::milliseconds(2000));
   auto open = SD_TRY(c.state().durables().claim(pid, [&](const Open& o) { return mayReconnect(c, r, req, d, lease, o); }));
   open->session_id = r.session->session_id;
   open->tree_id = r.tree->tree_id;

@@ -189,6 +189,32 @@ TEST_F(InProcess, DurableOpenKeptWithoutItsClientGivesWayToAConflictingOpen) {
   EXPECT_TRUE(b.close(o2->id));
 }
 
+// A client whose connection dropped reconnects on another connection at once, before the server
+// has seen the old one end (no PreviousSessionId): the reconnect waits for the open to be kept
+// and gets it (smbtorture smb2.durable-open.reopen2 met this race under AddressSanitizer).
+TEST_F(InProcess, DurableReconnectOvertakingTheOldConnectionsEnd) {
+  auto a = std::make_unique<client::SmbClient>();
+  client::SmbClient b;
+  ASSERT_TRUE(a->connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(a->treeConnect("share"));
+  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(b.treeConnect("share"));
+  for (int round = 0; round < 5; round++) {
+    auto d = durableRequest(10000);
+    bool durable = false;
+    auto o = a->openWithOplock("race.txt", kRw, smb2::kFileOverwriteIf, 0, smb2::kOplockLevelBatch, 7, &d, &durable);
+    ASSERT_TRUE(o && durable);
+    a.reset();  // the connection ends without a LOGOFF
+    auto back = b.reopenDurable("race.txt", o->id, d.create_guid, nullptr);
+    ASSERT_TRUE(back) << "round " << round << ": " << ntStatusName(back.status());
+    EXPECT_EQ(back->oplock_level, smb2::kOplockLevelBatch);
+    EXPECT_TRUE(b.close(back->id));
+    a = std::make_unique<client::SmbClient>();
+    ASSERT_TRUE(a->connect(opts(smb2::kDialect311, true, false)));
+    ASSERT_TRUE(a->treeConnect("share"));
+  }
+}
+
 // An open that lost Handle caching to a break is no longer kept when its connection goes: its
 // holder was told to stop caching the handle, and another client may have been promised the
 // file (MS-SMB2 3.3.7.1; Samba decides the same at the disconnect).
