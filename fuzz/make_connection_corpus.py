@@ -3,7 +3,8 @@
 requests of fuzz/corpus/smb2_request: each request of a command that names a file handle gets
 the FileId marker in its FileId field, and goes into a seed after a CREATE of a scratch file,
 with a CLOSE after it; CREATE, QUERY_DIRECTORY and compound requests go in as they are. Every
-record asks for the session, tree and message-id fixups.
+record asks for the session, tree and message-id fixups. The committed corpus is these seeds
+merged (libFuzzer -merge=1) with what a campaign found (bench/results/fuzz_server_connection.md).
 Usage: fuzz/make_connection_corpus.py"""
 import hashlib, os, struct
 

@@ -60,13 +60,26 @@ class KeepTransport : public server::Transport {
   server::TransportInfo info_{"tcp", "127.0.0.1:1", "127.0.0.1:445"};
 };
 
+// The share's scratch directory, removed at exit (after the server state, made after it).
+struct Scratch {
+  std::string dir;
+  Scratch() {
+    char tmpl[] = "/tmp/sdfuzz.XXXXXX";
+    dir = mkdtemp(tmpl);
+    std::filesystem::create_directories(dir + "/share");
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
 std::shared_ptr<server::ServerState> serverState() {
+  static Scratch scratch;
   static std::shared_ptr<server::ServerState> state = [] {
     // Quiet while fuzzing; SD_FUZZ_DEBUG=1 shows what the server does with each input.
     logSetLevel(std::getenv("SD_FUZZ_DEBUG") ? LogLevel::kDebug : LogLevel::kError);
-    char tmpl[] = "/tmp/sdfuzz.XXXXXX";
-    std::string dir = mkdtemp(tmpl);
-    std::filesystem::create_directories(dir + "/share");
+    const std::string& dir = scratch.dir;
     std::vector<config::Diagnostic> d;
     auto cfg = config::loadConfigString("[global]\nfallback unix account = root\noplock break timeout = 1\n"
                                         "[share]\npath = " + dir + "/share\nread only = no\nforce user = root\n",
