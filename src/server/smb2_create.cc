@@ -390,18 +390,23 @@ Status initNewFile(vfs::Share& fs, const smb2::CreateRequest& req, const vfs::Op
   return ok();
 }
 
+// What a CREATE response says of the file (its times, sizes and attributes) and its FileId.
+void describeOpen(const Open& open, const vfs::FileStat& st, smb2::CreateResponse& resp) {
+  resp.creation_time = st.creation_time;
+  resp.last_access_time = st.last_access_time;
+  resp.last_write_time = st.last_write_time;
+  resp.change_time = st.change_time;
+  resp.allocation_size = st.allocation_size;
+  resp.end_of_file = st.end_of_file;
+  resp.file_attributes = st.file_attributes;
+  resp.file_id = {open.persistent_id, open.volatile_id};
+}
+
 // The CREATE response of an admitted open (its oplock level and lease context already set).
 void encodeCreated(Request& r, const smb2::CreateRequest& req, const vfs::OpenResult& opened,
                    const Open& open, smb2::CreateResponse& resp) {
   resp.create_action = opened.create_action;
-  resp.creation_time = opened.stat.creation_time;
-  resp.last_access_time = opened.stat.last_access_time;
-  resp.last_write_time = opened.stat.last_write_time;
-  resp.change_time = opened.stat.change_time;
-  resp.allocation_size = opened.stat.allocation_size;
-  resp.end_of_file = opened.stat.end_of_file;
-  resp.file_attributes = opened.stat.file_attributes;
-  resp.file_id = {open.persistent_id, open.volatile_id};
+  describeOpen(open, opened.stat, resp);
   for (const auto& ctx : req.create_contexts) {
     if (ctx.name == smb2::kCreateQueryMaximalAccess) {
       resp.contexts.push_back(smb2::makeMaximalAccessResponse(NtStatus::kSuccess, r.tree->maximal_access));
@@ -505,6 +510,15 @@ bool sameFileName(std::string_view smb_name, const std::string& path) {
   return iequals(a, path);
 }
 
+// The RqLs context of a reconnect or replay, whatever its RequestedOplockLevel (which a
+// reconnect ignores, MS-SMB2 3.3.5.9.7); a malformed one is an error.
+Result<std::optional<smb2::LeaseContext>> askedLease(const smb2::CreateRequest& req) {
+  std::optional<smb2::LeaseContext> lease;
+  for (const auto& ctx : req.create_contexts)
+    if (ctx.name == smb2::kCreateRequestLease) lease = SD_TRY(smb2::decodeLeaseContext(ctx.data));
+  return lease;
+}
+
 // Whether the kept open `o` may be reconnected by this request (MS-SMB2 3.3.5.9.7, 3.3.5.9.12):
 // the same CreateGuid (v2), the same lease (its key and the client's GUID) and file name when it
 // has one, no lease asked for when it has none, the same share, the same user.
@@ -537,14 +551,7 @@ Status answerReconnect(Connection& c, Request& r, Open& open, std::optional<uint
   auto st = SD_TRY(open.handle->stat());
   smb2::CreateResponse resp;
   resp.create_action = replay_level ? open.durable->create_action : smb2::kFileOpened;
-  resp.creation_time = st.creation_time;
-  resp.last_access_time = st.last_access_time;
-  resp.last_write_time = st.last_write_time;
-  resp.change_time = st.change_time;
-  resp.allocation_size = st.allocation_size;
-  resp.end_of_file = st.end_of_file;
-  resp.file_attributes = st.file_attributes;
-  resp.file_id = {open.persistent_id, open.volatile_id};
+  describeOpen(open, st, resp);
   resp.oplock_level = c.state().oplocks().levelOf(open.volatile_id);
   if (replay_level && !open.lease) resp.oplock_level = std::min(resp.oplock_level, *replay_level);
   if (replay_level && (open.lease || resp.oplock_level == smb2::kOplockLevelBatch))
@@ -571,9 +578,7 @@ Status answerReconnect(Connection& c, Request& r, Open& open, std::optional<uint
 // Nobody else may take it: another user, client (for a lease), CreateGuid or share gets
 // the status Windows gives, and the open stays kept.
 Status reconnectDurable(Connection& c, Request& r, const smb2::CreateRequest& req, const smb2::DurableContexts& d) {
-  std::optional<smb2::LeaseContext> lease;
-  for (const auto& ctx : req.create_contexts)
-    if (ctx.name == smb2::kCreateRequestLease) lease = SD_TRY(smb2::decodeLeaseContext(ctx.data));
+  const auto lease = SD_TRY(askedLease(req));
   uint64_t pid = d.reconnect_v1 ? d.reconnect_v1->persistent : d.reconnect_v2->file_id.persistent;
   // The client may reconnect before this server has seen its old connection end (that
   // connection's thread has yet to read the end of its stream): an open still attached to
@@ -605,9 +610,7 @@ Status replayDurable(Connection& c, Request& r, const smb2::CreateRequest& req, 
   // The replay asks for the caching its first CREATE got: a lease with its key for a leased
   // open, no lease for one with an oplock (smbtorture smb2.replay.replay-dhv2-oplock-lease,
   // replay-dhv2-lease3).
-  std::optional<smb2::LeaseContext> lease;
-  for (const auto& ctx : req.create_contexts)
-    if (ctx.name == smb2::kCreateRequestLease) lease = SD_TRY(smb2::decodeLeaseContext(ctx.data));
+  const auto lease = SD_TRY(askedLease(req));
   bool lease_asked = lease && req.requested_oplock_level == smb2::kOplockLevelLease;
   if (bool(o->lease) != lease_asked || (o->lease && o->lease->key != lease->lease_key))
     return err(NtStatus::kAccessDenied, "a replay asking for other caching");

@@ -17,6 +17,12 @@ smb2::DurableRequestV2 durableRequest(uint32_t timeout_ms) {
   return d;
 }
 
+// A signed session on [share].
+Status connectShare(client::SmbClient& c, const client::ConnectOptions& o) {
+  SD_CHECK(c.connect(o));
+  return c.treeConnect("share");
+}
+
 // Waits (bounded) until the server keeps `n` durable opens.
 bool keptBecomes(server::ServerState& st, size_t n, int ms = 3000) {
   for (int i = 0; i < ms / 10; i++) {
@@ -31,8 +37,7 @@ bool keptBecomes(server::ServerState& st, size_t n, int ms = 3000) {
 // the data, and the lock still held against another client.
 TEST_F(InProcess, DurableOpenComesBackAfterALostConnection) {
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   smb2::LeaseKey key;
   key.fill(0x5a);
   auto d = durableRequest(10000);
@@ -60,8 +65,7 @@ TEST_F(InProcess, DurableOpenComesBackAfterALostConnection) {
 
   // The lock came back with it: another client cannot take the range (its open breaks the
   // lease to what sharing allows; the holder's break handler is not needed for a shared read).
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   a.setLeaseBreakHandler([&a](const client::SmbClient::LeaseBreak& br) {
     std::thread([&a, br] { (void)a.ackLeaseBreak(br.key, br.new_state); }).detach();
   });
@@ -79,8 +83,7 @@ TEST_F(InProcess, DurableOpenComesBackAfterALostConnection) {
 // its delete-on-close deletes the file, its lock is gone, and a late reconnect finds nothing.
 TEST_F(InProcess, DurableOpenNobodyReconnectsIsClosedAfterItsTimeout) {
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   auto d = durableRequest(300);
   bool durable = false;
   auto o = a.openWithOplock("gone.txt", kRw, smb2::kFileOverwriteIf, smb2::kFileDeleteOnClose,
@@ -104,8 +107,7 @@ TEST_F(InProcess, DurableOpenNobodyReconnectsIsClosedAfterItsTimeout) {
 // (OBJECT_NAME_NOT_FOUND), a DH2C beside a DHnQ (INVALID_PARAMETER). Then the owner gets it.
 TEST_F(InProcess, DurableOpenHijacksAreRefused) {
   client::SmbClient a, intruder, other_client;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   auto d = durableRequest(10000);
   bool durable = false;
   auto batch = a.openWithOplock("mine.txt", kRw, smb2::kFileOverwriteIf, 0, smb2::kOplockLevelBatch, 7, &d, &durable);
@@ -120,8 +122,7 @@ TEST_F(InProcess, DurableOpenHijacksAreRefused) {
 
   auto daemon = opts(smb2::kDialect311, true, false);
   daemon.user = "daemon";
-  ASSERT_TRUE(intruder.connect(daemon));
-  ASSERT_TRUE(intruder.treeConnect("share"));
+  ASSERT_TRUE(connectShare(intruder, daemon));
   auto r1 = intruder.reopenDurable("mine.txt", batch->id, d.create_guid, nullptr);
   ASSERT_FALSE(r1);
   EXPECT_EQ(r1.status(), NtStatus::kAccessDenied);
@@ -131,8 +132,7 @@ TEST_F(InProcess, DurableOpenHijacksAreRefused) {
   ASSERT_FALSE(r2);
   EXPECT_EQ(r2.status(), NtStatus::kObjectNameNotFound);
   // The same user on another client (another ClientGuid) cannot take a leased open.
-  ASSERT_TRUE(other_client.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(other_client.treeConnect("share"));
+  ASSERT_TRUE(connectShare(other_client, opts(smb2::kDialect311, true, false)));
   auto r3 = other_client.reopenDurable("leased.txt", leased->id, d2.create_guid, &key);
   ASSERT_FALSE(r3);
   EXPECT_EQ(r3.status(), NtStatus::kObjectNameNotFound);
@@ -165,8 +165,7 @@ TEST_F(InProcess, DurableOpenHijacksAreRefused) {
 // acknowledge): the new open gets its lease without waiting for the break timeout.
 TEST_F(InProcess, DurableOpenKeptWithoutItsClientGivesWayToAConflictingOpen) {
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   smb2::LeaseKey ka, kb;
   ka.fill(0x41);
   kb.fill(0x42);
@@ -175,8 +174,7 @@ TEST_F(InProcess, DurableOpenKeptWithoutItsClientGivesWayToAConflictingOpen) {
   ASSERT_TRUE(o && o->durable);
   ASSERT_TRUE(a.reconnect());
   ASSERT_TRUE(keptBecomes(*state_, 1));
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   auto t0 = std::chrono::steady_clock::now();
   auto o2 = b.openLeased("contested.txt", kRw, smb2::kFileOpen, 0, kb, kRwh);
   ASSERT_TRUE(o2) << ntStatusName(o2.status());
@@ -195,10 +193,8 @@ TEST_F(InProcess, DurableOpenKeptWithoutItsClientGivesWayToAConflictingOpen) {
 TEST_F(InProcess, DurableReconnectOvertakingTheOldConnectionsEnd) {
   auto a = std::make_unique<client::SmbClient>();
   client::SmbClient b;
-  ASSERT_TRUE(a->connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a->treeConnect("share"));
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(*a, opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   for (int round = 0; round < 5; round++) {
     auto d = durableRequest(10000);
     bool durable = false;
@@ -210,8 +206,7 @@ TEST_F(InProcess, DurableReconnectOvertakingTheOldConnectionsEnd) {
     EXPECT_EQ(back->oplock_level, smb2::kOplockLevelBatch);
     EXPECT_TRUE(b.close(back->id));
     a = std::make_unique<client::SmbClient>();
-    ASSERT_TRUE(a->connect(opts(smb2::kDialect311, true, false)));
-    ASSERT_TRUE(a->treeConnect("share"));
+    ASSERT_TRUE(connectShare(*a, opts(smb2::kDialect311, true, false)));
   }
 }
 
@@ -220,8 +215,7 @@ TEST_F(InProcess, DurableReconnectOvertakingTheOldConnectionsEnd) {
 // file (MS-SMB2 3.3.7.1; Samba decides the same at the disconnect).
 TEST_F(InProcess, DurableOpenThatLostHandleCachingIsNotKept) {
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   smb2::LeaseKey key;
   key.fill(0x61);
   a.setLeaseBreakHandler([&a](const client::SmbClient::LeaseBreak& br) {
@@ -232,8 +226,7 @@ TEST_F(InProcess, DurableOpenThatLostHandleCachingIsNotKept) {
   ASSERT_TRUE(o && o->durable);
   ASSERT_EQ(o->lease_state, kRwh);
   // Another client's open meets the sharing violation: the lease gives up H first.
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   auto refused = b.open("lost.txt", smb2::kFileReadData, smb2::kFileOpen, 0);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.status(), NtStatus::kSharingViolation);
@@ -252,8 +245,7 @@ TEST_F(InProcess, DurableOpenThatLostHandleCachingIsNotKept) {
 // CreateGuid (another ClientGuid) is a new CREATE and gets nothing of that open.
 TEST_F(InProcess, DurableReplayGetsTheOpenOnlyForItsClient) {
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   auto d = durableRequest(10000);
   bool durable = false;
   auto o = a.openWithOplock("replay.txt", kRw, smb2::kFileOverwriteIf, 0, smb2::kOplockLevelBatch, 7, &d, &durable);
@@ -267,8 +259,7 @@ TEST_F(InProcess, DurableReplayGetsTheOpenOnlyForItsClient) {
   a.setReplay(false);
 
   // Another client (another ClientGuid) replaying the CreateGuid makes an open of its own.
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   b.setReplay(true);
   // (a stat open: it breaks no oplock, so the batch, and with it durability, stays)
   auto other = b.openWithOplock("replay.txt", smb2::kFileReadAttributes, smb2::kFileOpen, 0, smb2::kOplockLevelNone, 7, &d);
