@@ -6,6 +6,7 @@
 #include "smb2/change_notify.h"
 #include "smb2/close.h"
 #include "smb2/compound.h"
+#include "smb2/constants.h"
 #include "smb2/create.h"
 #include "smb2/durable.h"
 #include "smb2/flush.h"
@@ -17,6 +18,7 @@
 #include "smb2/oplock_break.h"
 #include "smb2/query_directory.h"
 #include "smb2/query_info.h"
+#include "smb2/rdma_transform.h"
 #include "smb2/read.h"
 #include "smb2/session_setup.h"
 #include "smb2/set_info.h"
@@ -41,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             (void)decodePreauthIntegrityCapabilities(c.data);
             (void)decodeEncryptionCapabilities(c.data);
             (void)decodeSigningCapabilities(c.data);
+            (void)decodeRdmaTransformCapabilities(c.data);
           }
         break;
       }
@@ -62,9 +65,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case Command::kRead: {
         auto r = decodeReadRequest(msg);
         if (r) (void)smbdirect::decodeBufferDescriptors(r->read_channel_info);
+        if (r) (void)decodeRdmaTransform(r->read_channel_info);
         break;
       }
-      case Command::kWrite: (void)decodeWriteRequest(msg); break;
+      case Command::kWrite: {
+        auto r = decodeWriteRequest(msg);
+        if (r) {
+          auto t = decodeRdmaTransform(r->write_channel_info);
+          if (t) (void)encryptionTransformOf(*t, kCipherAes128Gcm);
+        }
+        break;
+      }
       case Command::kLock: (void)decodeLockRequest(msg); break;
       case Command::kIoctl: {
         auto r = decodeIoctlRequest(msg);

@@ -15,6 +15,7 @@
 #include "smb2/negotiate.h"
 #include "smb2/query_directory.h"
 #include "smb2/query_info.h"
+#include "smb2/rdma_transform.h"
 #include "smb2/read.h"
 #include "smb2/session_setup.h"
 #include "smb2/tree_connect.h"
@@ -29,7 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!h) return 0;
   (void)decodeErrorResponse(msg);
   switch (h->command) {
-    case Command::kNegotiate: (void)decodeNegotiateResponse(msg); break;
+    case Command::kNegotiate: {
+      auto r = decodeNegotiateResponse(msg);
+      if (r)
+        for (const auto& c : r->negotiate_contexts) (void)decodeRdmaTransformCapabilities(c.data);
+      break;
+    }
     case Command::kSessionSetup: (void)decodeSessionSetupResponse(msg); break;
     case Command::kTreeConnect: (void)decodeTreeConnectResponse(msg); break;
     case Command::kCreate: {
@@ -46,7 +52,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)decodeLeaseBreakAck(msg);
       break;
     case Command::kClose: (void)decodeCloseResponse(msg); break;
-    case Command::kRead: (void)decodeReadResponse(msg); break;
+    case Command::kRead: {
+      auto r = decodeReadResponse(msg);
+      if (r && (r->flags & kReadFlagResponseRdmaTransform)) {
+        auto t = decodeRdmaTransform(r->data);
+        if (t) (void)encryptionTransformOf(*t, kCipherAes128Ccm);
+      }
+      break;
+    }
     case Command::kWrite: (void)decodeWriteResponse(msg); break;
     case Command::kIoctl: {
       auto r = decodeIoctlResponse(msg);

@@ -263,6 +263,8 @@ constexpr FlagOption kFlagOptions[] = {
     {"multichannel", &MountOptions::multichannel, true},
     {"nomultichannel", &MountOptions::multichannel, false},
     {"rdma", &MountOptions::rdma, true},
+    {"rdmatransform", &MountOptions::rdma_transform, true},
+    {"nordmatransform", &MountOptions::rdma_transform, false},
 };
 
 // Generic mount flags: accepted, handled by mount(8) or meaningless for FUSE.
@@ -417,6 +419,7 @@ ConnectOptions connectOptionsFor(const SmbAddress& addr, const MountOptions& m) 
   o.port_explicit = m.port || addr.port;
   o.rdma = m.rdma;
   o.rdma_provider = m.rdma_provider;
+  o.rdma_transform = m.rdma_transform;
   if (!m.dialects.empty()) o.dialects = m.dialects;
   o.user = m.creds.user;
   o.domain = m.creds.domain;

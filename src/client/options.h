@@ -62,6 +62,7 @@ struct MountOptions {
   bool multichannel = false;
   uint32_t max_channels = 1;
   bool rdma = false;
+  bool rdma_transform = true;  // sealed I/O by RDMA with the encryption transform, where negotiated
   std::string rdma_provider = "auto";
   uint16_t rdma_port = 0;  // multichannel: the server's SMB Direct port (0: 5445, then 445)
   std::vector<std::string> given;  // options as the user gave them, for /proc/mounts & findmnt

@@ -16,6 +16,7 @@
 #include "rpc/srvsvc_client.h"
 #include "smb2/ioctl.h"
 #include "smb2/negotiate.h"
+#include "smb2/rdma_transform.h"
 #include "smb2/read.h"
 #include "smb2/security.h"
 #include "smb2/session_setup.h"
@@ -27,8 +28,9 @@ using internal::kCreditRequest;
 
 namespace {
 // The negotiate contexts of a 3.1.1 offer: preauth integrity (SHA-512), the ciphers and the
-// signing algorithms we accept, in order of preference.
-std::vector<std::pair<uint16_t, Bytes>> negotiateContexts(const std::vector<uint16_t>& dialects) {
+// signing algorithms we accept, in order of preference; on SMB Direct the RDMA encryption
+// transform (MS-SMB2 2.2.3.1.6).
+std::vector<std::pair<uint16_t, Bytes>> negotiateContexts(const std::vector<uint16_t>& dialects, bool rdma_transform) {
   std::vector<std::pair<uint16_t, Bytes>> ctx;
   bool offer311 = std::find(dialects.begin(), dialects.end(), smb2::kDialect311) != dialects.end();
   if (offer311) {
@@ -49,6 +51,9 @@ std::vector<std::pair<uint16_t, Bytes>> negotiateContexts(const std::vector<uint
     s.u16(smb2::kSigningAesGmac);
     s.u16(smb2::kSigningAesCmac);
     ctx.emplace_back(smb2::kSigningCapabilities, s.take());
+    if (rdma_transform)
+      ctx.emplace_back(smb2::kRdmaTransformCapabilities,
+                       smb2::encodeRdmaTransformCapabilities({{smb2::kRdmaTransformEncryption}}));
   }
   return ctx;
 }
@@ -87,7 +92,7 @@ Status SmbClient::negotiate(const ConnectOptions& o) {
   nq.capabilities = capabilities_;
   nq.client_guid = client_guid_;
   nq.dialects = o.dialects;
-  std::vector<std::pair<uint16_t, Bytes>> ctx = negotiateContexts(o.dialects);
+  std::vector<std::pair<uint16_t, Bytes>> ctx = negotiateContexts(o.dialects, o.rdma && o.rdma_transform);
   uint64_t id;
   Bytes req_bytes;
   {
@@ -135,6 +140,9 @@ Status SmbClient::applyNegotiateResponse(const ConnectOptions& o, ByteView reque
       } else if (c.context_type == smb2::kSigningCapabilities) {
         auto s3 = SD_TRY(smb2::decodeSigningCapabilities(c.data));
         if (!s3.signing_algorithms.empty()) info_.signing_algorithm = s3.signing_algorithms[0];
+      } else if (c.context_type == smb2::kRdmaTransformCapabilities && o.rdma && o.rdma_transform) {
+        auto t = SD_TRY(smb2::decodeRdmaTransformCapabilities(c.data));
+        for (uint16_t id : t.transform_ids) info_.rdma_transform_encryption |= id == smb2::kRdmaTransformEncryption;
       }
     }
   } else if (nr.capabilities & smb2::kCapEncryption) {

@@ -31,6 +31,8 @@ std::string SmbClient::statusText() const {
   add("Dialect: 0x%04x  Signing: %s  Encryption: %s", info_.dialect, info_.signing ? "yes" : "no",
       info_.encryption ? "yes" : "no");
   if (info_.encryption) add("  Cipher: 0x%04x", info_.cipher);
+  if (info_.encryption && rdmaEndpoint())
+    add("  RDMA transform: %s", info_.rdma_transform_encryption ? "encryption" : "none (sealed data inline)");
   add("\nMax read: %u  Max write: %u  SMB credits: %u\n", info_.max_read, info_.max_write,
       credits_.load(std::memory_order_relaxed));
   if (transport_) o += transport_->statusText();

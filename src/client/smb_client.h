@@ -40,6 +40,9 @@
 namespace sd::rdma {
 class MemoryRegion;
 }  // namespace sd::rdma
+namespace sd::smb2 {
+struct ReadResponse;
+}  // namespace sd::smb2
 namespace sd::smbdirect {
 class Endpoint;
 struct EndpointStatus;
@@ -62,9 +65,12 @@ struct ConnectOptions {
   int timeout_ms = 15000;
   uint32_t max_io = 0;  // 0: the negotiated maximum (capped at 8 MiB)
   // SMB Direct (MS-SMBD): connect over RDMA; without an explicit port try 5445 then 445, as
-  // cifs.ko does. Reads and writes of rdma_threshold bytes or more go by RDMA (unless signing or
-  // encryption is in force: then they go inline, as Linux does).
+  // cifs.ko does. Reads and writes of rdma_threshold bytes or more go by RDMA, unless signing is
+  // in force (then they go inline, as Linux does). Under encryption they go by RDMA with the
+  // 3.1.1 RDMA encryption transform (MS-SMB2 2.2.43) when the server agrees to it and
+  // `rdma_transform` is on, inline otherwise.
   bool rdma = false;
+  bool rdma_transform = true;
   std::string rdma_provider = "auto";  // auto | soft | verbs
   bool port_explicit = false;
   uint32_t rdma_threshold = 8192;
@@ -83,6 +89,7 @@ struct ConnectionInfo {
   uint16_t cipher = 0;
   uint16_t signing_algorithm = 0;
   bool signing = false, encryption = false;
+  bool rdma_transform_encryption = false;  // SMB2_RDMA_TRANSFORM_ENCRYPTION negotiated
   uint32_t max_read = 0, max_write = 0, max_transact = 0;
   std::string transport = "tcp";
   std::string server;         // address:port actually connected
@@ -346,6 +353,8 @@ class SmbClient {
   Status bindChannel(const SmbClient& bind, const Bytes& response, uint32_t header_flags,
                      const std::array<uint8_t, 64>& session_hash);
   bool useRdma(uint64_t len) const;
+  Bytes writeChannel(std::span<uint8_t> payload, uint32_t rkey, uint32_t& channel);
+  Result<size_t> rdmaReadPayload(const smb2::ReadResponse& r, std::span<uint8_t> buf);
   // A pipelined transfer's I/O size and, on SMB Direct, its registered slots (`access` for the
   // server's RDMA Write or Read): kDepth, or for a download as many as kRdmaReadAhead bytes make
   // (at least 2). Goes inline when the memory cannot be registered.

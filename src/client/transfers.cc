@@ -9,6 +9,7 @@
 #include "rdma/rdma.h"
 #include "smb2/close.h"
 #include "smb2/ioctl.h"
+#include "smb2/rdma_transform.h"
 #include "smb2/read.h"
 #include "smbdirect/smbd_wire.h"
 #include "smb2/write.h"
@@ -42,7 +43,8 @@ SmbClient::Pipeline SmbClient::pipeline(uint64_t size, uint32_t negotiated, uint
 }
 
 bool SmbClient::useRdma(uint64_t len) const {
-  return rdmaEndpoint() && !sign_all_ && !encrypt_all_ && len >= opts_.rdma_threshold;
+  return rdmaEndpoint() && !sign_all_ && (!encrypt_all_ || info_.rdma_transform_encryption) &&
+         len >= opts_.rdma_threshold;
 }
 
 uint32_t SmbClient::ioLimit(bool rdma, uint32_t negotiated) const {
@@ -57,6 +59,41 @@ Bytes descriptorBytes(const void* addr, uint32_t rkey, uint32_t len) {
   return w.take();
 }
 }  // namespace
+
+// A WRITE's RDMA channel over `payload` (registered under `rkey`). On a sealed session the
+// payload is encrypted in place and the descriptor wrapped in an SMB2_RDMA_TRANSFORM (MS-SMB2
+// 2.2.43): so `payload` is always our own buffer then, never the caller's.
+Bytes SmbClient::writeChannel(std::span<uint8_t> payload, uint32_t rkey, uint32_t& channel) {
+  Bytes desc = descriptorBytes(payload.data(), rkey, uint32_t(payload.size()));
+  if (!encrypt_all_) {
+    channel = smb2::kChannelRdmaV1;
+    return desc;
+  }
+  auto seal = smb2::sealRdmaPayload(info_.cipher, c2s_key_, payload);
+  ByteWriter w;
+  smb2::encodeRdmaTransform({smb2::kChannelRdmaV1, {smb2::encryptionTransform(seal)}, desc}, w);
+  channel = smb2::kChannelRdmaTransform;
+  return w.take();
+}
+
+// What a READ placed in `buf` by RDMA Write: DataRemaining bytes, DataLength 0 (MS-SMB2
+// 3.3.5.12); on a sealed session encrypted, with the transform in the response's Buffer, and
+// decrypted here in place. A sealed session's data never comes back in the clear.
+Result<size_t> SmbClient::rdmaReadPayload(const smb2::ReadResponse& r, std::span<uint8_t> buf) {
+  if (r.data_remaining > buf.size()) return fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
+  const bool sealed = r.flags & smb2::kReadFlagResponseRdmaTransform;
+  if (sealed != encrypt_all_)
+    return fatal(NtStatus::kInvalidNetworkResponse,
+                 encrypt_all_ ? "sealed READ answered in the clear over RDMA" : "RDMA transform on a READ in the clear");
+  if (!sealed) {
+    if (!r.data.empty()) return fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response carries inline data");
+    return size_t(r.data_remaining);
+  }
+  auto t = SD_TRY(smb2::decodeRdmaTransform(r.data));
+  auto e = SD_TRY(smb2::encryptionTransformOf(t, info_.cipher));
+  SD_CHECK(smb2::unsealRdmaPayload(info_.cipher, s2c_key_, e, buf.first(r.data_remaining)));
+  return size_t(r.data_remaining);
+}
 
 Status SmbClient::download(const std::string& path, const std::function<Status(ByteView)>& sink,
                            const std::function<void(uint64_t)>& progress) {
@@ -109,12 +146,9 @@ Status SmbClient::download(const std::string& path, const std::function<Status(B
     if (!r) { result = r.error(); break; }
     ByteView data = r->data;
     if (rd) {
-      // MS-SMB2 3.3.5.12: DataLength 0, DataRemaining = the bytes placed by RDMA Write.
-      if (!r->data.empty() || r->data_remaining > cur.length) {
-        result = fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
-        break;
-      }
-      data = ByteView(pl.slot(cur.slot), r->data_remaining);
+      auto n = rdmaReadPayload(*r, std::span<uint8_t>(pl.slot(cur.slot), cur.length));
+      if (!n) { result = n.error(); break; }
+      data = ByteView(pl.slot(cur.slot), *n);
       countRdma(true, data.size());
     }
     result = sink(data);
@@ -164,8 +198,9 @@ Result<uint64_t> SmbClient::writeWindow(const smb2::FileId& f, uint64_t offset, 
       uint64_t id;
       const uint32_t len = uint32_t(piece->data.size());
       if (piece->rkey) {
-        Bytes desc = descriptorBytes(piece->data.data(), piece->rkey, len);
-        q.channel = smb2::kChannelRdmaV1;
+        // Sealed pieces are the pipeline's own slots (writePipelined never seals by RDMA).
+        Bytes desc = writeChannel(std::span<uint8_t>(const_cast<uint8_t*>(piece->data.data()), len), piece->rkey,
+                                  q.channel);
         q.remaining_bytes = len;
         q.write_channel_info = desc;
         result = sendRequest(smb2::Command::kWrite, [&](ByteWriter& w) { smb2::encodeWriteRequestHeader(q, 0, w); },
@@ -365,11 +400,10 @@ Result<size_t> SmbClient::read(const smb2::FileId& f, uint64_t offset, std::span
   }
   auto r = SD_TRY(smb2::decodeReadResponse(*m));
   if (rd) {
-    if (!r.data.empty() || r.data_remaining > q.length)
-      return fatal(NtStatus::kInvalidNetworkResponse, "RDMA read response out of bounds");
-    countRdma(true, r.data_remaining);
-    if (eof) *eof = r.data_remaining < q.length;
-    return size_t(r.data_remaining);
+    size_t n = SD_TRY(rdmaReadPayload(r, out.first(q.length)));
+    countRdma(true, n);
+    if (eof) *eof = n < q.length;
+    return n;
   }
   size_t n = std::min<size_t>(r.data.size(), q.length);
   std::copy(r.data.begin(), r.data.begin() + long(n), out.begin());
@@ -399,7 +433,8 @@ Result<SmbClient::ReadReply> SmbClient::readReply(const smb2::FileId& f, uint64_
 Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset, ByteView data, uint32_t piece,
                                          const std::function<void(uint64_t)>& progress, Status* stopped_by) {
   if (data.empty()) return size_t(0);
-  bool rd = useRdma(std::min<uint64_t>(data.size(), piece));
+  // The caller's memory: a sealed payload would be encrypted in it, so sealed writes go inline.
+  bool rd = useRdma(std::min<uint64_t>(data.size(), piece)) && !encrypt_all_;
   // On SMB Direct the caller's memory is registered once and the server pulls each piece from
   // it: no copy on this side (inline when it cannot be registered).
   std::shared_ptr<rdma::MemoryRegion> mr;
@@ -421,7 +456,7 @@ Result<size_t> SmbClient::writePipelined(const smb2::FileId& f, uint64_t offset,
 }
 
 Result<size_t> SmbClient::write(const smb2::FileId& f, uint64_t offset, ByteView data) {
-  bool rd = useRdma(data.size());
+  bool rd = useRdma(data.size()) && !encrypt_all_;  // the caller's memory: as writePipelined
   smb2::WriteRequest q;
   q.offset = offset;
   q.file_id = f;

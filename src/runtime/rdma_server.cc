@@ -100,7 +100,7 @@ struct RdmaServer::Conn : server::Transport {
     b.op = SD_TRY(ep->rdmaWriteAsync(data, b.mr->lkey(), to));
     return ok();
   }
-  Result<ByteView> rdmaFetch(std::span<const smbdirect::BufferDescriptorV1> from, size_t n) override {
+  Result<std::span<uint8_t>> rdmaFetch(std::span<const smbdirect::BufferDescriptorV1> from, size_t n) override {
     Bytes k = key(from, n);
     for (size_t j = 0; j < prefetched.size(); j++) {
       if (prefetched[j].key != k) continue;
@@ -111,12 +111,12 @@ struct RdmaServer::Conn : server::Transport {
       prefetched.erase(prefetched.begin(), prefetched.begin() + long(j) + 1);
       SD_CHECK(ep->rdmaWait(p.op));
       current = p.buf;
-      return ByteView(bufs[p.buf].mem.data(), n);
+      return std::span<uint8_t>(bufs[p.buf].mem.data(), n);
     }
     auto buf = SD_TRY(rdmaBuffer(n));
     uint64_t op = SD_TRY(ep->rdmaReadAsync(buf, bufs[current].mr->lkey(), from));
     SD_CHECK(ep->rdmaWait(op));
-    return ByteView(buf);
+    return buf;
   }
   // Starts the RDMA Read of a queued WRITE's data (plaintext SMB2 WRITE with an RDMA channel).
   void prefetchFor(ByteView m, uint32_t max_len) {

@@ -140,7 +140,8 @@ class Connection : public MessageHandler {
     uint16_t cipher = 0;             // 0: none negotiated
     uint16_t signing_algorithm = 1;  // AES-CMAC default for 3.x
     std::array<uint8_t, 64> preauth_hash{};
-    bool rdma_transform = false;
+    // Connection.RDMATransformIds (MS-SMB2 3.3.1.7): SMB2_RDMA_TRANSFORM_ENCRYPTION or nothing.
+    bool rdma_transform_encryption = false;
     std::vector<uint16_t> client_dialects;
     uint32_t max_transact = 0, max_read = 0, max_write = 0;
     bool signing_required = false;  // server side requirement

@@ -7,6 +7,7 @@
 #include "smb2/constants.h"
 #include "smb2/frame.h"
 #include "smb2/negotiate.h"
+#include "smb2/rdma_transform.h"
 
 namespace sd::server {
 
@@ -46,10 +47,10 @@ uint32_t serverCapabilities(Connection& c, const smb2::NegotiateRequest& req, ui
 }
 
 // SMB 3.1.1's negotiate contexts (MS-SMB2 3.3.5.4): preauth integrity (SHA-512 required),
-// cipher and signing algorithm in the server's order of preference.
+// cipher and signing algorithm in the server's order of preference, RDMA transforms.
 Status negotiateContexts(Connection::Negotiated& neg, const config::Global& g, const smb2::NegotiateRequest& req,
-                         smb2::NegotiateResponse& resp) {
-  bool have_preauth = false;
+                         bool rdma, smb2::NegotiateResponse& resp) {
+  bool have_preauth = false, offers_rdma_encryption = false;
   for (const auto& ctx : req.negotiate_contexts) {
     switch (ctx.context_type) {
       case smb2::kPreauthIntegrityCapabilities: {
@@ -77,14 +78,23 @@ Status negotiateContexts(Connection::Negotiated& neg, const config::Global& g, c
         resp.signing_algorithm = neg.signing_algorithm;
         break;
       }
-      case smb2::kRdmaTransformCapabilities:
-        neg.rdma_transform = true;  // kept for the SMB Direct transforms issue
+      case smb2::kRdmaTransformCapabilities: {
+        auto t = SD_TRY(smb2::decodeRdmaTransformCapabilities(ctx.data));
+        for (uint16_t id : t.transform_ids) offers_rdma_encryption |= id == smb2::kRdmaTransformEncryption;
         break;
+      }
       default:
         break;  // compression, netname, transport: accepted, not answered
     }
   }
   if (!have_preauth) return err(NtStatus::kInvalidParameter, "3.1.1 without SHA-512 preauth");
+  // RDMA transforms only on SMB Direct (MS-SMB2 3.3.5.4): encryption of READ/WRITE payloads
+  // carried by RDMA, when a cipher was agreed. Signing transforms are not offered.
+  if (offers_rdma_encryption && rdma && neg.cipher) {
+    neg.rdma_transform_encryption = true;
+    resp.extra_contexts.emplace_back(smb2::kRdmaTransformCapabilities,
+                                     smb2::encodeRdmaTransformCapabilities({{smb2::kRdmaTransformEncryption}}));
+  }
   neg.preauth_hash_id = smb2::kHashSha512;
   resp.preauth_salt = crypto::randomBytes(32);
   resp.cipher = neg.cipher;  // 0 answers "no common cipher" when the client asked
@@ -121,7 +131,7 @@ Status handleNegotiate(Connection& c, Request& r) {
 
   uint32_t caps = serverCapabilities(c, req, dialect);
   if (dialect == smb2::kDialect311) {
-    SD_CHECK(negotiateContexts(neg, g, req, resp));
+    SD_CHECK(negotiateContexts(neg, g, req, c.transport().info().rdma, resp));
   } else {
     neg.signing_algorithm = smb2::kSigningAesCmac;
     if (caps & smb2::kCapEncryption) neg.cipher = smb2::kCipherAes128Ccm;

@@ -18,12 +18,13 @@ Status handleRead(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeReadRequest(r.msg));
   auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.length > c.negotiated().max_read) return err(NtStatus::kInvalidParameter, "read too large");
-  std::vector<smbdirect::BufferDescriptorV1> rdma;
+  RdmaChannel ch;
+  const auto& rdma = ch.descriptors;
   if (req.channel != smb2::kChannelNone) {
-    rdma = SD_TRY(rdmaDescriptors(c, req.channel, req.read_channel_info, req.length));
+    ch = SD_TRY(rdmaChannel(c, r, req.channel, req.read_channel_info, req.length, false));
     // Even an error response invalidates the client's key when asked (as ksmbd does): the
     // client counts on it.
-    if (req.channel == smb2::kChannelRdmaV1Invalidate) r.remote_invalidate = rdma[0].token;
+    if (ch.channel == smb2::kChannelRdmaV1Invalidate) r.remote_invalidate = rdma[0].token;
     if (open->pipe) return err(NtStatus::kInvalidParameter, "RDMA channel on a pipe");
   }
 
@@ -45,13 +46,23 @@ Status handleRead(Connection& c, Request& r) {
     size_t n = SD_TRY(open->handle->pread(req.offset, buf));
     if (n == 0 && req.length > 0) return err(NtStatus::kEndOfFile);
     if (n < req.minimum_count) return err(NtStatus::kEndOfFile, "short read below MinimumCount");
+    // A sealed session's data leaves encrypted, with its transform in the response (MS-SMB2
+    // 2.2.20 SMB2_READFLAG_RESPONSE_RDMA_TRANSFORM, 2.2.43).
+    std::optional<smb2::RdmaSeal> seal;
+    if (ch.seal_payload) seal = smb2::sealRdmaPayload(r.session->cipher, r.session->keys.s2c_key, buf.first(n));
     Status w = c.transport().rdmaWrite(ByteView(buf.data(), n), rdma);
     if (!w) return fatal(w.error().status, "RDMA write to the client failed");
+    open->position = req.offset + n;
+    if (seal) {
+      ByteWriter t;
+      smb2::encodeRdmaTransform({smb2::kChannelNone, {smb2::encryptionTransform(*seal)}, {}}, t);
+      smb2::encodeReadResponse({t.buf(), uint32_t(n), smb2::kReadFlagResponseRdmaTransform}, r.out);
+      return ok();
+    }
     // Exactly the 16-byte fixed part, no Buffer byte (as ksmbd and Windows send it): cifs.ko
     // takes the bytes after the fixed part of an RDMA read response as the next message.
     smb2::encodeReadResponseHeader(r.out);
     smb2::finishReadResponseHeader(r.out, 0, uint32_t(n));
-    open->position = req.offset + n;
     return ok();
   }
   // Encode the fixed part, then read the data directly behind it, into the connection's spare

@@ -13,13 +13,14 @@ Status handleWrite(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeWriteRequest(r.msg));
   auto open = SD_TRY(c.openOf(r, req.file_id));
   if (req.data.size() > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
-  std::vector<smbdirect::BufferDescriptorV1> rdma;
+  RdmaChannel ch;
+  const auto& rdma = ch.descriptors;
   if (req.channel != smb2::kChannelNone) {
     if (req.remaining_bytes > c.negotiated().max_write) return err(NtStatus::kInvalidParameter, "write too large");
-    rdma = SD_TRY(rdmaDescriptors(c, req.channel, req.write_channel_info, req.remaining_bytes));
+    ch = SD_TRY(rdmaChannel(c, r, req.channel, req.write_channel_info, req.remaining_bytes, true));
     // Even an error response invalidates the client's key when asked (as ksmbd does): the
     // client counts on it.
-    if (req.channel == smb2::kChannelRdmaV1Invalidate) r.remote_invalidate = rdma[0].token;
+    if (ch.channel == smb2::kChannelRdmaV1Invalidate) r.remote_invalidate = rdma[0].token;
     if (open->pipe) return err(NtStatus::kInvalidParameter, "RDMA channel on a pipe");
   }
   smb2::WriteResponse resp;
@@ -43,6 +44,8 @@ Status handleWrite(Connection& c, Request& r) {
   if (!rdma.empty()) {
     auto got = c.transport().rdmaFetch(rdma, req.remaining_bytes);
     if (!got) return fatal(got.error().status, "RDMA read from the client failed");
+    // An encrypted payload (MS-SMB2 2.2.43): decrypted in place, written only if it verifies.
+    if (ch.seal) SD_CHECK(smb2::unsealRdmaPayload(r.session->cipher, r.session->keys.c2s_key, *ch.seal, *got));
     data = *got;
   }
   if (!c.state().locks().ioAllowed(open->file_key, open->volatile_id, offset, data.size(), true))

@@ -44,8 +44,8 @@ class Transport {
   }
   // RDMA Read of the `n` bytes of the peer's buffers `from`, returned in registered memory valid
   // until the next RDMA call of this connection (the transport may have read them ahead, while
-  // earlier requests ran).
-  virtual Result<ByteView> rdmaFetch(std::span<const smbdirect::BufferDescriptorV1> from, size_t n) {
+  // earlier requests ran); the caller may change them in place (decrypt them).
+  virtual Result<std::span<uint8_t>> rdmaFetch(std::span<const smbdirect::BufferDescriptorV1> from, size_t n) {
     return err(NtStatus::kNotSupported, "no RDMA on this transport");
   }
 };

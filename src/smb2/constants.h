@@ -99,6 +99,10 @@ constexpr uint16_t kClosePostqueryAttrib = 0x0001;
 // MS-SMB2 2.2.19 / 2.2.21 channels and write flags
 constexpr uint32_t kChannelNone = 0, kChannelRdmaV1 = 1, kChannelRdmaV1Invalidate = 2,
                    kChannelRdmaTransform = 3;
+// A channel whose information (ReadChannelInfo/WriteChannelInfo) describes RDMA buffers.
+constexpr bool isRdmaChannel(uint32_t c) {
+  return c == kChannelRdmaV1 || c == kChannelRdmaV1Invalidate || c == kChannelRdmaTransform;
+}
 constexpr uint32_t kWriteFlagWriteThrough = 0x1, kWriteFlagWriteUnbuffered = 0x2;
 constexpr uint8_t kReadFlagReadUnbuffered = 0x1, kReadFlagRequestCompressed = 0x2;
 // MS-SMB2 2.2.26 LOCK

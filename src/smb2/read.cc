@@ -1,5 +1,7 @@
 #include "smb2/read.h"
 
+#include "smb2/constants.h"
+
 namespace sd::smb2 {
 
 Result<std::vector<smbdirect::BufferDescriptorV1>> decodeChannelDescriptors(uint32_t channel, ByteView info,
@@ -27,7 +29,7 @@ Result<ReadRequest> decodeReadRequest(ByteView msg) {
   q.remaining_bytes = SD_TRY(r.u32());
   uint16_t off = SD_TRY(r.u16());
   uint16_t len = SD_TRY(r.u16());
-  if (q.channel == 1 || q.channel == 2) q.read_channel_info = SD_TRY(ByteReader(msg).slice(off, len));
+  if (isRdmaChannel(q.channel)) q.read_channel_info = SD_TRY(ByteReader(msg).slice(off, len));
   return q;
 }
 
@@ -65,6 +67,7 @@ void finishReadResponseHeader(ByteWriter& w, uint32_t data_length, uint32_t data
 void encodeReadResponse(const ReadResponse& p, ByteWriter& w) {
   encodeReadResponseHeader(w);
   finishReadResponseHeader(w, uint32_t(p.data.size()), p.data_remaining);
+  w.put32(kHeaderSize + 12, p.flags);
   if (p.data.empty()) w.u8(0);
   else w.bytes(p.data);
 }

@@ -16,6 +16,9 @@ Bytes label(const char* s) {
   // Labels and contexts include their terminating NUL (MS-SMB2 3.1.4.2).
   return Bytes(reinterpret_cast<const uint8_t*>(s), reinterpret_cast<const uint8_t*>(s) + std::strlen(s) + 1);
 }
+constexpr size_t kTransformSize = 52;
+}  // namespace
+
 crypto::Aead aeadOf(uint16_t cipher) {
   switch (cipher) {
     case kCipherAes128Gcm: return crypto::Aead::kAes128Gcm;
@@ -24,8 +27,6 @@ crypto::Aead aeadOf(uint16_t cipher) {
     default: return crypto::Aead::kAes128Ccm;
   }
 }
-constexpr size_t kTransformSize = 52;
-}  // namespace
 
 SessionKeys deriveKeys(uint16_t dialect, ByteView session_key, ByteView preauth, uint16_t cipher) {
   SessionKeys k;

@@ -5,8 +5,12 @@
 #include <span>
 
 #include "base/bytes.h"
+#include "crypto/cipher.h"
 
 namespace sd::smb2 {
+
+// The AEAD of a negotiated Cipher (MS-SMB2 2.2.3.1.2); AES-128-CCM for 0 (SMB 3.0/3.0.2).
+crypto::Aead aeadOf(uint16_t cipher);
 
 struct SessionKeys {
   Bytes signing_key;

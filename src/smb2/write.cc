@@ -1,5 +1,7 @@
 #include "smb2/write.h"
 
+#include "smb2/constants.h"
+
 namespace sd::smb2 {
 
 Result<WriteRequest> decodeWriteRequest(ByteView msg) {
@@ -16,7 +18,7 @@ Result<WriteRequest> decodeWriteRequest(ByteView msg) {
   uint16_t ci_len = SD_TRY(r.u16());
   q.flags = SD_TRY(r.u32());
   ByteReader whole(msg);
-  if (q.channel == 1 || q.channel == 2) {
+  if (isRdmaChannel(q.channel)) {
     q.write_channel_info = SD_TRY(whole.slice(ci_off, ci_len));
     if (q.length != 0 || data_off != 0) {
       // MS-SMB2 3.3.5.13: with an RDMA channel Length and DataOffset are 0.

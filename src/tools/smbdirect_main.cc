@@ -66,6 +66,8 @@ void usage(FILE* out) {
       "      --rdma               SMB Direct (SMB3 over RDMA); reads and writes go by RDMA\n"
       "      --rdma-provider auto|soft|verbs   RDMA provider (default auto: rdma-core when it\n"
       "                           has a device, else the built-in software iWARP provider)\n"
+      "      --no-rdma-transform  with --seal over SMB Direct, send data inline instead of\n"
+      "                           encrypted by RDMA (the 3.1.1 RDMA encryption transform)\n"
       "      --vers 3.0|3.0.2|3.1.1   dialect (default: negotiate the best)\n"
       "      --sign               require signing\n"
       "      --seal               encrypt everything\n"
@@ -442,7 +444,7 @@ struct CommandLine {
   std::string cred_file;
   int port = 0;
   std::vector<uint16_t> dialects{smb2::kDialectsNewestFirst.begin(), smb2::kDialectsNewestFirst.end()};
-  bool sign = false, seal = false, quiet = false, rdma = false, recursive = false;
+  bool sign = false, seal = false, quiet = false, rdma = false, recursive = false, rdma_transform = true;
   std::string rdma_provider = "auto";
   std::string cmd;
   std::vector<std::string> args;  // the command's own
@@ -461,6 +463,7 @@ std::optional<int> parseOptions(int argc, char** argv, CommandLine& o) {
                                  {"recursive", no_argument, nullptr, 'r'},
                                  {"rdma", no_argument, nullptr, 'R'},
                                  {"rdma-provider", required_argument, nullptr, 'P'},
+                                 {"no-rdma-transform", no_argument, nullptr, 'T'},
                                  {"verbose", no_argument, nullptr, 'v'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
@@ -482,6 +485,7 @@ std::optional<int> parseOptions(int argc, char** argv, CommandLine& o) {
       case 'q': o.quiet = true; break;
       case 'r': o.recursive = true; break;
       case 'R': o.rdma = true; break;
+      case 'T': o.rdma_transform = false; break;
       case 'P':
         o.rdma_provider = optarg;
         if (o.rdma_provider != "auto" && o.rdma_provider != "soft" && o.rdma_provider != "verbs") {
@@ -565,6 +569,7 @@ ConnectOptions connectOptions(const CommandLine& o, const SmbAddress& addr) {
   m.port = uint16_t(o.port);
   m.rdma = o.rdma;
   m.rdma_provider = o.rdma_provider;
+  m.rdma_transform = o.rdma_transform;
   m.dialects = o.dialects;
   m.creds = o.creds;
   m.sign = o.sign;

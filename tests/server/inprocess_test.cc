@@ -1044,6 +1044,87 @@ TEST_F(InProcess, SmbDirectWritesFromTheCallersMemory) {
   ASSERT_TRUE(c.logoff());
 }
 
+// The RDMA transfers a client counted, from its status text ("READ by RDMA: N (B bytes)  WRITE by
+// RDMA: N (B bytes)").
+std::pair<uint64_t, uint64_t> rdmaTransfers(const client::SmbClient& c) {
+  unsigned long long reads = 0, writes = 0, rb = 0, wb = 0;
+  auto t = c.statusText();
+  auto at = t.find("READ by RDMA:");
+  if (at != std::string::npos)
+    std::sscanf(t.c_str() + at, "READ by RDMA: %llu (%llu bytes)  WRITE by RDMA: %llu (%llu bytes)", &reads, &rb,
+                &writes, &wb);
+  return {reads, writes};
+}
+
+// Sealed SMB 3.1.1 over SMB Direct with the RDMA encryption transform (MS-SMB2 2.2.43): uploads
+// and downloads move by RDMA, encrypted (the server refuses a sealed request's payload in the
+// clear over RDMA, so a transfer that succeeds by RDMA went encrypted), and arrive intact. Writes
+// from the caller's memory stay inline (the seal would change it). Without the transform (turned
+// off, or 3.0) sealed data goes inline.
+TEST_F(InProcess, SealedSmbDirectByRdmaTransform) {
+  Bytes data(6 * 1024 * 1024 + 4099);
+  for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t(i * 31 + (i >> 12));
+  auto source = [&](uint64_t off, std::span<uint8_t> out) -> Result<size_t> {
+    size_t k = std::min<uint64_t>(out.size(), data.size() - off);
+    std::copy(data.begin() + long(off), data.begin() + long(off + k), out.begin());
+    return k;
+  };
+  auto back = [&](client::SmbClient& c, const std::string& name) {
+    Bytes b;
+    EXPECT_TRUE(c.download(name, [&](ByteView v) -> Status {
+      b.insert(b.end(), v.begin(), v.end());
+      return ok();
+    }));
+    return b;
+  };
+  {
+    client::SmbClient c;
+    ASSERT_TRUE(c.connect(rdmaOpts(smb2::kDialect311, false, true)));
+    ASSERT_TRUE(c.treeConnect("share"));
+    EXPECT_TRUE(c.info().encryption);
+    EXPECT_TRUE(c.info().rdma_transform_encryption);
+    auto up = c.upload("sealed.bin", data.size(), source);
+    ASSERT_TRUE(up) << up.error().what;
+    EXPECT_EQ(back(c, "sealed.bin"), data);
+    auto [reads, writes] = rdmaTransfers(c);
+    EXPECT_GE(writes, 2u) << c.statusText();
+    EXPECT_GE(reads, 2u) << c.statusText();
+    // A single READ into the caller's buffer, decrypted there.
+    auto f = c.open("sealed.bin", smb2::kFileReadData | smb2::kFileWriteData, smb2::kFileOpen, 0);
+    ASSERT_TRUE(f);
+    Bytes one(1 << 20);
+    auto n = c.read(*f, 12345, one);
+    ASSERT_TRUE(n);
+    ASSERT_EQ(*n, one.size());
+    EXPECT_TRUE(std::equal(one.begin(), one.end(), data.begin() + 12345));
+    EXPECT_EQ(rdmaTransfers(c).first, reads + 1);
+    // A WRITE from the caller's memory goes inline and leaves that memory as it was.
+    Bytes patch(512 * 1024, 0x5A);
+    const Bytes patch_copy = patch;
+    auto w = c.write(*f, 4096, patch);
+    ASSERT_TRUE(w);
+    EXPECT_EQ(*w, patch.size());
+    EXPECT_EQ(patch, patch_copy);
+    EXPECT_EQ(rdmaTransfers(c).second, writes);
+    ASSERT_TRUE(c.close(*f));
+    std::copy(patch.begin(), patch.end(), data.begin() + 4096);
+    EXPECT_EQ(back(c, "sealed.bin"), data);
+    ASSERT_TRUE(c.logoff());
+  }
+  for (bool transform_off : {true, false}) {
+    client::SmbClient c;
+    auto o = rdmaOpts(transform_off ? smb2::kDialect311 : smb2::kDialect300, false, true);
+    o.rdma_transform = !transform_off;
+    ASSERT_TRUE(c.connect(o));
+    ASSERT_TRUE(c.treeConnect("share"));
+    EXPECT_FALSE(c.info().rdma_transform_encryption);
+    ASSERT_TRUE(c.upload("inline.bin", data.size(), source));
+    EXPECT_EQ(back(c, "inline.bin"), data);
+    EXPECT_EQ(rdmaTransfers(c), std::make_pair(uint64_t(0), uint64_t(0))) << c.statusText();
+    ASSERT_TRUE(c.logoff());
+  }
+}
+
 // SMB Direct: the idle receiver holds the receiver role for short receives while the line is
 // quiet; callers that come then (alone, or eight at once) still get their responses, and the
 // receiver stops cleanly at reconnect and at destruction.
