@@ -194,7 +194,13 @@ void Connection::onMessage(ByteView m) {
     if (!session) session = state_->findSession(*sid);
     if (!session || session->keys.c2s_key.empty()) return fail("transform for unknown session");
     auto plain = smb2::decryptMessage(session->cipher, session->keys.c2s_key, m);
-    if (!plain) return fail("decryption failed");
+    if (!plain) {
+      // What the transform header said, to tell whose bytes are wrong.
+      std::string why = "decryption failed (" + std::string(plain.error().what) + "; " + std::to_string(m.size()) +
+                        " bytes, OriginalMessageSize " + std::to_string(m.size() >= 40 ? le32(m.data() + 36) : 0) +
+                        ", flags " + std::to_string(m.size() >= 44 ? le16(m.data() + 42) : 0) + ")";
+      return fail(why.c_str());
+    }
     processChain(*plain, true, *sid);
     return;
   }

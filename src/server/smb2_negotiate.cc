@@ -1,4 +1,6 @@
 // NEGOTIATE (MS-SMB2 3.3.5.3 for the SMB1 multi-protocol form, 3.3.5.4 for SMB2).
+#include <algorithm>
+
 #include "auth/spnego.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -102,6 +104,15 @@ Status negotiateContexts(Connection::Negotiated& neg, const config::Global& g, c
   return ok();
 }
 
+// The largest READ whose sealed response fits, inline, in one SMB Direct message of `max_message`
+// bytes (the peer's MaxFragmentedSize): TRANSFORM_HEADER (52), SMB2 header (64), the READ
+// response's fixed part (16) and compound padding (8), in whole pages.
+uint32_t sealedInlineReadMax(uint32_t max_message) {
+  constexpr uint32_t kOverhead = 52 + 64 + 16 + 8;
+  uint32_t n = max_message > kOverhead ? (max_message - kOverhead) & ~4095u : 0;
+  return std::max<uint32_t>(n, 65536);
+}
+
 }  // namespace
 
 Status handleNegotiate(Connection& c, Request& r) {
@@ -137,6 +148,14 @@ Status handleNegotiate(Connection& c, Request& r) {
     if (caps & smb2::kCapEncryption) neg.cipher = smb2::kCipherAes128Ccm;
   }
   neg.server_capabilities = caps;
+  // Where every session is sealed (smb3 encryption = mandatory), a client over SMB Direct without
+  // the RDMA encryption transform gets its READ data inline, in one message that the peer's
+  // MaxFragmentedSize bounds. cifs.ko sizes sealed reads by MaxReadSize alone (it subtracts the
+  // headers only when signing), and its MaxFragmentedSize is 170 KiB: MaxReadSize leaves room
+  // for them in it. Not for a client that may seal: unsealed RDMA reads keep their size.
+  if (c.transport().info().rdma && neg.cipher && !neg.rdma_transform_encryption &&
+      g.smb3_encryption == config::Encryption::kMandatory)
+    neg.max_read = std::min(neg.max_read, sealedInlineReadMax(c.transport().info().max_message));
 
   resp.security_mode = smb2::kNegotiateSigningEnabled |
                        (neg.signing_required ? smb2::kNegotiateSigningRequired : 0);

@@ -6,7 +6,11 @@
 #     deletes; then cache=strict under a lease: a second read from the guest's page cache, and
 #     a change made by another client (smbclient on the host) read after the lease break;
 #  2. our client on the host against the guest's ksmbd over SMB Direct (through the lab's forward of
-#     guest port 5445): put/get with checksums for each dialect, ls, mv, rm.
+#     guest port 5445): put/get with checksums for each dialect, ls, mv, rm;
+#  3. inside the guest: smbdirectd and our client on rdma-core (siw, rxe);
+#  4. sealed: cifs.ko mounts smbdirectd with smb3 encryption = mandatory, -o seal and default
+#     sizes (3.1.1, and 3.0 with the encryption the server imposes): a file written and read
+#     back with checksums; the rsize the mount got is printed.
 # Skipped unless SMBDIRECT_KERNEL_LAB=1 (needs root; runs under emulation, several minutes).
 # SMBDIRECT_LAB_MB sets the file size (default 256); SMBDIRECT_LAB_KERNEL=6.12 boots the
 # backports kernel instead of 6.1.
@@ -38,7 +42,7 @@ export -f gap_run
 check() { local d=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$d"; else not_ok "$d"; tail -15 "$WORK/last.out" | sed 's/^/    /'; fi; }
 
 # --- 1. cifs.ko (guest) -> smbdirectd (host) ---
-PARTS=${SMBDIRECT_LAB_PARTS:-1 2 3}
+PARTS=${SMBDIRECT_LAB_PARTS:-1 2 3 4}
 if [[ " $PARTS " != *" 1 "* ]]; then
   echo "# part 1 skipped"
 elif ss -ltn 2>/dev/null | grep -q ':5445 '; then
@@ -66,7 +70,6 @@ CONF
   cat > "$WORK/guest/cifs-rdma.sh" <<'GUEST'
 set -u
 MB=$1
-SEAL=${2:-0}
 echo "KERNEL $(uname -r)"
 rdma link add siw0 type siw netdev eth0 || exit 1
 mkdir -p /mnt/c
@@ -103,29 +106,6 @@ for v in 3.1.1 3.0 3.02; do
   umount /mnt/c || { echo "RESULT $v umount FAIL"; fail=1; }
   rm -f /tmp/src
 done
-# Sealed (-o seal) with cifs.ko's default sizes, with SMBDIRECT_LAB_SEAL=1: encrypted READ and
-# WRITE go inline, a 1 MiB WRITE as one message of 1 MiB and its headers (smbdirectd takes it).
-# A 1 MiB READ's encrypted response exceeds the 1 MiB cifs.ko reassembles: smbdirectd fails that
-# READ, so the read back fails (open in docs/STATUS.md). Linux 6.1's cifs.ko fails to decrypt
-# over SMB Direct (smbdirectd logs "decryption failed" after a few exchanges): not run there.
-case "$SEAL:$(uname -r)" in
-  0:*) echo "RESULT 3.1.1 seal SKIP (SMBDIRECT_LAB_SEAL=1 runs it)" ;;
-  *:6.1.*) echo "RESULT 3.1.1 seal SKIP (Linux 6.1)" ;;
-  *)
-    if mount -t cifs //10.0.2.2/share /mnt/c -o vers=3.1.1,rdma,seal,username=labuser,password=labpass; then
-      dd if=/dev/urandom of=/tmp/src bs=1M count=$MB 2>/dev/null
-      want=$(sha256sum /tmp/src | cut -d' ' -f1)
-      dd if=/tmp/src of=/mnt/c/sealed.bin bs=1M conv=fsync 2>/dev/null || { echo "RESULT 3.1.1 seal_write FAIL"; fail=1; }
-      echo 3 > /proc/sys/vm/drop_caches
-      got=$(dd if=/mnt/c/sealed.bin bs=1M 2>/dev/null | sha256sum | cut -d' ' -f1)
-      [ "$got" = "$want" ] && echo "RESULT 3.1.1 seal_default_sizes_checksum ok ($MB MiB)" ||
-        { echo "RESULT 3.1.1 seal_default_sizes_checksum FAIL"; dmesg | grep -i "cifs\|smbd" | tail -5; fail=1; }
-      rm -f /mnt/c/sealed.bin /tmp/src
-      umount /mnt/c || fail=1
-    else
-      echo "RESULT 3.1.1 seal_mount FAIL"; fail=1
-    fi ;;
-esac
 # cache=strict under a lease: the second read of lease.txt comes from the page cache (no READ
 # in /proc/fs/cifs/Stats), then the host overwrites it through smbclient (asked for by the file
 # "ready"): the lease break makes the next read fetch the new data.
@@ -162,7 +142,7 @@ GUEST
   ) &
   OTHER_PID=$!
   "${LABK[@]}" --scenario shell --guest-files "$WORK/guest" --timeout 1500 \
-    --guest-cmd "sh /opt/lab/cifs-rdma.sh $MB ${SMBDIRECT_LAB_SEAL:-0}" >"$WORK/lab1.log" 2>&1
+    --guest-cmd "sh /opt/lab/cifs-rdma.sh $MB" >"$WORK/lab1.log" 2>&1
   lab_rc=$?
   echo "# guest kernel: $(sed -n 's/^ *> KERNEL //p' "$WORK/lab1.log" | head -1)"
   while read -r _ v what verdict rest; do
@@ -175,6 +155,73 @@ GUEST
   check "guest script exit status" test "$lab_rc" -eq 0
   grep -q "SMB Direct connection from" "$WORK/server.log" && ok "smbdirectd saw SMB Direct connections" || not_ok "smbdirectd saw SMB Direct connections"
   [ "$FAIL" -eq 0 ] || { tail -30 "$WORK/lab1.log"; echo "--- smbdirectd log (last 40 lines)"; tail -40 "$WORK/server.log"; }
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
+fi
+
+# --- 4. cifs.ko (guest) -> smbdirectd (host), sealed ---
+# cifs.ko sends sealed READs and WRITEs inline, a WRITE as one message of wsize and its headers
+# (smbdirectd's MaxFragmentedSize, smb direct max fragmented size, takes 1 MiB and headers), a READ
+# as large as MaxReadSize allows, which cifs.ko does not reduce for the transform header: with
+# encryption mandatory smbdirectd offers a MaxReadSize that fits cifs.ko's MaxFragmentedSize.
+if [[ " $PARTS " != *" 4 "* ]]; then
+  echo "# part 4 skipped"
+elif ss -ltn 2>/dev/null | grep -q ':5445 '; then
+  not_ok "host port 5445 is taken (cifs.ko always dials 5445)"
+else
+  mkdir -p "$WORK/share4" "$WORK/guest4"
+  cat > "$WORK/ksmbd4.conf" <<CONF
+[global]
+	netbios name = LABHOST
+	fallback unix account = root
+	smb3 encryption = mandatory
+	smb direct = yes
+	smb direct provider = soft
+	smb direct port = 5445
+[share]
+	path = $WORK/share4
+	read only = no
+CONF
+  printf 'labpass\n' | "$SMBDIRECTD" user add labuser -i "$WORK/users4.db" >/dev/null
+  "$SMBDIRECTD" -n -c "$WORK/ksmbd4.conf" -u "$WORK/users4.db" -p 0 -P none -v >"$WORK/server4.log" 2>&1 &
+  SERVER_PID=$!
+  sleep 1
+  cat > "$WORK/guest4/cifs-seal.sh" <<'GUEST'
+set -u
+MB=$1
+echo "KERNEL $(uname -r)"
+rdma link add siw0 type siw netdev eth0 || exit 1
+mkdir -p /mnt/c
+fail=0
+for o in "vers=3.1.1,rdma,seal" "vers=3.0,rdma"; do
+  v=${o%%,*}; v=${v#vers=}
+  dmesg -c >/dev/null
+  if ! mount -t cifs //10.0.2.2/share /mnt/c -o "$o,username=labuser,password=labpass"; then
+    echo "RESULT $v sealed_mount FAIL"; fail=1; continue
+  fi
+  rsize=$(grep " /mnt/c " /proc/mounts | sed -n 's/.*rsize=\([0-9]*\).*/\1/p')
+  wsize=$(grep " /mnt/c " /proc/mounts | sed -n 's/.*wsize=\([0-9]*\).*/\1/p')
+  dd if=/dev/urandom of=/tmp/src bs=1M count=$MB 2>/dev/null
+  want=$(sha256sum /tmp/src | cut -d' ' -f1)
+  dd if=/tmp/src of=/mnt/c/sealed.bin bs=1M conv=fsync 2>/dev/null || { echo "RESULT $v sealed_write FAIL"; fail=1; }
+  echo 3 > /proc/sys/vm/drop_caches
+  got=$(dd if=/mnt/c/sealed.bin bs=1M 2>/dev/null | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$want" ] && echo "RESULT $v sealed_checksum ok ($MB MiB, $o, default sizes: rsize=$rsize wsize=$wsize)" ||
+    { echo "RESULT $v sealed_checksum FAIL"; dmesg | grep -i "cifs\|smbd" | tail -5; fail=1; }
+  rm -f /mnt/c/sealed.bin /tmp/src
+  umount /mnt/c || fail=1
+done
+exit $fail
+GUEST
+  "${LABK[@]}" --scenario shell --guest-files "$WORK/guest4" --timeout 1500 \
+    --guest-cmd "sh /opt/lab/cifs-seal.sh $MB" >"$WORK/lab4.log" 2>&1
+  lab_rc=$?
+  while read -r _ v what verdict rest; do
+    [ "$verdict" = ok ] && ok "cifs.ko vers=$v rdma -> smbdirectd (encryption mandatory): $what ${rest}" ||
+      not_ok "cifs.ko vers=$v rdma -> smbdirectd (encryption mandatory): $what"
+  done < <(sed -n 's/^ *> RESULT /RESULT /p' "$WORK/lab4.log")
+  check "sealed guest script exit status" test "$lab_rc" -eq 0
+  check "smbdirectd logged no decryption failure" bash -c "! grep -i 'decrypt' '$WORK/server4.log'"
+  [ "$lab_rc" -eq 0 ] || { tail -30 "$WORK/lab4.log"; echo "--- smbdirectd log (last 40 lines)"; tail -40 "$WORK/server4.log"; }
   kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""
 fi
 
@@ -221,7 +268,6 @@ if [[ " $PARTS " == *" 3 "* ]]; then
   cat > "$G/verbs.sh" <<'GUEST'
 set -u
 MB=$1
-SEAL=${2:-0}
 fail=0
 export OPENSSL_MODULES=/opt/lab/ossl-modules
 res() { echo "RESULT $1 $2 $3"; [ "$3" = ok ] || fail=1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SMB Direct on the built-in software iWARP provider over loopback: our client against smbdirectd.
-# CLI get/put with checksums for every dialect (RDMA reads/writes), signed and sealed (inline
-# fallback), the FUSE mount with -o rdma under fio --verify=crc32c, and fault cases: the server
+# CLI get/put with checksums for every dialect (RDMA reads/writes), signed (inline), sealed (3.1.1:
+# encrypted RDMA reads/writes with the RDMA encryption transform; 3.0, or the transform turned
+# off: inline), the FUSE mount with -o rdma under fio --verify=crc32c, and fault cases: the server
 # vanishing mid-transfer, a client vanishing mid-transfer.
 . "$(dirname "$0")/lib.sh"
 : "${SMBDIRECT:=$(dirname "$SMBDIRECTD")/smbdirect}"
@@ -39,13 +40,29 @@ r1=$(rdma_bytes read); w1=$(rdma_bytes write)
 check "put went by RDMA Read (server pulled $((r1 - r0)) bytes)" test $((r1 - r0)) -ge $((BIG_MB * 1024 * 1024))
 check "get went by RDMA Write (server pushed $((w1 - w0)) bytes)" test $((w1 - w0)) -ge $((BIG_MB * 1024 * 1024))
 
-# 2. Every dialect; signing and sealing fall back to inline sends (no RDMA for the data).
-for mode in "3.0" "3.0.2" "3.1.1" "3.1.1 --sign" "3.0 --sign" "3.1.1 --seal" "3.0 --seal"; do
+# 1b. The big file sealed (3.1.1): encrypted by RDMA with the RDMA encryption transform.
+r0=$(rdma_bytes read); w0=$(rdma_bytes write)
+check "sealed put ${BIG_MB} MiB (RDMA encryption transform)" "${R[@]}" --seal put "$WORK/local/big.bin" "$A/sealed.bin"
+check "sealed: server copy intact" test "$(sum_of "$SHARE/sealed.bin")" = "$BIG_SUM"
+check "sealed get ${BIG_MB} MiB (RDMA encryption transform)" "${R[@]}" --seal get "$A/sealed.bin" "$WORK/local/big.back"
+check "sealed: checksum after get" test "$(sum_of "$WORK/local/big.back")" = "$BIG_SUM"
+rm -f "$WORK/local/big.back" "$SHARE/sealed.bin"
+sleep 0.5
+r1=$(rdma_bytes read); w1=$(rdma_bytes write)
+check "sealed put went by RDMA Read (server pulled $((r1 - r0)) bytes)" test $((r1 - r0)) -ge $((BIG_MB * 1024 * 1024))
+check "sealed get went by RDMA Write (server pushed $((w1 - w0)) bytes)" test $((w1 - w0)) -ge $((BIG_MB * 1024 * 1024))
+
+# 2. Every dialect; signing and sealing without the RDMA transform fall back to inline sends (no
+# RDMA for the data); sealed 3.1.1 with the transform moves its data by RDMA.
+for mode in "3.0" "3.0.2" "3.1.1" "3.1.1 --sign" "3.0 --sign" "3.1.1 --seal" "3.0 --seal" \
+            "3.1.1 --seal --no-rdma-transform"; do
   set -- $mode
-  v=$1 prot=${2:-}
+  v=$1
+  shift
+  prot="$*"
   tag="SMB Direct $v ${prot:-plain}"
-  d=d_${v}_${prot#--}
-  C=("${R[@]}" --vers "$v" $prot)
+  d=d_${v}_$(echo "${prot}" | tr -d ' -')
+  C=("${R[@]}" --vers "$v" "$@")
   r0=$(rdma_bytes read); w0=$(rdma_bytes write)
   check "$tag: mkdir" "${C[@]}" mkdir "$A/$d"
   check "$tag: put" "${C[@]}" put "$WORK/local/small.bin" "$A/$d/f.bin"
@@ -58,7 +75,7 @@ for mode in "3.0" "3.0.2" "3.1.1" "3.1.1 --sign" "3.0 --sign" "3.1.1 --seal" "3.
   check "$tag: rmdir" "${C[@]}" rmdir "$A/$d"
   sleep 0.3
   r1=$(rdma_bytes read); w1=$(rdma_bytes write)
-  if [ -n "$prot" ]; then
+  if [ -n "$prot" ] && [ "$v $prot" != "3.1.1 --seal" ]; then
     check "$tag: data went inline (no RDMA transfer)" test $((r1 - r0 + w1 - w0)) -eq 0
   else
     check "$tag: data went by RDMA" test $((r1 - r0)) -gt 0 -a $((w1 - w0)) -gt 0

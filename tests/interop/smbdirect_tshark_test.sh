@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tshark decodes a capture of SMB Direct between our client and smbdirectd (soft iWARP provider,
-# CRC32c on): negotiate to logoff, plain (RDMA reads/writes), signed and sealed (inline), with no
-# malformed packet: iwarp_mpa, iwarp_ddp_rdmap, smb_direct and smb2 all present.
+# CRC32c on): negotiate to logoff, plain (RDMA reads/writes), signed (inline), sealed (3.1.1 with
+# the RDMA encryption transform: encrypted RDMA reads/writes) and sealed inline, with no malformed
+# packet: iwarp_mpa, iwarp_ddp_rdmap, smb_direct and smb2 all present.
 # Wireshark 4.0's iwarp_mpa dissector does not decode every FPDU of a TCP segment that holds
 # several, and Linux coalesces back-to-back sends on loopback (TCP autocorking): the run goes into
 # a network namespace of its own with autocorking off (tests/capture.sh).
@@ -17,9 +18,9 @@ start_capture "$P" "$WORK" || { echo "skipped: tshark cannot capture on lo"; exi
 sleep 0.5
 export PASSWD=Pass-1234 SD_SOFT_CRC=1
 head -c 300000 /dev/urandom > "$WORK/local/f.bin"
-for mode in "3.1.1" "3.0" "3.1.1 --sign" "3.1.1 --seal"; do
+for mode in "3.1.1" "3.0" "3.1.1 --sign" "3.1.1 --seal" "3.1.1 --seal --no-rdma-transform"; do
   set -- $mode
-  C=("$SMBDIRECT" -q -U smbtest --rdma -p "$P" --vers "$1" ${2:-})
+  C=("$SMBDIRECT" -q -U smbtest --rdma -p "$P" --vers "$@")
   check "put $mode" "${C[@]}" put "$WORK/local/f.bin" //127.0.0.1/share/f.bin
   check "get $mode" "${C[@]}" get //127.0.0.1/share/f.bin "$WORK/local/g.bin"
   check "ls $mode" "${C[@]}" ls //127.0.0.1/share

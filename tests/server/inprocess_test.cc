@@ -1083,6 +1083,7 @@ TEST_F(InProcess, SealedSmbDirectByRdmaTransform) {
     ASSERT_TRUE(c.treeConnect("share"));
     EXPECT_TRUE(c.info().encryption);
     EXPECT_TRUE(c.info().rdma_transform_encryption);
+    EXPECT_EQ(c.info().max_read, 8u << 20);  // the configured maximum: sealed reads go by RDMA
     auto up = c.upload("sealed.bin", data.size(), source);
     ASSERT_TRUE(up) << up.error().what;
     EXPECT_EQ(back(c, "sealed.bin"), data);
@@ -1288,6 +1289,25 @@ TEST_F(InProcess, KeySmb3EncryptionMandatory) {
     EXPECT_TRUE(c.info().encryption);
     ASSERT_TRUE(c.treeConnect("share"));
     expectRoundTrip(c, "enc" + std::to_string(d) + ".bin", 300000);
+  }
+  // Over SMB Direct without the RDMA encryption transform, sealed READ data goes inline:
+  // MaxReadSize leaves room for it, its headers and the transform header in one message of the
+  // client's MaxFragmentedSize. With the transform (or without encryption) it stays as configured.
+  for (bool transform : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "transform " << transform);
+    client::SmbClient c;
+    auto o = rdmaOpts(smb2::kDialect311, false, false);
+    o.rdma_transform = transform;
+    ASSERT_TRUE(c.connect(o));
+    EXPECT_TRUE(c.info().encryption);
+    if (transform) {
+      EXPECT_EQ(c.info().max_read, 8u << 20);
+    } else {
+      EXPECT_LT(c.info().max_read, 1u << 20);
+      EXPECT_EQ(c.info().max_read % 4096, 0u);
+    }
+    ASSERT_TRUE(c.treeConnect("share"));
+    expectRoundTrip(c, "rdma" + std::to_string(transform) + ".bin", 3 * 1024 * 1024 + 5);
   }
 }
 
