@@ -5,6 +5,7 @@
 #include "base/page_buffer.h"
 #include "smb2/header.h"
 #include "smb2/read.h"
+#include "smb2/rdma_transform.h"
 #include "smb2/write.h"
 #include "smb2/constants.h"
 
@@ -118,14 +119,26 @@ struct RdmaServer::Conn : server::Transport {
     SD_CHECK(ep->rdmaWait(op));
     return buf;
   }
-  // Starts the RDMA Read of a queued WRITE's data (plaintext SMB2 WRITE with an RDMA channel).
-  void prefetchFor(ByteView m, uint32_t max_len) {
-    if (prefetched.size() >= kMaxPrefetch || m.size() < smb2::kHeaderSize + 48 || m[0] != 0xFE) return;
+  // Starts the RDMA Read of a queued WRITE's data (an SMB2 WRITE with an RDMA channel, in the
+  // clear, or sealed with its payload under the RDMA encryption transform).
+  void prefetchFor(ByteView m, uint32_t max_len, server::MessageHandler& handler) {
+    if (prefetched.size() >= kMaxPrefetch) return;
+    std::optional<Bytes> plain;
+    if (!m.empty() && m[0] == 0xFD && (plain = handler.peekPlaintext(m))) m = *plain;
+    if (m.size() < smb2::kHeaderSize + 48 || m[0] != 0xFE) return;
     auto h = smb2::decodeHeader(m);
     if (!h || h->command != smb2::Command::kWrite || h->next_command) return;
     auto q = smb2::decodeWriteRequest(m);
     if (!q || q->remaining_bytes == 0 || q->remaining_bytes > max_len) return;
-    auto d = smb2::decodeChannelDescriptors(q->channel, q->write_channel_info, q->remaining_bytes);
+    uint32_t channel = q->channel;
+    ByteView info = q->write_channel_info;
+    if (channel == smb2::kChannelRdmaTransform) {
+      auto t = smb2::decodeRdmaTransform(info);
+      if (!t) return;
+      channel = t->channel;
+      info = t->descriptors;
+    }
+    auto d = smb2::decodeChannelDescriptors(channel, info, q->remaining_bytes);
     if (!d) return;
     Bytes k = key(*d, q->remaining_bytes);
     for (const auto& p : prefetched)
@@ -216,7 +229,7 @@ void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
     smbdirect::Endpoint::Batch b(*ep);
     handler->onMessage(*m);
     Bytes peek;
-    for (size_t i = 0; i < Conn::kMaxPrefetch && ep->peekMessage(i, &peek, 1024); i++) conn->prefetchFor(peek, max_rw);
+    for (size_t i = 0; i < Conn::kMaxPrefetch && ep->peekMessage(i, &peek, 1024); i++) conn->prefetchFor(peek, max_rw, *handler);
   }
   handler->onDisconnect();
   handler.reset();

@@ -207,6 +207,19 @@ void Connection::onMessage(ByteView m) {
   processChain(m, false, 0);
 }
 
+std::optional<Bytes> Connection::peekPlaintext(ByteView m) {
+  // Only a request small enough to be a READ or WRITE with an RDMA channel: decrypting a large
+  // inline message twice would cost more than the early RDMA Read gains.
+  if (m.size() > 2048 || !smb2::isTransformHeader(m) || !neg_.done || neg_.cipher == 0) return std::nullopt;
+  auto sid = smb2::transformSessionId(m);
+  if (!sid) return std::nullopt;
+  auto session = findSession(*sid);
+  if (!session || session->keys.c2s_key.empty()) return std::nullopt;
+  auto plain = smb2::decryptMessage(session->cipher, session->keys.c2s_key, m);
+  if (!plain) return std::nullopt;
+  return std::move(*plain);
+}
+
 Status Connection::checkSession(Request& req) {
   auto session = findSession(req.hdr.session_id);
   if (!session) return err(NtStatus::kUserSessionDeleted, "no such session");

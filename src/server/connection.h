@@ -127,6 +127,7 @@ class Connection : public MessageHandler {
 
   void onMessage(ByteView message) override;
   void onDisconnect() override;
+  std::optional<Bytes> peekPlaintext(ByteView message) override;
 
   // Negotiated state (MS-SMB2 3.3.1.7), set by NEGOTIATE.
   struct Negotiated {

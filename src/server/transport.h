@@ -2,6 +2,7 @@
 // transport messages (what follows the Direct-TCP length prefix, or one reassembled MS-SMBD
 // message). Implemented by runtime/ shells; send() may be called from any thread.
 #pragma once
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -57,6 +58,9 @@ class MessageHandler {
   // `message` is valid only during the call (the shell reuses its receive buffer).
   virtual void onMessage(ByteView message) = 0;
   virtual void onDisconnect() = 0;
+  // The plaintext of a small `message` encrypted for a session of this connection, for a shell
+  // that looks into queued requests to start their RDMA Reads early; nullopt otherwise.
+  virtual std::optional<Bytes> peekPlaintext(ByteView message) { return std::nullopt; }
 };
 
 }  // namespace sd::server
