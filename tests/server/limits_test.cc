@@ -3,110 +3,13 @@
 // other clients go on as before.
 #include <future>
 
-#include "auth/spnego.h"
 #include "inprocess_fixture.h"
-#include "smb2/frame.h"
-#include "smb2/negotiate.h"
-#include "smb2/session_setup.h"
+#include "raw_conn.h"
 
 namespace sd {
 namespace {
 
 constexpr uint32_t kRw = smb2::kFileReadData | smb2::kFileWriteData;
-
-// A raw Direct-TCP connection to the fixture's server from a chosen loopback source address.
-class RawConn {
- public:
-  RawConn(uint16_t port, const char* source = "127.0.0.1") {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    inet_pton(AF_INET, source, &src.sin_addr);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) return;
-    sockaddr_in dst{};
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0;
-    timeval tv{5, 0};  // no read below waits longer
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RawConn() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool connected() const { return connected_; }
-  bool sendBytes(ByteView b) { return ::send(fd_, b.data(), b.size(), MSG_NOSIGNAL) == ssize_t(b.size()); }
-  // One request (header + body) framed; its response message, or nullopt when the connection
-  // ends or nothing comes within 5 s.
-  std::optional<Bytes> request(smb2::Command cmd, uint64_t session_id, const std::function<void(ByteWriter&)>& body) {
-    smb2::Header h;
-    h.command = cmd;
-    h.credit = 32;
-    h.credit_charge = 1;
-    h.message_id = next_id_++;
-    h.session_id = session_id;
-    ByteWriter w;
-    encodeHeader(h, w);
-    body(w);
-    uint8_t frame[4];
-    smb2::encodeFrameHeader(frame, uint32_t(w.buf().size()));
-    if (!sendBytes(ByteView(frame, 4)) || !sendBytes(w.buf())) return std::nullopt;
-    uint8_t len[4];
-    if (!readAll(len, 4)) return std::nullopt;
-    Bytes msg((size_t(len[1]) << 16) | (size_t(len[2]) << 8) | len[3]);
-    if (!readAll(msg.data(), msg.size())) return std::nullopt;
-    return msg;
-  }
-  // A NEGOTIATE for SMB 3.0.2; true when answered.
-  bool negotiate() {
-    auto r = request(smb2::Command::kNegotiate, 0, [](ByteWriter& w) {
-      smb2::NegotiateRequest q;
-      q.dialects = {smb2::kDialect302};
-      q.security_mode = 1;
-      smb2::encodeNegotiateRequest(q, {}, w);
-    });
-    return r && r->size() >= 64 && le32(r->data() + smb2::kOffStatus) == 0;
-  }
-  // The first leg of a new session's NTLM exchange (SessionId 0): the response's status and
-  // SessionId.
-  std::optional<std::pair<NtStatus, uint64_t>> startSession() {
-    auth::SpnegoClient spnego("alice", "", "Pass-1234");
-    Bytes token = spnego.initial();
-    auto r = request(smb2::Command::kSessionSetup, 0, [&](ByteWriter& w) {
-      smb2::SessionSetupRequest q;
-      q.security_buffer = token;
-      smb2::encodeSessionSetupRequest(q, w);
-    });
-    if (!r || r->size() < 64) return std::nullopt;
-    return std::make_pair(NtStatus(le32(r->data() + smb2::kOffStatus)), le64(r->data() + smb2::kOffSessionId));
-  }
-  // Waits up to `ms` for the server to close the connection (EOF or reset).
-  bool closedWithin(int ms) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < until) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      uint8_t b;
-      ssize_t n = ::recv(fd_, &b, 1, MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
-    }
-    return false;
-  }
-
- private:
-  bool readAll(uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = ::recv(fd_, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= size_t(r);
-    }
-    return true;
-  }
-  int fd_ = -1;
-  bool connected_ = false;
-  uint64_t next_id_ = 0;
-};
 
 // Waits (bounded) until the server counts `n` live TCP connections.
 bool tcpConnectionsBecome(runtime::TcpServer& s, size_t n) {
