@@ -11,6 +11,13 @@ namespace {
 
 constexpr uint32_t kRw = smb2::kFileReadData | smb2::kFileWriteData;
 
+// The first leg of one more session on `r` is answered `want`.
+void expectSessionStart(RawConn& r, NtStatus want) {
+  auto s = r.startSession();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->first, want);
+}
+
 // Waits (bounded) until the server counts `n` live TCP connections.
 bool tcpConnectionsBecome(runtime::TcpServer& s, size_t n) {
   for (int i = 0; i < 300 && s.connectionCount() != n; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -87,14 +94,8 @@ TEST_F(InProcess, MaxSessionsPerConnection) {
   RawConn r(tcp_->boundPort());
   ASSERT_TRUE(r.connected());
   ASSERT_TRUE(r.negotiate());
-  for (int i = 0; i < 2; i++) {
-    auto s = r.startSession();
-    ASSERT_TRUE(s);
-    EXPECT_EQ(s->first, NtStatus::kMoreProcessingRequired);
-  }
-  auto third = r.startSession();
-  ASSERT_TRUE(third);
-  EXPECT_EQ(third->first, NtStatus::kInsufficientResources);
+  for (int i = 0; i < 2; i++) ASSERT_NO_FATAL_FAILURE(expectSessionStart(r, NtStatus::kMoreProcessingRequired));
+  ASSERT_NO_FATAL_FAILURE(expectSessionStart(r, NtStatus::kInsufficientResources));
   client::SmbClient other;
   ASSERT_TRUE(other.connect(opts(smb2::kDialect311, true, false)));
   ASSERT_TRUE(other.treeConnect("share"));
@@ -107,12 +108,8 @@ TEST_F(InProcess, MaxActiveSessions) {
   ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
   RawConn r(tcp_->boundPort());
   ASSERT_TRUE(r.negotiate());
-  auto second = r.startSession();
-  ASSERT_TRUE(second);
-  EXPECT_EQ(second->first, NtStatus::kMoreProcessingRequired);
-  auto third = r.startSession();
-  ASSERT_TRUE(third);
-  EXPECT_EQ(third->first, NtStatus::kInsufficientResources);
+  ASSERT_NO_FATAL_FAILURE(expectSessionStart(r, NtStatus::kMoreProcessingRequired));
+  ASSERT_NO_FATAL_FAILURE(expectSessionStart(r, NtStatus::kInsufficientResources));
   client::SmbClient b;
   auto st = b.connect(opts(smb2::kDialect311, true, false));
   ASSERT_FALSE(st);
