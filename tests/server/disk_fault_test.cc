@@ -43,10 +43,8 @@ class FaultyHandle : public vfs::Handle {
 
 TEST_F(InProcess, DiskFaultsFailTheWriteAndLoseNothing) {
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   auto f = a.open("faulty.bin", kRw, smb2::kFileOverwriteIf, 0);
   ASSERT_TRUE(f);
   Bytes first(70000);

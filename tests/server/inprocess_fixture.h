@@ -54,6 +54,12 @@ inline void expectRoundTrip(client::SmbClient& c, const std::string& name, const
   EXPECT_EQ(back, data) << name;
 }
 
+// A session made with `o` and a tree on [share].
+inline Status connectShare(client::SmbClient& c, const client::ConnectOptions& o) {
+  SD_CHECK(c.connect(o));
+  return c.treeConnect("share");
+}
+
 namespace fs = std::filesystem;
 
 class InProcess : public ::testing::Test {

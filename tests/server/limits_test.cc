@@ -10,6 +10,8 @@ namespace sd {
 namespace {
 
 constexpr uint32_t kRw = smb2::kFileReadData | smb2::kFileWriteData;
+// An exclusive byte-range lock granted now or refused (never waits).
+constexpr uint32_t kExclusiveNow = smb2::kLockFlagExclusive | smb2::kLockFlagFailImmediately;
 
 // The first leg of one more session on `r` is answered `want`.
 void expectSessionStart(RawConn& r, NtStatus want) {
@@ -71,8 +73,7 @@ TEST_F(InProcess, MaxConnectionsInAll) {
 TEST_F(InProcess, UnauthenticatedConnectionsAreDropped) {
   reconfigure("unauthenticated timeout = 1\n", "");
   client::SmbClient good;
-  ASSERT_TRUE(good.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(good.treeConnect("share"));
+  ASSERT_TRUE(connectShare(good, opts(smb2::kDialect311, true, false)));
   RawConn half(tcp_->boundPort());
   ASSERT_TRUE(half.connected());
   const uint8_t partial[4 + 30] = {0, 0, 0, 64 + 36, 0xFE, 'S', 'M', 'B', 64, 0};
@@ -97,8 +98,7 @@ TEST_F(InProcess, MaxSessionsPerConnection) {
   for (int i = 0; i < 2; i++) ASSERT_NO_FATAL_FAILURE(expectSessionStart(r, NtStatus::kMoreProcessingRequired));
   ASSERT_NO_FATAL_FAILURE(expectSessionStart(r, NtStatus::kInsufficientResources));
   client::SmbClient other;
-  ASSERT_TRUE(other.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(other.treeConnect("share"));
+  ASSERT_TRUE(connectShare(other, opts(smb2::kDialect311, true, false)));
 }
 
 // max active sessions: sessions in the whole server, whichever connection starts them.
@@ -133,8 +133,7 @@ TEST_F(InProcess, MaxTreesPerSession) {
   auto st = a.treeConnect("share");
   ASSERT_FALSE(st);
   EXPECT_EQ(st.status(), NtStatus::kInsufficientResources);
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   ASSERT_NO_FATAL_FAILURE(expectRoundTrip(b, "t.bin", Bytes(100, 4)));
   // a's trees still serve it (its last one: [multi]).
   ASSERT_NO_FATAL_FAILURE(expectRoundTrip(a, "t.bin", Bytes(100, 5)));
@@ -145,8 +144,7 @@ TEST_F(InProcess, MaxTreesPerSession) {
 TEST_F(InProcess, MaxOpenFilesPerSession) {
   reconfigure("max open files = 3\n", "");
   client::SmbClient a, b;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   std::vector<smb2::FileId> ids;
   for (int i = 0; i < 3; i++) {
     auto f = a.open("o" + std::to_string(i), kRw, smb2::kFileOverwriteIf, 0);
@@ -156,8 +154,7 @@ TEST_F(InProcess, MaxOpenFilesPerSession) {
   auto over = a.open("o3", kRw, smb2::kFileOverwriteIf, 0);
   ASSERT_FALSE(over);
   EXPECT_EQ(over.status(), NtStatus::kInsufficientResources);
-  ASSERT_TRUE(b.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(b.treeConnect("share"));
+  ASSERT_TRUE(connectShare(b, opts(smb2::kDialect311, true, false)));
   std::vector<smb2::FileId> theirs;
   for (int i = 0; i < 3; i++) {
     auto f = b.open("o" + std::to_string(i), smb2::kFileReadData, smb2::kFileOpen, 0);
@@ -176,14 +173,12 @@ TEST_F(InProcess, MaxOpenFilesPerSession) {
 TEST_F(InProcess, MaxLocksPerOpen) {
   reconfigure("max locks per open = 2\n", "");
   client::SmbClient a;
-  ASSERT_TRUE(a.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(a.treeConnect("share"));
+  ASSERT_TRUE(connectShare(a, opts(smb2::kDialect311, true, false)));
   auto f = a.open("locks.bin", kRw, smb2::kFileOverwriteIf, 0);
   ASSERT_TRUE(f);
-  const uint32_t x = smb2::kLockFlagExclusive | smb2::kLockFlagFailImmediately;
-  ASSERT_TRUE(a.lock(*f, 0, 1, x));
-  ASSERT_TRUE(a.lock(*f, 10, 1, x));
-  auto st = a.lock(*f, 20, 1, x);
+  ASSERT_TRUE(a.lock(*f, 0, 1, kExclusiveNow));
+  ASSERT_TRUE(a.lock(*f, 10, 1, kExclusiveNow));
+  auto st = a.lock(*f, 20, 1, kExclusiveNow);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.status(), NtStatus::kInsufficientResources);
   auto blocking = a.lock(*f, 30, 1, smb2::kLockFlagExclusive);
@@ -191,10 +186,10 @@ TEST_F(InProcess, MaxLocksPerOpen) {
   EXPECT_EQ(blocking.status(), NtStatus::kInsufficientResources);
   auto g = a.open("locks.bin", kRw, smb2::kFileOpen, 0);
   ASSERT_TRUE(g);
-  EXPECT_TRUE(a.lock(*g, 20, 1, x));
+  EXPECT_TRUE(a.lock(*g, 20, 1, kExclusiveNow));
   ASSERT_TRUE(a.lock(*f, 10, 1, smb2::kLockFlagUnlock));
-  EXPECT_TRUE(a.lock(*f, 20, 1, x).status() == NtStatus::kLockNotGranted);  // g holds it
-  EXPECT_TRUE(a.lock(*f, 40, 1, x));
+  EXPECT_TRUE(a.lock(*f, 20, 1, kExclusiveNow).status() == NtStatus::kLockNotGranted);  // g holds it
+  EXPECT_TRUE(a.lock(*f, 40, 1, kExclusiveNow));
 }
 
 // max blocking locks: with one blocking LOCK waiting on the connection, the next one that would
@@ -203,15 +198,12 @@ TEST_F(InProcess, MaxLocksPerOpen) {
 TEST_F(InProcess, MaxBlockingLocksPerConnection) {
   reconfigure("max blocking locks = 1\n", "");
   client::SmbClient holder, waiter;
-  ASSERT_TRUE(holder.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(holder.treeConnect("share"));
-  ASSERT_TRUE(waiter.connect(opts(smb2::kDialect311, true, false)));
-  ASSERT_TRUE(waiter.treeConnect("share"));
+  ASSERT_TRUE(connectShare(holder, opts(smb2::kDialect311, true, false)));
+  ASSERT_TRUE(connectShare(waiter, opts(smb2::kDialect311, true, false)));
   auto h = holder.open("bl.bin", kRw, smb2::kFileOverwriteIf, 0);
   ASSERT_TRUE(h);
-  const uint32_t x = smb2::kLockFlagExclusive | smb2::kLockFlagFailImmediately;
-  ASSERT_TRUE(holder.lock(*h, 0, 10, x));
-  ASSERT_TRUE(holder.lock(*h, 100, 10, x));
+  ASSERT_TRUE(holder.lock(*h, 0, 10, kExclusiveNow));
+  ASSERT_TRUE(holder.lock(*h, 100, 10, kExclusiveNow));
   auto w = waiter.open("bl.bin", kRw, smb2::kFileOpen, 0);
   ASSERT_TRUE(w);
   auto first = std::async(std::launch::async, [&] { return waiter.lock(*w, 0, 10, smb2::kLockFlagExclusive); });
