@@ -273,6 +273,15 @@ const KeySpec kKeys[] = {
     {"smb2 max write", kInGlobal, kApplied, number<&Global::smb2_max_write, (8u << 20), true>},
     {"smb2 max trans", kInGlobal, kApplied, number<&Global::smb2_max_trans, (8u << 20), true>},
     {"max connections", kInGlobal, kApplied, number<&Global::max_connections, 65536>},
+    {"max ip connections", kInGlobal, kApplied, number<&Global::max_ip_connections, 65536>},
+    {"unauthenticated timeout", kInGlobal, kApplied, number<&Global::unauthenticated_timeout, 3600>},
+    {"max active sessions", kInGlobal, kApplied, number<&Global::max_active_sessions, (1u << 20), false, 1>},
+    {"max sessions per connection", kInGlobal, kApplied,
+     number<&Global::max_sessions_per_connection, 65536, false, 1>},
+    {"max trees per session", kInGlobal, kApplied, number<&Global::max_trees_per_session, 65536, false, 1>},
+    {"max open files", kInGlobal, kApplied, number<&Global::max_open_files, (1u << 20), false, 1>},
+    {"max locks per open", kInGlobal, kApplied, number<&Global::max_locks_per_open, (1u << 20), false, 1>},
+    {"max blocking locks", kInGlobal, kApplied, number<&Global::max_blocking_locks, 65536, false, 1>},
     {"guest account", kInGlobal, kApplied, text<&Global::guest_account>},
     {"map to guest", kInGlobal, kApplied, choice<&Global::map_to_guest, kMapToGuestWords>},
     {"fallback unix account", kInGlobal, kApplied, text<&Global::fallback_unix_account>},
@@ -308,7 +317,7 @@ const KeySpec kKeys[] = {
     {"smb direct provider", kInGlobal, kApplied, choice<&Global::smb_direct_provider, kProviderWords>},
     {"ipc timeout|deadtime|share fake fscaps|kerberos service name|kerberos keytab file|"
      "tcp recv buffer size|tcp send buffer size|root directory|"
-     "server max protocol|max active sessions|max open files|netbios alias|logging|smb2 max credits",
+     "server max protocol|netbios alias|logging|smb2 max credits",
      kInGlobal, kNone, noEffect},
 
     // Shares

@@ -30,6 +30,17 @@ struct Global {
   uint32_t smb2_max_write = 8 * 1024 * 1024;
   uint32_t smb2_max_trans = 8 * 1024 * 1024;
   uint32_t max_connections = 0;
+  // Limits that keep one client from exhausting the server (docs/CONFIG.md). Past each, the
+  // request is answered STATUS_INSUFFICIENT_RESOURCES (a connection is closed unread); 0 in
+  // `max ip connections` and `unauthenticated timeout` means no limit.
+  uint32_t max_ip_connections = 256;       // connections from one client address (TCP + SMB Direct)
+  uint32_t unauthenticated_timeout = 30;   // seconds from accept to the first valid session
+  uint32_t max_active_sessions = 1024;     // sessions in the whole server (ksmbd's key)
+  uint32_t max_sessions_per_connection = 64;
+  uint32_t max_trees_per_session = 1024;
+  uint32_t max_open_files = 16384;         // opens of one session on one connection (Samba's key)
+  uint32_t max_locks_per_open = 8192;      // byte-range lock ranges held by one open
+  uint32_t max_blocking_locks = 512;       // LOCK requests waiting for a range, per connection
   std::string guest_account = "nobody";
   // The Unix account an authenticated user with no Unix account of their own acts as; empty:
   // such a user is refused (STATUS_LOGON_FAILURE). Only when smbdirectd runs as root.

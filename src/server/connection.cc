@@ -74,6 +74,21 @@ Connection::Connection(std::shared_ptr<ServerState> state, std::shared_ptr<Trans
 
 Connection::~Connection() { onDisconnect(); }
 
+std::unique_ptr<MessageHandler> acceptConnection(std::shared_ptr<ServerState> state,
+                                                 std::shared_ptr<Transport> transport) {
+  if (!state->admitsPeer(transport->info().peer)) {
+    LOG_WARN("refusing connection from %s (%s): hosts allow / hosts deny", transport->info().peer.c_str(),
+             transport->info().kind.c_str());
+    return nullptr;
+  }
+  auto slot = state->admitConnection(transport->info().peer);
+  if (!slot) return nullptr;
+  auto c = std::make_unique<Connection>(state, transport);
+  c->admission_ = std::move(slot);
+  state->closeUnlessAuthenticated(transport, c->authenticated_);
+  return c;
+}
+
 void Connection::fail(const char* why) {
   LOG_WARN("%s: %s; closing connection", transport_->info().peer.c_str(), why);
   closed_ = true;
@@ -91,6 +106,8 @@ void Connection::onDisconnect() {
     std::lock_guard<std::mutex> lk(mu_);
     opens.swap(opens_);
     sessions.swap(sessions_);
+    open_sessions_.clear();
+    opens_per_session_.clear();
   }
   // Opens attached here (a reconnect may have taken one to another connection): durable ones
   // are kept for a reconnect, the others end.
@@ -111,6 +128,15 @@ std::shared_ptr<Session> Connection::findSession(uint64_t id) {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
+}
+size_t Connection::sessionCount() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return sessions_.size();
+}
+Status Connection::roomForSession() {
+  if (sessionCount() >= state_->global().max_sessions_per_connection)
+    return err(NtStatus::kInsufficientResources, "max sessions per connection");
+  return ok();
 }
 void Connection::addSession(const std::shared_ptr<Session>& s) {
   bool added;
@@ -140,10 +166,26 @@ void Connection::trackOpen(const std::shared_ptr<Open>& o) {
   o->connection_id = id_;
   std::lock_guard<std::mutex> lk(mu_);
   opens_[o->volatile_id] = o;
+  if (open_sessions_.count(o->volatile_id)) return;
+  uint64_t sid = o->session_id;
+  open_sessions_[o->volatile_id] = sid;
+  opens_per_session_[sid]++;
 }
 void Connection::untrackOpen(uint64_t volatile_id) {
   std::lock_guard<std::mutex> lk(mu_);
   opens_.erase(volatile_id);
+  auto it = open_sessions_.find(volatile_id);
+  if (it == open_sessions_.end()) return;
+  auto n = opens_per_session_.find(it->second);
+  if (n != opens_per_session_.end() && --n->second == 0) opens_per_session_.erase(n);
+  open_sessions_.erase(it);
+}
+Status Connection::roomForOpen(uint64_t session_id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto n = opens_per_session_.find(session_id);
+  if (n != opens_per_session_.end() && n->second >= state_->global().max_open_files)
+    return err(NtStatus::kInsufficientResources, "max open files");
+  return ok();
 }
 
 std::shared_ptr<Open> Connection::findOpen(Request& req, uint64_t persistent_id,

@@ -162,13 +162,22 @@ class Connection : public MessageHandler {
   };
   const std::shared_ptr<Life>& life() { return life_; }
   Negotiated& negotiated() { return neg_; }
+  // A session became valid on this connection: the unauthenticated timeout no longer applies.
+  void authenticated() { authenticated_->store(true); }
   // Sessions established or bound on this connection (Connection.SessionTable).
   std::shared_ptr<Session> findSession(uint64_t id);
+  size_t sessionCount();
+  // May one more session be set up or bound here (`max sessions per connection`)?
+  // STATUS_INSUFFICIENT_RESOURCES when not.
+  Status roomForSession();
   void addSession(const std::shared_ptr<Session>& s);
   void removeSession(uint64_t id);
   // Opens made through this connection, closed when it goes away.
   void trackOpen(const std::shared_ptr<Open>& o);
   void untrackOpen(uint64_t volatile_id);
+  // May session `session_id` make one more open through this connection (`max open files`)?
+  // STATUS_INSUFFICIENT_RESOURCES when not.
+  Status roomForOpen(uint64_t session_id);
   std::shared_ptr<Open> findOpen(Request& req, uint64_t persistent_id, uint64_t volatile_id);
   // The open a request names, or STATUS_FILE_CLOSED.
   Result<std::shared_ptr<Open>> openOf(Request& req, const smb2::FileId& id);
@@ -240,6 +249,11 @@ class Connection : public MessageHandler {
   std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<Session>> sessions_;
   std::map<uint64_t, std::shared_ptr<Open>> opens_;
+  std::map<uint64_t, uint64_t> open_sessions_;       // volatile id -> the session it counts for
+  std::map<uint64_t, uint32_t> opens_per_session_;   // `max open files`
+  std::shared_ptr<std::atomic<bool>> authenticated_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<void> admission_;  // ServerState::admitConnection's slot
+  friend std::unique_ptr<MessageHandler> acceptConnection(std::shared_ptr<ServerState>, std::shared_ptr<Transport>);
   std::map<uint64_t, Bytes> channel_keys_;
   std::map<uint64_t, Binding> bindings_;
   bool closed_ = false;
@@ -249,6 +263,11 @@ class Connection : public MessageHandler {
   std::mutex spare_mu_;
   Bytes spare_;  // takeResponseBuffer()
 };
+
+// A new connection (TCP or SMB Direct), or null when it is refused before anything is read:
+// [global] hosts allow / hosts deny, max connections, max ip connections. An admitted one is
+// closed if no session is valid on it within `unauthenticated timeout`.
+std::unique_ptr<MessageHandler> acceptConnection(std::shared_ptr<ServerState> state, std::shared_ptr<Transport> transport);
 
 // The per-command handlers, one file each (server/smb2_<command>.cc).
 Status handleNegotiate(Connection& c, Request& r);

@@ -30,8 +30,19 @@ bool LockTable::conflictsLocked(const ByteRange& r) const {
   return false;
 }
 
+Status LockTable::roomLocked(const ByteRange& r) const {
+  uint32_t max = max_per_open_.load(std::memory_order_relaxed), n = 0;
+  auto it = by_file_.find(r.file_key);
+  if (it != by_file_.end())
+    for (const auto& l : it->second) n += l.open_id == r.open_id;
+  for (const auto& w : waiters_) n += w.range.open_id == r.open_id;
+  if (n >= max) return err(NtStatus::kInsufficientResources, "max locks per open");
+  return ok();
+}
+
 Status LockTable::lock(const ByteRange& r) {
   std::lock_guard<std::mutex> lk(mu_);
+  SD_CHECK(roomLocked(r));
   if (conflictsLocked(r)) return err(NtStatus::kLockNotGranted, "conflicting lock");
   by_file_[r.file_key].push_back(r);
   return ok();
@@ -39,6 +50,7 @@ Status LockTable::lock(const ByteRange& r) {
 
 Result<uint64_t> LockTable::lockOrWait(const ByteRange& r, Done done) {
   std::lock_guard<std::mutex> lk(mu_);
+  SD_CHECK(roomLocked(r));
   if (!conflictsLocked(r)) {
     by_file_[r.file_key].push_back(r);
     return uint64_t(0);

@@ -1,6 +1,7 @@
 // Byte-range locks across all opens of the server (MS-FSA 2.1.5.7 semantics, in memory).
 // Thread-safe.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -24,6 +25,9 @@ class LockTable {
  public:
   using Done = std::function<void(NtStatus)>;
 
+  // Past `max` ranges held or awaited by one open, lock and lockOrWait answer
+  // STATUS_INSUFFICIENT_RESOURCES (`max locks per open`).
+  void setMaxPerOpen(uint32_t max) { max_per_open_ = max; }
   Status lock(const ByteRange& r);
   // Removes one lock of r's open on exactly r's range: of r's kind if there is one (SMB unlocks
   // pass exclusive, so a stacked exclusive lock goes before shared ones), else of the other.
@@ -45,6 +49,8 @@ class LockTable {
   static bool overlaps(const ByteRange& a, uint64_t off, uint64_t len);
   static bool locksOverlap(const ByteRange& a, const ByteRange& b);
   bool conflictsLocked(const ByteRange& r) const;
+  Status roomLocked(const ByteRange& r) const;
+  std::atomic<uint32_t> max_per_open_{UINT32_MAX};
   // Grants queued waiters of `file_key` that no longer conflict; returns their callbacks.
   std::vector<Done> grantWaitersLocked(uint64_t file_key);
   struct Waiter {

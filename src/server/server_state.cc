@@ -10,6 +10,7 @@
 #include "crypto/random.h"
 #include "server/connection.h"
 #include "server/session.h"
+#include "server/transport.h"
 
 namespace sd::server {
 
@@ -20,6 +21,94 @@ ServerState::ServerState()
   Bytes salt = crypto::randomBytes(8);
   session_salt_ = le64(salt.data());
   start_time_ = filetimeNow();
+}
+
+ServerState::~ServerState() {
+  {
+    std::lock_guard<std::mutex> lk(unauth_mu_);
+    unauth_stop_ = true;
+  }
+  unauth_cv_.notify_all();
+  if (unauth_thread_.joinable()) unauth_thread_.join();
+}
+
+namespace {
+// "addr:port" or "[v6]:port" -> "addr" / "v6".
+std::string peerAddress(std::string_view peer) {
+  size_t colon = peer.rfind(':');
+  std::string_view a = colon == std::string_view::npos ? peer : peer.substr(0, colon);
+  if (a.size() >= 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
+  return std::string(a);
+}
+}  // namespace
+
+std::shared_ptr<void> ServerState::admitConnection(std::string_view peer) {
+  uint32_t max_total, max_ip;
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    max_total = global_.max_connections;
+    max_ip = global_.max_ip_connections;
+  }
+  std::string addr = peerAddress(peer);
+  std::lock_guard<std::mutex> lk(conn_mu_);
+  uint32_t& from_addr = connections_by_address_[addr];
+  if ((max_total && connections_ >= max_total) || (max_ip && from_addr >= max_ip)) {
+    LOG_WARN("refusing connection from %.*s: %s (%u) reached", int(peer.size()), peer.data(),
+             max_total && connections_ >= max_total ? "max connections" : "max ip connections",
+             max_total && connections_ >= max_total ? max_total : max_ip);
+    if (from_addr == 0) connections_by_address_.erase(addr);
+    return nullptr;
+  }
+  connections_++;
+  from_addr++;
+  // (The state itself as the pointer: a null one would read as a refusal.)
+  return std::shared_ptr<void>(static_cast<void*>(this), [this, addr](void*) {
+    std::lock_guard<std::mutex> lk(conn_mu_);
+    connections_--;
+    auto it = connections_by_address_.find(addr);
+    if (it != connections_by_address_.end() && --it->second == 0) connections_by_address_.erase(it);
+  });
+}
+
+void ServerState::closeUnlessAuthenticated(std::weak_ptr<Transport> transport,
+                                           std::shared_ptr<std::atomic<bool>> authenticated) {
+  uint32_t seconds;
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    seconds = global_.unauthenticated_timeout;
+  }
+  if (seconds == 0) return;
+  std::lock_guard<std::mutex> lk(unauth_mu_);
+  // One timeout for all: deadlines arrive in order (a reload that shortens it only delays the
+  // connections accepted after it by at most the old timeout).
+  unauth_.push_back({std::chrono::steady_clock::now() + std::chrono::seconds(seconds), std::move(transport),
+                     std::move(authenticated)});
+  if (!unauth_thread_.joinable()) unauth_thread_ = std::thread([this] { closeUnauthenticatedLoop(); });
+  unauth_cv_.notify_all();
+}
+
+void ServerState::closeUnauthenticatedLoop() {
+  std::unique_lock<std::mutex> lk(unauth_mu_);
+  while (!unauth_stop_) {
+    if (unauth_.empty()) {
+      unauth_cv_.wait(lk);
+      continue;
+    }
+    if (std::chrono::steady_clock::now() < unauth_.front().deadline) {
+      unauth_cv_.wait_until(lk, unauth_.front().deadline);
+      continue;
+    }
+    Unauthenticated due = std::move(unauth_.front());
+    unauth_.pop_front();
+    if (due.authenticated->load()) continue;
+    auto t = due.transport.lock();
+    if (!t) continue;
+    lk.unlock();
+    LOG_WARN("%s: no session within unauthenticated timeout; closing connection", t->info().peer.c_str());
+    t->close();
+    t.reset();
+    lk.lock();
+  }
 }
 
 Status ServerState::configure(const config::Config& cfg, UserLookup users) {
@@ -36,6 +125,7 @@ Status ServerState::configure(const config::Config& cfg, UserLookup users) {
       break;
   }
   changes_->setMaxWatches(cfg.global.max_notify_watches);
+  locks_.setMaxPerOpen(cfg.global.max_locks_per_open);
   durable_handles_on_ = cfg.global.durable_handles;
   std::map<std::string, std::shared_ptr<ShareRuntime>> shares;
   for (const auto& sc : cfg.shares) {
@@ -121,8 +211,14 @@ std::optional<std::array<uint8_t, 16>> ServerState::lookupUser(std::string_view 
 }
 
 std::shared_ptr<Session> ServerState::newSession() {
+  uint32_t max_sessions;
+  {
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    max_sessions = global_.max_active_sessions;
+  }
   auto s = std::make_shared<Session>();
   std::lock_guard<std::mutex> lk(sess_mu_);
+  if (sessions_.size() >= max_sessions) return nullptr;
   // Session ids: a per-boot salt mixed with a sequence, never 0 or all-ones.
   do {
     uint64_t seq = next_session_seq_.fetch_add(1);

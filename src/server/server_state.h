@@ -5,6 +5,8 @@
 // without a shared_ptr.
 #pragma once
 #include <array>
+#include <chrono>
+#include <deque>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -13,6 +15,8 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
+#include <condition_variable>
 #include <unordered_map>
 #include <vector>
 
@@ -42,9 +46,12 @@ struct ShareRuntime {
 // Looks up a user's NT hash (from the user database); nullopt when unknown.
 using UserLookup = std::function<std::optional<std::array<uint8_t, 16>>(std::string_view user)>;
 
+class Transport;
+
 class ServerState {
  public:
   ServerState();
+  ~ServerState();
 
   // Installs (or, on SIGHUP, replaces) the configuration and user database. Existing tree
   // connects keep the share runtime they were made with; new ones see the new table.
@@ -59,10 +66,20 @@ class ServerState {
   // configured now (a reload applies to the next connection).
   bool admitsPeer(std::string_view peer) const;
 
+  // A connection's place in the server's counts of connections, in all and from its client's
+  // address ([global] max connections, max ip connections; TCP and SMB Direct together),
+  // released when the last copy is destroyed. Null when a limit refuses the connection.
+  std::shared_ptr<void> admitConnection(std::string_view peer);
+  // Closes `transport` once `unauthenticated timeout` has passed unless `authenticated` is set
+  // by then (a client that stalls in NEGOTIATE or SESSION_SETUP, or halfway through a message,
+  // before any session is valid). One thread for the server, started by the first call.
+  void closeUnlessAuthenticated(std::weak_ptr<Transport> transport, std::shared_ptr<std::atomic<bool>> authenticated);
+
   const std::array<uint8_t, 16>& serverGuid() const { return server_guid_; }
   uint64_t startTime() const { return start_time_; }
 
-  // Sessions: ids are random-looking and never reused while the server runs.
+  // Sessions: ids are random-looking and never reused while the server runs. Null when the
+  // server holds `max active sessions` already.
   std::shared_ptr<Session> newSession();
   std::shared_ptr<Session> findSession(uint64_t id) const;
   void removeSession(uint64_t id);
@@ -160,6 +177,22 @@ class ServerState {
   std::atomic<bool> durable_handles_on_{true};
   mutable std::mutex replay_mu_;
   std::map<std::pair<std::array<uint8_t, 16>, smb2::CreateGuid>, std::weak_ptr<Open>> replayable_;
+  // Connections counted by admitConnection: in all and by client address.
+  std::mutex conn_mu_;
+  uint32_t connections_ = 0;
+  std::unordered_map<std::string, uint32_t> connections_by_address_;
+  // closeUnlessAuthenticated's deadlines, earliest first, and the thread that keeps them.
+  struct Unauthenticated {
+    std::chrono::steady_clock::time_point deadline;
+    std::weak_ptr<Transport> transport;
+    std::shared_ptr<std::atomic<bool>> authenticated;
+  };
+  void closeUnauthenticatedLoop();
+  std::mutex unauth_mu_;
+  std::condition_variable unauth_cv_;
+  std::deque<Unauthenticated> unauth_;
+  bool unauth_stop_ = false;
+  std::thread unauth_thread_;
   // Last: its scavenger closes opens through the tables above, and stops first.
   DurableTable durables_;
 };

@@ -628,6 +628,7 @@ Status replayDurable(Connection& c, Request& r, const smb2::CreateRequest& req, 
 
 Status handleCreate(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeCreateRequest(r.msg));
+  SD_CHECK(c.roomForOpen(r.session->session_id));
   const auto durable = SD_TRY(durableContexts(c, req));
   // A reconnect ignores the request's other fields (MS-SMB2 3.3.5.9.7).
   if (durable.reconnect() && !r.tree->share->ipc) return reconnectDurable(c, r, req, durable);

@@ -62,6 +62,21 @@ Status handleLock(Connection& c, Request& r) {
     auto reply = c.asyncReply(r, async_id);
     auto pending = c.pending();
     auto gate = std::make_shared<InterimGate>();
+    // Past `max blocking locks` waiting on this connection, the lock is tried once: one that
+    // would wait is answered STATUS_INSUFFICIENT_RESOURCES (MS-SMB2 3.3.4.2: no async).
+    size_t waiting;
+    {
+      std::lock_guard<std::mutex> lk(pending->mu);
+      waiting = pending->by_async_id.size() - pending->notifies;
+    }
+    if (waiting >= c.state().global().max_blocking_locks) {
+      Status st = c.state().locks().lock(br);
+      if (!st && st.error().status == NtStatus::kLockNotGranted)
+        return err(NtStatus::kInsufficientResources, "max blocking locks");
+      SD_CHECK(st);
+      smb2::encodeLockResponse(smb2::LockResponse{}, r.out);
+      return ok();
+    }
     auto waiter = SD_TRY(c.state().locks().lockOrWait(br, [reply, pending, async_id, gate](NtStatus st) {
       {
         std::lock_guard<std::mutex> lk(pending->mu);

@@ -40,6 +40,7 @@ Status bindSession(Connection& c, Request& r, const smb2::SessionSetupRequest& r
   if (session_user->guest || session_user->anonymous || session->keys.signing_key.empty())
     return err(NtStatus::kRequestNotAccepted, "guest sessions cannot be bound");
   if (c.findSession(session->session_id)) return err(NtStatus::kRequestNotAccepted, "already bound here");
+  SD_CHECK(c.roomForSession());
   auto& bindings = c.bindings();
   auto it = bindings.find(session->session_id);
   if (it == bindings.end()) {
@@ -78,6 +79,7 @@ Status bindSession(Connection& c, Request& r, const smb2::SessionSetupRequest& r
   bindings.erase(it);
   c.setChannelKey(session->session_id, std::move(key));
   c.addSession(session);
+  c.authenticated();
   r.session = session;
   r.sign_response = true;  // with the channel's key
   smb2::encodeSessionSetupResponse(resp, r.out);
@@ -134,7 +136,9 @@ Result<std::shared_ptr<Session>> setupSession(Connection& c, Request& r) {
   auto& neg = c.negotiated();
   std::shared_ptr<Session> session;
   if (r.hdr.session_id == 0) {
+    SD_CHECK(c.roomForSession());
     session = c.state().newSession();
+    if (!session) return err(NtStatus::kInsufficientResources, "max active sessions");
     session->dialect = neg.dialect;
     session->preauth_hash = neg.preauth_hash;
     c.addSession(session);
@@ -171,6 +175,7 @@ Status mapToGuest(Connection& c, Request& r, Session& session) {
   becomeUser(c, session, who);
   session.auth.reset();
   session.state = Session::State::kValid;
+  c.authenticated();
   smb2::SessionSetupResponse gresp;
   gresp.session_flags = smb2::kSessionFlagIsGuest;
   smb2::encodeSessionSetupResponse(gresp, r.out);
@@ -228,6 +233,7 @@ Status establishSession(Connection& c, Request& r, Session& session, smb2::Sessi
   }
   session.auth.reset();
   session.state = Session::State::kValid;
+  c.authenticated();
   return ok();
 }
 

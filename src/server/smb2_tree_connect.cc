@@ -83,6 +83,8 @@ Status handleTreeConnect(Connection& c, Request& r) {
       who = s.current_user;
       continue;
     }
+    if (s.trees.size() >= c.state().global().max_trees_per_session)
+      return err(NtStatus::kInsufficientResources, "max trees per session");
     tree->tree_id = s.next_tree_id++;
     s.trees[tree->tree_id] = tree;
     break;

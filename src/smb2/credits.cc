@@ -8,7 +8,9 @@ CreditWindow::CreditWindow(uint32_t max_credits) : max_(std::max<uint32_t>(max_c
 
 Status CreditWindow::consume(uint64_t id, uint16_t charge) {
   uint64_t n = std::max<uint16_t>(charge, 1);
-  if (id < low_ || id - low_ + n > balance_) return fatal(NtStatus::kInvalidParameter, "message id outside window");
+  // Without overflow: an id just below 2^64 is outside the window, not a wrap to its start.
+  if (id < low_ || id - low_ >= balance_ || n > balance_ - (id - low_))
+    return fatal(NtStatus::kInvalidParameter, "message id outside window");
   uint64_t rel = id - low_;
   if (used_.size() < rel + n) used_.resize(size_t(rel + n), false);
   for (uint64_t i = rel; i < rel + n; i++)

@@ -184,17 +184,10 @@ std::optional<int> parseOptions(int argc, char** argv, DaemonOptions& d) {
   return std::nullopt;
 }
 
-// Every new connection, TCP or SMB Direct: refused before anything is read when [global]
-// hosts allow / hosts deny keep its address out.
+// Every new connection, TCP or SMB Direct: refused before anything is read by [global] hosts
+// allow / hosts deny, max connections and max ip connections (server::acceptConnection).
 sd::runtime::TcpServer::Factory connectionFactory(std::shared_ptr<sd::server::ServerState> state) {
-  return [state](std::shared_ptr<sd::server::Transport> t) -> std::unique_ptr<sd::server::MessageHandler> {
-    if (!state->admitsPeer(t->info().peer)) {
-      LOG_WARN("refusing connection from %s (%s): hosts allow / hosts deny",
-               t->info().peer.c_str(), t->info().kind.c_str());
-      return nullptr;
-    }
-    return std::make_unique<sd::server::Connection>(state, std::move(t));
-  };
+  return [state](std::shared_ptr<sd::server::Transport> t) { return sd::server::acceptConnection(state, std::move(t)); };
 }
 
 // Into the background (unless -n), then the pid file; false on failure (said).

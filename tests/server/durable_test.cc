@@ -17,12 +17,6 @@ smb2::DurableRequestV2 durableRequest(uint32_t timeout_ms) {
   return d;
 }
 
-// A signed session on [share].
-Status connectShare(client::SmbClient& c, const client::ConnectOptions& o) {
-  SD_CHECK(c.connect(o));
-  return c.treeConnect("share");
-}
-
 // Waits (bounded) until the server keeps `n` durable opens.
 bool keptBecomes(server::ServerState& st, size_t n, int ms = 3000) {
   for (int i = 0; i < ms / 10; i++) {

@@ -54,6 +54,12 @@ inline void expectRoundTrip(client::SmbClient& c, const std::string& name, const
   EXPECT_EQ(back, data) << name;
 }
 
+// A session made with `o` and a tree on [share].
+inline Status connectShare(client::SmbClient& c, const client::ConnectOptions& o) {
+  SD_CHECK(c.connect(o));
+  return c.treeConnect("share");
+}
+
 namespace fs = std::filesystem;
 
 class InProcess : public ::testing::Test {
@@ -76,7 +82,7 @@ class InProcess : public ::testing::Test {
     });
     auto state = state_;
     tcp_ = std::make_unique<runtime::TcpServer>([state](std::shared_ptr<server::Transport> t) {
-      return std::make_unique<server::Connection>(state, std::move(t));
+      return server::acceptConnection(state, std::move(t));
     });
     runtime::ListenSpec spec;
     spec.addresses = {"127.0.0.1"};
@@ -85,7 +91,7 @@ class InProcess : public ::testing::Test {
     tcp_->start();
     // SMB Direct beside TCP, on the software iWARP provider.
     rdma_ = std::make_unique<runtime::RdmaServer>([state](std::shared_ptr<server::Transport> t) {
-      return std::make_unique<server::Connection>(state, std::move(t));
+      return server::acceptConnection(state, std::move(t));
     });
     ASSERT_TRUE(rdma_->listen(rdma::findProvider("soft"), "127.0.0.1", 0, runtime::smbDirectOptions(state_->global()), 0));
     rdma_->start();

@@ -289,6 +289,21 @@ TEST(Credits, WindowRejectsReuseAndOutOfWindow) {
   EXPECT_LE(cw.grant(1000, 1), 100);
 }
 
+// MessageIds at the top of the 64-bit range do not wrap to the window's start (they were
+// accepted, and consumed no credit, when the window's end was computed with overflow).
+TEST(Credits, MessageIdsDoNotWrap) {
+  CreditWindow cw(100);
+  EXPECT_FALSE(cw.consume(~0ull, 1));
+  EXPECT_FALSE(cw.consume(~0ull - 1, 2));
+  EXPECT_FALSE(cw.consume(~0ull - 5, 8));
+  EXPECT_TRUE(cw.consume(0, 1));
+  EXPECT_EQ(cw.grant(9, 1), 9);
+  EXPECT_FALSE(cw.consume(~0ull, 1));
+  EXPECT_FALSE(cw.consume(~0ull - 8, 9));
+  EXPECT_TRUE(cw.consume(1, 9));    // the whole window
+  EXPECT_FALSE(cw.consume(10, 1));  // nothing granted beyond it
+}
+
 TEST(Frame, DecoderYieldsWholeFramesAndRejectsOversize) {
   FrameDecoder d(1024);
   Bytes s = fromHex("00000003 aabbcc 00000001 dd");
