@@ -2,14 +2,14 @@
 # Throughput of get and put of a 1 GiB file against smbdirectd and against Samba's smbd, on
 # loopback, in the same run, with Samba's smbclient and with our smbdirect CLI. Each case runs RUNS times (after one warm-up);
 # the median is reported; the servers alternate run by run. Results go to bench/results/smbclient_vs_samba.md.
-# Usage: bench/smbclient_vs_samba.sh [build-dir]   (env: SIZE_MB=1024 RUNS=5 OPS="get put")
+# Usage: bench/smbclient_vs_samba.sh [build-dir]   (env: SIZE_MB=1024 RUNS=6 OPS="get put")
 # OPS=put measures uploads alone (a shorter run for put's figures).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build/release}
 SMBDIRECTD=$BUILD/src/tools/smbdirectd
 SIZE_MB=${SIZE_MB:-1024}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-6}
 OPS=${OPS:-get put}
 . "$HERE/lib.sh"
 need_built "$SMBDIRECTD"
@@ -52,7 +52,9 @@ timed_cli() {
 # Runs alternate the servers (odd runs smbdirectd first, even runs Samba first): this VM returns
 # freed memory to its host, so whichever server writes right after the other pays for touching
 # fresh pages (bench/results/smbclient_vs_samba.md); alternating gives both the same conditions.
-# The clients alternate too (odd runs smbclient first), and every put starts after a sync (not
+# The clients alternate too: on smbdirectd smbclient goes first in odd runs, on Samba in even
+# runs (so in each run each client is first once, and with an even RUNS each client is first on
+# each server equally often), and every put starts after a sync (not
 # timed): a put that starts while the previous put's GiB is still being written back takes 2-3x
 # as long, whichever client it is (2026-12-07 in the results), so without these the client that
 # always went second (our CLI) was measured at about half of smbclient's put.
@@ -83,10 +85,11 @@ for server in smbdirectd samba; do
 done
 for i in $(seq 1 "$RUNS"); do
   order="smbdirectd samba"; [ $((i % 2)) = 0 ] && order="samba smbdirectd"
-  clients="smbclient cli"; [ $((i % 2)) = 0 ] && clients="cli smbclient"
   for op in $OPS; do
     for server in $order; do
       port=$([ $server = smbdirectd ] && echo "$SD_PORT" || echo "$SAMBA_PORT")
+      clients="smbclient cli"
+      [ $(( (i + $([ $server = samba ] && echo 1 || echo 0)) % 2 )) = 0 ] && clients="cli smbclient"
       for client in $clients; do transfer "$client" "$op" "$server" "$port"; done
     done
   done
@@ -105,7 +108,7 @@ OUT=$HERE/results/smbclient_vs_samba.md
 {
   echo "# smbclient get/put of ${SIZE_MB} MiB: smbdirectd vs Samba smbd (loopback)"
   echo
-  echo "Command: \`bench/smbclient_vs_samba.sh\` (SIZE_MB=$SIZE_MB RUNS=$RUNS OPS=\"$OPS\", median of $RUNS runs after a warm-up, servers and clients alternating run by run, a sync before each put, SMB 3.1.1, signing as negotiated by default)"
+  echo "Command: \`bench/smbclient_vs_samba.sh\` (SIZE_MB=$SIZE_MB RUNS=$RUNS OPS=\"$OPS\", median of $RUNS runs after a warm-up, servers alternating run by run, clients run by run and server by server, a sync before each put, SMB 3.1.1, signing as negotiated by default)"
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(uname -r), smbclient $(smbclient --version | head -1)"
   echo
   echo "| client and operation | smbdirectd MiB/s | Samba smbd MiB/s | smbdirectd/Samba |"
