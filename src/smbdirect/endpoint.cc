@@ -378,7 +378,8 @@ Result<uint64_t> Endpoint::startRdma(rdma::WrOpcode op, uint8_t* local, size_t l
   if (auto st = postLocked(wrs, &posted); !st) {
     rdma_wrs_inflight_ -= uint32_t(wrs.size());
     ops_.erase(id);
-    failLocked(NtStatus::kConnectionDisconnected, "cannot post an RDMA transfer");
+    failLocked(NtStatus::kConnectionDisconnected, std::string("cannot post an RDMA transfer: ") + st.error().what + " (" +
+                                                      ntStatusName(st.error().status) + ")");
     return st.error();
   }
   return id;

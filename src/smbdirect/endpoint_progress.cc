@@ -201,7 +201,9 @@ void Endpoint::ringDoorbellLocked() {
   held_.sges.clear();
   if (closedLocked()) return;
   takeCompletionsLocked();
-  if (!st) failLocked(NtStatus::kConnectionDisconnected, "cannot post held work requests");
+  if (!st)
+    failLocked(NtStatus::kConnectionDisconnected,
+               std::string("cannot post held work requests: ") + st.error().what + " (" + ntStatusName(st.error().status) + ")");
 }
 
 Endpoint::Batch::Batch(Endpoint& e) : e_(e) {

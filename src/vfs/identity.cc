@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "base/thread_credentials.h"
 
 namespace sd::vfs {
 
@@ -19,13 +20,16 @@ thread_local std::shared_ptr<const UnixIdentity> t_current;
 // The raw system calls change the calling thread only (glibc's wrappers broadcast setgroups to
 // every thread; setfsuid/setfsgid are per thread either way, called raw for symmetry).
 bool setThreadGroups(const std::vector<gid_t>& groups) {
+  noteThreadCredentialsChanged();
   return syscall(SYS_setgroups, groups.size(), groups.empty() ? nullptr : groups.data()) == 0;
 }
 bool setThreadFsGid(gid_t g) {
+  noteThreadCredentialsChanged();
   syscall(SYS_setfsgid, g);
   return gid_t(syscall(SYS_setfsgid, gid_t(-1))) == g;
 }
 bool setThreadFsUid(uid_t u) {
+  noteThreadCredentialsChanged();
   syscall(SYS_setfsuid, u);
   return uid_t(syscall(SYS_setfsuid, uid_t(-1))) == u;
 }

@@ -341,7 +341,7 @@ for dev in siw rxe; do
   fi
   rm -f /srv/share/*
   kill $spid; sleep 1
-  tail -3 /tmp/sd-$dev.log
+  grep -i "warn\|closed" /tmp/sd-$dev.log | tail -6
   rdma link delete ${dev}0
 done
 exit $fail

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/thread_credentials.h"
 #include "base/unix_account.h"
 #include "vfs/identity.h"
 
@@ -75,6 +76,29 @@ TEST_F(IdentityTest, ThreadActsAsTheAccountAndBack) {
   // The main thread never switched.
   EXPECT_TRUE(canReadSecret());
   EXPECT_EQ(createOwner("m"), 0);
+  EXPECT_FALSE(threadCredentialsChanged());
+}
+
+// A thread that switched is marked for good, also once it acts as the server again: the kernel
+// refuses it RDMA commands from then on (base/thread_credentials.h), and the verbs provider
+// sends them to a thread of its own. A thread that never switched is not marked.
+TEST_F(IdentityTest, ASwitchedThreadStaysMarked) {
+  bool before = true, during = false, after = false;
+  std::thread t([&] {
+    before = threadCredentialsChanged();
+    ASSERT_TRUE(actAs(nobody_));
+    during = threadCredentialsChanged();
+    ASSERT_TRUE(actAs(nullptr));
+    after = threadCredentialsChanged();
+  });
+  t.join();
+  EXPECT_FALSE(before);
+  EXPECT_TRUE(during);
+  EXPECT_TRUE(after);
+  bool other = true;
+  std::thread u([&] { other = threadCredentialsChanged(); });
+  u.join();
+  EXPECT_FALSE(other);
 }
 
 TEST_F(IdentityTest, ScopeRestoresThePreviousIdentity) {

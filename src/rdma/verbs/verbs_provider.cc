@@ -2,7 +2,10 @@
 // device (ibv_query_device) and QP capabilities are clamped to them, and what rdma-core reports
 // back after creation is what caps() returns. User-space verbs have no fast registration of page
 // lists (IB_WR_REG_MR is kernel-only), so allocFastRegMr/kRegMr report kNotSupported.
+#include "base/log.h"
 #include "base/net.h"
+#include "base/thread_credentials.h"
+#include "base/thread_name.h"
 #include "rdma/verbs/verbs_provider.h"
 
 #include <arpa/inet.h>
@@ -10,19 +13,110 @@
 #include <ifaddrs.h>
 #include <infiniband/verbs.h>
 #include <net/if.h>
+#include <unistd.h>
 #include <rdma/rdma_cma.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
 
 namespace sd::rdma::verbs {
 namespace {
 
 Error errnoError(const char* what) { return err(ntStatusFromErrno(errno), what); }
+
+// Runs `f` (an RDMA command that goes through write() on /dev/infiniband) on a thread whose
+// credentials the kernel accepts (base/thread_credentials.h): one thread of this provider's,
+// started by the first caller that needs it, which never changes them; the caller waits. errno
+// travels back with the result.
+class CleanThread {
+ public:
+  static CleanThread& get() {
+    static CleanThread* t = new CleanThread();  // lives as long as the process (no join at exit)
+    return *t;
+  }
+  template <class F>
+  auto run(F&& f) -> decltype(f()) {
+    using R = decltype(f());
+    if (t_on_clean_thread) return f();
+    std::optional<R> result;
+    int saved_errno = 0;
+    bool done = false;
+    std::unique_lock<std::mutex> lk(mu_);
+    tasks_.push_back([&] {
+      errno = 0;
+      R r = f();
+      int e = errno;
+      std::lock_guard<std::mutex> g(mu_);
+      result.emplace(std::move(r));
+      saved_errno = e;
+      done = true;
+      cv_.notify_all();
+    });
+    cv_.notify_all();
+    cv_.wait(lk, [&] { return done; });
+    errno = saved_errno;
+    return std::move(*result);
+  }
+
+ private:
+  CleanThread() {
+    std::thread([this] {
+      setThreadName("sd-verbs-cmd");
+      t_on_clean_thread = true;
+      std::unique_lock<std::mutex> lk(mu_);
+      for (;;) {
+        cv_.wait(lk, [&] { return !tasks_.empty(); });
+        auto t = std::move(tasks_.front());
+        tasks_.pop_front();
+        lk.unlock();
+        t();
+        lk.lock();
+      }
+    }).detach();
+  }
+  static inline thread_local bool t_on_clean_thread = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+};
+
+// A command (registration, teardown, connection management): on the calling thread unless it
+// changed its credentials; one that inherited changed credentials from the thread that made it
+// (no mark) learns it from the kernel's refusal, which comes before the command does anything,
+// and is marked. `f` returns 0 or a pointer on success.
+template <class F>
+auto clean(F&& f) {
+  if (threadCredentialsChanged()) return CleanThread::get().run(f);
+  errno = 0;
+  auto r = f();
+  bool refused = errno == EACCES || errno == EPERM;
+  if constexpr (std::is_pointer_v<decltype(r)>) refused = refused && r == nullptr;
+  else refused = r != 0 && (refused || r == EACCES || r == EPERM || r == -EACCES || r == -EPERM);
+  if (refused) {
+    noteThreadCredentialsChanged();
+    return CleanThread::get().run(f);
+  }
+  return r;
+}
+// Posting work: soft-RoCE and soft-iWARP (rxe, siw) ring their doorbell with a write(), after
+// the work request is already queued, so a refusal cannot be retried; their posts from any thread
+// but a clean one go to the clean thread. Hardware posts without a system call.
+template <class F>
+auto cleanPost(bool soft_device, F&& f) {
+  if (soft_device || threadCredentialsChanged()) return CleanThread::get().run(f);
+  return f();
+}
 
 void setNonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -32,7 +126,7 @@ class VerbsMr : public MemoryRegion {
     setKeys(mr->lkey, mr->rkey);
     setRange(mr->addr, mr->length, 0);
   }
-  ~VerbsMr() override { ibv_dereg_mr(mr_); }
+  ~VerbsMr() override { clean([&] { return ibv_dereg_mr(mr_); }); }
 
  private:
   ibv_mr* mr_;
@@ -41,9 +135,9 @@ class VerbsMr : public MemoryRegion {
 class VerbsPd : public ProtectionDomain {
  public:
   explicit VerbsPd(ibv_pd* pd) : pd_(pd) {}
-  ~VerbsPd() override { ibv_dealloc_pd(pd_); }
+  ~VerbsPd() override { clean([&] { return ibv_dealloc_pd(pd_); }); }
   Result<std::shared_ptr<MemoryRegion>> regMr(void* addr, size_t length, uint32_t access) override {
-    ibv_mr* mr = ibv_reg_mr(pd_, addr, length, int(access));
+    ibv_mr* mr = clean([&] { return ibv_reg_mr(pd_, addr, length, int(access)); });
     if (!mr) return errnoError("ibv_reg_mr");
     auto m = std::make_shared<VerbsMr>(mr);
     m->setRange(addr, length, access);
@@ -57,8 +151,8 @@ class VerbsCq : public CompletionQueue {
   VerbsCq(ibv_comp_channel* ch, ibv_cq* cq, uint32_t cap) : ch_(ch), cq_(cq), cap_(cap) {}
   ~VerbsCq() override {
     if (unacked_) ibv_ack_cq_events(cq_, unacked_);
-    ibv_destroy_cq(cq_);
-    ibv_destroy_comp_channel(ch_);
+    clean([&] { return ibv_destroy_cq(cq_); });
+    clean([&] { return ibv_destroy_comp_channel(ch_); });
   }
   Result<int> poll(std::span<Wc> out) override {
     ibv_wc wc[32];
@@ -93,7 +187,7 @@ class VerbsCq : public CompletionQueue {
     return total;
   }
   Status reqNotify(bool solicited_only) override {
-    if (ibv_req_notify_cq(cq_, solicited_only ? 1 : 0)) return errnoError("ibv_req_notify_cq");
+    if (clean([&] { return ibv_req_notify_cq(cq_, solicited_only ? 1 : 0); })) return errnoError("ibv_req_notify_cq");
     return ok();
   }
   int fd() const override { return ch_->fd; }
@@ -241,11 +335,20 @@ std::shared_ptr<VerbsDevice> deviceFor(ibv_context* ctx) {
   return d;
 }
 
+// rxe (soft-RoCE) and siw (soft-iWARP): no hardware behind them (a "parent" network device
+// instead), or named as `rdma link add NAME type rxe|siw` is usually given.
+bool isSoftDevice(ibv_device* d) {
+  std::string name = d ? ibv_get_device_name(d) : "";
+  if (access(("/sys/class/infiniband/" + name + "/parent").c_str(), F_OK) == 0) return true;
+  return name.rfind("rxe", 0) == 0 || name.rfind("siw", 0) == 0;
+}
+
 class VerbsQp : public QueuePair {
  public:
   VerbsQp(ibv_qp* qp, QpCaps caps, std::shared_ptr<ProtectionDomain> pd,
           std::shared_ptr<CompletionQueue> s, std::shared_ptr<CompletionQueue> r)
-      : qp_(qp), caps_(caps), pd_(std::move(pd)), scq_(std::move(s)), rcq_(std::move(r)) {}
+      : qp_(qp), caps_(caps), pd_(std::move(pd)), scq_(std::move(s)), rcq_(std::move(r)),
+        soft_(isSoftDevice(qp->context->device)) {}
   Status postSend(std::span<const SendWr> wrs, size_t* posted) override {
     size_t i = 0;
     for (; i < wrs.size(); i++) {
@@ -304,8 +407,10 @@ class VerbsQp : public QueuePair {
       if (w.flags & kSendInline) wr.send_flags |= IBV_SEND_INLINE;
       if (w.flags & kSendFence) wr.send_flags |= IBV_SEND_FENCE;
       ibv_send_wr* bad = nullptr;
-      int rc = ibv_post_send(qp_, &wr, &bad);
+      int rc = cleanPost(soft_, [&] { return ibv_post_send(qp_, &wr, &bad); });
       if (rc) {
+        LOG_WARN("ibv_post_send: %d (%s), opcode %d, %d SGEs of %u bytes, flags 0x%x", rc, std::strerror(std::abs(rc)),
+                 int(wr.opcode), wr.num_sge, wr.num_sge ? wr.sg_list[0].length : 0, wr.send_flags);
         if (posted) *posted = i;
         return err(rc == ENOMEM ? NtStatus::kInsufficientResources : ntStatusFromErrno(rc),
                    "ibv_post_send");
@@ -326,7 +431,7 @@ class VerbsQp : public QueuePair {
       wr.sg_list = sg;
       wr.num_sge = int(wrs[i].sg_list.size());
       ibv_recv_wr* bad = nullptr;
-      int rc = ibv_post_recv(qp_, &wr, &bad);
+      int rc = cleanPost(soft_, [&] { return ibv_post_recv(qp_, &wr, &bad); });
       if (rc) {
         if (posted) *posted = i;
         return err(rc == ENOMEM ? NtStatus::kInsufficientResources : ntStatusFromErrno(rc),
@@ -357,8 +462,8 @@ class VerbsQp : public QueuePair {
   QpCaps caps_;
   std::shared_ptr<ProtectionDomain> pd_;
   std::shared_ptr<CompletionQueue> scq_, rcq_;
+  bool soft_ = false;  // rxe or siw: posts ring a doorbell with a system call
 };
-
 
 std::string addrString(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = {0};
@@ -393,9 +498,12 @@ class VerbsCmId : public CmId {
   ~VerbsCmId() override {
     if (qp_) {
       qp_.reset();
-      rdma_destroy_qp(id_);
+      clean([&] {
+        rdma_destroy_qp(id_);
+        return 0;
+      });
     }
-    rdma_destroy_id(id_);
+    clean([&] { return rdma_destroy_id(id_); });
   }
   Status listen(std::string_view addr, int backlog) override {
     sockaddr_storage ss;
@@ -459,7 +567,7 @@ class VerbsCmId : public CmId {
   }
   Status accept(const ConnParam& p) override {
     rdma_conn_param c = connParam(p);
-    if (rdma_accept(id_, &c)) return errnoError("rdma_accept");
+    if (clean([&] { return rdma_accept(id_, &c); })) return errnoError("rdma_accept");
     return ok();
   }
   Status reject(ByteView pd) override {
@@ -468,7 +576,7 @@ class VerbsCmId : public CmId {
     return ok();
   }
   Status disconnect() override {
-    if (rdma_disconnect(id_)) return errnoError("rdma_disconnect");
+    if (clean([&] { return rdma_disconnect(id_); })) return errnoError("rdma_disconnect");
     return ok();
   }
   std::string localAddr() const override { return addrString(rdma_get_local_addr(id_)); }
@@ -485,7 +593,12 @@ class VerbsCmId : public CmId {
 class VerbsCmChannel : public CmChannel {
  public:
   explicit VerbsCmChannel(rdma_event_channel* ch) : ch_(ch) { setNonblock(ch_->fd); }
-  ~VerbsCmChannel() override { rdma_destroy_event_channel(ch_); }
+  ~VerbsCmChannel() override {
+    clean([&] {
+      rdma_destroy_event_channel(ch_);
+      return 0;
+    });
+  }
   int fd() const override { return ch_->fd; }
   Result<std::shared_ptr<CmId>> createId() override {
     rdma_cm_id* id = nullptr;
