@@ -41,6 +41,29 @@ gap_run() { sleep "${SMBDIRECT_LAB_GAP:-4}"; "$@"; }
 export -f gap_run
 check() { local d=$1; shift; if "$@" >"$WORK/last.out" 2>&1; then ok "$d"; else not_ok "$d"; tail -15 "$WORK/last.out" | sed 's/^/    /'; fi; }
 
+# start_lab_server TAG EXTRA_GLOBAL: smbdirectd on the host for cifs.ko in the guest (SMB Direct on
+# 5445, the soft provider), share $WORK/share$TAG, user labuser; its log $WORK/server$TAG.log.
+start_lab_server() {
+  mkdir -p "$WORK/share$1"
+  cat > "$WORK/ksmbd$1.conf" <<CONF
+[global]
+	netbios name = LABHOST
+	fallback unix account = root
+	server multi channel support = yes
+$2
+	smb direct = yes
+	smb direct provider = soft
+	smb direct port = 5445
+[share]
+	path = $WORK/share$1
+	read only = no
+CONF
+  printf 'labpass\n' | "$SMBDIRECTD" user add labuser -i "$WORK/users$1.db" >/dev/null
+  "$SMBDIRECTD" -n -c "$WORK/ksmbd$1.conf" -u "$WORK/users$1.db" -p 0 -P none -v >"$WORK/server$1.log" 2>&1 &
+  SERVER_PID=$!
+  sleep 1
+}
+
 # --- 1. cifs.ko (guest) -> smbdirectd (host) ---
 PARTS=${SMBDIRECT_LAB_PARTS:-1 2 3 4}
 if [[ " $PARTS " != *" 1 "* ]]; then
@@ -48,23 +71,7 @@ if [[ " $PARTS " != *" 1 "* ]]; then
 elif ss -ltn 2>/dev/null | grep -q ':5445 '; then
   not_ok "host port 5445 is taken (cifs.ko always dials 5445)"
 else
-  mkdir -p "$WORK/share"
-  cat > "$WORK/ksmbd.conf" <<CONF
-[global]
-	netbios name = LABHOST
-	fallback unix account = root
-	server multi channel support = yes
-	smb direct = yes
-	smb direct provider = soft
-	smb direct port = 5445
-[share]
-	path = $WORK/share
-	read only = no
-CONF
-  printf 'labpass\n' | "$SMBDIRECTD" user add labuser -i "$WORK/users.db" >/dev/null
-  "$SMBDIRECTD" -n -c "$WORK/ksmbd.conf" -u "$WORK/users.db" -p 0 -P none -v >"$WORK/server.log" 2>&1 &
-  SERVER_PID=$!
-  sleep 1
+  start_lab_server "" ""
   check "smbdirectd listens for SMB Direct on 5445" grep -q "listening on 0.0.0.0:5445 (SMB Direct" "$WORK/server.log"
   mkdir -p "$WORK/guest"
   cat > "$WORK/guest/cifs-rdma.sh" <<'GUEST'
@@ -168,23 +175,8 @@ if [[ " $PARTS " != *" 4 "* ]]; then
 elif ss -ltn 2>/dev/null | grep -q ':5445 '; then
   not_ok "host port 5445 is taken (cifs.ko always dials 5445)"
 else
-  mkdir -p "$WORK/share4" "$WORK/guest4"
-  cat > "$WORK/ksmbd4.conf" <<CONF
-[global]
-	netbios name = LABHOST
-	fallback unix account = root
-	smb3 encryption = mandatory
-	smb direct = yes
-	smb direct provider = soft
-	smb direct port = 5445
-[share]
-	path = $WORK/share4
-	read only = no
-CONF
-  printf 'labpass\n' | "$SMBDIRECTD" user add labuser -i "$WORK/users4.db" >/dev/null
-  "$SMBDIRECTD" -n -c "$WORK/ksmbd4.conf" -u "$WORK/users4.db" -p 0 -P none -v >"$WORK/server4.log" 2>&1 &
-  SERVER_PID=$!
-  sleep 1
+  mkdir -p "$WORK/guest4"
+  start_lab_server 4 "	smb3 encryption = mandatory"
   cat > "$WORK/guest4/cifs-seal.sh" <<'GUEST'
 set -u
 MB=$1
@@ -285,6 +277,16 @@ else
     check "client $v -> ksmbd: mv" "${C[@]}" mv "$A/h$v.bin" "g$v.bin"
     check "client $v -> ksmbd: rm" "${C[@]}" rm "$A/g$v.bin"
   done
+  # Sealed: ksmbd's SMB Direct transport cannot send an encrypted response (its send path drops
+  # the transform header; ksmbd has no RDMA transforms either), so a sealed session fails at its
+  # first encrypted exchange. Kept as a check of that known limit: it fails if ksmbd learns to.
+  head -c 65536 /dev/urandom > "$WORK/seal.bin"
+  if gap_run "$SMBDIRECT" -q -U labuser --rdma -p "$RP" --vers 3.1.1 --seal put "$WORK/seal.bin" //127.0.0.1/share/seal.bin \
+      >"$WORK/seal.out" 2>&1; then
+    not_ok "client 3.1.1 --seal -> ksmbd: expected ksmbd's known failure, but the sealed put worked (update docs/STATUS.md)"
+  else
+    ok "client 3.1.1 --seal -> ksmbd: fails as documented (ksmbd cannot seal over SMB Direct): $(tail -1 "$WORK/seal.out")"
+  fi
   "$LAB" --stop >/dev/null 2>&1
 fi
 # --- 3. inside the guest: smbdirectd and our client on the rdma-core provider, siw then rxe ---
