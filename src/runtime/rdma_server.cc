@@ -120,34 +120,36 @@ struct RdmaServer::Conn : server::Transport {
     return buf;
   }
   // Starts the RDMA Read of a queued WRITE's data (an SMB2 WRITE with an RDMA channel, in the
-  // clear, or sealed with its payload under the RDMA encryption transform).
-  void prefetchFor(ByteView m, uint32_t max_len, server::MessageHandler& handler) {
-    if (prefetched.size() >= kMaxPrefetch) return;
+  // clear, or sealed with its payload under the RDMA encryption transform). False when there is
+  // no room for another read-ahead: `m` is to be looked at again later.
+  bool prefetchFor(ByteView m, uint32_t max_len, server::MessageHandler& handler) {
+    if (prefetched.size() >= kMaxPrefetch) return false;
     std::optional<Bytes> plain;
     if (!m.empty() && m[0] == 0xFD && (plain = handler.peekPlaintext(m))) m = *plain;
-    if (m.size() < smb2::kHeaderSize + 48 || m[0] != 0xFE) return;
+    if (m.size() < smb2::kHeaderSize + 48 || m[0] != 0xFE) return true;
     auto h = smb2::decodeHeader(m);
-    if (!h || h->command != smb2::Command::kWrite || h->next_command) return;
+    if (!h || h->command != smb2::Command::kWrite || h->next_command) return true;
     auto q = smb2::decodeWriteRequest(m);
-    if (!q || q->remaining_bytes == 0 || q->remaining_bytes > max_len) return;
+    if (!q || q->remaining_bytes == 0 || q->remaining_bytes > max_len) return true;
     uint32_t channel = q->channel;
     ByteView info = q->write_channel_info;
     if (channel == smb2::kChannelRdmaTransform) {
       auto t = smb2::decodeRdmaTransform(info);
-      if (!t) return;
+      if (!t) return true;
       channel = t->channel;
       info = t->descriptors;
     }
     auto d = smb2::decodeChannelDescriptors(channel, info, q->remaining_bytes);
-    if (!d) return;
+    if (!d) return true;
     Bytes k = key(*d, q->remaining_bytes);
     for (const auto& p : prefetched)
-      if (p.key == k) return;
+      if (p.key == k) return true;
     auto i = acquire(q->remaining_bytes);
-    if (!i) return;
+    if (!i) return true;
     auto op = ep->rdmaReadAsync(std::span<uint8_t>(bufs[*i].mem.data(), q->remaining_bytes), bufs[*i].mr->lkey(), *d);
-    if (!op || *op == 0) return;
+    if (!op || *op == 0) return true;
     prefetched.push_back(Prefetch{std::move(k), *i, *op, q->remaining_bytes});
+    return true;
   }
 };
 
@@ -217,19 +219,24 @@ void RdmaServer::serve(std::shared_ptr<smbdirect::Endpoint> ep) {
     return;
   }
   const uint32_t max_rw = ep->maxReadWriteSize();
+  size_t examined = 0;  // queued messages at the front already looked at for read-ahead
   while (!stopping_) {
     auto m = ep->receive(1000);
     if (!m) {
       if (m.status() == NtStatus::kIoTimeout) continue;
       break;
     }
+    if (examined) examined--;  // the message just taken was the first of them
     // One post for what this request sends and the read-ahead after it: the response and the
     // RDMA Read Requests for the WRITEs queued behind it leave together (smbdirect::Endpoint::Batch).
     // Read ahead: the data of those WRITEs moves while the next requests run.
     smbdirect::Endpoint::Batch b(*ep);
     handler->onMessage(*m);
+    // Each queued message once (a sealed one is decrypted to be looked at).
     Bytes peek;
-    for (size_t i = 0; i < Conn::kMaxPrefetch && ep->peekMessage(i, &peek, 1024); i++) conn->prefetchFor(peek, max_rw, *handler);
+    while (examined < Conn::kMaxPrefetch && ep->peekMessage(examined, &peek, 1024) &&
+           conn->prefetchFor(peek, max_rw, *handler))
+      examined++;
   }
   handler->onDisconnect();
   handler.reset();

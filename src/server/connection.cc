@@ -229,34 +229,42 @@ void Connection::onMessage(ByteView m) {
     return;
   }
   if (smb2::isTransformHeader(m)) {
-    if (!neg_.done || neg_.cipher == 0) return fail("encrypted message before encryption was negotiated");
-    auto sid = smb2::transformSessionId(m);
-    if (!sid) return fail("bad transform header");
-    auto session = findSession(*sid);
-    if (!session) session = state_->findSession(*sid);
-    if (!session || session->keys.c2s_key.empty()) return fail("transform for unknown session");
+    const char* why = "";
+    auto session = transformSession(m, &why);
+    if (!session) return fail(why);
     auto plain = smb2::decryptMessage(session->cipher, session->keys.c2s_key, m);
     if (!plain) {
       // What the transform header said, to tell whose bytes are wrong.
       std::string why = "decryption failed (" + std::string(plain.error().what) + "; " + std::to_string(m.size()) +
-                        " bytes, OriginalMessageSize " + std::to_string(m.size() >= 40 ? le32(m.data() + 36) : 0) +
-                        ", flags " + std::to_string(m.size() >= 44 ? le16(m.data() + 42) : 0) + ")";
+                        " bytes, OriginalMessageSize " + std::to_string(le32(m.data() + 36)) + ", flags " +
+                        std::to_string(le16(m.data() + 42)) + ")";
       return fail(why.c_str());
     }
-    processChain(*plain, true, *sid);
+    processChain(*plain, true, session->session_id);
     return;
   }
   processChain(m, false, 0);
 }
 
+// The session whose key decrypts `m`, a message in a TRANSFORM_HEADER (a session of this
+// connection, or bound to it from another); null, with the reason, when there is none.
+std::shared_ptr<Session> Connection::transformSession(ByteView m, const char** why) {
+  if (!neg_.done || neg_.cipher == 0) return *why = "encrypted message before encryption was negotiated", nullptr;
+  auto sid = smb2::transformSessionId(m);
+  if (!sid) return *why = "bad transform header", nullptr;
+  auto session = findSession(*sid);
+  if (!session) session = state_->findSession(*sid);
+  if (!session || session->keys.c2s_key.empty()) return *why = "transform for unknown session", nullptr;
+  return session;
+}
+
 std::optional<Bytes> Connection::peekPlaintext(ByteView m) {
   // Only a request small enough to be a READ or WRITE with an RDMA channel: decrypting a large
   // inline message twice would cost more than the early RDMA Read gains.
-  if (m.size() > 2048 || !smb2::isTransformHeader(m) || !neg_.done || neg_.cipher == 0) return std::nullopt;
-  auto sid = smb2::transformSessionId(m);
-  if (!sid) return std::nullopt;
-  auto session = findSession(*sid);
-  if (!session || session->keys.c2s_key.empty()) return std::nullopt;
+  const char* why = "";
+  if (m.size() > 2048 || !smb2::isTransformHeader(m)) return std::nullopt;
+  auto session = transformSession(m, &why);
+  if (!session) return std::nullopt;
   auto plain = smb2::decryptMessage(session->cipher, session->keys.c2s_key, m);
   if (!plain) return std::nullopt;
   return std::move(*plain);

@@ -128,6 +128,7 @@ class Connection : public MessageHandler {
   void onMessage(ByteView message) override;
   void onDisconnect() override;
   std::optional<Bytes> peekPlaintext(ByteView message) override;
+  std::shared_ptr<Session> transformSession(ByteView transformed, const char** why);
 
   // Negotiated state (MS-SMB2 3.3.1.7), set by NEGOTIATE.
   struct Negotiated {

@@ -10,6 +10,7 @@
 #include "smb2/frame.h"
 #include "smb2/negotiate.h"
 #include "smb2/rdma_transform.h"
+#include "smb2/read.h"
 
 namespace sd::server {
 
@@ -104,11 +105,10 @@ Status negotiateContexts(Connection::Negotiated& neg, const config::Global& g, c
   return ok();
 }
 
-// The largest READ whose sealed response fits, inline, in one SMB Direct message of `max_message`
-// bytes (the peer's MaxFragmentedSize): TRANSFORM_HEADER (52), SMB2 header (64), the READ
-// response's fixed part (16) and compound padding (8), in whole pages.
+// The largest READ, in whole pages, whose sealed response fits inline in one SMB Direct message of
+// `max_message` bytes (the peer's MaxFragmentedSize).
 uint32_t sealedInlineReadMax(uint32_t max_message) {
-  constexpr uint32_t kOverhead = 52 + 64 + 16 + 8;
+  constexpr uint32_t kOverhead = uint32_t(smb2::kSealedReadResponseOverhead);
   uint32_t n = max_message > kOverhead ? (max_message - kOverhead) & ~4095u : 0;
   return std::max<uint32_t>(n, 65536);
 }

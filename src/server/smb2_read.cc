@@ -9,11 +9,6 @@
 
 namespace sd::server {
 
-namespace {
-// MS-SMB2 2.2.41 SMB2 TRANSFORM_HEADER (52 bytes), with room for an 8-byte compound pad.
-constexpr size_t kTransformHeaderRoom = 52 + 8;
-}  // namespace
-
 Status handleRead(Connection& c, Request& r) {
   auto req = SD_TRY(smb2::decodeReadRequest(r.msg));
   auto open = SD_TRY(c.openOf(r, req.file_id));
@@ -74,7 +69,7 @@ Status handleRead(Connection& c, Request& r) {
   // READ fails (the client reports an I/O error) rather than leave the client waiting for a
   // response the transport cannot carry. A short read instead was tried: Linux 6.12's cifs.ko
   // then returned wrong data.
-  if (size_t(data_at) + req.length + kTransformHeaderRoom > size_t(c.transport().info().max_message)) {
+  if (req.length + smb2::kSealedReadResponseOverhead > size_t(c.transport().info().max_message)) {
     r.out.buf().resize(64);
     return err(NtStatus::kInvalidParameter, "inline READ response larger than the peer's MaxFragmentedSize");
   }

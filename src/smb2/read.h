@@ -28,6 +28,11 @@ struct ReadRequest {
 Result<ReadRequest> decodeReadRequest(ByteView msg);
 void encodeReadRequest(const ReadRequest& q, ByteWriter& w);
 
+// What a sealed READ response adds to its data, sent inline in one transport message: the
+// TRANSFORM_HEADER (2.2.41, 52 bytes), the SMB2 header (64), the response's fixed part (16) and
+// room for an 8-byte compound pad.
+constexpr size_t kSealedReadResponseOverhead = 52 + 64 + 16 + 8;
+
 // MS-SMB2 2.2.20
 struct ReadResponse {
   ByteView data;
